@@ -1,0 +1,116 @@
+"""``/api/v1/tasks/``: the caller's inbox, claim and complete (API.md "Task inbox")."""
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from . import selectors, services
+from .serializers import CompleteResultSerializer, CompleteSerializer, TaskSerializer
+
+STATUS_ALIASES = {"available": "available", "new": "available", "assigned": "assigned", "done": "done"}
+
+
+def _cases_for(tasks) -> dict:
+    """Load the cases of a page of tasks in one query per case type."""
+    by_type: dict[str, set[int]] = {}
+    for t in tasks:
+        by_type.setdefault(t.case_type, set()).add(t.case_id)
+    cases = {}
+    for case_type, ids in by_type.items():
+        model = services.case_model(case_type)
+        qs = model.objects.filter(pk__in=ids)
+        if hasattr(model, "call"):
+            qs = qs.select_related("call", "call__program", "unit")
+        for case in qs:
+            cases[(case_type, case.pk)] = case
+    return cases
+
+
+@extend_schema(tags=["tasks"])
+class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = TaskSerializer
+
+    def _filters(self) -> selectors.TaskFilters:
+        p = self.request.query_params
+        return selectors.TaskFilters(case=p.get("case", "").strip(), step=p.get("step", "").strip())
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no user, no inbox
+            from workflows.models import CaseTask
+
+            return CaseTask.objects.none()
+        user, filters = self.request.user, self._filters()
+        status = STATUS_ALIASES.get(self.request.query_params.get("status", "").strip().lower())
+        if status == "available":
+            return selectors.task_list_available(user, filters)
+        if status == "assigned":
+            return selectors.task_list_assigned(user, filters)
+        if status == "done":
+            return selectors.task_list_done(user, filters)
+        return selectors.task_list_open(user, filters)
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        context["cases"] = getattr(self, "_cases", {})
+        return context
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        if page is not None:
+            self._cases = _cases_for(page)
+        return page
+
+    def get_object(self):
+        try:
+            return selectors.task_get_for(self.request.user, int(self.kwargs["pk"]))
+        except (ObjectDoesNotExist, ValueError) as exc:
+            raise Http404 from exc
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("case", str, description="Case code, e.g. INI-2026-000001"),
+            OpenApiParameter("step", str),
+            OpenApiParameter("status", str, enum=["available", "assigned", "done"]),
+        ]
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=None, responses=TaskSerializer)
+    @action(detail=True, methods=["post"])
+    def claim(self, request, pk=None):
+        task = selectors.task_for_action(request.user, int(pk))
+        task = services.claim_task(task.pk, actor=request.user)
+        task.refresh_from_db()
+        return Response(TaskSerializer(task, context=self.get_serializer_context()).data)
+
+    @extend_schema(request=None, responses=TaskSerializer)
+    @action(detail=True, methods=["post"])
+    def release(self, request, pk=None):
+        task = selectors.task_for_action(request.user, int(pk))
+        task = services.release_task(task.pk, actor=request.user)
+        task.refresh_from_db()
+        return Response(TaskSerializer(task, context=self.get_serializer_context()).data)
+
+    @extend_schema(request=CompleteSerializer, responses=CompleteResultSerializer)
+    @action(detail=True, methods=["post"])
+    def complete(self, request, pk=None):
+        task = selectors.task_for_action(request.user, int(pk))
+        payload = CompleteSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        case = services.complete_task(
+            task.pk,
+            actor=request.user,
+            decision=payload.validated_data["decision"],
+            comment=payload.validated_data["comment"],
+            data=payload.validated_data["data"],
+        )
+        return Response(
+            {
+                "state": case.state,
+                "case": {"type": task.case_type, "id": task.case_id, "code": task.case_code},
+            }
+        )

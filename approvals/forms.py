@@ -1,0 +1,272 @@
+"""Forms of the task inbox pages. They parse what the person typed and carry errors back next to
+each field; every rule about who may decide what, and what a step needs, lives in
+``approvals.services.complete_task`` and the step specs (``approvals.steps``), which the form
+only mirrors to build its fields (the same ``Field`` specs the API serves)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from .models import Step
+from .selectors import TaskFilters
+from .steps import Decision, Field
+
+DECISION_LABELS = {
+    Decision.APPROVE: _("Approve"),
+    Decision.OBSERVE: _("Observe"),
+    Decision.REJECT: _("Reject"),
+}
+# String fields that hold a short reference (a number, a code) get a one-line input; the others
+# (opinions, answers, summaries) a text area.
+_SHORT_TEXT_SUFFIXES = ("number", "reference", "record", "code", "serial")
+
+
+class TaskFilterForm(forms.Form):
+    """The filters of an inbox page (GET). Program and department choices are the rows that exist
+    (``selectors.inbox_reference``), never one option per task."""
+
+    case = forms.CharField(label=_("Case code"), required=False, max_length=32)
+    step = forms.ChoiceField(label=_("Step"), required=False)
+    program = forms.TypedChoiceField(label=_("Program"), required=False, coerce=int, empty_value=None)
+    department = forms.TypedChoiceField(label=_("Department"), required=False, coerce=int, empty_value=None)
+    due_before = forms.DateField(
+        label=_("Due on or before"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        input_formats=["%Y-%m-%d", "%d/%m/%Y"],
+    )
+    overdue = forms.BooleanField(label=_("Overdue only"), required=False)
+
+    def __init__(self, *args, programs=(), departments=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        everything = [("", _("All"))]
+        self.fields["step"].choices = everything + list(Step.choices)
+        self.fields["program"].choices = everything + [(str(pk), label) for pk, label in programs]
+        self.fields["department"].choices = everything + [(str(pk), label) for pk, label in departments]
+        self.fields["case"].widget.attrs.update({"placeholder": "INI-2026-000123", "autocomplete": "off"})
+
+    def filters(self) -> TaskFilters:
+        """The valid filters (an invalid one is ignored and reported next to its field)."""
+        if not self.is_bound:
+            return TaskFilters()
+        self.is_valid()
+        data = {k: v for k, v in getattr(self, "cleaned_data", {}).items() if k not in self.errors}
+        return TaskFilters(
+            case=(data.get("case") or "").strip().upper(),
+            step=data.get("step") or "",
+            program=data.get("program"),
+            department=data.get("department"),
+            due_before=data.get("due_before"),
+            overdue=bool(data.get("overdue")),
+        )
+
+    @property
+    def active(self) -> bool:
+        f = self.filters()
+        return f != TaskFilters()
+
+
+class AmountField(forms.CharField):
+    """An amount in bolivianos as people write it (``1.500,00``, ``1500.50``, ``1500``)."""
+
+    def __init__(self, **kwargs):
+        kwargs.pop("max_length", None)  # length is checked on the typed text, not on the Decimal
+        super().__init__(**kwargs)
+        self.widget.attrs.update({"inputmode": "decimal", "autocomplete": "off", "maxlength": "30"})
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        if text in self.empty_values:
+            return None
+        if len(text) > 30:
+            raise forms.ValidationError(_('Enter a valid amount, e.g. "1500.00".'))
+        from iniciativas.forms import parse_amount
+
+        return parse_amount(text)
+
+    def prepare_value(self, value):
+        if isinstance(value, Decimal):
+            return format(value, "f")
+        return value
+
+
+class DecisionForm(forms.Form):
+    """The decision on a task: the decision (limited to the step's), a comment, and one input per
+    ``Field`` of the step. Inputs are named ``data__<field>`` (list items
+    ``data__<list>__<n>__<item>``) so the service's error keys (``data.<field>``,
+    ``data.<list>[n].<item>``) land next to the right input.
+
+    Nothing here decides what is required: the fields stay optional for the form and the service
+    validates (the same rules and messages as the API)."""
+
+    decision = forms.ChoiceField(label=_("Decision"), widget=forms.RadioSelect)
+    comment = forms.CharField(
+        label=_("Comment and reasons"),
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("Required to observe or reject: the applicant and the audit trail will read it."),
+    )
+
+    def __init__(self, *args, step_fields: list[Field], decisions, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.step_fields = list(step_fields)
+        self.decision_choices = [(d, DECISION_LABELS[d]) for d in decisions if d in DECISION_LABELS]
+        self.fields["decision"].choices = self.decision_choices
+        self.single_decision = len(self.decision_choices) == 1
+        if not {Decision.OBSERVE, Decision.REJECT} & set(decisions):
+            # Nothing to give reasons for: the comment is a plain, optional note.
+            self.fields["comment"].label = _("Comment (optional)")
+            self.fields["comment"].help_text = ""
+        if self.single_decision:
+            self.fields["decision"].widget = forms.HiddenInput()
+            self.fields["decision"].initial = self.decision_choices[0][0]
+        self.rows = []  # what the template renders, in order: (spec, bound field | list of item rows)
+        for spec in self.step_fields:
+            if spec.type == "list":
+                count = max(len(spec.default or []), 1)
+                if spec.max is not None:
+                    count = min(count, int(spec.max))
+                item_rows = []
+                for n in range(count):
+                    defaults = spec.default[n] if spec.default and n < len(spec.default) else {}
+                    names = []
+                    for item in spec.items or []:
+                        name = f"data__{spec.name}__{n}__{item.name}"
+                        self.fields[name] = _django_field(item, (defaults or {}).get(item.name))
+                        names.append(name)
+                    item_rows.append(names)
+                self.rows.append((spec, item_rows))
+            else:
+                name = f"data__{spec.name}"
+                self.fields[name] = _django_field(spec, spec.default)
+                self.rows.append((spec, name))
+
+    # --- what the template iterates ------------------------------------------------------------
+    def step_inputs(self):
+        out = []
+        for spec, target in self.rows:
+            item = {
+                "spec": spec,
+                # With a single decision there is nothing to choose: no "only for" hint.
+                "applies_to": []
+                if self.single_decision
+                else [str(DECISION_LABELS.get(d, d)) for d in spec.for_decisions or ()],
+                "decisions": None if self.single_decision else spec.for_decisions,
+            }
+            if isinstance(target, str):
+                item["field"] = self[target]
+            else:
+                item["rows"] = [[self[name] for name in names] for names in target]
+            out.append(item)
+        return out
+
+    # --- what the service receives ------------------------------------------------------------
+    def step_data(self, decision: str) -> dict:
+        """The data of the fields that apply to ``decision``, as the API would send it (decimal
+        strings, ISO dates); empty inputs are left out so the service reports what is missing."""
+        data = {}
+        for spec, target in self.rows:
+            if spec.for_decisions is not None and decision not in spec.for_decisions:
+                continue
+            if isinstance(target, str):
+                value = _wire(self.cleaned_data.get(target))
+                if value is not None:
+                    data[spec.name] = value
+                continue
+            items = []
+            for names in target:
+                item = {}
+                for item_spec, name in zip(spec.items or [], names, strict=True):
+                    value = _wire(self.cleaned_data.get(name))
+                    if value is not None and not (item_spec.type == "boolean" and value is False):
+                        item[item_spec.name] = value
+                if item:
+                    items.append(item)
+            data[spec.name] = items
+        return data
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        """Put the service's messages next to the inputs they are about (the rest on top)."""
+        if not hasattr(error, "error_dict"):
+            self.add_error(None, error.messages)
+            return
+        for key, messages in error.message_dict.items():
+            field = _field_name(key)
+            if field in self.fields:
+                self.add_error(field, messages)
+            else:
+                self.add_error(None, messages)
+
+
+def _field_name(key: str) -> str | None:
+    """``data.amount`` → ``data__amount``; ``data.serials[0].serial`` → ``data__serials__0__serial``;
+    ``comment``/``decision`` stay; ``detail``/``data`` go on top (None)."""
+    if key in ("decision", "comment"):
+        return key
+    if not key.startswith("data."):
+        return None
+    path = key.removeprefix("data.").replace("[", ".").replace("]", "")
+    return "data__" + "__".join(part for part in path.split(".") if part)
+
+
+def _wire(value):
+    if value is None or value == "":
+        return None
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _django_field(spec: Field, initial) -> forms.Field:
+    common = {"label": spec.label, "required": False}
+    attrs: dict = {}
+    always = spec.for_decisions is None
+    if spec.choices is not None:
+        choices = [(c[0], c[1]) if isinstance(c, list | tuple) else (c, c) for c in spec.choices]
+        field: forms.Field
+        if spec.type == "integer":
+            field = forms.TypedChoiceField(
+                choices=[("", "—"), *[(str(v), label) for v, label in choices]],
+                coerce=int,
+                empty_value=None,
+                **common,
+            )
+        else:
+            field = forms.ChoiceField(choices=[("", "—"), *choices], **common)
+    elif spec.type == "integer":
+        if spec.min is not None:
+            attrs["min"] = spec.min
+        if spec.max is not None:
+            attrs["max"] = spec.max
+        field = forms.IntegerField(widget=forms.NumberInput(attrs=attrs), **common)
+    elif spec.type == "decimal":
+        field = AmountField(**common)
+    elif spec.type == "boolean":
+        field = forms.BooleanField(**common)
+    elif spec.type == "date":
+        if spec.max is not None:
+            attrs["max"] = _wire(spec.max)
+        if spec.min is not None:
+            attrs["min"] = _wire(spec.min)
+        field = forms.DateField(
+            widget=forms.DateInput(attrs={"type": "date", **attrs}, format="%Y-%m-%d"),
+            input_formats=["%Y-%m-%d", "%d/%m/%Y"],
+            **common,
+        )
+    elif spec.name.endswith(_SHORT_TEXT_SUFFIXES):
+        field = forms.CharField(max_length=5000, **common)
+    else:
+        field = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 4}), **common)
+    if spec.required and always and spec.type != "boolean":
+        field.widget.attrs["required"] = True
+    if initial is not None:
+        field.initial = initial
+    return field

@@ -1,0 +1,569 @@
+"""Notifications: who is told about what, in the app and by e-mail, once per event.
+
+Who is told (the rule, kept small on purpose so that nobody is flooded):
+
+- A task held by someone (assigned): that person, plus the colleagues who hold its inbox for the
+  task's role by an active delegation.
+- An unassigned staff task: the users who could claim it themselves (role, department and program
+  scope, not a member of the applicant unit, four eyes — ``approvals.services.refusal_reason``), plus
+  their active delegates. When more than ``NOTIFY_QUEUE_MAX_RECIPIENTS`` people could claim it, nobody
+  is told personally: the task waits in the role's queue of the inbox (ordered by due date), and the
+  escalation job reaches the escalation role if it becomes overdue.
+- A task of the applicant (answer observations, progress or final report): the active members of
+  the applicant unit (same cap).
+- A decision that changes the case's state: the applicant unit's members (unless the same decision
+  created a task for them, whose own notification already says so).
+- An escalation: the escalation role's active users whose department/program scope covers the case
+  (same cap), and whoever holds the task.
+- A delegation: the delegate.
+
+Once per event: ``(user, event_key)`` is unique (``Notification``). Inserting is insert-or-skip, so a
+retried or duplicated Celery message, or two job runs at once, never create a second row.
+
+E-mail and the crash window: a row owes an e-mail while ``email_wanted`` and ``emailed_at`` is null.
+``deliver_email`` locks the row (``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite's IMMEDIATE
+transactions serialise writers), re-checks ``emailed_at``, hands the message to the mail server and
+sets ``emailed_at`` in the same transaction. Two workers therefore never both send it. The one window
+left is a crash (or a lost database connection) after the mail server accepted the message and before
+the commit: the row still owes its e-mail and the retry sends it again, so a person may, rarely, get
+the same e-mail twice — never a second in-app row. Marking before sending would instead risk losing
+the e-mail for good; we prefer a rare duplicate, and give every message a Message-ID derived from
+the event so mail clients can fold duplicates. E-mails that still fail after Celery's retries are
+sent by the periodic ``approvals.send_pending_emails`` sweep (for up to ``NOTIFY_EMAIL_MAX_AGE_DAYS``).
+
+Enqueueing happens after commit (``transaction.on_commit(…, robust=True)``): a rolled-back decision
+notifies nobody, and a broker outage never breaks the decision itself (the error is logged, and the
+reminder and escalation jobs still reach people before and after the deadline).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from viewflow.workflow.status import STATUS
+
+from registry.roles import Role
+
+from .models import Delegation, Notification, Step
+
+logger = logging.getLogger(__name__)
+
+K = Notification.Kind
+OPEN_STATUSES = (STATUS.NEW, STATUS.ASSIGNED)
+# How many users with the role are examined at most before a queue counts as "large".
+SCAN_FACTOR = 5
+
+
+def _cap() -> int:
+    return int(getattr(settings, "NOTIFY_QUEUE_MAX_RECIPIENTS", 20))
+
+
+# --- hooks called by the services, inside their transaction -----------------------------------------
+
+
+def last_task_pk(process_id: int) -> int:
+    """The newest task row of a process (to tell, after a decision, which tasks it created)."""
+    from workflows.models import CaseTask
+
+    return CaseTask.objects.filter(process_id=process_id).aggregate(m=Max("pk"))["m"] or 0
+
+
+def _enqueue(task_name: str, **kwargs) -> None:
+    """Send Celery task ``approvals.tasks.<task_name>`` once the current transaction commits."""
+
+    def send():
+        from . import tasks
+
+        getattr(tasks, task_name).delay(**kwargs)
+
+    transaction.on_commit(send, robust=True)
+
+
+def after_decision(task, case, *, from_state: str, after_task_pk: int) -> None:
+    """Called by ``complete_task`` once the decision is recorded: notify the new tasks' people and
+    the applicant about a new state, after commit."""
+    from workflows.models import CaseTask
+
+    new_ids = list(
+        CaseTask.objects.filter(process_id=task.process_id, pk__gt=after_task_pk, status__in=OPEN_STATUSES)
+        .exclude(step="")
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    _enqueue(
+        "notify_decision",
+        decided_task_id=task.pk,
+        new_task_ids=new_ids,
+        from_state=from_state or "",
+        to_state=getattr(case, "state", "") or "",
+    )
+
+
+def after_case_started(case_type: str, case_id: int) -> None:
+    """Called when a case's process starts (submission): notify whoever must take its first task."""
+    from workflows.models import CaseTask
+
+    ids = list(
+        CaseTask.objects.filter(case_type=case_type, case_id=case_id, status__in=OPEN_STATUSES)
+        .exclude(step="")
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if ids:
+        _enqueue("notify_new_tasks", task_ids=ids)
+
+
+def after_delegation(delegation: Delegation) -> None:
+    _enqueue("notify_delegation", delegation_id=delegation.pk)
+
+
+def after_reminder(task_id: int) -> None:
+    _enqueue("notify_reminder", task_id=task_id)
+
+
+def after_escalation(task_id: int) -> None:
+    _enqueue("notify_escalation", task_id=task_id)
+
+
+# --- who ---------------------------------------------------------------------------------------------
+
+
+def _users():
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects
+
+
+def _unique(users: Iterable) -> list:
+    seen, out = set(), []
+    for user in users:
+        if user is not None and user.pk not in seen and user.is_active:
+            seen.add(user.pk)
+            out.append(user)
+    return out
+
+
+def delegates_of(user, role: str, *, on: dt.date | None = None) -> list:
+    """Colleagues who hold ``user``'s inbox for ``role`` today."""
+    from registry.roles import has_role
+
+    on = on or timezone.localdate()
+    rows = Delegation.objects.filter(
+        delegator=user, role=role, starts_on__lte=on, ends_on__gte=on, revoked_at__isnull=True
+    ).select_related("delegate")
+    return [d.delegate for d in rows.order_by("pk") if d.delegate.is_active and has_role(d.delegate, role)]
+
+
+def holders_of(task) -> list:
+    """Who holds an assigned task: its owner and the owner's delegates for the task's role."""
+    if not task.owner_id:
+        return []
+    owner = task.owner
+    extra = delegates_of(owner, task.role) if task.role != Role.APPLICANT else []
+    return _unique([owner, *extra])
+
+
+def unit_members(unit_id: int | None) -> list:
+    if not unit_id:
+        return []
+    members = list(
+        _users()
+        .filter(is_active=True, unit_id=unit_id, groups__name=Role.APPLICANT)
+        .distinct()
+        .order_by("pk")[: _cap() + 1]
+    )
+    return [] if len(members) > _cap() else members
+
+
+def _role_candidates(role: str, task):
+    qs = _users().filter(is_active=True, groups__name=role).distinct().order_by("pk")
+    if task.unit_id:
+        qs = qs.exclude(unit_id=task.unit_id)
+    return qs
+
+
+def claimers_of(task) -> list:
+    """Who could claim an unassigned staff task (and their delegates); [] when the queue is large."""
+    from . import sod
+    from .services import refusal_reason
+
+    cap = _cap()
+    candidates = list(_role_candidates(task.role, task)[: cap * SCAN_FACTOR + 1])
+    if len(candidates) > cap * SCAN_FACTOR:
+        return []
+    pairs = sod.incompatible_map()
+    eligible = [u for u in candidates if refusal_reason(u, task, pairs=pairs) is None]
+    if len(eligible) > cap:
+        return []
+    extra = [d for u in eligible for d in delegates_of(u, task.role)]
+    return _unique([*eligible, *extra])
+
+
+def task_audience(task) -> list:
+    """Who must act on ``task`` (see the module's rules)."""
+    if task.owner_id:
+        return holders_of(task)
+    if task.role == Role.APPLICANT:
+        return unit_members(task.unit_id)
+    return claimers_of(task)
+
+
+def escalation_audience(task) -> list:
+    """The escalation role's active users whose scope covers the task's case (capped)."""
+    from budget.selectors import program_scope_ids
+    from registry.selectors import department_scope_ids
+
+    if not task.escalation_role:
+        return []
+    cap = _cap()
+    candidates = list(_role_candidates(task.escalation_role, task)[: cap * SCAN_FACTOR + 1])
+    if len(candidates) > cap * SCAN_FACTOR:
+        return []
+    out = []
+    for user in candidates:
+        depts = department_scope_ids(user)
+        if depts is not None and task.department_id not in depts:
+            continue
+        programs = program_scope_ids(user)
+        if programs is not None and task.program_id not in programs:
+            continue
+        out.append(user)
+    return [] if len(out) > cap else out
+
+
+# --- what --------------------------------------------------------------------------------------------
+
+
+def _date(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, dt.datetime):
+        value = timezone.localtime(value).date()
+    return value.strftime("%d/%m/%Y")
+
+
+def _step_label(task) -> str:
+    try:
+        return str(Step(task.step).label)
+    except ValueError:
+        return task.step
+
+
+def task_url(task) -> str:
+    """Where a person acts on a task: its page in the inbox (or the case's page for applicants)."""
+    if task.role == Role.APPLICANT:
+        return task.case_url
+    from django.urls import NoReverseMatch, reverse
+
+    for name in ("approvals:task-detail", "task-detail", "approvals:task_detail", "task_detail"):
+        try:
+            return reverse(name, args=[task.pk])
+        except NoReverseMatch:
+            continue
+    return "/tasks/"
+
+
+def _truncate(text: str, limit: int = 500) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def notify(
+    users: Iterable,
+    *,
+    event_key: str,
+    kind: str,
+    message: str,
+    url: str = "",
+    case_code: str = "",
+    email: bool = True,
+) -> int:
+    """Record ``message`` for each of ``users`` once (insert-or-skip on ``(user, event_key)``) and
+    e-mail the rows that still owe one. Returns how many e-mails were sent now. Raises the first
+    e-mail failure after trying all of them (Celery retries; rows already e-mailed are skipped)."""
+    users = _unique(users)
+    if not users:
+        return 0
+    rows = [
+        Notification(
+            user=user,
+            event_key=event_key[:120],
+            kind=kind,
+            message=_truncate(message),
+            url=url[:300],
+            case_code=case_code[:32],
+            email_wanted=bool(email and user.email),
+        )
+        for user in users
+    ]
+    with transaction.atomic():
+        Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    pending = list(
+        Notification.objects.filter(
+            event_key=event_key[:120],
+            user__in=[u.pk for u in users],
+            email_wanted=True,
+            emailed_at__isnull=True,
+        ).values_list("pk", flat=True)
+    )
+    return _deliver_all(pending)
+
+
+def _deliver_all(pks: Iterable[int]) -> int:
+    sent, failure = 0, None
+    for pk in pks:
+        try:
+            sent += int(deliver_email(pk))
+        except Exception as exc:  # one bad address or a mail server hiccup must not stop the others
+            logger.warning("notification %s: e-mail failed: %s", pk, exc)
+            failure = failure or exc
+    if failure is not None:
+        raise failure
+    return sent
+
+
+def _message_id(notification: Notification) -> str:
+    digest = hashlib.sha256(f"{notification.user_id}:{notification.event_key}".encode()).hexdigest()[:32]
+    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2].strip(">") or "expediente"
+    return f"<notification.{digest}@{domain}>"
+
+
+def deliver_email(pk: int) -> bool:
+    """E-mail one notification if it still owes one (see the module docstring for the guarantees)."""
+    with transaction.atomic():
+        row = (
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(pk=pk, email_wanted=True, emailed_at__isnull=True)
+            .first()
+        )
+        if row is None:
+            return False  # already e-mailed, not wanted, or being e-mailed right now by another worker
+        user = row.user
+        if not user.email:
+            Notification.objects.filter(pk=row.pk).update(email_wanted=False)
+            return False
+        base = settings.SITE_URL.rstrip("/")
+        with translation.override(settings.LANGUAGE_CODE):
+            subject = _("[Expediente] %(kind)s") % {"kind": row.get_kind_display()}
+            if row.case_code:
+                subject += f" · {row.case_code}"
+            body = row.message
+            if row.url:
+                body += "\n\n" + _("Open it here: %(url)s") % {"url": base + row.url}
+            body += "\n\n— " + _("Expediente, PRO-BOLIVIA. This is an automatic message.")
+        EmailMessage(subject, body, None, [user.email], headers={"Message-ID": _message_id(row)}).send()
+        row.emailed_at = timezone.now()
+        row.save(update_fields=["emailed_at"])
+    return True
+
+
+def send_pending_emails(*, max_age_days: int | None = None) -> int:
+    """E-mail the notifications that still owe one (Celery retries exhausted, broker down…)."""
+    days = (
+        max_age_days if max_age_days is not None else int(getattr(settings, "NOTIFY_EMAIL_MAX_AGE_DAYS", 7))
+    )
+    since = timezone.now() - dt.timedelta(days=days)
+    pks = list(
+        Notification.objects.filter(email_wanted=True, emailed_at__isnull=True, created_at__gte=since)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:500]
+    )
+    return _deliver_all(pks)
+
+
+# --- events (run by the Celery tasks in ``approvals.tasks``) -----------------------------------------
+
+
+def _open_tasks(ids: Iterable[int]):
+    from workflows.models import CaseTask
+
+    return (
+        CaseTask.objects.filter(pk__in=list(ids), status__in=OPEN_STATUSES)
+        .exclude(step="")
+        .select_related("owner")
+        .order_by("pk")
+    )
+
+
+def notify_new_tasks(task_ids: Iterable[int]) -> int:
+    """Tell whoever must act on each new task. Returns the number of e-mails sent."""
+    sent = 0
+    with translation.override(settings.LANGUAGE_CODE):
+        for task in _open_tasks(task_ids):
+            params = {
+                "step": _step_label(task),
+                "code": task.case_code,
+                "title": task.title,
+                "due": _date(task.due_at),
+            }
+            if task.role == Role.APPLICANT:
+                kind = K.CASE_WAITING
+                message = _("Case %(code)s awaits you: %(step)s, by %(due)s.") % params
+                observation = _observation_of(task)
+                if observation:
+                    message += " " + _("Observations: %(text)s") % {"text": observation}
+            else:
+                kind = K.TASK_NEW
+                message = _("New task: %(step)s of case %(code)s (%(title)s), due %(due)s.") % params
+            sent += notify(
+                task_audience(task),
+                event_key=f"task:{task.pk}:new",
+                kind=kind,
+                message=message,
+                url=task_url(task),
+                case_code=task.case_code,
+            )
+    return sent
+
+
+def _observation_of(task) -> str:
+    if task.step != Step.ANSWER_OBSERVATION:
+        return ""
+    from .services import case_of
+
+    try:
+        return (getattr(case_of(task), "observation", "") or "").strip()
+    except Exception:  # a missing case must not stop the notification
+        return ""
+
+
+def notify_decision(decided_task_id: int, new_task_ids: Iterable[int], from_state: str, to_state: str) -> int:
+    """After a decision: the new tasks' people, and the applicant unit about a new state."""
+    from workflows.models import CaseTask
+
+    new_task_ids = list(new_task_ids)
+    sent = notify_new_tasks(new_task_ids)
+    if not to_state or to_state == from_state:
+        return sent
+    decided = CaseTask.objects.filter(pk=decided_task_id).first()
+    if decided is None or not decided.unit_id:
+        return sent
+    if CaseTask.objects.filter(pk__in=new_task_ids, role=Role.APPLICANT).exists():
+        return sent  # the applicant's new task already tells them
+    from .services import case_of
+
+    case = case_of(decided)
+    with translation.override(settings.LANGUAGE_CODE):
+        label = case.get_state_display() if hasattr(case, "get_state_display") else to_state
+        message = _("Case %(code)s is now: %(state)s.") % {"code": decided.case_code, "state": label}
+        sent += notify(
+            unit_members(decided.unit_id),
+            event_key=f"task:{decided.pk}:state:{to_state}",
+            kind=K.CASE_STATE,
+            message=message,
+            url=decided.case_url,
+            case_code=decided.case_code,
+        )
+    return sent
+
+
+def notify_reminder(task_id: int) -> int:
+    sent = 0
+    with translation.override(settings.LANGUAGE_CODE):
+        for task in _open_tasks([task_id]):
+            message = _("Reminder: %(step)s of case %(code)s is due on %(due)s.") % {
+                "step": _step_label(task),
+                "code": task.case_code,
+                "due": _date(task.due_at),
+            }
+            sent += notify(
+                task_audience(task),
+                event_key=f"task:{task.pk}:reminder",
+                kind=K.REMINDER,
+                message=message,
+                url=task_url(task),
+                case_code=task.case_code,
+            )
+    return sent
+
+
+def notify_escalation(task_id: int) -> int:
+    sent = 0
+    with translation.override(settings.LANGUAGE_CODE):
+        for task in _open_tasks([task_id]):
+            params = {
+                "step": _step_label(task),
+                "code": task.case_code,
+                "due": _date(task.due_at),
+                "role": Role(task.escalation_role).label if task.escalation_role else "—",
+                "holder": task.owner.get_username() if task.owner_id else _("nobody (unclaimed)"),
+            }
+            key = f"task:{task.pk}:escalated"
+            sent += notify(
+                escalation_audience(task),
+                event_key=key,
+                kind=K.ESCALATION,
+                message=_("Overdue: %(step)s of case %(code)s was due on %(due)s (held by %(holder)s).")
+                % params,
+                url=task.case_url,
+                case_code=task.case_code,
+            )
+            sent += notify(
+                holders_of(task),
+                event_key=key,
+                kind=K.ESCALATION,
+                message=_(
+                    "Your task %(step)s of case %(code)s is overdue (due %(due)s) and was escalated "
+                    "to %(role)s."
+                )
+                % params,
+                url=task_url(task),
+                case_code=task.case_code,
+            )
+    return sent
+
+
+def notify_delegation(delegation_id: int) -> int:
+    delegation = Delegation.objects.select_related("delegator", "delegate").filter(pk=delegation_id).first()
+    if delegation is None or delegation.revoked_at is not None:
+        return 0
+    who = delegation.delegator
+    with translation.override(settings.LANGUAGE_CODE):
+        message = _("%(name)s delegated their %(role)s inbox to you from %(from)s to %(until)s.") % {
+            "name": who.get_full_name() or who.get_username(),
+            "role": delegation.get_role_display(),
+            "from": _date(delegation.starts_on),
+            "until": _date(delegation.ends_on),
+        }
+        from django.urls import NoReverseMatch, reverse
+
+        try:
+            url = reverse("delegation-list")
+        except NoReverseMatch:
+            url = ""
+        return notify(
+            [delegation.delegate],
+            event_key=f"delegation:{delegation.pk}:created",
+            kind=K.DELEGATION,
+            message=message,
+            url=url,
+        )
+
+
+# --- reading -----------------------------------------------------------------------------------------
+
+
+def notification_list_for(user):
+    return Notification.objects.filter(user=user).order_by("-created_at", "-pk")
+
+
+def unread_count(user) -> int:
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()
+
+
+def mark_read(*, actor, notification_id: int | None = None) -> int:
+    """Mark one of the actor's notifications (or all of them) as read. Returns how many changed.
+
+    Read receipts are the reader's own interface state, not a decision on a case: not audited."""
+    qs = Notification.objects.filter(user=actor, read_at__isnull=True)
+    if notification_id is not None:
+        qs = qs.filter(pk=notification_id)
+    return qs.update(read_at=timezone.now())

@@ -1,0 +1,255 @@
+"""Reads of the task inbox. One indexed query per list, whatever the number of tasks or object
+permissions: the role, scope and four-eyes rules are turned into a SQL filter on ``CaseTask``'s
+own columns (role, department, program, unit, case code, step), never checked row by row."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import BigIntegerField, CharField, Q, QuerySet, Value
+from django.utils import timezone
+from viewflow.workflow.status import STATUS
+
+from registry.roles import STAFF_ROLES, Role, roles_of
+from workflows.models import CaseTask
+
+from . import sod
+from .services import active_delegators
+
+
+@dataclass(frozen=True)
+class TaskFilters:
+    case: str = ""
+    step: str = ""
+    program: int | None = None
+    department: int | None = None
+    due_before: dt.date | None = None
+    overdue: bool = False
+
+
+def _roles_and_scopes(user) -> tuple[frozenset[str], set[int] | None, set[int] | None]:
+    """``(roles_of(user), department_scope_ids(user), program_scope_ids(user))`` in ONE query: the
+    same group and guardian tables and filters as ``registry.roles``, ``registry.selectors`` and
+    ``budget.selectors``, as a UNION ALL, so an inbox page costs the same number of queries
+    whatever the number of object permissions. Roles already cached on the user object (the
+    request's cache of ``roles_of``; a delegator's narrowed roles) are kept, not re-read."""
+    from django.contrib.auth.models import Group
+
+    from budget.models import ProgramGroupObjectPermission, ProgramUserObjectPermission
+    from budget.selectors import PROGRAM_PERMISSION
+    from registry.models import DepartmentGroupObjectPermission, DepartmentUserObjectPermission
+    from registry.selectors import DEPARTMENT_PERMISSION
+
+    if user is None or not getattr(user, "is_authenticated", False):
+        return frozenset(), set(), set()
+    text, number = CharField(), BigIntegerField()
+
+    def scope_rows(model, kind, codename, app_label, **who):
+        return (
+            model.objects.filter(
+                **who, permission__codename=codename, permission__content_type__app_label=app_label
+            )
+            .order_by()
+            .values_list(Value(kind, output_field=text), Value("", output_field=text), "content_object_id")
+        )
+
+    dept, prog = (DEPARTMENT_PERMISSION, "registry"), (PROGRAM_PERMISSION, "budget")
+    parts = [
+        scope_rows(DepartmentUserObjectPermission, "d", *dept, user=user),
+        scope_rows(DepartmentGroupObjectPermission, "d", *dept, group__user=user),
+        scope_rows(ProgramUserObjectPermission, "p", *prog, user=user),
+        scope_rows(ProgramGroupObjectPermission, "p", *prog, group__user=user),
+    ]
+    roles = getattr(user, "_expediente_roles", None)
+    if roles is None:
+        parts.append(
+            Group.objects.filter(user=user)
+            .order_by()
+            .values_list(Value("r", output_field=text), "name", Value(0, output_field=number))
+        )
+    found: dict[str, set] = {"d": set(), "p": set(), "r": set()}
+    for kind, name, pk in parts[0].union(*parts[1:], all=True).order_by():
+        found[kind].add(name if kind == "r" else pk)
+    if roles is None:
+        roles = frozenset(name for name in found["r"] if name in Role.values)  # as roles_of
+        user._expediente_roles = roles
+    return roles, found["d"] or None, found["p"] or None
+
+
+def _claimable_by(user, pairs) -> Q | None:
+    """Open, unassigned tasks ``user`` itself could take, as one Q (None: none at all)."""
+    held, depts, programs = _roles_and_scopes(user)
+    parts = []
+    staff_roles = sorted(held & STAFF_ROLES)
+    if staff_roles:
+        q = Q(role__in=staff_roles)
+        if depts is not None:
+            q &= Q(scope_department=False) | Q(department_id__in=depts)
+        if programs is not None:
+            q &= Q(scope_program=False) | Q(program_id__in=programs)
+        if user.unit_id:
+            q &= ~Q(unit_id=user.unit_id)
+        excluded = sod.excluded_tasks_q(user, pairs)
+        if excluded is not None:
+            q &= ~excluded
+        parts.append(q)
+    if Role.APPLICANT in held and user.unit_id:
+        parts.append(Q(role=Role.APPLICANT, unit_id=user.unit_id))
+    if not parts:
+        return None
+    combined = parts[0]
+    for part in parts[1:]:
+        combined |= part
+    return combined
+
+
+def _apply(qs: QuerySet, f: TaskFilters) -> QuerySet:
+    if f.case:
+        qs = qs.filter(case_code=f.case)
+    if f.step:
+        qs = qs.filter(step=f.step)
+    if f.program:
+        qs = qs.filter(program_id=f.program)
+    if f.department:
+        qs = qs.filter(department_id=f.department)
+    if f.due_before:
+        # ``due_at__date__lte`` (in the current time zone), written as a range the index can use.
+        next_day = dt.datetime.combine(f.due_before + dt.timedelta(days=1), dt.time.min)
+        qs = qs.filter(due_at__lt=timezone.make_aware(next_day))
+    if f.overdue:
+        qs = qs.filter(due_at__lt=timezone.now())
+    return qs
+
+
+def _base() -> QuerySet:
+    return CaseTask.objects.select_related("owner", "department", "program")
+
+
+def task_list_assigned(user, filters: TaskFilters = TaskFilters(), *, delegators=None) -> QuerySet:
+    """Open tasks held by ``user`` or by a colleague whose inbox it holds by delegation.
+    ``delegators``: ``active_delegators(user)`` when the caller already has them (one query less)."""
+    delegators = active_delegators(user) if delegators is None else delegators
+    held = Q(owner_id=user.pk)
+    if delegators:
+        # A delegator's tasks of the delegated role(s) only (``active_delegators`` narrows
+        # ``roles_of``), minus those the delegate's own four eyes forbid it to decide.
+        delegated = None
+        for d in delegators:
+            q = Q(owner_id=d.pk, role__in=sorted(roles_of(d)))
+            delegated = q if delegated is None else delegated | q
+        excluded = sod.excluded_tasks_q(user)  # one SQL condition, no read of its own
+        if excluded is not None:
+            delegated &= ~excluded
+        held |= delegated
+    qs = _base().filter(held, is_open=True, status=STATUS.ASSIGNED)
+    return _apply(qs, filters).order_by("due_at", "pk")
+
+
+def task_list_available(
+    user, filters: TaskFilters = TaskFilters(), *, delegators=None, pairs=None
+) -> QuerySet:
+    """Open, unassigned tasks ``user`` may claim (for itself or a delegator). ``delegators`` and
+    ``pairs`` (``sod.incompatible_map()``): when the caller already read them."""
+    pairs = sod.incompatible_map() if pairs is None else pairs
+    delegators = active_delegators(user) if delegators is None else delegators
+    principals = [user, *delegators]
+    condition = None
+    for principal in principals:
+        q = _claimable_by(principal, pairs)
+        if q is not None:
+            condition = q if condition is None else condition | q
+    if condition is None:
+        return CaseTask.objects.none()
+    if len(principals) > 1:
+        # Acting for a delegator never lets the delegate break four eyes on its own account.
+        excluded = sod.excluded_tasks_q(user, pairs)
+        if excluded is not None:
+            condition &= ~excluded
+    qs = _base().filter(condition, is_open=True, status=STATUS.NEW)
+    return _apply(qs, filters).order_by("due_at", "pk")
+
+
+def task_list_open(user, filters: TaskFilters = TaskFilters()) -> QuerySet:
+    """Assigned to ``user`` or claimable by it (the API's ``GET /tasks/``)."""
+    delegators = active_delegators(user)
+    assigned = task_list_assigned(user, filters, delegators=delegators).values("pk")
+    available = task_list_available(user, filters, delegators=delegators).values("pk")
+    return _base().filter(Q(pk__in=assigned) | Q(pk__in=available)).order_by("due_at", "pk")
+
+
+def task_list_done(user, filters: TaskFilters = TaskFilters()) -> QuerySet:
+    qs = _base().filter(decided_by=user)
+    return _apply(qs, filters).order_by("-pk")
+
+
+def task_get_for(user, pk: int) -> CaseTask:
+    """A task the user may see: open and assigned to/claimable by it, or decided by it.
+    Anything else is ``DoesNotExist`` (404, never 403)."""
+    visible = task_list_open(user).filter(pk=pk)
+    task = visible.first() or task_list_done(user).filter(pk=pk).first()
+    if task is None:
+        raise CaseTask.DoesNotExist
+    return task
+
+
+def task_for_action(user, pk: int) -> CaseTask:
+    """A task ``user`` may ATTEMPT to claim, release or decide (used by the web pages and
+    the API): a human step of a role it holds, itself or through a
+    delegation; for applicant steps, of its own unit. The service then checks scope, four eyes and
+    delegation, and audits a refusal, so a crafted POST on a task the inbox does not offer is
+    refused AND recorded. Anything else is ``DoesNotExist`` (404)."""
+    task = CaseTask.objects.filter(pk=pk).exclude(step="").first()
+    if task is None:
+        raise CaseTask.DoesNotExist
+    held = set(roles_of(user))
+    for delegator in active_delegators(user):
+        held |= roles_of(delegator)
+    if task.role == Role.APPLICANT:
+        if Role.APPLICANT not in held or user.unit_id != task.unit_id:
+            raise CaseTask.DoesNotExist
+    elif task.role not in held:
+        raise CaseTask.DoesNotExist
+    return task
+
+
+@dataclass(frozen=True)
+class InboxReference:
+    """What every inbox page needs besides its rows: the filter choices (the programs and
+    departments that exist — a handful, never one per task) and the four-eyes pairs."""
+
+    programs: list[tuple[int, str]]
+    departments: list[tuple[int, str]]
+    pairs: dict[str, set[str]]
+
+
+def inbox_reference() -> InboxReference:
+    """``InboxReference`` in ONE query (programs, departments and ``IncompatibleSteps`` rows)."""
+    from budget.models import Program
+    from registry.models import Department
+
+    from .models import IncompatibleSteps
+
+    text = CharField()
+
+    def rows(qs, kind, pk, a, b):
+        return qs.order_by().values_list(Value(kind, output_field=text), pk, a, b)
+
+    query = rows(Program.objects.all(), "p", "pk", "code", "name").union(
+        rows(Department.objects.all(), "d", "pk", "code", "name"),
+        rows(IncompatibleSteps.objects.all(), "x", "pk", "step_a", "step_b"),
+        all=True,
+    )
+    programs, departments, pairs = [], [], []
+    for kind, pk, a, b in query.order_by():
+        if kind == "p":
+            programs.append((pk, a))
+        elif kind == "d":
+            departments.append((pk, b))
+        else:
+            pairs.append((a, b))
+    return InboxReference(
+        programs=sorted(programs, key=lambda row: row[1]),
+        departments=sorted(departments, key=lambda row: row[1]),
+        pairs=sod.pairs_map(pairs),
+    )

@@ -1,0 +1,695 @@
+"""The task inbox's writes: claim, release, decide; delegations; policy versions.
+
+``complete_task`` is the ONE way a human step is decided: it locks the process (viewflow's
+``select_for_update`` lock) and the case, checks who may act (role, scope, four eyes, delegation),
+validates the step's data, runs the step's domain effect (FSM transitions, budget moves), completes
+the viewflow task (which routes the case to its next step), and writes the audit entry — all in one
+transaction. A refused attempt changes nothing and is itself audited.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.apps import apps
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from viewflow.workflow.exceptions import FlowLockFailed
+from viewflow.workflow.status import STATUS
+
+import audit
+from audit.actions import AuditAction
+from audit.chain import to_jsonable
+from expediente.errors import Conflict
+from registry.permissions import require, rule
+from registry.roles import STAFF_ROLES, Role, has_role, is_admin, roles_of
+from workflows.models import CaseTask
+
+from . import notifications, sod
+from .models import ApprovalPolicy, CaseType, Delegation, IncompatibleSteps, NonWorkingDay, PolicyStep, Step
+from .steps import Decision, StepContext, clean_data, spec_for
+
+CASE_MODELS = {CaseType.INITIATIVE: "iniciativas.Initiative", CaseType.TRANSFER: "transfers.Transfer"}
+
+
+def case_model(case_type: str):
+    return apps.get_model(CASE_MODELS[case_type])
+
+
+def case_of(task: CaseTask, *, lock: bool = False):
+    qs = case_model(task.case_type).objects.all()
+    if lock:
+        qs = qs.select_for_update()
+    return qs.get(pk=task.case_id)
+
+
+# --- who may work a task ---------------------------------------------------------------------------
+
+
+def active_delegations(user, *, on: dt.date | None = None, role: str | None = None) -> list[Delegation]:
+    """Delegations ``user`` holds today (within their dates, not revoked), whose delegator and
+    delegate are both active and both still hold the delegated role. ``role``: only that role's."""
+    if user is None or not getattr(user, "pk", None) or not user.is_active:
+        return []
+    on = on or timezone.localdate()
+    rows = Delegation.objects.filter(
+        delegate=user, starts_on__lte=on, ends_on__gte=on, revoked_at__isnull=True
+    ).select_related("delegator")
+    if role:
+        rows = rows.filter(role=role)
+    return [
+        d
+        for d in rows.order_by("pk")
+        if d.delegator.is_active and has_role(d.delegator, d.role) and has_role(user, d.role)
+    ]
+
+
+def active_delegators(user, *, on: dt.date | None = None, role: str | None = None) -> list:
+    """Users whose inbox ``user`` holds today by a delegation (same role, within its dates).
+    ``role``: only delegations of that role.
+
+    A delegation covers the delegated role's tasks only: each returned user's role cache
+    (``registry.roles.roles_of``) is narrowed to the roles delegated to ``user``, so every role check
+    made on it — ``refusal_reason``, the inbox's SQL filter — sees exactly what the delegation covers.
+    These are fresh instances, never the delegator's own session user."""
+    from registry.roles import roles_of
+
+    delegated: dict[int, set[str]] = {}
+    users = []
+    for d in active_delegations(user, on=on, role=role):
+        if d.delegator_id not in delegated:
+            delegated[d.delegator_id] = set()
+            users.append(d.delegator)
+        delegated[d.delegator_id].add(d.role)
+    for delegator in users:
+        delegator._expediente_roles = frozenset(roles_of(delegator) & delegated[delegator.pk])
+    return users
+
+
+def refusal_reason(user, task: CaseTask, *, pairs=None) -> str | None:
+    """Why ``user`` itself may not work ``task`` (None: it may)."""
+    from budget.selectors import program_scope_ids
+    from registry.selectors import department_scope_ids
+
+    if not user.is_active:
+        return _("Your account is inactive.")
+    if task.role == Role.APPLICANT:
+        if not (has_role(user, Role.APPLICANT) and user.unit_id and user.unit_id == task.unit_id):
+            return _("Only members of the applicant unit can do this step.")
+        return None
+    if not has_role(user, task.role):
+        return _("This step is for the %(role)s role.") % {"role": Role(task.role).label}
+    if user.unit_id and user.unit_id == task.unit_id:
+        return _("A member of the applicant unit cannot act as staff on its own case.")
+    if task.scope_department:
+        depts = department_scope_ids(user)
+        if depts is not None and task.department_id not in depts:
+            return _("This case is outside your departments.")
+    if task.scope_program:
+        programs = program_scope_ids(user)
+        if programs is not None and task.program_id not in programs:
+            return _("This case is outside your programs.")
+    if sod.violation(user, task, pairs):
+        return _("Segregation of duties: you already decided an incompatible step of case %(code)s.") % {
+            "code": task.case_code
+        }
+    return None
+
+
+def acting_principal(actor, task: CaseTask):
+    """The user on whose behalf ``actor`` works ``task``: itself, or a delegator whose inbox it
+    holds. Raises ``PermissionDenied`` with the reason when neither may."""
+    pairs = sod.incompatible_map()
+    # Applicant steps are never delegated (delegations are between staff of one role).
+    delegators = active_delegators(actor, role=task.role) if task.role != Role.APPLICANT else []
+    if task.owner_id:
+        candidates = [u for u in [actor, *delegators] if u.pk == task.owner_id]
+        if not candidates:
+            raise PermissionDenied(_("This task is assigned to someone else."))
+    else:
+        candidates = [actor, *delegators]
+    first_reason = None
+    for principal in candidates:
+        reason = refusal_reason(principal, task, pairs=pairs)
+        if reason is None and principal.pk != actor.pk and sod.violation(actor, task, pairs):
+            # Acting for someone else never lets a person decide two incompatible steps.
+            reason = _(
+                "Segregation of duties: you already decided an incompatible step of case %(code)s."
+            ) % {"code": task.case_code}
+        if reason is None:
+            return principal
+        first_reason = first_reason or reason
+    raise PermissionDenied(first_reason)
+
+
+def _refused(actor, task_id: int, exc: Exception, action: str) -> None:
+    """Record a refused attempt in its own transaction (the attempt itself rolled back)."""
+    task = CaseTask.objects.filter(pk=task_id).first()
+    with transaction.atomic():
+        audit.record(
+            AuditAction.TASK_REFUSED,
+            actor=actor,
+            subject=task,
+            case=task.case_code if task else "",
+            data={
+                "task": task_id,
+                "attempt": action,
+                "refused_step": task.step if task else "",
+                "reason": " ".join(getattr(exc, "messages", [str(exc)])),
+            },
+        )
+
+
+def _task_and_flow(task_id: int) -> CaseTask:
+    task = CaseTask.objects.select_related("process").get(pk=task_id)
+    flow_class = task.process.flow_class
+    return task, flow_class
+
+
+# --- claim / release ---------------------------------------------------------------------------------
+
+
+def claim_task(task_id: int, *, actor) -> CaseTask:
+    try:
+        return _claim_task(task_id, actor=actor)
+    except PermissionDenied as exc:
+        _refused(actor, task_id, exc, "claim")
+        raise
+
+
+def _claim_task(task_id: int, *, actor) -> CaseTask:
+    task, flow_class = _task_and_flow(task_id)
+    try:
+        with flow_class.lock(task.process_id), transaction.atomic():
+            task.refresh_from_db()
+            if task.status != STATUS.NEW:
+                raise Conflict(_("This task has already been taken or decided."))
+            principal = acting_principal(actor, task)
+            activation = task.flow_task.activation_class(task)
+            activation.assign(principal)
+            audit.record(
+                AuditAction.TASK_CLAIMED,
+                actor=actor,
+                subject=task,
+                case=task.case_code,
+                data=_task_audit_data(task, actor, principal),
+            )
+    except FlowLockFailed as exc:
+        raise Conflict(_("Someone else is working on this case right now; try again.")) from exc
+    return task
+
+
+def release_task(task_id: int, *, actor) -> CaseTask:
+    task, flow_class = _task_and_flow(task_id)
+    try:
+        with flow_class.lock(task.process_id), transaction.atomic():
+            task.refresh_from_db()
+            if task.status != STATUS.ASSIGNED:
+                raise Conflict(_("Only a task you hold can be released."))
+            if task.owner_id not in {actor.pk, *(u.pk for u in active_delegators(actor, role=task.role))}:
+                raise PermissionDenied(_("This task is assigned to someone else."))
+            principal = task.owner
+            activation = task.flow_task.activation_class(task)
+            activation.unassign()
+            audit.record(
+                AuditAction.TASK_RELEASED,
+                actor=actor,
+                subject=task,
+                case=task.case_code,
+                data=_task_audit_data(task, actor, principal),
+            )
+    except FlowLockFailed as exc:
+        raise Conflict(_("Someone else is working on this case right now; try again.")) from exc
+    return task
+
+
+def _task_audit_data(task, actor, principal) -> dict:
+    data = {"task": task.pk, "step": task.step}
+    if principal is not None and principal.pk != actor.pk:
+        data["on_behalf_of"] = principal.pk
+        data["on_behalf_of_label"] = principal.get_username()
+    return data
+
+
+# --- decide ------------------------------------------------------------------------------------------
+
+
+def complete_task(task_id: int, *, actor, decision: str, comment: str = "", data: dict | None = None):
+    """Decide a task. Returns the case after the decision (its new state)."""
+    try:
+        return _complete_task(task_id, actor=actor, decision=decision, comment=comment, data=data)
+    except PermissionDenied as exc:
+        _refused(actor, task_id, exc, "complete")
+        raise
+
+
+def _complete_task(task_id: int, *, actor, decision: str, comment: str, data: dict | None):
+    task, flow_class = _task_and_flow(task_id)
+    comment = (comment or "").strip()
+    try:
+        with flow_class.lock(task.process_id), transaction.atomic():
+            task.refresh_from_db()
+            if task.status not in (STATUS.NEW, STATUS.ASSIGNED):
+                raise Conflict(_("This task has already been decided."))
+            system_expiry = decision == Decision.EXPIRE
+            if system_expiry:
+                if actor.get_username() != "system":
+                    raise PermissionDenied(_("Only the system can expire a task."))
+                principal = actor
+            else:
+                principal = acting_principal(actor, task)
+            spec = spec_for(task.case_type, task.step)
+            if decision not in spec.decisions and not (system_expiry and Decision.EXPIRE in spec.decisions):
+                raise ValidationError(
+                    {"decision": [_("This step accepts: %(list)s.") % {"list": ", ".join(spec.decisions)}]}
+                )
+            if decision in (Decision.OBSERVE, Decision.REJECT) and not comment:
+                raise ValidationError({"comment": [_("Give the reasons for this decision.")]})
+            case = case_of(task, lock=True)
+            cleaned = {} if system_expiry else clean_data(spec.fields(task, case), decision, data)
+            from_state = getattr(case, "state", "")
+
+            activation = task.flow_task.activation_class(task)
+            if task.status == STATUS.NEW:
+                activation.assign(principal)
+            ctx = StepContext(
+                task=task,
+                case=case,
+                actor=actor,
+                on_behalf_of=principal if principal.pk != actor.pk else None,
+                decision=decision,
+                comment=comment,
+                data=cleaned,
+            )
+            spec.handle(ctx)
+
+            task.decided_by = actor
+            task.data = {
+                **(task.data or {}),
+                "decision": decision,
+                "comment": comment,
+                "data": to_jsonable(ctx.data),
+            }
+            last_task_pk = notifications.last_task_pk(task.process_id)
+            activation.start(None)
+            activation.execute()  # completes the task and routes the case to its next step(s)
+
+            case.refresh_from_db()
+            audit.record(
+                AuditAction.TASK_COMPLETED,
+                actor=actor,
+                subject=case,
+                data={
+                    **_task_audit_data(task, actor, principal),
+                    "decision": decision,
+                    "comment": comment,
+                    "from_state": from_state,
+                    "to_state": getattr(case, "state", ""),
+                    "data": ctx.data,
+                    **ctx.audit_data,
+                },
+            )
+            # After commit: tell whoever must act next, and the applicant about a new state.
+            notifications.after_decision(task, case, from_state=from_state, after_task_pk=last_task_pk)
+    except FlowLockFailed as exc:
+        raise Conflict(_("Someone else is working on this case right now; try again.")) from exc
+    return case
+
+
+# --- policies ----------------------------------------------------------------------------------------
+
+
+def policy_for(case_type: str, program, amount: Decimal) -> ApprovalPolicy:
+    """The active policy version for a case: the program's own band first, then any-program."""
+    candidates = ApprovalPolicy.objects.filter(case_type=case_type, active=True).prefetch_related("steps")
+    for scoped in (candidates.filter(program=program), candidates.filter(program__isnull=True)):
+        for policy in scoped.order_by("min_amount"):
+            if policy.covers(amount):
+                return policy
+    raise ValidationError(
+        {"detail": _("No approval policy covers this case; an administrator must configure one.")}
+    )
+
+
+def policy_steps(policy: ApprovalPolicy) -> list[PolicyStep]:
+    return list(policy.steps.order_by("order"))
+
+
+# Steps an approval chain may contain: each is decided once per case, in the policy's order.
+CHAIN_STEPS = (Step.TECHNICAL_REPORT, Step.LEGAL_REPORT, Step.BUDGET_CERTIFICATION, Step.DIRECTOR_RESOLUTION)
+POLICY_STEP_FIELDS = ("step", "role", "scope", "deadline_days", "escalation_role")
+
+
+def clean_policy_steps(steps) -> tuple[list[dict], list[str]]:
+    """Normalise the step dicts of a policy version; return them with the problems found."""
+    errors: list[str] = []
+    cleaned: list[dict] = []
+    for n, raw in enumerate(steps or [], 1):
+        unknown = set(raw) - {*POLICY_STEP_FIELDS, "order"}
+        if unknown:
+            errors.append(
+                _("Step %(n)s: unknown fields %(fields)s.") % {"n": n, "fields": ", ".join(sorted(unknown))}
+            )
+            continue
+        step = {k: raw[k] for k in POLICY_STEP_FIELDS if k in raw}
+        step.setdefault("scope", PolicyStep.Scope.NONE)
+        step.setdefault("escalation_role", "")
+        candidate = PolicyStep(order=n, **step)
+        try:
+            candidate.full_clean(exclude=["policy"])
+        except ValidationError as exc:
+            for messages in exc.message_dict.values():
+                errors.extend(_("Step %(n)s: %(msg)s") % {"n": n, "msg": m} for m in messages)
+            continue
+        if candidate.step not in CHAIN_STEPS:
+            errors.append(
+                _("Step %(n)s: %(step)s cannot be part of an approval chain.")
+                % {"n": n, "step": candidate.get_step_display()}
+            )
+        if candidate.escalation_role == Role.APPLICANT:
+            errors.append(_("Step %(n)s: overdue tasks escalate to agency staff only.") % {"n": n})
+        cleaned.append(
+            {
+                "step": candidate.step,
+                "role": candidate.role,
+                "scope": candidate.scope,
+                "deadline_days": candidate.deadline_days,
+                "escalation_role": candidate.escalation_role,
+            }
+        )
+    codes = [s["step"] for s in cleaned]
+    if not steps:
+        errors.append(_("A policy needs at least one step."))
+    elif len(set(codes)) != len(codes):
+        errors.append(_("Each step appears once in a chain."))
+    if cleaned and Step.BUDGET_CERTIFICATION not in codes:
+        errors.append(_("The chain must include the budget certification."))
+    return cleaned, errors
+
+
+def _same_version(policy: ApprovalPolicy, fields: dict, steps: list[dict]) -> bool:
+    current = [{k: getattr(ps, k) for k in POLICY_STEP_FIELDS} for ps in policy_steps(policy)]
+    return current == steps and all(getattr(policy, k) == v for k, v in fields.items())
+
+
+def save_policy_version(
+    family: str, *, actor, name: str, case_type: str, program, min_amount, max_amount, steps: list[dict]
+) -> ApprovalPolicy:
+    """Save a new version of a policy family; running cases keep the version they started with
+    (their ``policy`` FK), new cases get the new active version. Versions are never edited in place.
+    Saving exactly what the active version already says creates nothing and returns it."""
+    try:
+        return _save_policy_version(
+            family,
+            actor=actor,
+            name=name,
+            case_type=case_type,
+            program=program,
+            min_amount=min_amount,
+            max_amount=max_amount,
+            steps=steps,
+        )
+    except IntegrityError as exc:  # another version of the family was saved at the same moment
+        raise Conflict(_("Someone else saved this policy at the same time; reload and try again.")) from exc
+
+
+@transaction.atomic
+def _save_policy_version(
+    family: str, *, actor, name: str, case_type: str, program, min_amount, max_amount, steps: list[dict]
+) -> ApprovalPolicy:
+    from budget.services import clean_amount
+
+    require(actor, "approvals.manage_policies")
+    family = (family or "").strip()
+    errors: dict[str, list[str]] = {}
+    if not family:
+        errors["family"] = [_("Give the policy family a short stable key.")]
+    if not (name or "").strip():
+        errors["name"] = [_("This field is required.")]
+    if case_type not in CaseType.values:
+        errors["case_type"] = [_("Select a valid choice.")]
+    amounts = {}
+    for field, value in (("min_amount", min_amount), ("max_amount", max_amount)):
+        if value in (None, "") and field == "max_amount":
+            amounts[field] = None
+            continue
+        try:
+            amounts[field] = clean_amount(value if value is not None else "0", field, allow_zero=True)
+        except ValidationError as exc:
+            errors.update(exc.message_dict if hasattr(exc, "error_dict") else {field: exc.messages})
+    upper, lower = amounts.get("max_amount"), amounts.get("min_amount")
+    if upper is not None and lower is not None and upper < lower:
+        errors["max_amount"] = [_("The upper limit must not be below the lower limit.")]
+    cleaned_steps, step_errors = clean_policy_steps(steps)
+    if step_errors:
+        errors["steps"] = step_errors
+    previous = None
+    if family:
+        previous = (
+            ApprovalPolicy.objects.select_for_update().filter(family=family).order_by("-version").first()
+        )
+        if previous is not None and previous.case_type != case_type:
+            errors["case_type"] = [_("A policy family keeps its case type; create a new family instead.")]
+    if errors:
+        raise ValidationError(errors)
+    fields = {
+        "name": name.strip(),
+        "case_type": case_type,
+        "program": program,
+        "min_amount": amounts["min_amount"],
+        "max_amount": amounts["max_amount"],
+    }
+    if previous is not None and previous.active and _same_version(previous, fields, cleaned_steps):
+        return previous
+    ApprovalPolicy.objects.filter(family=family, active=True).update(active=False)
+    policy = ApprovalPolicy.objects.create(
+        family=family,
+        version=(previous.version + 1) if previous else 1,
+        created_by=actor,
+        **fields,
+    )
+    PolicyStep.objects.bulk_create(
+        [PolicyStep(policy=policy, order=order, **step) for order, step in enumerate(cleaned_steps, 1)]
+    )
+    audit.record(
+        AuditAction.POLICY_VERSION_SAVED,
+        actor=actor,
+        subject=policy,
+        data={
+            "family": family,
+            "version": policy.version,
+            "previous_version": previous.version if previous else None,
+            "name": policy.name,
+            "case_type": case_type,
+            "program": program.code if program is not None else None,
+            "min_amount": policy.min_amount,
+            "max_amount": policy.max_amount,
+            "steps": cleaned_steps,
+        },
+    )
+    return policy
+
+
+# --- delegation --------------------------------------------------------------------------------------
+
+MAX_DELEGATION_DAYS = 90
+
+
+@rule("approvals.delegate_inbox")
+def can_delegate_inbox(user, delegator=None) -> bool:
+    """Staff delegate their own inbox; administrators set one up for an absent colleague."""
+    if delegator is None or delegator.pk == user.pk:
+        return bool(roles_of(user) & STAFF_ROLES)
+    return is_admin(user)
+
+
+def delegation_errors(*, actor, delegator, delegate, role: str, starts_on, ends_on) -> dict[str, list[str]]:
+    """What is wrong with a delegation (empty: nothing). Shared by ``delegate_inbox`` and the forms
+    that want to show the problems next to their fields before saving."""
+    errors: dict[str, list[str]] = {}
+    if role not in STAFF_ROLES or not has_role(delegator, role):
+        errors["role"] = [
+            _("You can only delegate a staff role you hold.")
+            if delegator.pk == actor.pk
+            else _("The absent colleague does not hold that staff role.")
+        ]
+    if delegate is None:
+        errors["delegate"] = [_("Choose a colleague.")]
+    elif delegate.pk == delegator.pk:
+        errors["delegate"] = [_("Choose a colleague other than yourself.")]
+    elif not delegate.is_active or role not in STAFF_ROLES or not has_role(delegate, role):
+        errors["delegate"] = [_("The colleague must hold the same role.")]
+    if starts_on is None or ends_on is None:
+        errors["ends_on"] = [_("Give both dates.")]
+    elif ends_on < starts_on:
+        errors["ends_on"] = [_("The end date must not be before the start date.")]
+    elif ends_on < timezone.localdate():
+        errors["ends_on"] = [_("The delegation would already be over.")]
+    elif (ends_on - starts_on).days + 1 > MAX_DELEGATION_DAYS:
+        errors["ends_on"] = [_("A delegation lasts %(n)s days at most.") % {"n": MAX_DELEGATION_DAYS}]
+    return errors
+
+
+@transaction.atomic
+def delegate_inbox(
+    *,
+    actor,
+    delegate,
+    role: str,
+    starts_on: dt.date,
+    ends_on: dt.date,
+    reason: str = "",
+    delegator=None,
+) -> Delegation:
+    """``delegator`` (default: ``actor``) hands its inbox for ``role`` to ``delegate``, a colleague
+    holding the same role, from ``starts_on`` to ``ends_on`` inclusive. The delegate then sees and
+    decides the delegator's tasks of that role; every decision records both names."""
+    delegator = delegator or actor
+    require(actor, "approvals.delegate_inbox", delegator)
+    reason = (reason or "").strip()[:200]
+    errors = delegation_errors(
+        actor=actor, delegator=delegator, delegate=delegate, role=role, starts_on=starts_on, ends_on=ends_on
+    )
+    if errors:
+        raise ValidationError(errors)
+    delegation = Delegation.objects.create(
+        delegator=delegator, delegate=delegate, role=role, starts_on=starts_on, ends_on=ends_on, reason=reason
+    )
+    audit.record(
+        AuditAction.DELEGATION_CREATED,
+        actor=actor,
+        subject=delegation,
+        data={
+            "delegator": delegator.pk,
+            "delegator_label": delegator.get_username(),
+            "delegate": delegate.pk,
+            "delegate_label": delegate.get_username(),
+            "role": role,
+            "from": starts_on,
+            "until": ends_on,
+            "reason": reason,
+        },
+    )
+    notifications.after_delegation(delegation)
+    return delegation
+
+
+@transaction.atomic
+def revoke_delegation(delegation_id: int, *, actor) -> Delegation:
+    """End a delegation now (who delegated, or an administrator). Tasks the delegate already
+    claimed for the delegator stay assigned to the delegator."""
+    delegation = Delegation.objects.select_for_update().get(pk=delegation_id)
+    if not actor.is_active or (delegation.delegator_id != actor.pk and not is_admin(actor)):
+        raise PermissionDenied(_("Only who delegated can revoke the delegation."))
+    if delegation.revoked_at is not None:
+        raise Conflict(_("This delegation was already revoked."))
+    delegation.revoked_at = timezone.now()
+    delegation.save(update_fields=["revoked_at"])
+    audit.record(
+        AuditAction.DELEGATION_REVOKED,
+        actor=actor,
+        subject=delegation,
+        data={
+            "delegator": delegation.delegator_id,
+            "delegate": delegation.delegate_id,
+            "role": delegation.role,
+        },
+    )
+    return delegation
+
+
+# --- configuration data: segregation-of-duties pairs and non-working days ---------------------------
+
+
+@transaction.atomic
+def add_incompatible_steps(*, actor, step_a: str, step_b: str, reason: str = "") -> IncompatibleSteps:
+    """One person may no longer do both steps on one case (a step with itself: once per case)."""
+    require(actor, "approvals.manage_policies")
+    errors = {}
+    for field, value in (("step_a", step_a), ("step_b", step_b)):
+        if value not in Step.values:
+            errors[field] = [_("Select a valid choice.")]
+    if errors:
+        raise ValidationError(errors)
+    same_pair = Q(step_a=step_a, step_b=step_b) | Q(step_a=step_b, step_b=step_a)
+    if IncompatibleSteps.objects.filter(same_pair).exists():
+        raise ValidationError({"step_b": [_("These steps are already incompatible.")]})
+    pair = IncompatibleSteps.objects.create(step_a=step_a, step_b=step_b, reason=(reason or "").strip()[:200])
+    audit.record(
+        AuditAction.SOD_PAIR_ADDED,
+        actor=actor,
+        subject=pair,
+        data={"step_a": step_a, "step_b": step_b, "reason": pair.reason},
+    )
+    return pair
+
+
+@transaction.atomic
+def remove_incompatible_steps(pair_id: int, *, actor) -> None:
+    """Allow one person to do both steps again (weakens a control: audited with the pair)."""
+    require(actor, "approvals.manage_policies")
+    pair = IncompatibleSteps.objects.select_for_update().get(pk=pair_id)
+    data = {"step_a": pair.step_a, "step_b": pair.step_b, "reason": pair.reason}
+    audit.record(AuditAction.SOD_PAIR_REMOVED, actor=actor, subject=pair, data=data)
+    pair.delete()
+
+
+@transaction.atomic
+def add_non_working_day(*, actor, date: dt.date, name: str) -> NonWorkingDay:
+    """A decreed non-working day. Open tasks whose deadline runs over it get one more business day
+    (deadlines count business days); deadlines are not shortened when a day is removed."""
+    from .calendar import add_business_days, is_business_day
+
+    require(actor, "approvals.manage_policies")
+    name = (name or "").strip()
+    errors = {}
+    if date is None:
+        errors["date"] = [_("Give the date.")]
+    if not name:
+        errors["name"] = [_("This field is required.")]
+    if errors:
+        raise ValidationError(errors)
+    if NonWorkingDay.objects.filter(date=date).exists():
+        raise ValidationError({"date": [_("That day is already a non-working day.")]})
+    was_business_day = is_business_day(date)
+    day = NonWorkingDay.objects.create(date=date, name=name[:120])
+    extended = 0
+    if was_business_day:
+        # Tasks created before the day and due on or after it lose one business day: give it back.
+        created_before = timezone.make_aware(dt.datetime.combine(date, dt.time.min))
+        due_from = timezone.make_aware(dt.datetime.combine(date, dt.time.min))
+        tasks = (
+            CaseTask.objects.select_for_update()
+            .filter(is_open=True, created__lt=created_before, due_at__gte=due_from)
+            .exclude(step="")
+        )
+        for task in tasks:
+            local_due = timezone.localtime(task.due_at)
+            new_date = add_business_days(local_due.date(), 1)
+            task.due_at = timezone.make_aware(dt.datetime.combine(new_date, local_due.time()))
+            CaseTask.objects.filter(pk=task.pk).update(due_at=task.due_at)
+            extended += 1
+    audit.record(
+        AuditAction.NON_WORKING_DAY_ADDED,
+        actor=actor,
+        subject=day,
+        data={"date": date, "name": day.name, "tasks_extended": extended},
+    )
+    return day
+
+
+@transaction.atomic
+def remove_non_working_day(day_id: int, *, actor) -> None:
+    require(actor, "approvals.manage_policies")
+    day = NonWorkingDay.objects.select_for_update().get(pk=day_id)
+    audit.record(
+        AuditAction.NON_WORKING_DAY_REMOVED,
+        actor=actor,
+        subject=day,
+        data={"date": day.date, "name": day.name},
+    )
+    day.delete()

@@ -1,0 +1,205 @@
+"""What each kind of step asks for and what its decision does.
+
+Case apps register one ``StepSpec`` per (case type, step) in their ``steps.py``. A spec describes
+the data the step needs (``fields``, served to any client by the task API so it can build the
+form), the decisions it accepts, and ``handle``: the domain effect of a decision (FSM transitions,
+budget moves, domain rows), run inside ``approvals.services.complete_task``'s transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+
+class Decision:
+    APPROVE = "approve"
+    OBSERVE = "observe"
+    REJECT = "reject"
+    EXPIRE = "expire"  # only the system, when an applicant's deadline passes
+    ALL = (APPROVE, OBSERVE, REJECT)
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str
+    type: str  # integer | decimal | string | boolean | date | list
+    required: bool = True
+    min: Any = None
+    max: Any = None
+    choices: list | None = None
+    default: Any = None
+    items: list[Field] | None = None
+    # Only asked when the decision is one of these (None: always).
+    for_decisions: tuple[str, ...] | None = None
+
+    def describe(self) -> dict:
+        out = {
+            "name": self.name,
+            "label": str(self.label),
+            "type": self.type,
+            "required": self.required,
+            "min": _jsonable(self.min),
+            "max": _jsonable(self.max),
+            "choices": self.choices,
+            "default": _jsonable(self.default),
+            "items": [f.describe() for f in self.items] if self.items is not None else None,
+        }
+        if self.for_decisions is not None:
+            out["for_decisions"] = list(self.for_decisions)
+        return out
+
+
+def _jsonable(value):
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
+
+
+@dataclass
+class StepContext:
+    task: Any
+    case: Any
+    actor: Any
+    on_behalf_of: Any
+    decision: str
+    comment: str
+    data: dict
+    # Filled by the handler: what the audit entry of the decision should also carry.
+    audit_data: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    case_type: str
+    step: str
+    decisions: tuple[str, ...]
+    fields: Callable[[Any, Any], list[Field]]
+    handle: Callable[[StepContext], None]
+
+
+_SPECS: dict[tuple[str, str], StepSpec] = {}
+
+
+def register(spec: StepSpec) -> StepSpec:
+    key = (spec.case_type, spec.step)
+    if key in _SPECS:
+        raise ValueError(f"step {key} registered twice")
+    _SPECS[key] = spec
+    return spec
+
+
+def spec_for(case_type: str, step: str) -> StepSpec:
+    return _SPECS[(case_type, step)]
+
+
+# --- validation of the data of a decision ---------------------------------------------------------
+
+
+def _clean_value(f: Field, raw: Any, path: str, errors: dict[str, list[str]]):
+    def fail(msg: str):
+        errors.setdefault(path, []).append(msg)
+
+    if f.type == "integer":
+        if isinstance(raw, bool) or not isinstance(raw, int | str):
+            return fail(_("Enter a whole number."))
+        try:
+            value = int(raw)
+        except ValueError:
+            return fail(_("Enter a whole number."))
+    elif f.type == "decimal":
+        if isinstance(raw, bool | float):
+            return fail(_('Enter the amount as a decimal string, e.g. "1500.00".'))
+        try:
+            value = Decimal(str(raw))
+        except InvalidOperation:
+            return fail(_('Enter a valid amount, e.g. "1500.00".'))
+        if not value.is_finite() or value.as_tuple().exponent < -2:
+            return fail(_("Enter an amount with at most 2 decimal places."))
+    elif f.type == "string":
+        if not isinstance(raw, str):
+            return fail(_("Enter text."))
+        value = raw.strip()
+        if f.required and not value:
+            return fail(_("This field is required."))
+        if len(value) > 5000:
+            return fail(_("Keep this text under 5000 characters."))
+    elif f.type == "boolean":
+        if not isinstance(raw, bool):
+            return fail(_("Answer true or false."))
+        value = raw
+    elif f.type == "date":
+        try:
+            value = dt.date.fromisoformat(str(raw))
+        except ValueError:
+            return fail(_("Enter a date as YYYY-MM-DD."))
+    elif f.type == "list":
+        if not isinstance(raw, list):
+            return fail(_("Enter a list."))
+        value = []
+        for i, item in enumerate(raw):
+            if not isinstance(item, dict):
+                fail(_("Item %(n)s must be an object.") % {"n": i + 1})
+                continue
+            value.append(_clean_fields(f.items or [], item, f"{path}[{i}]", errors))
+        if f.min is not None and len(value) < f.min:
+            return fail(_("Enter at least %(n)s items.") % {"n": f.min})
+        if f.max is not None and len(value) > f.max:
+            return fail(_("Enter at most %(n)s items.") % {"n": f.max})
+        return value
+    else:  # pragma: no cover - a spec error, not user input
+        raise ValueError(f"unknown field type {f.type}")
+    if f.choices is not None and value not in [c[0] if isinstance(c, list | tuple) else c for c in f.choices]:
+        return fail(_("Select a valid choice."))
+    if f.type in ("integer", "decimal", "date"):
+        lo = Decimal(str(f.min)) if f.type == "decimal" and f.min is not None else f.min
+        hi = Decimal(str(f.max)) if f.type == "decimal" and f.max is not None else f.max
+        if lo is not None and value < lo:
+            return fail(_("Must be at least %(min)s.") % {"min": _jsonable(f.min)})
+        if hi is not None and value > hi:
+            return fail(_("Must be at most %(max)s.") % {"max": _jsonable(f.max)})
+    return value
+
+
+def _clean_fields(fields: list[Field], data: dict, prefix: str, errors: dict[str, list[str]]) -> dict:
+    cleaned = {}
+    for f in fields:
+        path = f"{prefix}.{f.name}" if prefix else f.name
+        if f.name not in data or data[f.name] in (None, ""):
+            if f.required:
+                errors.setdefault(path, []).append(_("This field is required."))
+            elif f.default is not None:
+                cleaned[f.name] = f.default
+            continue
+        value = _clean_value(f, data[f.name], path, errors)
+        if value is not None:
+            cleaned[f.name] = value
+    return cleaned
+
+
+def clean_data(fields: list[Field], decision: str, data: Any) -> dict:
+    """Validate ``data`` against the fields that apply to ``decision``; raise ``ValidationError``
+    keyed ``data.<field>`` (nothing is changed when it raises)."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ValidationError({"data": [_("Send the step's data as an object.")]})
+    applicable = [f for f in fields if f.for_decisions is None or decision in f.for_decisions]
+    errors: dict[str, list[str]] = {}
+    cleaned = _clean_fields(applicable, data, "", errors)
+    if errors:
+        raise ValidationError({f"data.{k}": v for k, v in errors.items()})
+    return cleaned

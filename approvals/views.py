@@ -1,0 +1,456 @@
+"""Web pages of the task inbox, mounted at ``/tasks/``.
+
+- Three lists: "Mis tareas" (assigned to me or to whom I stand in for), "Disponibles" (I may claim)
+  and "Realizadas por mí". Rows come from ``approvals.selectors`` — role, scope, four eyes and
+  delegation are one SQL filter there — and are paged by keyset (no ``COUNT(*)``), so a page costs
+  the same few queries whatever the number of tasks or object permissions (see
+  ``tests/approvals/test_inbox_queries.py`` and ``bench/inbox_bench.py``).
+- The decision page shows the case file beside a form built from the step's ``Field`` specs; a
+  POST calls ``approvals.services.complete_task`` once. Claim and release are POST buttons calling
+  their services. Refusals are audited by the services; the pages only show the reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import F, Q
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import render
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from expediente.errors import Conflict
+from expediente.templatetags.expediente_tags import bs, lpz_date
+from registry.roles import Role
+from workflows.models import CaseTask
+
+from . import selectors, services
+from .forms import DECISION_LABELS, DecisionForm, TaskFilterForm
+from .models import CaseType, Step
+from .steps import spec_for
+
+PAGE_SIZE = 25
+
+# (tab, URL name, label)
+TABS = (
+    ("mine", "task-inbox", gettext_lazy("My tasks")),
+    ("available", "task-available", gettext_lazy("Available to claim")),
+    ("done", "task-done", gettext_lazy("Done by me")),
+)
+TAB_URLS = {tab: url_name for tab, url_name, _label in TABS}
+
+# The reusable case file of the applicant pages, when it exists; ours otherwise.
+CASE_FILE_TEMPLATES = {
+    CaseType.INITIATIVE: ("iniciativas/_case_file.html", "approvals/_case_file.html"),
+    CaseType.TRANSFER: ("transfers/_case_file.html", "approvals/_case_file.html"),
+}
+
+
+# --- keyset pagination ---------------------------------------------------------------------------
+# No COUNT(*) and no OFFSET: a page is the next PAGE_SIZE + 1 rows after (or before) the cursor row
+# in the list's order, so page 400 costs what page 1 costs. Cursors are opaque strings.
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+BY_DUE = (F("due_at").asc(nulls_last=True), "pk")
+BY_DUE_REVERSED = (F("due_at").desc(nulls_first=True), "-pk")
+
+
+@dataclass
+class Page:
+    rows: list
+    next_cursor: str | None
+    prev_cursor: str | None
+
+
+def _due_cursor(task) -> str:
+    if task.due_at is None:
+        return f"n.{task.pk}"
+    delta = task.due_at - _EPOCH
+    micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return f"{micros}.{task.pk}"
+
+
+def _parse_due_cursor(value: str):
+    """``(due_at | None, pk)``, or None when the cursor is not one of ours."""
+    try:
+        due, pk = value.split(".", 1)
+        when = None if due == "n" else _EPOCH + dt.timedelta(microseconds=int(due))
+        return when, int(pk)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _parse_pk_cursor(value: str):
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
+def page_by_due(qs, *, after: str = "", before: str = "", size: int = PAGE_SIZE) -> Page:
+    """Rows in due order (soonest first; the rare row without a due date last)."""
+    back = _parse_due_cursor(before) if before else None
+    if back is not None:
+        due, pk = back
+        if due is None:
+            cond = Q(due_at__isnull=False) | Q(due_at__isnull=True, pk__lt=pk)
+        else:
+            cond = Q(due_at__lte=due) & (Q(due_at__lt=due) | Q(pk__lt=pk))
+        rows = list(qs.filter(cond).order_by(*BY_DUE_REVERSED)[: size + 1])
+        more_before = len(rows) > size
+        rows = rows[:size][::-1]
+        return Page(
+            rows,
+            _due_cursor(rows[-1]) if rows else None,
+            _due_cursor(rows[0]) if rows and more_before else None,
+        )
+    ordered = qs.order_by(*BY_DUE)
+    forward = _parse_due_cursor(after) if after else None
+    if forward is None:
+        rows = list(ordered[: size + 1])
+    elif forward[0] is None:
+        rows = list(ordered.filter(due_at__isnull=True, pk__gt=forward[1])[: size + 1])
+    else:
+        due, pk = forward
+        # ``due_at >= d`` first, so the index scan starts at the cursor (a plain OR would not).
+        rows = list(ordered.filter(Q(due_at__gte=due) & (Q(due_at__gt=due) | Q(pk__gt=pk)))[: size + 1])
+        if len(rows) <= size:  # past the dated rows: the undated ones, if any, come last
+            rows += list(ordered.filter(due_at__isnull=True)[: size + 1 - len(rows)])
+    more_after = len(rows) > size
+    rows = rows[:size]
+    return Page(
+        rows,
+        _due_cursor(rows[-1]) if rows and more_after else None,
+        _due_cursor(rows[0]) if rows and forward is not None else None,
+    )
+
+
+def page_by_newest(qs, *, after: str = "", before: str = "", size: int = PAGE_SIZE) -> Page:
+    """Rows newest first (the "done by me" list). The page's ids are picked first by an inner
+    query on the task table's own index (``casetask_done_idx``), then only those rows are joined:
+    the planner never walks the whole task table backwards looking for someone's old decisions."""
+
+    def take(condition: Q, order: str) -> list:
+        ids = qs.filter(condition).order_by(order).values("pk")[: size + 1]
+        return list(qs.filter(pk__in=ids).order_by(order))
+
+    back = _parse_pk_cursor(before) if before else None
+    if back is not None:
+        rows = take(Q(pk__gt=back), "pk")
+        more_before = len(rows) > size
+        rows = rows[:size][::-1]
+        return Page(
+            rows,
+            str(rows[-1].pk) if rows else None,
+            str(rows[0].pk) if rows and more_before else None,
+        )
+    forward = _parse_pk_cursor(after) if after else None
+    rows = take(Q(pk__lt=forward) if forward is not None else Q(), "-pk")
+    more_after = len(rows) > size
+    rows = rows[:size]
+    return Page(
+        rows,
+        str(rows[-1].pk) if rows and more_after else None,
+        str(rows[0].pk) if rows and forward is not None else None,
+    )
+
+
+# --- lists ---------------------------------------------------------------------------------------
+
+
+def _list_url(tab: str, params: dict) -> str:
+    query = urlencode({k: v for k, v in params.items() if v not in ("", None)})
+    return reverse(TAB_URLS[tab]) + (f"?{query}" if query else "")
+
+
+@login_required
+@require_safe
+def task_list(request, tab: str = "mine"):
+    user = request.user
+    reference = selectors.inbox_reference()
+    filter_params = {k: v for k, v in request.GET.items() if k not in ("after", "before")}
+    form = TaskFilterForm(
+        filter_params or None, programs=reference.programs, departments=reference.departments
+    )
+    filters = form.filters()
+    after, before = request.GET.get("after", ""), request.GET.get("before", "")
+    delegators = []
+    if tab == "done":
+        qs = selectors.task_list_done(user, filters)
+        page = page_by_newest(_row_columns(qs), after=after, before=before)
+    else:
+        delegators = services.active_delegators(user)
+        if tab == "available":
+            qs = selectors.task_list_available(user, filters, delegators=delegators, pairs=reference.pairs)
+        else:
+            qs = selectors.task_list_assigned(user, filters, delegators=delegators)
+        page = page_by_due(_row_columns(qs), after=after, before=before)
+    now = timezone.now()
+    holders = {d.pk: d for d in delegators}
+    detail_url = reverse("task-detail", args=[URL_SENTINEL])  # each row's id goes in its place
+    rows = [_row(task, now, holders, detail_url) for task in page.rows]
+    context = {
+        "tab": tab,
+        "tabs": [
+            {"key": key, "url": _list_url(key, filter_params), "label": label, "current": key == tab}
+            for key, _url_name, label in TABS
+        ],
+        "tab_label": {key: label for key, _u, label in TABS}[tab],
+        "form": form,
+        "filters_active": form.active,
+        "rows": rows,
+        "next_url": _list_url(tab, {**filter_params, "after": page.next_cursor}) if page.next_cursor else "",
+        "prev_url": _list_url(tab, {**filter_params, "before": page.prev_cursor}) if page.prev_cursor else "",
+        "first_url": _list_url(tab, filter_params) if page.prev_cursor else "",
+        "clear_url": _list_url(tab, {}),
+        "now": now,
+    }
+    return render(request, "approvals/task_list.html", context)
+
+
+# What a row shows: no join, no other column (the lists' query stays one narrow indexed read).
+ROW_COLUMNS = (
+    "case_code",
+    "title",
+    "beneficiary",
+    "step",
+    "amount",
+    "due_at",
+    "is_open",
+    "created",
+    "finished",
+    "owner",
+    "data",
+)
+
+
+URL_SENTINEL = "987654321"
+
+
+def _row_columns(qs):
+    return qs.select_related(None).only(*ROW_COLUMNS)
+
+
+def _step_label(step: str) -> str:
+    """``get_step_display()`` without rebuilding the choices dict on every row."""
+    try:
+        return str(Step(step).label)
+    except ValueError:
+        return step
+
+
+def _row(task: CaseTask, now, delegators: dict, detail_url: str) -> dict:
+    """One row, formatted here rather than by template filters (a list renders on every visit)."""
+    decision = (task.data or {}).get("decision", "") if not task.is_open else ""
+    age = max((now - task.created).days, 0) if task.created else None
+    return {
+        "task": task,
+        "url": detail_url.replace(URL_SENTINEL, str(task.pk)),
+        "step": _step_label(task.step),
+        "amount": bs(task.amount),
+        "due": lpz_date(task.due_at),
+        "due_iso": task.due_at.isoformat() if task.due_at else "",
+        "finished": lpz_date(task.finished),
+        "overdue": bool(task.is_open and task.due_at and task.due_at < now),
+        "age": (
+            "—"
+            if age is None
+            else _("today")
+            if age == 0
+            else ngettext("%(days)s day", "%(days)s days", age) % {"days": age}
+        ),
+        # A task held by someone whose inbox the user holds by delegation.
+        "on_behalf_of": delegators.get(task.owner_id),
+        "decision": DECISION_LABELS.get(decision, decision),
+    }
+
+
+# --- one task ------------------------------------------------------------------------------------
+
+
+def _case_file_context(task: CaseTask, case, user) -> dict:
+    """What the case file shows beside the form: the case, its documents and its history."""
+    documents = list(case.documents.all()) if hasattr(case, "documents") else []
+    app = "iniciativas" if task.case_type == CaseType.INITIATIVE else "transfers"
+    try:
+        history_for = importlib.import_module(f"{app}.selectors").history_for
+    except (ImportError, AttributeError):
+        history = []
+    else:
+        history = history_for(case, user)
+    template = "approvals/_case_file.html"
+    for name in CASE_FILE_TEMPLATES.get(task.case_type, ()):
+        try:
+            get_template(name)
+        except TemplateDoesNotExist:
+            continue
+        template = name
+        break
+    return {
+        "case": case,
+        "initiative": case,  # the names the case apps' own case-file templates expect
+        "transfer": case,
+        "documents": documents,
+        "history": history,
+        "case_file_template": template,
+    }
+
+
+def _decision_form(task: CaseTask, case, data=None) -> DecisionForm:
+    spec = spec_for(task.case_type, task.step)
+    return DecisionForm(data, step_fields=spec.fields(task, case), decisions=spec.decisions)
+
+
+def _render_task(request, task: CaseTask, case, form: DecisionForm | None, *, status: int = 200):
+    user = request.user
+    holders = {user.pk, *(d.pk for d in services.active_delegators(user))}
+    decision = (task.data or {}).get("decision", "")
+    context = {
+        "task": task,
+        "form": form,
+        "assigned_to_me": bool(task.is_open and task.owner_id and task.owner_id in holders),
+        # Applicant steps are their unit's: nothing to reserve among colleagues.
+        "claimable": bool(task.is_open and not task.owner_id and task.role != Role.APPLICANT),
+        "on_behalf_of": task.owner if task.owner_id and task.owner_id != user.pk else None,
+        "overdue": bool(task.is_open and task.due_at and task.due_at < timezone.now()),
+        "decision_label": DECISION_LABELS.get(decision, decision),
+        "comment": (task.data or {}).get("comment", ""),
+        **_case_file_context(task, case, user),
+    }
+    return render(request, "approvals/task_detail.html", context, status=status)
+
+
+def _refused(request, task, exc: PermissionDenied):
+    reason = " ".join(str(arg) for arg in exc.args) or _("You may not do this.")
+    return render(
+        request,
+        "approvals/action_refused.html",
+        {"task": task, "title": _("This action is not allowed"), "reason": reason},
+        status=403,
+    )
+
+
+def _conflict(request, task, exc: Conflict, title: str):
+    return render(
+        request,
+        "approvals/action_refused.html",
+        {"task": task, "title": title, "reason": exc.message, "conflict": True},
+        status=409,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def task_detail(request, pk: int):
+    if request.method == "POST":
+        return _decide(request, pk)
+    try:
+        task = selectors.task_get_for(request.user, pk)
+    except CaseTask.DoesNotExist as exc:
+        raise Http404 from exc
+    case = services.case_of(task)
+    form = _decision_form(task, case) if task.is_open else None
+    return _render_task(request, task, case, form)
+
+
+def _decide(request, pk: int):
+    """One POST, at most one call to ``complete_task``. A task the inbox does not offer to the user
+    (four eyes, scope, held by someone else, already decided) still goes to the service, which
+    refuses it and records the attempt, or answers that it was already decided."""
+    user = request.user
+    try:
+        task = selectors.task_for_action(user, pk)
+    except CaseTask.DoesNotExist as exc:
+        raise Http404 from exc
+    try:
+        visible = selectors.task_get_for(user, pk)
+    except CaseTask.DoesNotExist:
+        visible = None
+    case = services.case_of(task)
+    form = _decision_form(task, case, request.POST)
+    valid = form.is_valid()
+    offered = visible is not None and visible.is_open
+    if offered and not valid:
+        return _render_task(request, visible, case, form, status=400)
+    decision = form.cleaned_data.get("decision") or request.POST.get("decision", "")
+    try:
+        case = services.complete_task(
+            task.pk,
+            actor=user,
+            decision=decision,
+            comment=form.cleaned_data.get("comment") or request.POST.get("comment", ""),
+            data=form.step_data(decision) if valid else {},
+        )
+    except PermissionDenied as exc:
+        return _refused(request, task, exc)
+    except Conflict as exc:
+        task.refresh_from_db()
+        if task.is_open:  # e.g. a colleague's decision on the same case still being written
+            return _conflict(request, task, exc, _("The decision could not be recorded now"))
+        return _conflict(request, task, exc, _("This task has already been decided"))
+    except ValidationError as exc:
+        if visible is None:
+            raise Http404 from exc
+        visible.refresh_from_db()
+        form.add_service_errors(exc)
+        return _render_task(request, visible, services.case_of(visible), form, status=400)
+    state = case.get_state_display() if hasattr(case, "get_state_display") else getattr(case, "state", "")
+    message = _("Decision recorded on case %(code)s. The case is now: %(state)s.")
+    messages.success(request, message % {"code": task.case_code, "state": state})
+    return HttpResponseRedirect(reverse("task-inbox"))
+
+
+def _next_or(request, default: str) -> str:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return default
+
+
+@login_required
+@require_POST
+def task_claim(request, pk: int):
+    try:
+        task = selectors.task_for_action(request.user, pk)
+    except CaseTask.DoesNotExist as exc:
+        raise Http404 from exc
+    try:
+        services.claim_task(task.pk, actor=request.user)
+    except PermissionDenied as exc:
+        return _refused(request, task, exc)
+    except Conflict as exc:
+        return _conflict(request, task, exc, _("This task can no longer be claimed"))
+    message = _("You took the task of case %(code)s: it is now in “My tasks”.")
+    messages.success(request, message % {"code": task.case_code})
+    return HttpResponseRedirect(_next_or(request, reverse("task-detail", args=[task.pk])))
+
+
+@login_required
+@require_POST
+def task_release(request, pk: int):
+    try:
+        task = selectors.task_for_action(request.user, pk)
+    except CaseTask.DoesNotExist as exc:
+        raise Http404 from exc
+    try:
+        services.release_task(task.pk, actor=request.user)
+    except PermissionDenied as exc:
+        return _refused(request, task, exc)
+    except Conflict as exc:
+        return _conflict(request, task, exc, _("This task can no longer be released"))
+    message = _("You released the task of case %(code)s: colleagues can take it now.")
+    messages.success(request, message % {"code": task.case_code})
+    return HttpResponseRedirect(_next_or(request, reverse("task-available")))

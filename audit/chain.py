@@ -1,0 +1,237 @@
+"""The one writer of the audit trail.
+
+``record`` must run inside the business transaction it documents, as its last step: if the change
+rolls back, so does the entry, and if the entry cannot be written, the change fails. Appends are
+serialised so the chain never forks and its order is commit order:
+
+- PostgreSQL: a transaction-scoped advisory lock taken just before reading the head, held to COMMIT;
+- SQLite: every write transaction already holds the database write lock from BEGIN
+  (``transaction_mode="IMMEDIATE"``); ``select_for_update`` would silently do nothing there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import enum
+import json
+import uuid
+from typing import Any
+
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from . import context
+from .actions import AuditAction
+from .models import AuditEntry
+from .verifier import FORMAT_VERSION, GENESIS_HASH, MAX_SAFE_INT, canonical_json, entry_hash
+
+# pg_advisory_xact_lock key of the single global chain ("EXPD").
+CHAIN_LOCK_KEY = 0x45585044
+_HEAD_SQL = "SELECT seq, hash FROM audit_auditentry ORDER BY seq DESC LIMIT 1"
+
+
+def utc_text(value: dt.datetime) -> str:
+    """An aware datetime as the trail writes it: UTC, microseconds, ``Z``
+    (``2026-11-25T13:08:00.000123Z``)."""
+    if timezone.is_naive(value):
+        raise TypeError("naive datetimes are not allowed in the audit trail")
+    return value.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _check_text(value: str) -> str:
+    if "\x00" in value:
+        # PostgreSQL cannot store NUL in text or jsonb; refuse it on every database alike.
+        raise ValueError("NUL characters are not allowed in the audit trail")
+    return value
+
+
+def to_jsonable(value: Any) -> Any:
+    """Convert ``value`` to the JSON subset the trail stores: no floats, money as decimal strings,
+    integers within +/-(2**53 - 1) (larger ones must be strings), aware datetimes as UTC."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return _check_text(str(value))
+    if isinstance(value, enum.Enum):
+        return to_jsonable(value.value)
+    if isinstance(value, int):
+        if abs(value) > MAX_SAFE_INT:
+            raise ValueError("integers beyond 2**53 must be recorded as strings")
+        return int(value)
+    if isinstance(value, float):
+        raise TypeError("floats are not allowed in the audit trail; use Decimal")
+    if isinstance(value, decimal.Decimal):
+        return format(value, "f")
+    if isinstance(value, dt.datetime):
+        return utc_text(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, models.Model):
+        return to_jsonable(value.pk)
+    if isinstance(value, dict):
+        return {_check_text(str(k)): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = [to_jsonable(v) for v in value]
+        return sorted(items, key=canonical_json) if isinstance(value, (set, frozenset)) else items
+    raise TypeError(f"cannot record a value of type {type(value).__name__} in the audit trail")
+
+
+def actor_label(actor) -> str:
+    if actor is None:
+        return ""
+    full = actor.get_full_name() if hasattr(actor, "get_full_name") else ""
+    label = f"{actor.get_username()} ({full})" if full else actor.get_username()
+    return _check_text(label[:200])
+
+
+def subject_fields(subject) -> dict[str, str]:
+    if subject is None:
+        return {"subject_type": "", "subject_id": "", "subject_label": ""}
+    meta = subject._meta
+    return {
+        "subject_type": f"{meta.app_label}.{meta.model_name}",
+        "subject_id": _check_text(str(subject.pk))[:64],
+        "subject_label": _check_text(str(subject))[:300],
+    }
+
+
+def entry_body(entry: AuditEntry) -> dict[str, Any]:
+    """The hashed body of a stored entry (same shape as the export)."""
+    return {
+        "seq": entry.seq,
+        "at": utc_text(entry.at),
+        "actor": entry.actor_id,
+        "actor_label": entry.actor_label,
+        "action": entry.action,
+        "subject_type": entry.subject_type,
+        "subject_id": entry.subject_id,
+        "subject_label": entry.subject_label,
+        "case": entry.case,
+        "data": entry.data,
+        "request_id": entry.request_id,
+        "ip": entry.ip,
+    }
+
+
+def _lock_and_read_head() -> tuple[int, str] | None:
+    """Serialise appenders, then read the committed head ``(seq, hash)``.
+
+    PostgreSQL: the transaction-scoped advisory lock is held until COMMIT, so chain order is commit
+    order; the head is read by a *later* statement than the one that waited for the lock (in READ
+    COMMITTED each statement sees what committed before it started). Both go in one round trip as a
+    two-statement simple query. SQLite: the IMMEDIATE transaction already holds the write lock.
+    """
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            if connection.settings_dict.get("OPTIONS", {}).get("server_side_binding"):
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
+                cursor.execute(_HEAD_SQL)
+            else:
+                cursor.execute(f"SELECT pg_advisory_xact_lock({CHAIN_LOCK_KEY:d}); {_HEAD_SQL}")
+                cursor.cursor.nextset()
+        else:
+            cursor.execute(_HEAD_SQL)
+        return cursor.fetchone()
+
+
+def record(
+    action: AuditAction | str,
+    *,
+    actor,
+    subject=None,
+    data: dict | None = None,
+    case: str | None = None,
+    actor_label_override: str | None = None,
+) -> AuditEntry:
+    """Append one entry to the trail, in the caller's transaction (opened here if there is none).
+
+    ``actor`` is required (a user, or ``None`` only for anonymous events such as a failed login).
+    ``case`` defaults to the subject's ``case_code`` (``INI-2026-000123``) when the subject is a case.
+    """
+    action = AuditAction(action)
+    payload = to_jsonable(data or {})
+    if not isinstance(payload, dict):
+        raise TypeError("audit data must be a mapping")
+    if case is None:
+        case = getattr(subject, "case_code", "") or ""
+    if actor is not None and not getattr(actor, "pk", None):
+        raise ValueError("the actor must be a saved user (or None for anonymous events)")
+    entry = AuditEntry(
+        version=FORMAT_VERSION,
+        actor=actor,
+        actor_label=_check_text((actor_label_override or actor_label(actor))[:200]),
+        action=action.value,
+        case=_check_text(str(case))[:32],
+        data=payload,
+        request_id=context.current().request_id,
+        ip=context.current().ip,
+        **subject_fields(subject),
+    )
+    data_json = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    # Everything above is prepared before taking the chain lock: while it is held (until COMMIT) only
+    # the head is read, the hash computed and one prepared INSERT sent.
+    with transaction.atomic(savepoint=False):
+        head = _lock_and_read_head()
+        entry.seq, entry.prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
+        entry.at = timezone.now()
+        entry.hash = entry_hash(entry.prev_hash, entry_body(entry))
+        _insert(entry, data_json)
+    entry._state.adding = False
+    entry._state.db = connection.alias
+    return entry
+
+
+STORED_COLUMNS = (
+    "seq",
+    "version",
+    "at",
+    "actor_id",
+    "actor_label",
+    "action",
+    "subject_type",
+    "subject_id",
+    "subject_label",
+    "case",
+    "data",
+    "request_id",
+    "ip",
+    "prev_hash",
+    "hash",
+)
+_insert_sql: dict[str, str] = {}
+
+
+def _insert(entry: AuditEntry, data_json: str) -> None:
+    """One INSERT of the row (what ``Model.save(force_insert=True)`` would send, without its overhead)."""
+    sql = _insert_sql.get(connection.vendor)
+    if sql is None:
+        quote = connection.ops.quote_name
+        marks = [
+            "%s::jsonb" if c == "data" and connection.vendor == "postgresql" else "%s" for c in STORED_COLUMNS
+        ]
+        columns = ", ".join(quote(c) for c in STORED_COLUMNS)
+        table = quote(AuditEntry._meta.db_table)
+        # Built from constants only (table and column names of the model).
+        sql = _insert_sql[connection.vendor] = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(marks)})"  # noqa: S608
+    params = [
+        entry.seq,
+        entry.version,
+        connection.ops.adapt_datetimefield_value(entry.at),
+        entry.actor_id,
+        entry.actor_label,
+        entry.action,
+        entry.subject_type,
+        entry.subject_id,
+        entry.subject_label,
+        entry.case,
+        data_json,
+        entry.request_id,
+        entry.ip,
+        entry.prev_hash,
+        entry.hash,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)

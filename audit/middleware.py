@@ -1,0 +1,46 @@
+import re
+import uuid
+
+from django.conf import settings
+
+from . import context
+
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+def client_ip(request) -> str:
+    """The client's address; behind the TLS proxy (``BEHIND_TLS_PROXY``) the address that proxy
+    appended to ``X-Forwarded-For`` (the right-most one: earlier ones are the client's own claims)."""
+    ip = request.META.get("REMOTE_ADDR", "") or ""
+    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        if forwarded and forwarded[-1]:
+            ip = forwarded[-1]
+    return ip[:45]
+
+
+class RequestContextMiddleware:
+    """Gives every request an id (``X-Request-ID`` when the client sends a sane one) and records the
+    client address, so audit entries written while serving it carry both."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        rid = request.headers.get("X-Request-ID", "")
+        if not _REQUEST_ID_RE.match(rid):
+            rid = uuid.uuid4().hex
+        request.request_id = rid
+        token = context.set_current(
+            context.RequestContext(
+                request_id=rid,
+                ip=client_ip(request),
+                user=getattr(request, "user", None),
+            )
+        )
+        try:
+            response = self.get_response(request)
+        finally:
+            context.reset(token)
+        response["X-Request-ID"] = rid
+        return response

@@ -1,0 +1,177 @@
+"""Reads of the budget, scoped to the user asking, and the ledger reconciliation checks."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db.models import DecimalField, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
+
+from registry.roles import is_staff_member, is_system_user
+
+from .models import (
+    FIGURE_DELTAS,
+    LINE_FIGURES,
+    ZERO,
+    BudgetLine,
+    BudgetMovement,
+    FundingSource,
+    Program,
+    ProgramGroupObjectPermission,
+    ProgramUserObjectPermission,
+)
+
+PROGRAM_PERMISSION = "work_in_program"
+
+
+def program_scope_ids(user) -> set[int] | None:
+    """The programs a staff user is scoped to (directly or through a group).
+
+    ``None`` when the user holds no program scope: every program. Anonymous users get the empty set.
+    """
+    if user is None or not getattr(user, "is_authenticated", False):
+        return set()
+    perm = {"permission__codename": PROGRAM_PERMISSION, "permission__content_type__app_label": "budget"}
+    ids = set(
+        ProgramUserObjectPermission.objects.filter(user=user, **perm).values_list(
+            "content_object_id", flat=True
+        )
+    )
+    ids |= set(
+        ProgramGroupObjectPermission.objects.filter(group__user=user, **perm).values_list(
+            "content_object_id", flat=True
+        )
+    )
+    return ids or None
+
+
+def in_program_scope(user, program: Program | None) -> bool:
+    scope = program_scope_ids(user)
+    return scope is None or (program is not None and program.pk in scope)
+
+
+def can_view_budget(user) -> bool:
+    """Budget lines are visible to staff (all staff roles) and the system user, not to applicants."""
+    return bool(
+        user is not None
+        and getattr(user, "is_authenticated", False)
+        and user.is_active
+        and (is_staff_member(user) or is_system_user(user))
+    )
+
+
+def program_list() -> QuerySet[Program]:
+    return Program.objects.order_by("code")
+
+
+def source_list() -> QuerySet[FundingSource]:
+    return FundingSource.objects.order_by("code")
+
+
+def program_get(code: str) -> Program:
+    return Program.objects.get(code=code)
+
+
+def source_get(code: str) -> FundingSource:
+    return FundingSource.objects.get(code=code)
+
+
+def line_list_for(user, *, fiscal_year=None, program=None, source=None) -> QuerySet[BudgetLine]:
+    """The budget lines ``user`` may see (staff, within their program scopes), optionally filtered by
+    fiscal year, program (instance or code) and source (instance or code)."""
+    lines = BudgetLine.objects.select_related("program", "source")
+    if not can_view_budget(user):
+        return lines.none()
+    scope = program_scope_ids(user)
+    if scope is not None:
+        lines = lines.filter(program_id__in=scope)
+    if fiscal_year is not None:
+        lines = lines.filter(fiscal_year=fiscal_year)
+    if program is not None:
+        lines = (
+            lines.filter(program=program)
+            if isinstance(program, Program)
+            else lines.filter(program__code=program)
+        )
+    if source is not None:
+        lines = (
+            lines.filter(source=source)
+            if isinstance(source, FundingSource)
+            else lines.filter(source__code=source)
+        )
+    return lines.order_by("-fiscal_year", "program__code", "source__code")
+
+
+def line_get_for(user, pk) -> BudgetLine:
+    """One line ``user`` may see; ``BudgetLine.DoesNotExist`` (→ 404) otherwise."""
+    return line_list_for(user).get(pk=pk)
+
+
+def movement_list(line: BudgetLine) -> QuerySet[BudgetMovement]:
+    return BudgetMovement.objects.filter(line=line).select_related("actor").order_by("id")
+
+
+# --- Ledger -------------------------------------------------------------------------------------------
+
+_MONEY_FIELD = DecimalField(max_digits=18, decimal_places=2)
+
+
+def _kind_sums(movements_prefix: str = "") -> dict:
+    return {
+        f"sum_{kind}": Coalesce(
+            Sum(f"{movements_prefix}amount", filter=Q(**{f"{movements_prefix}kind": kind})),
+            Value(ZERO),
+            output_field=_MONEY_FIELD,
+        )
+        for kind in BudgetMovement.Kind.values
+    }
+
+
+def _figures_from_sums(sums: dict) -> dict[str, Decimal]:
+    figures = dict.fromkeys(LINE_FIGURES, ZERO)
+    for kind, deltas in FIGURE_DELTAS.items():
+        amount = Decimal(sums[f"sum_{kind}"] or 0)
+        for figure, sign in deltas.items():
+            figures[figure] += sign * amount
+    return figures
+
+
+def figures_from_movements(line: BudgetLine) -> dict[str, Decimal]:
+    """The line's figures as the sum of its movements."""
+    return _figures_from_sums(BudgetMovement.objects.filter(line=line).aggregate(**_kind_sums()))
+
+
+def case_figures(line: BudgetLine, case_code: str) -> dict[str, Decimal]:
+    """How much of each figure of ``line`` belongs to one case (from its movements)."""
+    return _figures_from_sums(
+        BudgetMovement.objects.filter(line=line, case_code=case_code).aggregate(**_kind_sums())
+    )
+
+
+def line_reconciles(line: BudgetLine) -> bool:
+    """True when every recorded figure of the line equals the sum of its movements."""
+    stored = BudgetLine.objects.values(*LINE_FIGURES).get(pk=line.pk)
+    derived = figures_from_movements(line)
+    return all(stored[f] == derived[f] for f in LINE_FIGURES)
+
+
+def ledger_mismatches(lines: QuerySet[BudgetLine] | None = None) -> list[dict]:
+    """Every (line, figure) whose recorded value differs from the sum of its movements.
+
+    One query over all lines. Empty list: the ledger reconciles.
+    """
+    lines = BudgetLine.objects.all() if lines is None else lines
+    mismatches = []
+    for row in lines.annotate(**_kind_sums("movements__")).values("pk", *LINE_FIGURES, *_kind_sums()):
+        derived = _figures_from_sums(row)
+        for figure in LINE_FIGURES:
+            if row[figure] != derived[figure]:
+                mismatches.append(
+                    {
+                        "line": row["pk"],
+                        "figure": figure,
+                        "recorded": row[figure],
+                        "movements": derived[figure],
+                    }
+                )
+    return mismatches

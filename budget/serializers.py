@@ -1,0 +1,85 @@
+"""API shapes of the budget (API.md §Budget). Money is a decimal string with 2 places."""
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from .models import MAX_FISCAL_YEAR, MIN_FISCAL_YEAR, BudgetMovement
+
+
+class MoneyField(serializers.DecimalField):
+    """A decimal string with at most 2 places (``"1500.00"``); JSON floats are refused."""
+
+    default_error_messages = {
+        "float": _('Send the amount as a decimal string, e.g. "1500.00".'),
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_digits", 16)
+        kwargs.setdefault("decimal_places", 2)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, float):
+            self.fail("float")
+        return super().to_internal_value(data)
+
+
+class ProgramSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    code = serializers.CharField(max_length=20, label=_("code"))
+    name = serializers.CharField(max_length=200, label=_("name"))
+
+
+class FundingSourceSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    code = serializers.CharField(max_length=10, label=_("code"))
+    name = serializers.CharField(max_length=200, label=_("name"))
+
+
+class BudgetLineSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    fiscal_year = serializers.IntegerField(
+        min_value=MIN_FISCAL_YEAR, max_value=MAX_FISCAL_YEAR, label=_("fiscal year")
+    )
+    program = serializers.CharField(source="program.code", read_only=True, help_text=_("Program code"))
+    source = serializers.CharField(source="source.code", read_only=True, help_text=_("Source code"))
+    program_name = serializers.CharField(source="program.name", read_only=True)
+    source_name = serializers.CharField(source="source.name", read_only=True)
+    amount_in_force = MoneyField(min_value=0, label=_("amount in force"))
+    reserved = MoneyField(read_only=True)
+    committed = MoneyField(read_only=True)
+    executed = MoneyField(read_only=True)
+    paid = MoneyField(read_only=True)
+    available = MoneyField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+
+
+class BudgetLineCreateSerializer(serializers.Serializer):
+    fiscal_year = serializers.IntegerField(
+        min_value=MIN_FISCAL_YEAR, max_value=MAX_FISCAL_YEAR, label=_("fiscal year")
+    )
+    program = serializers.CharField(max_length=20, label=_("program"), help_text=_("Program code"))
+    source = serializers.CharField(max_length=10, label=_("funding source"), help_text=_("Source code"))
+    amount_in_force = MoneyField(min_value=0, label=_("amount in force"))
+
+
+class ExpenditureSerializer(serializers.Serializer):
+    amount = MoneyField(min_value=0, label=_("amount"))
+    date = serializers.DateField(label=_("date"))
+    description = serializers.CharField(max_length=500, label=_("description"))
+
+
+class MovementSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    kind = serializers.ChoiceField(choices=BudgetMovement.Kind.choices, read_only=True)
+    amount = MoneyField(read_only=True)
+    case = serializers.CharField(source="case_code", read_only=True)
+    date = serializers.DateField(read_only=True, allow_null=True)
+    description = serializers.CharField(read_only=True)
+    actor = serializers.CharField(source="actor.username", read_only=True)
+    at = serializers.DateTimeField(read_only=True)
+
+
+class ExpenditureResultSerializer(MovementSerializer):
+    line = BudgetLineSerializer(read_only=True)

@@ -1,0 +1,308 @@
+"""Settings for Expediente, read from the environment (django-environ).
+
+The defaults are the embedded, laptop-safe set-up: SQLite (WAL, IMMEDIATE transactions), Celery tasks
+run in-process, e-mail to the console. ``EXPEDIENTE_ENV=production`` switches to the production
+profile, which refuses to start without ``SECRET_KEY`` and ``ALLOWED_HOSTS`` and turns on every
+``check --deploy`` protection.
+"""
+
+from pathlib import Path
+
+import environ
+from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(environ.Env().str("EXPEDIENTE_VAR_DIR", default=str(BASE_DIR / "var")))
+
+env = environ.Env()
+if (BASE_DIR / ".env").exists():  # pragma: no cover - convenience for operators
+    environ.Env.read_env(BASE_DIR / ".env")
+
+ENVIRONMENT = env.str("EXPEDIENTE_ENV", default="development")
+if ENVIRONMENT not in {"development", "production"}:
+    raise ImproperlyConfigured("EXPEDIENTE_ENV must be 'development' or 'production'")
+PRODUCTION = ENVIRONMENT == "production"
+
+if PRODUCTION:
+    # No defaults: production refuses to start without its secrets.
+    _missing = [name for name in ("SECRET_KEY", "ALLOWED_HOSTS") if not env.str(name, default="").strip()]
+    if _missing:
+        raise ImproperlyConfigured(
+            f"EXPEDIENTE_ENV=production refuses to start: set {' and '.join(_missing)} in the environment."
+        )
+    SECRET_KEY = env.str("SECRET_KEY")
+    ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
+    DEBUG = False
+else:
+    SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-do-not-use-in-production-0123456789")
+    ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+    DEBUG = env.bool("DEBUG", default=True)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_filters",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI/Redoc served locally (closed network, no CDN)
+    "guardian",
+    "viewflow",
+    "viewflow.workflow",
+    # Expediente
+    "audit",
+    "registry",
+    "budget",
+    "approvals",
+    "workflows",
+    "iniciativas",
+    "transfers",
+    "reports",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "expediente.locale.LocaleMiddleware",  # Spanish unless the user picks English
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "audit.middleware.RequestContextMiddleware",
+]
+
+# viewflow must not patch MIDDLEWARE behind our back; we mount our own inbox pages.
+VIEWFLOW = {"AUTOREGISTER": False}
+
+ROOT_URLCONF = "expediente.urls"
+WSGI_APPLICATION = "expediente.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "registry.context_processors.roles",
+                "approvals.context_processors.delegation",
+            ],
+            # {% load expediente %}: |bs (Bs 60.949.269,00), |lpz_date, |lpz_datetime, |percent
+            "libraries": {"expediente": "expediente.templatetags.expediente_tags"},
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------------------------
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers run beside the single writer; IMMEDIATE takes the write lock at BEGIN, so
+    # concurrent writers queue on busy_timeout instead of failing later with "database is locked",
+    # and every write transaction is serialised (select_for_update does nothing on SQLite).
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": env.int("SQLITE_TIMEOUT", default=30),
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+    }
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "registry.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "guardian.backends.ObjectPermissionBackend",
+]
+ANONYMOUS_USER_NAME = None  # guardian: no anonymous user row
+GUARDIAN_RAISE_403 = False
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+# --- Internationalisation -------------------------------------------------------------------------
+LANGUAGE_CODE = "es"
+LANGUAGES = [("es", _("Spanish")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "America/La_Paz"
+USE_I18N = True
+USE_TZ = True
+USE_THOUSAND_SEPARATOR = True
+# Bolivian Spanish writes 60.949.269,00 (Django's generic "es" groups with a space).
+FORMAT_MODULE_PATH = ["expediente.formats"]
+
+# --- Files ----------------------------------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = env.path("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
+STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").exists() else []
+# Uploaded documents are private: never served by a static/media URL, only by a view that checks
+# permission first.
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
+MEDIA_URL = "/private-media/"  # never routed: documents are served by a view after a permission check
+DOCUMENT_MAX_BYTES = env.int("DOCUMENT_MAX_BYTES", default=10 * 1024 * 1024)
+FILE_UPLOAD_PERMISSIONS = 0o640
+
+# --- Cache (API throttling, sessions stay in the DB) ------------------------------------------------
+# One process: local memory. Several web processes: a shared cache, e.g. CACHE_URL=redis://127.0.0.1:6379/2
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
+# --- Celery ---------------------------------------------------------------------------------------
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL  # embedded: tasks run in-process
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULE: dict = {
+    # Daily, 00:15 La Paz: record the registrations that lapsed (registry/lapses.py).
+    "registry.expire_registrations": {
+        "task": "registry.expire_registrations",
+        "schedule": crontab(minute=15, hour=0),
+    },
+    # Deadlines (approvals/deadlines.py; also `manage.py run_deadlines`). Idempotent, concurrency-safe.
+    "approvals.fire_due_timers": {"task": "approvals.fire_due_timers", "schedule": 300.0},
+    # 00:30 La Paz: observations unanswered by yesterday's deadline -> initiative abandoned.
+    "approvals.expire_observations": {
+        "task": "approvals.expire_observations",
+        "schedule": crontab(minute=30, hour=0),
+    },
+    "approvals.escalate_overdue": {"task": "approvals.escalate_overdue", "schedule": crontab(minute=45)},
+    # 08:00 La Paz, Monday to Friday (the job itself skips public holidays).
+    "approvals.send_reminders": {
+        "task": "approvals.send_reminders",
+        "schedule": crontab(minute=0, hour=8, day_of_week="mon-fri"),
+    },
+    "approvals.send_pending_emails": {"task": "approvals.send_pending_emails", "schedule": 600.0},
+}
+
+# --- Mail -----------------------------------------------------------------------------------------
+# EMAIL_URL: consolemail:// (default), smtp://user:pass@host:25, smtp+tls://…, smtps://…
+# Production defaults to the host's MTA (smtp://localhost:25), never the console.
+_mail = env.email_url("EMAIL_URL", default="smtp://localhost:25" if PRODUCTION else "consolemail://")
+_mail_options = (
+    {
+        key: _mail[setting]
+        for key, setting in (
+            ("host", "EMAIL_HOST"),
+            ("port", "EMAIL_PORT"),
+            ("username", "EMAIL_HOST_USER"),
+            ("password", "EMAIL_HOST_PASSWORD"),
+            ("use_tls", "EMAIL_USE_TLS"),
+            ("use_ssl", "EMAIL_USE_SSL"),
+        )
+        if _mail.get(setting) not in (None, "")
+    }
+    if _mail["EMAIL_BACKEND"].endswith("smtp.EmailBackend")
+    else {}
+)
+MAILERS = {"default": {"BACKEND": _mail["EMAIL_BACKEND"], "OPTIONS": _mail_options}}
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="expediente@probolivia.gob.bo")
+# Absolute links in e-mails.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+
+# --- Deadlines and notifications (approvals/deadlines.py, approvals/notifications.py) ---------------
+DEADLINE_REMINDER_BUSINESS_DAYS = env.int("DEADLINE_REMINDER_BUSINESS_DAYS", default=2)
+# A queue with more possible claimers than this is not notified person by person (see notifications).
+NOTIFY_QUEUE_MAX_RECIPIENTS = env.int("NOTIFY_QUEUE_MAX_RECIPIENTS", default=20)
+NOTIFY_EMAIL_MAX_AGE_DAYS = env.int("NOTIFY_EMAIL_MAX_AGE_DAYS", default=7)
+
+# --- Audit ----------------------------------------------------------------------------------------
+# The Ed25519 signing key lives outside the database: a PEM file path or the PEM text itself.
+AUDIT_SIGNING_KEY = env.str("AUDIT_SIGNING_KEY", default="")
+AUDIT_SIGNING_KEY_FILE = env.str(
+    "AUDIT_SIGNING_KEY_FILE", default=str(VAR_DIR / "keys" / "audit-ed25519.pem")
+)
+AUDIT_SIGNING_KEY_ID = env.str("AUDIT_SIGNING_KEY_ID", default="")
+AUDIT_CHECKPOINT_DIR = env.str("AUDIT_CHECKPOINT_DIR", default=str(VAR_DIR / "checkpoints"))
+AUDIT_CHECKPOINT_MINUTES = env.int("AUDIT_CHECKPOINT_MINUTES", default=15)
+AUDIT_ORIGIN = env.str("AUDIT_ORIGIN", default="expediente.probolivia.gob.bo/audit")
+# Generating a key on first use is a development convenience only; production must provide one.
+AUDIT_GENERATE_KEY = not PRODUCTION and env.bool("AUDIT_GENERATE_KEY", default=True)
+# Extra trusted public keys (PEM files) for verifying checkpoints: keys retired by a rotation, or the
+# signer's key on servers that must not hold the private key. See docs/AUDIT.md.
+AUDIT_PUBLIC_KEYS = env.list("AUDIT_PUBLIC_KEYS", default=[])
+if AUDIT_CHECKPOINT_MINUTES < 1:
+    raise ImproperlyConfigured("AUDIT_CHECKPOINT_MINUTES must be at least 1")
+# Sign a checkpoint of the audit trail every AUDIT_CHECKPOINT_MINUTES (audit/checkpoints.py).
+CELERY_BEAT_SCHEDULE["audit.sign_checkpoint"] = {
+    "task": "audit.tasks.sign_checkpoint",
+    "schedule": AUDIT_CHECKPOINT_MINUTES * 60.0,
+}
+
+# --- API ------------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "expediente.api.exception_handler",
+    "COERCE_DECIMAL_TO_STRING": True,
+    "DEFAULT_THROTTLE_RATES": {"login": "20/min"},
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Expediente API",
+    "DESCRIPTION": "Public HTTP contract of Expediente (PRO-BOLIVIA grants and transfers), v1.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Several models have a "kind"; name their enums after the model so the schema has no collision.
+    "ENUM_NAME_OVERRIDES": {
+        "UnitKindEnum": "registry.models.Unit.Kind",
+        "BudgetMovementKindEnum": "budget.models.BudgetMovement.Kind",
+    },
+}
+
+# --- Security -------------------------------------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+    if env.bool("BEHIND_TLS_PROXY", default=False):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,28 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+api_v1 = [
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include("registry.api_urls")),
+    path("budget/", include("budget.api_urls")),
+    path("audit/", include("audit.api_urls")),
+    path("", include("approvals.api_urls")),
+    path("", include("iniciativas.api_urls")),
+    path("", include("transfers.api_urls")),
+    path("reports/", include("reports.api_urls")),
+]
+
+urlpatterns = [
+    path("api/v1/", include(api_v1)),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("audit/", include("audit.urls")),
+    path("budget/", include("budget.urls")),
+    path("tasks/", include("approvals.urls")),
+    path("initiatives/", include("iniciativas.urls")),
+    path("transfers/", include("transfers.urls")),
+    path("reports/", include("reports.urls")),
+    path("", include("registry.urls")),
+]

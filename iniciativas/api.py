@@ -1,0 +1,104 @@
+"""``/api/v1/initiatives/`` and ``/api/v1/calls/`` (API.md "Cases")."""
+
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.http import Http404
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+
+from registry.models import Unit
+
+from . import selectors, services
+from .models import Call
+from .serializers import (
+    CallSerializer,
+    DocumentSerializer,
+    DocumentUploadSerializer,
+    InitiativeCreateSerializer,
+    InitiativeSerializer,
+)
+
+
+@extend_schema(tags=["calls"])
+class CallViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = CallSerializer
+
+    def get_queryset(self):
+        return selectors.call_list_open().order_by("closes_on")
+
+
+@extend_schema(tags=["initiatives"])
+class InitiativeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = InitiativeSerializer
+
+    def get_queryset(self):
+        return selectors.initiative_list_for(self.request.user).prefetch_related("documents", "tranches")
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        context["with_history"] = self.action != "list"
+        return context
+
+    def get_object(self):
+        try:
+            return self.get_queryset().get(pk=int(self.kwargs["pk"]))
+        except (ObjectDoesNotExist, ValueError) as exc:
+            raise Http404 from exc
+
+    @extend_schema(request=InitiativeCreateSerializer, responses={201: InitiativeSerializer})
+    def create(self, request):
+        payload = InitiativeCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        unit = Unit.objects.filter(pk=data["unit"]).first()
+        if unit is None or unit.pk != request.user.unit_id:
+            raise ValidationError({"unit": [_("You can only apply for your own productive unit.")]})
+        ref = str(data["call"]).strip()
+        call = (
+            Call.objects.filter(pk=int(ref)).first()
+            if ref.isdigit()
+            else Call.objects.filter(code=ref).first()
+        )
+        if call is None:
+            raise ValidationError({"call": [_("Unknown call.")]})
+        initiative = services.create_initiative(
+            actor=request.user,
+            unit=unit,
+            call=call,
+            title=data["title"],
+            summary=data["summary"],
+            department=data["department"],
+            requested_amount=data["requested_amount"],
+            counterpart_amount=data["counterpart_amount"],
+        )
+        return Response(self.get_serializer(initiative).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=InitiativeSerializer)
+    @action(detail=True, methods=["post"])
+    def submit(self, request, pk=None):
+        initiative = services.submit_initiative(self.get_object(), actor=request.user)
+        return Response(self.get_serializer(initiative).data)
+
+    @extend_schema(request=None, responses=InitiativeSerializer)
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request, pk=None):
+        reason = str(request.data.get("reason", ""))[:2000]
+        initiative = services.withdraw_initiative(self.get_object(), actor=request.user, reason=reason)
+        return Response(self.get_serializer(initiative).data)
+
+    @extend_schema(
+        request={"multipart/form-data": DocumentUploadSerializer}, responses={201: DocumentSerializer}
+    )
+    @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
+    def documents(self, request, pk=None):
+        initiative = self.get_object()
+        document = services.upload_document(
+            initiative,
+            actor=request.user,
+            kind=str(request.data.get("kind", "")),
+            uploaded_file=request.FILES.get("file"),
+        )
+        return Response(DocumentSerializer(document).data, status=status.HTTP_201_CREATED)

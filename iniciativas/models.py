@@ -1,0 +1,396 @@
+"""Productive initiatives (PRODUCT.md §2.1): calls, the initiative case and its protected FSM,
+documents, sealed evaluations, tranches and reports.
+
+The state field is protected: it changes only through the ``@transition`` methods below, which
+``iniciativas.services`` call (with permission checks and audit entries). The transition table
+is the ``TRANSITIONS`` tuple at the end: plain data you can grep.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+MONEY = {"max_digits": 16, "decimal_places": 2}
+
+
+class DocumentKind(models.TextChoices):
+    PROJECT_PROFILE = "project_profile", _("Project profile")
+    REGISTRATION_CERTIFICATE = "registration_certificate", _("Registration certificate")
+    NIT_CERTIFICATE = "nit_certificate", _("NIT certificate")
+    LEGAL_REPRESENTATIVE_ID = "legal_representative_id", _("Legal representative's ID")
+    COUNTERPART_LETTER = "counterpart_letter", _("Counterpart commitment letter")
+    QUOTATION = "quotation", _("Quotation")
+    PROGRESS_EVIDENCE = "progress_evidence", _("Progress evidence")
+    FINAL_REPORT = "final_report", _("Final report")
+    REFUND_RECEIPT = "refund_receipt", _("Refund receipt")
+    OTHER = "other", _("Other")
+
+
+class Call(models.Model):
+    """A call for proposals (convocatoria) with its rules."""
+
+    code = models.CharField(_("code"), max_length=30, unique=True)
+    title = models.CharField(_("title"), max_length=200)
+    program = models.ForeignKey("budget.Program", on_delete=models.PROTECT, verbose_name=_("program"))
+    opens_on = models.DateField(_("opens on"))
+    closes_on = models.DateField(_("closes on"))
+    max_amount = models.DecimalField(
+        _("ceiling (Bs)"), **MONEY, validators=[MinValueValidator(Decimal("0.01"))]
+    )
+    min_counterpart_share = models.DecimalField(
+        _("minimum counterpart share"),
+        max_digits=3,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
+        help_text=_("Fraction of the total cost the applicant contributes, e.g. 0.50."),
+    )
+    required_documents = models.JSONField(_("required document kinds"), default=list)
+    rubric = models.JSONField(
+        _("evaluation rubric"),
+        default=list,
+        help_text=_('List of {"code", "label", "max"}; the maxima add up to 100.'),
+    )
+    threshold = models.DecimalField(_("pass mark (0-100)"), max_digits=5, decimal_places=2, default=60)
+    evaluators = models.PositiveSmallIntegerField(
+        _("independent evaluators"), default=2, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    disagreement_points = models.DecimalField(
+        _("disagreement that calls a third evaluation (points)"), max_digits=5, decimal_places=2, default=20
+    )
+    tranche_plan = models.JSONField(_("tranche plan (% per tranche)"), default=list)
+    observation_days = models.PositiveSmallIntegerField(_("days to answer observations"), default=10)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-opens_on"]
+        verbose_name = _("call for proposals")
+        verbose_name_plural = _("calls for proposals")
+        constraints = [
+            models.CheckConstraint(condition=Q(closes_on__gte=models.F("opens_on")), name="call_dates_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} — {self.title}"
+
+    def is_open(self, on=None) -> bool:
+        on = on or timezone.localdate()
+        return self.opens_on <= on <= self.closes_on
+
+
+class InitiativeState(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted")
+    OBSERVED = "observed", _("Observed")
+    IN_EVALUATION = "in_evaluation", _("In evaluation")
+    IN_APPROVAL = "in_approval", _("In approval")
+    APPROVED = "approved", _("Approved")
+    AGREEMENT_SIGNED = "agreement_signed", _("Agreement signed")
+    IN_EXECUTION = "in_execution", _("In execution")
+    IN_CLOSEOUT = "in_closeout", _("In close-out")
+    CLOSED = "closed", _("Closed")
+    REJECTED = "rejected", _("Rejected")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    ABANDONED = "abandoned", _("Abandoned")
+    CANCELLED = "cancelled", _("Cancelled")
+    IN_RECOVERY = "in_recovery", _("In recovery")
+    RECOVERED = "recovered", _("Recovered")
+
+
+S = InitiativeState
+FINAL_STATES = frozenset({S.CLOSED, S.REJECTED, S.WITHDRAWN, S.ABANDONED, S.RECOVERED})
+
+# The whole transition table: (method, sources, target). Tests check the model against it.
+TRANSITIONS = (
+    ("submit", (S.DRAFT,), S.SUBMITTED),
+    ("observe", (S.SUBMITTED,), S.OBSERVED),
+    ("answer", (S.OBSERVED,), S.SUBMITTED),
+    ("admit", (S.SUBMITTED,), S.IN_EVALUATION),
+    ("pass_evaluation", (S.IN_EVALUATION,), S.IN_APPROVAL),
+    ("approve", (S.IN_APPROVAL,), S.APPROVED),
+    ("sign_agreement", (S.APPROVED,), S.AGREEMENT_SIGNED),
+    ("start_execution", (S.AGREEMENT_SIGNED,), S.IN_EXECUTION),
+    ("start_closeout", (S.IN_EXECUTION,), S.IN_CLOSEOUT),
+    ("close", (S.IN_CLOSEOUT,), S.CLOSED),
+    ("reject", (S.SUBMITTED, S.IN_EVALUATION, S.IN_APPROVAL), S.REJECTED),
+    ("withdraw", (S.DRAFT, S.SUBMITTED, S.OBSERVED), S.WITHDRAWN),
+    ("abandon", (S.OBSERVED,), S.ABANDONED),
+    ("cancel", (S.APPROVED, S.AGREEMENT_SIGNED, S.IN_EXECUTION), S.CANCELLED),
+    ("start_recovery", (S.CANCELLED,), S.IN_RECOVERY),
+    ("recover", (S.IN_RECOVERY,), S.RECOVERED),
+)
+_T = {name: (list(sources), target) for name, sources, target in TRANSITIONS}
+
+
+class Initiative(ConcurrentTransitionMixin, models.Model):
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    call = models.ForeignKey(
+        Call, on_delete=models.PROTECT, related_name="initiatives", verbose_name=_("call")
+    )
+    unit = models.ForeignKey(
+        "registry.Unit",
+        on_delete=models.PROTECT,
+        related_name="initiatives",
+        verbose_name=_("productive unit"),
+    )
+    department = models.ForeignKey(
+        "registry.Department", on_delete=models.PROTECT, related_name="+", verbose_name=_("department")
+    )
+    title = models.CharField(_("title"), max_length=200)
+    summary = models.TextField(_("summary"), max_length=5000)
+    requested_amount = models.DecimalField(_("requested amount (Bs)"), **MONEY)
+    counterpart_amount = models.DecimalField(_("counterpart contribution (Bs)"), **MONEY)
+    state = FSMField(_("state"), default=S.DRAFT, choices=S.choices, protected=True, db_index=True)
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+
+    # Observation pending an answer from the applicant (admissibility or approval chain).
+    observation = models.TextField(_("observation"), blank=True)
+    observation_days = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    # Evaluation and approval chain.
+    evaluation_round = models.PositiveSmallIntegerField(default=1)
+    needs_third_evaluation = models.BooleanField(default=False)
+    evaluation_score = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    policy = models.ForeignKey(
+        "approvals.ApprovalPolicy", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    approval_step = models.PositiveSmallIntegerField(default=0, help_text="Index of the next policy step.")
+    resolution_number = models.CharField(_("resolution number"), max_length=40, blank=True)
+
+    # Money.
+    budget_line = models.ForeignKey(
+        "budget.BudgetLine", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    granted_amount = models.DecimalField(_("granted amount (Bs)"), **MONEY, null=True, blank=True)
+    agreement_number = models.CharField(_("agreement number"), max_length=40, blank=True)
+    agreement_signed_on = models.DateField(_("agreement signed on"), null=True, blank=True)
+    refunded_amount = models.DecimalField(_("refunded balance (Bs)"), **MONEY, default=Decimal("0.00"))
+    closeout_record = models.CharField(_("close-out record number"), max_length=40, blank=True)
+    cancellation_reason = models.TextField(_("cancellation reason"), blank=True)
+    recovered_amount = models.DecimalField(_("recovered amount (Bs)"), **MONEY, default=Decimal("0.00"))
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("productive initiative")
+        verbose_name_plural = _("productive initiatives")
+        constraints = [
+            models.CheckConstraint(condition=Q(requested_amount__gt=0), name="initiative_requested_positive"),
+            models.CheckConstraint(
+                condition=Q(counterpart_amount__gte=0), name="initiative_counterpart_nonneg"
+            ),
+        ]
+        indexes = [models.Index(fields=["unit", "state"], name="initiative_unit_state_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.title}"
+
+    @property
+    def case_code(self) -> str:
+        return self.code
+
+    def task_context(self) -> dict:
+        """What each inbox row of this case shows and is filtered on."""
+        return {
+            "department_id": self.department_id,
+            "program_id": self.call.program_id,
+            "unit_id": self.unit_id,
+            "beneficiary": self.unit.name,
+            "amount": self.granted_amount or self.requested_amount,
+            "title": self.title,
+        }
+
+    @property
+    def counterpart_share(self) -> Decimal:
+        total = self.requested_amount + self.counterpart_amount
+        return (self.counterpart_amount / total) if total else Decimal(0)
+
+    # --- transitions (called only from iniciativas.services) -----------------------------------
+    @transition(state, *_T["submit"])
+    def submit(self):
+        self.submitted_at = timezone.now()
+
+    @transition(state, *_T["observe"])
+    def observe(self):
+        pass
+
+    @transition(state, *_T["answer"])
+    def answer(self):
+        pass
+
+    @transition(state, *_T["admit"])
+    def admit(self):
+        pass
+
+    @transition(state, *_T["pass_evaluation"])
+    def pass_evaluation(self):
+        pass
+
+    @transition(state, *_T["approve"])
+    def approve(self):
+        pass
+
+    @transition(state, *_T["sign_agreement"])
+    def sign_agreement(self):
+        pass
+
+    @transition(state, *_T["start_execution"])
+    def start_execution(self):
+        pass
+
+    @transition(state, *_T["start_closeout"])
+    def start_closeout(self):
+        pass
+
+    @transition(state, *_T["close"])
+    def close(self):
+        pass
+
+    @transition(state, *_T["reject"])
+    def reject(self):
+        pass
+
+    @transition(state, *_T["withdraw"])
+    def withdraw(self):
+        pass
+
+    @transition(state, *_T["abandon"])
+    def abandon(self):
+        pass
+
+    @transition(state, *_T["cancel"])
+    def cancel(self):
+        pass
+
+    @transition(state, *_T["start_recovery"])
+    def start_recovery(self):
+        pass
+
+    @transition(state, *_T["recover"])
+    def recover(self):
+        pass
+
+
+class Document(models.Model):
+    """An uploaded file of a case: type checked by content, size-limited, SHA-256 recorded.
+    Immutable: a corrected document is a new upload."""
+
+    initiative = models.ForeignKey(Initiative, on_delete=models.PROTECT, related_name="documents")
+    kind = models.CharField(_("kind"), max_length=40, choices=DocumentKind.choices)
+    file = models.FileField(_("file"), upload_to="documents/%Y/%m/")
+    original_name = models.CharField(_("file name"), max_length=200)
+    content_type = models.CharField(_("content type"), max_length=40)
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["uploaded_at"]
+        verbose_name = _("document")
+        verbose_name_plural = _("documents")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.original_name}"
+
+
+class Evaluation(models.Model):
+    """One evaluator's sealed technical evaluation (scores hidden from others until all are in)."""
+
+    initiative = models.ForeignKey(Initiative, on_delete=models.PROTECT, related_name="evaluations")
+    round = models.PositiveSmallIntegerField(default=1)
+    task_id = models.BigIntegerField(unique=True)
+    evaluator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    no_conflict_declared = models.BooleanField()
+    scores = models.JSONField()
+    total = models.DecimalField(max_digits=5, decimal_places=2)
+    is_tiebreak = models.BooleanField(default=False)
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["initiative", "round", "evaluator"], name="one_evaluation_per_person"
+            ),
+            models.CheckConstraint(condition=Q(no_conflict_declared=True), name="evaluation_no_conflict"),
+            models.CheckConstraint(
+                condition=Q(total__gte=0) & Q(total__lte=100), name="evaluation_total_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.initiative_id}/{self.round}: {self.total}"
+
+
+class Tranche(models.Model):
+    """One disbursement (desembolso) of an approved initiative. ``(initiative, number)`` is unique,
+    so a payment is made once per tranche whatever retries happen."""
+
+    class State(models.TextChoices):
+        ORDERED = "ordered", _("Payment ordered")
+        PAID = "paid", _("Paid")
+
+    initiative = models.ForeignKey(Initiative, on_delete=models.PROTECT, related_name="tranches")
+    number = models.PositiveSmallIntegerField()
+    amount = models.DecimalField(**MONEY)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.ORDERED)
+    ordered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    ordered_at = models.DateTimeField(auto_now_add=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    payment_reference = models.CharField(max_length=60, blank=True)
+
+    class Meta:
+        ordering = ["initiative", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["initiative", "number"], name="one_payment_per_tranche"),
+            models.UniqueConstraint(
+                fields=["payment_reference"],
+                condition=~Q(payment_reference=""),
+                name="payment_reference_uniq",
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="tranche_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.initiative_id} #{self.number}: {self.amount}"
+
+
+class Report(models.Model):
+    """A progress report (after a tranche) or the final report, and its review."""
+
+    class Kind(models.TextChoices):
+        PROGRESS = "progress", _("Progress report")
+        FINAL = "final", _("Final report")
+
+    initiative = models.ForeignKey(Initiative, on_delete=models.PROTECT, related_name="reports")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    tranche_number = models.PositiveSmallIntegerField()
+    summary = models.TextField(max_length=5000)
+    physical_progress = models.PositiveSmallIntegerField(validators=[MaxValueValidator(100)])
+    amount_spent = models.DecimalField(**MONEY)
+    counterpart_spent = models.DecimalField(**MONEY)
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    submitted_at = models.DateTimeField(auto_now_add=True)
+    approved = models.BooleanField(null=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["initiative", "submitted_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.initiative_id}/{self.tranche_number}"

@@ -1,0 +1,69 @@
+"""Permission rules of initiatives (``require(actor, "iniciativas.<perm>", obj)``)."""
+
+from registry.permissions import rule
+from registry.roles import Role, has_role, is_admin
+from registry.selectors import department_scope_ids
+
+from .models import InitiativeState
+
+S = InitiativeState
+
+
+def _own_unit(user, initiative) -> bool:
+    return has_role(user, Role.APPLICANT) and user.unit_id is not None and user.unit_id == initiative.unit_id
+
+
+@rule("iniciativas.create")
+def can_create(user, unit) -> bool:
+    """An applicant creates drafts for its own unit only."""
+    return has_role(user, Role.APPLICANT) and unit is not None and user.unit_id == unit.pk
+
+
+@rule("iniciativas.edit")
+def can_edit(user, initiative) -> bool:
+    return _own_unit(user, initiative)
+
+
+@rule("iniciativas.submit")
+def can_submit(user, initiative) -> bool:
+    return _own_unit(user, initiative)
+
+
+@rule("iniciativas.withdraw")
+def can_withdraw(user, initiative) -> bool:
+    return _own_unit(user, initiative)
+
+
+@rule("iniciativas.upload")
+def can_upload(user, initiative) -> bool:
+    """The applicant unit's members, and staff working the case (evaluators, legal, finance) — but
+    never internal control (reads only) nor administrators (never decide cases)."""
+    if _own_unit(user, initiative):
+        return True
+    if has_role(user, Role.EVALUATOR, Role.LEGAL, Role.FINANCE, Role.DIRECTOR):
+        scope = department_scope_ids(user)
+        return (scope is None or initiative.department_id in scope) and user.unit_id != initiative.unit_id
+    return False
+
+
+@rule("iniciativas.cancel")
+def can_cancel(user, initiative) -> bool:
+    """Only the agency's highest authority cancels a granted initiative."""
+    return has_role(user, Role.DIRECTOR) and user.unit_id != initiative.unit_id
+
+
+@rule("iniciativas.recover")
+def can_recover(user, initiative) -> bool:
+    return has_role(user, Role.FINANCE) and user.unit_id != initiative.unit_id
+
+
+@rule("iniciativas.manage_calls")
+def can_manage_calls(user, obj=None) -> bool:
+    from registry.roles import is_system_user
+
+    return is_admin(user) or is_system_user(user)
+
+
+@rule("approvals.manage_policies")
+def can_manage_policies(user, obj=None) -> bool:
+    return is_admin(user)

@@ -1,0 +1,64 @@
+"""Reads of initiatives, scoped to what the user may see (anything else is 404)."""
+
+from django.db.models import QuerySet
+
+from registry.roles import Role, has_role, roles_of
+
+from .models import Call, Initiative
+
+
+def initiative_list_for(user) -> QuerySet:
+    from registry.selectors import department_scope_ids
+
+    qs = Initiative.objects.select_related("call", "call__program", "unit", "department", "budget_line")
+    held = roles_of(user)
+    if held & {Role.EVALUATOR, Role.LEGAL, Role.FINANCE, Role.DIRECTOR}:
+        depts = department_scope_ids(user)
+        return qs if depts is None else qs.filter(department_id__in=depts)
+    if held & {Role.INTERNAL_CONTROL, Role.ADMIN}:
+        return qs
+    if Role.APPLICANT in held and user.unit_id:
+        return qs.filter(unit_id=user.unit_id)
+    return qs.none()
+
+
+def initiative_get_for(user, pk) -> Initiative:
+    return initiative_list_for(user).get(pk=pk)
+
+
+def call_list_open(on=None) -> QuerySet:
+    from django.utils import timezone
+
+    on = on or timezone.localdate()
+    return Call.objects.select_related("program").filter(opens_on__lte=on, closes_on__gte=on)
+
+
+def history_for(initiative: Initiative, user) -> list:
+    """The case's audit entries, oldest first. Applicants see their own case's history; evaluation
+    scores are sealed in the trail until the round closes, so nothing leaks through it."""
+    from audit.models import AuditEntry
+
+    if (
+        not (has_role(user, Role.APPLICANT) and user.unit_id == initiative.unit_id)
+        and not initiative_list_for(user).filter(pk=initiative.pk).exists()
+    ):
+        return []
+    return list(AuditEntry.objects.filter(case=initiative.code).order_by("seq"))
+
+
+def pending_tasks_for(initiative_ids) -> dict[int, list]:
+    """The open human steps of the given initiatives (who must act next, by when), one query:
+    ``{initiative id: [CaseTask, ...]}`` ordered by due date. The caller has already checked that
+    the user may see those initiatives (``initiative_list_for``)."""
+    from workflows.models import CaseTask
+
+    pending: dict[int, list] = {}
+    rows = (
+        CaseTask.objects.filter(case_type="initiative", case_id__in=list(initiative_ids), is_open=True)
+        .exclude(step="")
+        .select_related("owner")
+        .order_by("due_at", "pk")
+    )
+    for task in rows:
+        pending.setdefault(task.case_id, []).append(task)
+    return pending

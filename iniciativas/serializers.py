@@ -1,0 +1,115 @@
+from decimal import Decimal
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from .models import Call, Document, Initiative
+
+
+class CallSerializer(serializers.ModelSerializer):
+    program = serializers.CharField(source="program.code")
+    max_amount = serializers.DecimalField(max_digits=16, decimal_places=2)
+    min_counterpart_share = serializers.DecimalField(max_digits=3, decimal_places=2)
+
+    class Meta:
+        model = Call
+        fields = [
+            "id",
+            "code",
+            "title",
+            "program",
+            "opens_on",
+            "closes_on",
+            "max_amount",
+            "min_counterpart_share",
+            "required_documents",
+            "rubric",
+            "threshold",
+            "evaluators",
+            "tranche_plan",
+            "observation_days",
+        ]
+
+
+class HistoryEntrySerializer(serializers.Serializer):
+    seq = serializers.IntegerField()
+    at = serializers.DateTimeField()
+    actor = serializers.CharField(source="actor_label")
+    action = serializers.CharField()
+    action_label = serializers.CharField()
+    data = serializers.JSONField()
+
+
+class DocumentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Document
+        fields = ["id", "kind", "original_name", "content_type", "size", "sha256", "uploaded_at"]
+
+
+class InitiativeSerializer(serializers.ModelSerializer):
+    unit = serializers.PrimaryKeyRelatedField(read_only=True)
+    call = serializers.CharField(source="call.code")
+    department = serializers.CharField(source="department.code")
+    budget_line = serializers.PrimaryKeyRelatedField(read_only=True)
+    requested_amount = serializers.DecimalField(max_digits=16, decimal_places=2)
+    counterpart_amount = serializers.DecimalField(max_digits=16, decimal_places=2)
+    granted_amount = serializers.DecimalField(max_digits=16, decimal_places=2, allow_null=True)
+    refunded_amount = serializers.DecimalField(max_digits=16, decimal_places=2)
+    paid_amount = serializers.SerializerMethodField()
+    documents = DocumentSerializer(many=True, read_only=True)
+    history = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Initiative
+        fields = [
+            "id",
+            "code",
+            "state",
+            "unit",
+            "call",
+            "title",
+            "summary",
+            "department",
+            "requested_amount",
+            "counterpart_amount",
+            "granted_amount",
+            "budget_line",
+            "paid_amount",
+            "refunded_amount",
+            "evaluation_score",
+            "agreement_number",
+            "resolution_number",
+            "closeout_record",
+            "submitted_at",
+            "created_at",
+            "documents",
+            "history",
+        ]
+
+    @extend_schema_field(serializers.DecimalField(max_digits=16, decimal_places=2))
+    def get_paid_amount(self, obj) -> str:
+        total = sum((t.amount for t in obj.tranches.all() if t.state == "paid"), Decimal(0))
+        return format(total.quantize(Decimal("0.01")), "f")
+
+    @extend_schema_field(HistoryEntrySerializer(many=True))
+    def get_history(self, obj):
+        from .selectors import history_for
+
+        if not self.context.get("with_history"):
+            return None
+        return HistoryEntrySerializer(history_for(obj, self.context["request"].user), many=True).data
+
+
+class InitiativeCreateSerializer(serializers.Serializer):
+    unit = serializers.IntegerField()
+    call = serializers.CharField(help_text="Call id or code")
+    title = serializers.CharField(max_length=200)
+    summary = serializers.CharField(max_length=5000)
+    department = serializers.CharField(max_length=3)
+    requested_amount = serializers.CharField()
+    counterpart_amount = serializers.CharField()
+
+
+class DocumentUploadSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    file = serializers.FileField()

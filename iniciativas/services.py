@@ -1,0 +1,460 @@
+"""Writes on productive initiatives. Every state change goes through ``_transition`` (FSM + save +
+audit in the caller's transaction); human steps are decided via ``approvals.services.complete_task``
+whose handlers live in ``iniciativas.steps``."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from contextlib import nullcontext
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils.translation import gettext as _
+from django_fsm import TransitionNotAllowed
+
+import audit
+from audit.actions import AuditAction
+from expediente.errors import Conflict
+from registry.permissions import require
+from workflows.services import next_case_code
+
+from .models import Call, Document, DocumentKind, Initiative, InitiativeState
+
+S = InitiativeState
+
+TRANSITION_ACTIONS = {
+    "submit": AuditAction.INITIATIVE_SUBMITTED,
+    "observe": AuditAction.INITIATIVE_OBSERVED,
+    "answer": AuditAction.INITIATIVE_ANSWERED,
+    "admit": AuditAction.INITIATIVE_ADMITTED,
+    "pass_evaluation": AuditAction.INITIATIVE_EVALUATED,
+    "approve": AuditAction.INITIATIVE_APPROVED,
+    "sign_agreement": AuditAction.INITIATIVE_AGREEMENT_SIGNED,
+    "start_execution": AuditAction.INITIATIVE_EXECUTION_STARTED,
+    "start_closeout": AuditAction.INITIATIVE_CLOSEOUT_STARTED,
+    "close": AuditAction.INITIATIVE_CLOSED,
+    "reject": AuditAction.INITIATIVE_REJECTED,
+    "withdraw": AuditAction.INITIATIVE_WITHDRAWN,
+    "abandon": AuditAction.INITIATIVE_ABANDONED,
+    "cancel": AuditAction.INITIATIVE_CANCELLED,
+    "start_recovery": AuditAction.INITIATIVE_RECOVERY_STARTED,
+    "recover": AuditAction.INITIATIVE_RECOVERED,
+}
+
+# Documents: allowed types are recognised by their first bytes, never by name or client header.
+MAGIC = (
+    (b"%PDF-", "application/pdf", ".pdf"),
+    (b"\x89PNG\r\n\x1a\n", "image/png", ".png"),
+    (b"\xff\xd8\xff", "image/jpeg", ".jpg"),
+)
+EDITABLE_FIELDS = ("title", "summary", "department", "requested_amount", "counterpart_amount")
+
+
+def _transition(initiative: Initiative, name: str, *, actor, data: dict | None = None) -> None:
+    """Run FSM transition ``name`` on a locked initiative, save it, and write its audit entry."""
+    source = initiative.state
+    try:
+        getattr(initiative, name)()
+    except TransitionNotAllowed as exc:
+        raise Conflict(
+            _("Initiative %(code)s is %(state)s: that action is not possible now.")
+            % {"code": initiative.code, "state": initiative.get_state_display()}
+        ) from exc
+    initiative.save()
+    audit.record(
+        TRANSITION_ACTIONS[name],
+        actor=actor,
+        subject=initiative,
+        data={"from": source, "to": initiative.state, **(data or {})},
+    )
+
+
+def _lock(initiative: Initiative | int) -> Initiative:
+    pk = initiative.pk if isinstance(initiative, Initiative) else initiative
+    return Initiative.objects.select_for_update().select_related("call", "unit").get(pk=pk)
+
+
+def _money(value, field: str) -> Decimal:
+    from budget.services import clean_amount
+
+    return clean_amount(value, field)
+
+
+# --- drafts ------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_initiative(
+    *, actor, unit, call: Call, title, summary, department, requested_amount, counterpart_amount
+) -> Initiative:
+    require(actor, "iniciativas.create", unit)
+    from registry.services import department_from
+
+    errors = {}
+    amounts = {}
+    for field, value in (("requested_amount", requested_amount), ("counterpart_amount", counterpart_amount)):
+        try:
+            amounts[field] = _money(value, field)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    try:
+        dept = department_from(department)
+    except ValidationError as exc:
+        errors.update({"department": exc.messages})
+    if not (title or "").strip():
+        errors["title"] = [_("Give the initiative a title.")]
+    if not (summary or "").strip():
+        errors["summary"] = [_("Describe the initiative in a few lines.")]
+    if not call.is_open():
+        errors["call"] = [_("The call %(code)s is not open.") % {"code": call.code}]
+    if errors:
+        raise ValidationError(errors)
+    initiative = Initiative(
+        code=next_case_code("INI"),
+        call=call,
+        unit=unit,
+        department=dept,
+        title=title.strip()[:200],
+        summary=summary.strip(),
+        requested_amount=amounts["requested_amount"],
+        counterpart_amount=amounts["counterpart_amount"],
+        created_by=actor,
+    )
+    initiative.full_clean(exclude=["state"])
+    initiative.save()
+    audit.record(
+        AuditAction.INITIATIVE_CREATED,
+        actor=actor,
+        subject=initiative,
+        data={
+            "call": call.code,
+            "unit": unit.pk,
+            "requested_amount": initiative.requested_amount,
+            "counterpart_amount": initiative.counterpart_amount,
+        },
+    )
+    return initiative
+
+
+@transaction.atomic
+def update_draft(initiative: Initiative, *, actor, **fields) -> Initiative:
+    initiative = _lock(initiative)
+    require(actor, "iniciativas.edit", initiative)
+    if initiative.state not in (S.DRAFT, S.OBSERVED):
+        raise Conflict(_("Only a draft or an observed initiative can be edited."))
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError({f: [_("This field cannot be changed.")] for f in sorted(unknown)})
+    changes, errors = {}, {}
+    for field, value in fields.items():
+        try:
+            if field in ("requested_amount", "counterpart_amount"):
+                value = _money(value, field)
+            elif field == "department":
+                from registry.services import department_from
+
+                value = department_from(value)
+            elif not str(value or "").strip():
+                raise ValidationError({field: [_("This field is required.")]})
+            else:
+                value = str(value).strip()
+        except ValidationError as exc:
+            errors.update(exc.message_dict if hasattr(exc, "error_dict") else {field: exc.messages})
+            continue
+        if getattr(initiative, field) != value:
+            changes[field] = value
+    if errors:
+        raise ValidationError(errors)
+    for field, value in changes.items():
+        setattr(initiative, field, value)
+    if changes:
+        initiative.save()
+        audit.record(
+            AuditAction.INITIATIVE_UPDATED,
+            actor=actor,
+            subject=initiative,
+            data={k: (v.code if hasattr(v, "code") else v) for k, v in changes.items()},
+        )
+    return initiative
+
+
+def _sniff(head: bytes) -> tuple[str, str] | None:
+    for magic, content_type, ext in MAGIC:
+        if head.startswith(magic):
+            return content_type, ext
+    return None
+
+
+@transaction.atomic
+def upload_document(initiative: Initiative, *, actor, kind: str, uploaded_file) -> Document:
+    """Store a PDF/JPEG/PNG (checked by content), size-limited, with its SHA-256 in the trail."""
+    initiative = _lock(initiative)
+    require(actor, "iniciativas.upload", initiative)
+    if initiative.state in (S.CLOSED, S.REJECTED, S.WITHDRAWN, S.ABANDONED, S.RECOVERED):
+        raise Conflict(_("This case is finished; no more documents can be added."))
+    errors = {}
+    if kind not in DocumentKind.values:
+        errors["kind"] = [_("Choose a valid document kind.")]
+    if uploaded_file is None:
+        errors["file"] = [_("Attach a file.")]
+    if errors:
+        raise ValidationError(errors)
+    limit = settings.DOCUMENT_MAX_BYTES
+    if uploaded_file.size is not None and uploaded_file.size > limit:
+        raise ValidationError(
+            {"file": [_("The file is larger than %(mb)s MB.") % {"mb": limit // (1024 * 1024)}]}
+        )
+    digest, size, chunks = hashlib.sha256(), 0, []
+    for chunk in uploaded_file.chunks():
+        size += len(chunk)
+        if size > limit:
+            raise ValidationError(
+                {"file": [_("The file is larger than %(mb)s MB.") % {"mb": limit // (1024 * 1024)}]}
+            )
+        digest.update(chunk)
+        chunks.append(chunk)
+    content = b"".join(chunks)
+    if not content:
+        raise ValidationError({"file": [_("The file is empty.")]})
+    sniffed = _sniff(content[:16])
+    if sniffed is None:
+        raise ValidationError({"file": [_("Only PDF, JPEG or PNG files are accepted (checked by content).")]})
+    content_type, ext = sniffed
+    original = (getattr(uploaded_file, "name", "") or "documento").replace("\x00", "")[-200:]
+    document = Document(
+        initiative=initiative,
+        kind=kind,
+        original_name=original,
+        content_type=content_type,
+        size=size,
+        sha256=digest.hexdigest(),
+        uploaded_by=actor,
+    )
+    document.file.save(f"{uuid.uuid4().hex}{ext}", ContentFile(content), save=False)
+    document.save()
+    audit.record(
+        AuditAction.DOCUMENT_UPLOADED,
+        actor=actor,
+        subject=initiative,
+        data={
+            "document": document.pk,
+            "kind": kind,
+            "name": original,
+            "size": size,
+            "sha256": document.sha256,
+            "content_type": content_type,
+        },
+    )
+    return document
+
+
+def missing_for_submission(initiative: Initiative) -> dict[str, list[str]]:
+    """What stands between a draft and its submission, as field -> messages (empty: ready)."""
+    call, unit = initiative.call, initiative.unit
+    problems: dict[str, list[str]] = {}
+    if not unit.registration_is_valid():
+        problems.setdefault("unit", []).append(
+            _("The unit's registration expired on %(date)s; renew it first.")
+            % {"date": unit.registration_valid_until.strftime("%d/%m/%Y")}
+        )
+    if not call.is_open():
+        problems.setdefault("call", []).append(_("The call %(code)s is not open.") % {"code": call.code})
+    if initiative.requested_amount > call.max_amount:
+        problems.setdefault("requested_amount", []).append(
+            _("The requested amount exceeds the call's ceiling of Bs %(max)s.") % {"max": call.max_amount}
+        )
+    if initiative.counterpart_share < call.min_counterpart_share:
+        problems.setdefault("counterpart_amount", []).append(
+            _("The counterpart must be at least %(pct)s%% of the total cost.")
+            % {"pct": int(call.min_counterpart_share * 100)}
+        )
+    present = set(initiative.documents.values_list("kind", flat=True))
+    labels = dict(DocumentKind.choices)
+    for kind in call.required_documents:
+        if kind not in present:
+            problems.setdefault("documents", []).append(
+                _("Missing document: %(kind)s.") % {"kind": labels.get(kind, kind)}
+            )
+    return problems
+
+
+def submit_initiative(initiative: Initiative, *, actor) -> Initiative:
+    from workflows.initiative_flow import InitiativeFlow
+
+    with transaction.atomic():
+        initiative = _lock(initiative)
+        require(actor, "iniciativas.submit", initiative)
+        if initiative.state != S.DRAFT:
+            raise Conflict(_("Initiative %(code)s was already submitted.") % {"code": initiative.code})
+        problems = missing_for_submission(initiative)
+        if problems:
+            raise ValidationError(problems)
+        _transition(initiative, "submit", actor=actor)
+        InitiativeFlow.start.run(initiative=initiative)
+        from approvals.notifications import after_case_started
+
+        after_case_started("initiative", initiative.pk)  # after commit: whoever takes the first task
+    return initiative
+
+
+def _main_process(initiative_pk: int):
+    from workflows.models import CaseProcess
+
+    return CaseProcess.objects.filter(case_type="initiative", case_id=initiative_pk, purpose="main").first()
+
+
+def _flow_locked(initiative_pk: int):
+    """Take the case's flow lock BEFORE opening the transaction (viewflow's lock retries with
+    ``nowait``, which only works as the outermost block), so a concurrent decision waits."""
+    from workflows.initiative_flow import InitiativeFlow
+
+    process = _main_process(initiative_pk)
+    return InitiativeFlow.lock(process.pk) if process is not None else nullcontext()
+
+
+def _cancel_open_tasks(initiative_pk: int) -> None:
+    from workflows.initiative_flow import InitiativeFlow
+
+    process = _main_process(initiative_pk)
+    if process is not None and process.status == "NEW":
+        InitiativeFlow.instance.cancel(process)
+
+
+def withdraw_initiative(initiative: Initiative, *, actor, reason: str = "") -> Initiative:
+    pk = initiative.pk
+    with _flow_locked(pk), transaction.atomic():
+        initiative = _lock(pk)
+        require(actor, "iniciativas.withdraw", initiative)
+        _transition(initiative, "withdraw", actor=actor, data={"reason": reason})
+        _cancel_open_tasks(pk)
+    return initiative
+
+
+def cancel_initiative(initiative: Initiative, *, actor, reason: str) -> Initiative:
+    """The director cancels an approved or running initiative (e.g. misuse): open tasks are
+    cancelled, money not yet disbursed is released, and recovery of what was paid begins."""
+    from budget import services as budget
+
+    if not (reason or "").strip():
+        raise ValidationError({"reason": [_("Give the reasons for the cancellation.")]})
+    pk = initiative.pk
+    with _flow_locked(pk), transaction.atomic():
+        initiative = _lock(pk)
+        require(actor, "iniciativas.cancel", initiative)
+        if initiative.tranches.filter(state="ordered").exists():
+            raise Conflict(_("A payment is ordered and not yet confirmed; confirm it before cancelling."))
+        previous = initiative.state
+        initiative.cancellation_reason = reason.strip()
+        _transition(initiative, "cancel", actor=actor, data={"reason": reason.strip()})
+        line, granted = initiative.budget_line, initiative.granted_amount or Decimal(0)
+        paid = sum((t.amount for t in initiative.tranches.all()), Decimal(0))
+        if line is not None:
+            if previous == S.APPROVED:
+                budget.release_reservation(line, granted, actor=actor, case=initiative)
+            elif granted - paid > 0:
+                budget.release_commitment(line, granted - paid, actor=actor, case=initiative)
+        _cancel_open_tasks(pk)
+        if paid > 0:
+            _transition(initiative, "start_recovery", actor=actor, data={"to_recover": paid})
+    return initiative
+
+
+def tranche_amounts(initiative: Initiative) -> list[Decimal]:
+    """The granted amount split by the call's tranche plan; the last tranche takes the rounding."""
+    granted = initiative.granted_amount or initiative.requested_amount
+    plan = [Decimal(str(p)) for p in initiative.call.tranche_plan] or [Decimal(100)]
+    amounts = [(granted * p / 100).quantize(Decimal("0.01")) for p in plan[:-1]]
+    amounts.append(granted - sum(amounts, Decimal(0)))
+    return amounts
+
+
+@transaction.atomic
+def record_recovery(initiative: Initiative, *, actor, amount, reference: str) -> Initiative:
+    """Finance records the money recovered from a cancelled initiative (clawback): the amount goes
+    back to the budget line and the case ends ``recovered``."""
+    from budget import services as budget
+
+    initiative = _lock(initiative)
+    require(actor, "iniciativas.recover", initiative)
+    amount = _money(amount, "amount")
+    if not (reference or "").strip():
+        raise ValidationError({"reference": [_("Give the deposit or receipt reference.")]})
+    paid = sum((t.amount for t in initiative.tranches.filter(state="paid")), Decimal(0))
+    if amount > paid - initiative.recovered_amount:
+        raise ValidationError(
+            {"amount": [_("You cannot recover more than was paid (Bs %(paid)s).") % {"paid": paid}]}
+        )
+    if initiative.state != S.IN_RECOVERY:
+        raise Conflict(_("Initiative %(code)s is not in recovery.") % {"code": initiative.code})
+    budget.refund(initiative.budget_line, amount, actor=actor, case=initiative)
+    initiative.recovered_amount += amount
+    _transition(initiative, "recover", actor=actor, data={"amount": amount, "reference": reference.strip()})
+    return initiative
+
+
+@transaction.atomic
+def create_call(
+    *,
+    actor,
+    code: str,
+    title: str,
+    program,
+    opens_on,
+    closes_on,
+    max_amount,
+    min_counterpart_share,
+    required_documents=(),
+    rubric=(),
+    threshold=Decimal("60"),
+    evaluators: int = 2,
+    disagreement_points=Decimal("20"),
+    tranche_plan=(40, 40, 20),
+    observation_days: int = 10,
+) -> Call:
+    """Open a call for proposals (administrators)."""
+    require(actor, "iniciativas.manage_calls")
+    errors: dict[str, list[str]] = {}
+    rubric = [dict(c) for c in rubric]
+    if rubric and sum(int(c.get("max", 0)) for c in rubric) != 100:
+        errors["rubric"] = [_("The rubric's maximum points must add up to 100.")]
+    if any(not c.get("code") or not c.get("label") for c in rubric):
+        errors.setdefault("rubric", []).append(_("Each criterion needs a code and a label."))
+    plan = [Decimal(str(p)) for p in tranche_plan]
+    if not plan or sum(plan) != 100 or any(p <= 0 for p in plan):
+        errors["tranche_plan"] = [_("The tranche percentages must be positive and add up to 100.")]
+    unknown = set(required_documents) - set(DocumentKind.values)
+    if unknown:
+        errors["required_documents"] = [
+            _("Unknown document kinds: %(kinds)s.") % {"kinds": ", ".join(unknown)}
+        ]
+    if errors:
+        raise ValidationError(errors)
+    call = Call(
+        code=(code or "").strip(),
+        title=(title or "").strip(),
+        program=program,
+        opens_on=opens_on,
+        closes_on=closes_on,
+        max_amount=_money(max_amount, "max_amount"),
+        min_counterpart_share=Decimal(str(min_counterpart_share)),
+        required_documents=list(required_documents),
+        rubric=rubric,
+        threshold=Decimal(str(threshold)),
+        evaluators=evaluators,
+        disagreement_points=Decimal(str(disagreement_points)),
+        tranche_plan=[int(p) if p == int(p) else str(p) for p in plan],
+        observation_days=observation_days,
+    )
+    call.full_clean()
+    call.save()
+    audit.record(
+        AuditAction.CALL_OPENED,
+        actor=actor,
+        subject=call,
+        data={"code": call.code, "program": program.code, "max_amount": call.max_amount},
+    )
+    return call

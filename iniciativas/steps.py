@@ -1,0 +1,432 @@
+"""The steps of an initiative: the data each asks for and the effect of each decision.
+
+Registered with ``approvals.steps.register``; run by ``approvals.services.complete_task`` inside its
+transaction, with the initiative row locked.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from approvals.models import CaseType, Step
+from approvals.steps import Decision, Field, StepContext, StepSpec, register
+from budget import services as budget
+from budget.models import BudgetLine
+
+from .models import Evaluation, InitiativeState, Report, Tranche
+from .services import _transition, tranche_amounts
+
+S = InitiativeState
+A, OBS, R = Decision.APPROVE, Decision.OBSERVE, Decision.REJECT
+
+
+def _spec(step, decisions, fields, handle):
+    return register(StepSpec(CaseType.INITIATIVE, step, decisions, fields, handle))
+
+
+def _no_fields(task, case):
+    return []
+
+
+# --- admissibility -------------------------------------------------------------------------------
+
+
+def admissibility_fields(task, case):
+    return [
+        Field(
+            "deadline_days",
+            gettext_lazy("Business days to answer"),
+            "integer",
+            required=False,
+            min=1,
+            max=30,
+            default=case.call.observation_days,
+            for_decisions=(OBS,),
+        )
+    ]
+
+
+def handle_admissibility(ctx: StepContext):
+    case = ctx.case
+    if ctx.decision == A:
+        _transition(case, "admit", actor=ctx.actor, data={"step": ctx.task.step})
+    elif ctx.decision == OBS:
+        case.observation = ctx.comment
+        case.observation_days = ctx.data.get("deadline_days", case.call.observation_days)
+        _transition(case, "observe", actor=ctx.actor, data={"observation": ctx.comment})
+    else:
+        _transition(case, "reject", actor=ctx.actor, data={"reason": ctx.comment})
+
+
+_spec(Step.ADMISSIBILITY, (A, OBS, R), admissibility_fields, handle_admissibility)
+
+
+# --- the applicant answers an observation ------------------------------------------------------------
+
+
+def answer_fields(task, case):
+    return [Field("answer", gettext_lazy("Your answer to the observations"), "string")]
+
+
+def handle_answer(ctx: StepContext):
+    case = ctx.case
+    if ctx.decision == Decision.EXPIRE:
+        reason = _("The observations were not answered in time.")
+        if case.state == S.OBSERVED:
+            _transition(case, "abandon", actor=ctx.actor, data={"reason": reason})
+        else:
+            _transition(case, "reject", actor=ctx.actor, data={"reason": reason})
+        return
+    observation = case.observation
+    case.observation, case.observation_days = "", None
+    if case.state == S.OBSERVED:
+        _transition(case, "answer", actor=ctx.actor, data={"answer": ctx.data["answer"]})
+    else:  # an observation of the approval chain: the case stays in approval
+        case.save()
+        ctx.audit_data["observation"] = observation
+
+
+_spec(Step.ANSWER_OBSERVATION, (A, Decision.EXPIRE), answer_fields, handle_answer)
+
+
+# --- sealed technical evaluations --------------------------------------------------------------------
+
+
+def evaluation_fields(task, case):
+    rubric = [
+        Field(c["code"], c["label"], "integer", min=0, max=int(c["max"]), for_decisions=(A,))
+        for c in case.call.rubric
+    ]
+    return [
+        Field(
+            "no_conflict", gettext_lazy("I declare I have no conflict of interest with this case"), "boolean"
+        ),
+        *rubric,
+    ]
+
+
+def _finish_evaluation(ctx: StepContext):
+    """After the last sealed evaluation of the round: third opinion, pass or reject."""
+    case, call = ctx.case, ctx.case.call
+    evaluations = list(case.evaluations.filter(round=case.evaluation_round))
+    regular = [e for e in evaluations if not e.is_tiebreak]
+    if len(regular) < call.evaluators:
+        return  # still sealed: others have not scored yet
+    totals = [e.total for e in regular]
+    tiebreak = [e for e in evaluations if e.is_tiebreak]
+    if not tiebreak and max(totals) - min(totals) > call.disagreement_points:
+        case.needs_third_evaluation = True
+        case.save()
+        ctx.audit_data["third_evaluation"] = True
+        return
+    all_totals = totals + [e.total for e in tiebreak]
+    mean = (sum(all_totals, Decimal(0)) / len(all_totals)).quantize(Decimal("0.01"))
+    case.needs_third_evaluation = False
+    case.evaluation_score = mean
+    ctx.audit_data["scores"] = [str(t) for t in all_totals]
+    ctx.audit_data["mean"] = str(mean)
+    if mean >= call.threshold:
+        from approvals.services import policy_for
+
+        case.policy = policy_for(CaseType.INITIATIVE, call.program, case.requested_amount)
+        case.approval_step = 0
+        _transition(case, "pass_evaluation", actor=ctx.actor, data={"mean": mean, "policy": case.policy_id})
+    else:
+        _transition(
+            case,
+            "reject",
+            actor=ctx.actor,
+            data={"reason": _("Technical evaluation below the pass mark."), "mean": mean},
+        )
+
+
+def handle_evaluation(ctx: StepContext):
+    if ctx.data.get("no_conflict") is not True:
+        raise ValidationError(
+            {"data.no_conflict": [_("If you have a conflict of interest, release the task for a colleague.")]}
+        )
+    case = ctx.case
+    scores = {c["code"]: ctx.data[c["code"]] for c in case.call.rubric}
+    Evaluation.objects.create(
+        initiative=case,
+        round=case.evaluation_round,
+        task_id=ctx.task.pk,
+        evaluator=ctx.on_behalf_of or ctx.actor,
+        no_conflict_declared=True,
+        scores=scores,
+        total=Decimal(sum(scores.values())),
+        is_tiebreak=ctx.task.step == Step.THIRD_EVALUATION,
+        comment=ctx.comment,
+    )
+    ctx.audit_data["sealed"] = True  # the scores stay out of the trail until the round closes
+    ctx.data = {"no_conflict": True}
+    _finish_evaluation(ctx)
+
+
+_spec(Step.TECHNICAL_EVALUATION, (A,), evaluation_fields, handle_evaluation)
+_spec(Step.THIRD_EVALUATION, (A,), evaluation_fields, handle_evaluation)
+
+
+# --- approval chain (steps from the case's policy version) -------------------------------------------
+
+
+def _lines_for(case):
+    year = timezone.localdate().year
+    return BudgetLine.objects.filter(fiscal_year=year, program=case.call.program).select_related("source")
+
+
+def chain_fields(task, case):
+    if task.step == Step.LEGAL_REPORT:
+        return [Field("opinion", gettext_lazy("Legal opinion"), "string", for_decisions=(A,))]
+    if task.step == Step.BUDGET_CERTIFICATION:
+        lines = list(_lines_for(case))
+        enough = [ln for ln in lines if ln.available >= case.requested_amount]
+        return [
+            Field(
+                "budget_line",
+                gettext_lazy("Budget line to certify"),
+                "integer",
+                choices=[[ln.pk, f"{ln} — Bs {ln.available}"] for ln in lines],
+                default=enough[0].pk if enough else None,
+                for_decisions=(A,),
+            )
+        ]
+    if task.step == Step.DIRECTOR_RESOLUTION:
+        return [
+            Field(
+                "resolution_number",
+                gettext_lazy("Administrative resolution number"),
+                "string",
+                for_decisions=(A,),
+            )
+        ]
+    return [Field("report", gettext_lazy("Report"), "string", for_decisions=(A,))]
+
+
+def handle_chain(ctx: StepContext):
+    from approvals.services import policy_steps
+
+    case = ctx.case
+    if ctx.decision == R:
+        if case.budget_line_id and case.granted_amount:
+            budget.release_reservation(case.budget_line, case.granted_amount, actor=ctx.actor, case=case)
+        _transition(case, "reject", actor=ctx.actor, data={"reason": ctx.comment, "step": ctx.task.step})
+        return
+    if ctx.decision == OBS:
+        case.observation = ctx.comment
+        case.observation_days = case.call.observation_days
+        case.save()
+        return
+    if ctx.task.step == Step.BUDGET_CERTIFICATION:
+        line = BudgetLine.objects.filter(pk=ctx.data["budget_line"], program=case.call.program).first()
+        if line is None:
+            raise ValidationError({"data.budget_line": [_("Choose a budget line of the call's program.")]})
+        budget.reserve(line, case.requested_amount, actor=ctx.actor, case=case)
+        case.budget_line, case.granted_amount = line, case.requested_amount
+    elif ctx.task.step == Step.DIRECTOR_RESOLUTION:
+        case.resolution_number = ctx.data["resolution_number"]
+    case.approval_step += 1
+    case.save()
+    if case.approval_step >= len(policy_steps(case.policy)):
+        if case.budget_line_id is None:
+            raise ValidationError(
+                {"detail": _("The policy approved the case without a budget certification.")}
+            )
+        _transition(case, "approve", actor=ctx.actor, data={"granted_amount": case.granted_amount})
+
+
+for _step in (Step.LEGAL_REPORT, Step.BUDGET_CERTIFICATION, Step.DIRECTOR_RESOLUTION, Step.TECHNICAL_REPORT):
+    _spec(_step, (A, OBS, R), chain_fields, handle_chain)
+
+
+# --- agreement and tranches --------------------------------------------------------------------------
+
+
+def agreement_fields(task, case):
+    return [
+        Field("agreement_number", gettext_lazy("Agreement number"), "string"),
+        Field(
+            "signed_on",
+            gettext_lazy("Signed on"),
+            "date",
+            max=timezone.localdate(),
+            default=timezone.localdate(),
+        ),
+    ]
+
+
+def handle_agreement(ctx: StepContext):
+    case = ctx.case
+    case.agreement_number = ctx.data["agreement_number"]
+    case.agreement_signed_on = ctx.data["signed_on"]
+    budget.commit(case.budget_line, case.granted_amount, actor=ctx.actor, case=case)
+    _transition(case, "sign_agreement", actor=ctx.actor, data={"agreement_number": case.agreement_number})
+    _transition(case, "start_execution", actor=ctx.actor)
+
+
+_spec(Step.AGREEMENT, (A,), agreement_fields, handle_agreement)
+
+
+def _next_tranche(case) -> tuple[int, Decimal]:
+    number = case.tranches.count() + 1
+    return number, tranche_amounts(case)[number - 1]
+
+
+def payment_order_fields(task, case):
+    number, amount = _next_tranche(case)
+    return [
+        Field("tranche", gettext_lazy("Tranche"), "integer", min=number, max=number, default=number),
+        Field(
+            "amount",
+            gettext_lazy("Amount of the tranche (Bs)"),
+            "decimal",
+            min=amount,
+            max=amount,
+            default=amount,
+        ),
+    ]
+
+
+def handle_payment_order(ctx: StepContext):
+    case = ctx.case
+    number, amount = _next_tranche(case)
+    Tranche.objects.create(initiative=case, number=number, amount=amount, ordered_by=ctx.actor)
+    budget.execute(case.budget_line, amount, actor=ctx.actor, case=case)
+    ctx.audit_data.update({"tranche": number, "amount": amount})
+
+
+_spec(Step.PAYMENT_ORDER, (A,), payment_order_fields, handle_payment_order)
+
+
+def payment_confirmation_fields(task, case):
+    tranche = case.tranches.filter(state=Tranche.State.ORDERED).order_by("number").first()
+    return [
+        Field("tranche", gettext_lazy("Tranche"), "integer", default=tranche.number if tranche else None),
+        Field("payment_reference", gettext_lazy("Bank transfer reference"), "string"),
+        Field(
+            "paid_on", gettext_lazy("Paid on"), "date", max=timezone.localdate(), default=timezone.localdate()
+        ),
+    ]
+
+
+def handle_payment_confirmation(ctx: StepContext):
+    case = ctx.case
+    tranche = case.tranches.select_for_update().filter(state=Tranche.State.ORDERED).order_by("number").first()
+    if tranche is None or tranche.number != ctx.data["tranche"]:
+        raise ValidationError({"data.tranche": [_("That tranche is not awaiting payment.")]})
+    reference = ctx.data["payment_reference"]
+    if Tranche.objects.filter(payment_reference=reference).exists():
+        raise ValidationError(
+            {"data.payment_reference": [_("This bank reference was already used for another payment.")]}
+        )
+    tranche.state = Tranche.State.PAID
+    tranche.confirmed_by = ctx.actor
+    tranche.confirmed_at = timezone.now()
+    tranche.payment_reference = reference
+    tranche.save()
+    budget.pay(case.budget_line, tranche.amount, actor=ctx.actor, case=case)
+    ctx.audit_data.update({"tranche": tranche.number, "amount": tranche.amount})
+
+
+_spec(Step.PAYMENT_CONFIRMATION, (A,), payment_confirmation_fields, handle_payment_confirmation)
+
+
+# --- reports, reviews and close-out ------------------------------------------------------------------
+
+
+def report_fields(task, case):
+    paid = sum((t.amount for t in case.tranches.all()), Decimal(0))
+    fields = [
+        Field("summary", gettext_lazy("What was done"), "string"),
+        Field("physical_progress", gettext_lazy("Physical progress (%)"), "integer", min=0, max=100),
+        Field("amount_spent", gettext_lazy("Grant money spent so far (Bs)"), "decimal", min=0, max=paid),
+        Field("counterpart_spent", gettext_lazy("Counterpart spent so far (Bs)"), "decimal", min=0),
+    ]
+    return fields
+
+
+def handle_report(ctx: StepContext):
+    case = ctx.case
+    kind = Report.Kind.FINAL if ctx.task.step == Step.FINAL_REPORT else Report.Kind.PROGRESS
+    Report.objects.create(
+        initiative=case,
+        kind=kind,
+        tranche_number=case.tranches.count(),
+        summary=ctx.data["summary"],
+        physical_progress=ctx.data["physical_progress"],
+        amount_spent=ctx.data["amount_spent"],
+        counterpart_spent=ctx.data["counterpart_spent"],
+        submitted_by=ctx.actor,
+    )
+
+
+_spec(Step.PROGRESS_REPORT, (A,), report_fields, handle_report)
+_spec(Step.FINAL_REPORT, (A,), report_fields, handle_report)
+
+
+def review_fields(task, case):
+    return [
+        Field(
+            "counterpart_verified",
+            gettext_lazy("Counterpart contribution verified on site"),
+            "boolean",
+            for_decisions=(A,),
+        )
+    ]
+
+
+def handle_review(ctx: StepContext):
+    case = ctx.case
+    kind = Report.Kind.FINAL if ctx.task.step == Step.FINAL_INSPECTION else Report.Kind.PROGRESS
+    report = case.reports.filter(kind=kind).order_by("-submitted_at").first()
+    if ctx.decision == A:
+        if ctx.data.get("counterpart_verified") is not True:
+            raise ValidationError(
+                {"data.counterpart_verified": [_("Verify the counterpart before approving the report.")]}
+            )
+        report.approved, report.reviewed_by = True, ctx.actor
+        report.save()
+        if kind == Report.Kind.FINAL:
+            _transition(case, "start_closeout", actor=ctx.actor, data={"report": report.pk})
+    else:
+        report.approved, report.reviewed_by = False, ctx.actor
+        report.save()
+
+
+_spec(Step.PROGRESS_REVIEW, (A, OBS), review_fields, handle_review)
+_spec(Step.FINAL_INSPECTION, (A, OBS), review_fields, handle_review)
+
+
+def closeout_fields(task, case):
+    paid = sum((t.amount for t in case.tranches.all()), Decimal(0))
+    final = case.reports.filter(kind=Report.Kind.FINAL, approved=True).order_by("-submitted_at").first()
+    unspent = (paid - final.amount_spent) if final else Decimal(0)
+    return [
+        Field(
+            "refund_amount",
+            gettext_lazy("Unspent balance returned (Bs)"),
+            "decimal",
+            min=0,
+            max=paid,
+            default=unspent,
+        ),
+        Field("closeout_record", gettext_lazy("Close-out record number"), "string"),
+    ]
+
+
+def handle_closeout(ctx: StepContext):
+    case = ctx.case
+    refund = ctx.data["refund_amount"]
+    if refund > 0:
+        budget.refund(case.budget_line, refund, actor=ctx.actor, case=case)
+    case.refunded_amount = refund
+    case.closeout_record = ctx.data["closeout_record"]
+    _transition(case, "close", actor=ctx.actor, data={"refund": refund, "record": case.closeout_record})
+
+
+_spec(Step.CLOSEOUT, (A,), closeout_fields, handle_closeout)

@@ -1,0 +1,508 @@
+"""Web pages of productive initiatives (``/initiatives/``): the applicant's side — its list, a new
+draft, the draft page (data, documents, what is missing, submit), the case page — and the
+permission-checked document download. Staff open the case page read-only.
+
+Every page reads through ``iniciativas.selectors`` (an initiative the user may not see is a 404)
+and every POST calls ONE service; bad input re-renders the page with the service's messages next
+to the fields and changes nothing. The applicant's own steps after submission (answering
+observations, progress and final reports) are tasks of the inbox (``/tasks/``): the case page links
+to them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.core.files.uploadhandler import FileUploadHandler, SkipFile
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from approvals.models import Step
+from expediente.errors import Conflict
+from registry.permissions import allowed
+from registry.roles import Role, has_role
+
+from . import selectors, services
+from .forms import DocumentForm, InitiativeForm, WithdrawForm, add_service_errors
+from .models import FINAL_STATES, DocumentKind, Initiative, InitiativeState
+
+S = InitiativeState
+EDITABLE_STATES = (S.DRAFT, S.OBSERVED)
+WITHDRAWABLE_STATES = (S.DRAFT, S.SUBMITTED, S.OBSERVED)
+PAGE_SIZE = 25
+# Where a content type's download gets its extension from (the stored name may say otherwise).
+EXTENSIONS = {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}
+
+
+# --- reading helpers ------------------------------------------------------------------------------
+
+
+def _visible(user, pk) -> Initiative:
+    """The initiative if the user may see it; 404 otherwise (never 403)."""
+    try:
+        return selectors.initiative_get_for(user, int(pk))
+    except (ObjectDoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+
+
+def _own(user, initiative: Initiative) -> bool:
+    """The user is a member of the applicant unit (may edit, submit, withdraw, upload)."""
+    return allowed(user, "iniciativas.edit", initiative)
+
+
+def task_url(task) -> str:
+    """The inbox page of a task (``/tasks/<id>/``), where its decision form is."""
+    return reverse("task-detail", args=[task.pk])
+
+
+@dataclass
+class Pending:
+    """One open step of a case: what is awaited, from whom, by when, and whether it is the user's."""
+
+    task: object
+    step_label: str
+    who: str
+    due_at: object
+    mine: bool
+    url: str
+
+
+def pending_steps(user, initiative: Initiative, tasks: list) -> list[Pending]:
+    own = _own(user, initiative)
+    staff = has_role(user, Role.EVALUATOR, Role.LEGAL, Role.FINANCE, Role.DIRECTOR, Role.INTERNAL_CONTROL)
+    items = []
+    for task in tasks:
+        if task.role == Role.APPLICANT:
+            who = _("You (the applicant unit)") if own else initiative.unit.name
+        else:
+            who = _("PRO-BOLIVIA — %(role)s") % {"role": Role(task.role).label}
+            if staff and task.owner_id:
+                who = _("%(who)s (taken by %(name)s)") % {
+                    "who": who,
+                    "name": task.owner.get_full_name() or task.owner.get_username(),
+                }
+        items.append(
+            Pending(
+                task=task,
+                step_label=str(Step(task.step).label) if task.step in Step.values else task.step,
+                who=who,
+                due_at=task.due_at,
+                mine=own and task.role == Role.APPLICANT,
+                url=task_url(task),
+            )
+        )
+    return items
+
+
+@dataclass
+class NextThing:
+    text: str
+    url: str = ""
+    link: str = ""
+    due_at: object = None
+    urgent: bool = False
+
+
+def next_thing(user, initiative: Initiative, pending: list[Pending]) -> NextThing:
+    """The one line "what happens next" of the list page."""
+    if initiative.state == S.DRAFT:
+        if not _own(user, initiative):
+            return NextThing(_("Draft not yet submitted by the unit."))
+        missing = services.missing_for_submission(initiative)
+        url = reverse("initiative-edit", args=[initiative.pk])
+        if missing:
+            count = sum(len(v) for v in missing.values())
+            text = ngettext(
+                "Complete the draft: %(n)s item is missing.",
+                "Complete the draft: %(n)s items are missing.",
+                count,
+            ) % {"n": count}
+            return NextThing(text, url, _("Continue the draft"))
+        return NextThing(_("Everything is ready: submit it."), url, _("Review and submit"), urgent=True)
+    mine = [p for p in pending if p.mine]
+    if mine:
+        first = mine[0]
+        text = (
+            _("Answer the observations") if first.task.step == Step.ANSWER_OBSERVATION else first.step_label
+        )
+        return NextThing(text, first.url, _("Go to the task"), first.due_at, urgent=True)
+    if pending:
+        first = pending[0]
+        return NextThing(_("Waiting for: %(step)s (%(who)s)") % {"step": first.step_label, "who": first.who})
+    if initiative.state in FINAL_STATES:
+        return NextThing(_("Nothing: the case is finished."))
+    return NextThing(_("Waiting for PRO-BOLIVIA."))
+
+
+def _documents(initiative: Initiative) -> list:
+    return list(initiative.documents.select_related("uploaded_by").order_by("uploaded_at", "pk"))
+
+
+def _checklist(initiative: Initiative, documents: list) -> dict:
+    """What stands between the draft and its submission, for the page: the required documents
+    ticked off one by one, and the other problems (``services.missing_for_submission``)."""
+    missing = services.missing_for_submission(initiative)
+    present = {d.kind for d in documents}
+    labels = dict(DocumentKind.choices)
+    required = [
+        {"kind": kind, "label": labels.get(kind, kind), "done": kind in present}
+        for kind in initiative.call.required_documents
+    ]
+    others = [msg for field, msgs in missing.items() if field != "documents" for msg in msgs]
+    return {
+        "missing": missing,
+        "ready": not missing,
+        "required": required,
+        "others": others,
+        "count": sum(len(v) for v in missing.values()),
+    }
+
+
+def _case_context(request, initiative: Initiative) -> dict:
+    tasks = selectors.pending_tasks_for([initiative.pk]).get(initiative.pk, [])
+    pending = pending_steps(request.user, initiative, tasks)
+    return {
+        "initiative": initiative,
+        "documents": _documents(initiative),
+        "history": selectors.history_for(initiative, request.user),
+        "pending": pending,
+        "awaits_me": any(p.mine for p in pending),
+        "own": _own(request.user, initiative),
+    }
+
+
+# --- list and new ---------------------------------------------------------------------------------
+
+
+@require_safe
+@login_required
+def initiative_list(request):
+    user = request.user
+    qs = selectors.initiative_list_for(user).order_by("-created_at", "-pk")
+    state = request.GET.get("state", "")
+    if state in S.values:
+        qs = qs.filter(state=state)
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = list(page.object_list)
+    tasks = selectors.pending_tasks_for([i.pk for i in rows])
+    items = []
+    for initiative in rows:
+        pending = pending_steps(user, initiative, tasks.get(initiative.pk, []))
+        items.append({"initiative": initiative, "next": next_thing(user, initiative, pending)})
+    is_applicant = has_role(user, Role.APPLICANT) and user.unit_id is not None
+    return render(
+        request,
+        "iniciativas/initiative_list.html",
+        {
+            "page": page,
+            "items": items,
+            "is_applicant": is_applicant,
+            "can_create": is_applicant and selectors.call_list_open().exists(),
+            "states": S.choices,
+            "state": state,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def initiative_create(request):
+    user = request.user
+    unit = user.unit if has_role(user, Role.APPLICANT) else None
+    if unit is None:
+        raise PermissionDenied(_("Only members of a registered productive unit can start an initiative."))
+    if request.method == "POST":
+        form = InitiativeForm(request.POST)
+        if form.is_valid():
+            try:
+                initiative = services.create_initiative(
+                    actor=user, unit=unit, call=form.cleaned_data["call"], **form.service_fields()
+                )
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(
+                    request,
+                    _("Draft %(code)s saved. Now upload the documents the call requires, then submit it.")
+                    % {"code": initiative.code},
+                )
+                return redirect("initiative-edit", pk=initiative.pk)
+    else:
+        form = InitiativeForm(initial={"department": unit.department.code if unit.department_id else ""})
+    return render(
+        request,
+        "iniciativas/initiative_form.html",
+        {
+            "form": form,
+            "unit": unit,
+            "calls": list(form.fields["call"].queryset),
+            "registration_expired": not unit.registration_is_valid(),
+        },
+        status=200,
+    )
+
+
+# --- the draft: data, documents, checklist ----------------------------------------------------------
+
+
+def _draft_page(request, initiative: Initiative, *, form=None, document_form=None, status=200):
+    documents = _documents(initiative)
+    if form is None:
+        form = InitiativeForm(
+            with_call=False,
+            initial={
+                "title": initiative.title,
+                "summary": initiative.summary,
+                "department": initiative.department.code,
+                "requested_amount": initiative.requested_amount,
+                "counterpart_amount": initiative.counterpart_amount,
+            },
+        )
+    if document_form is None:
+        document_form = DocumentForm(required_documents=initiative.call.required_documents)
+    tasks = selectors.pending_tasks_for([initiative.pk]).get(initiative.pk, [])
+    return render(
+        request,
+        "iniciativas/initiative_draft.html",
+        {
+            "initiative": initiative,
+            "form": form,
+            "document_form": document_form,
+            "documents": documents,
+            "checklist": _checklist(initiative, documents),
+            "pending": pending_steps(request.user, initiative, tasks),
+            "max_mb": settings.DOCUMENT_MAX_BYTES // (1024 * 1024),
+        },
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def initiative_edit(request, pk):
+    initiative = _visible(request.user, pk)
+    if not _own(request.user, initiative):
+        raise PermissionDenied(_("Only the applicant unit can edit its initiative."))
+    if request.method == "GET":
+        if initiative.state not in EDITABLE_STATES:
+            messages.info(
+                request,
+                _("Initiative %(code)s was already submitted and can no longer be edited.")
+                % {"code": initiative.code},
+            )
+            return redirect("initiative-detail", pk=initiative.pk)
+        return _draft_page(request, initiative)
+    form = InitiativeForm(request.POST, with_call=False)
+    if not form.is_valid():
+        return _draft_page(request, initiative, form=form)
+    try:
+        initiative = services.update_draft(initiative, actor=request.user, **form.service_fields())
+    except Conflict as exc:
+        messages.error(request, exc.message)
+        return redirect("initiative-detail", pk=initiative.pk)
+    except ValidationError as exc:
+        add_service_errors(form, exc)
+        return _draft_page(request, initiative, form=form)
+    messages.success(request, _("Changes saved."))
+    return redirect("initiative-edit", pk=initiative.pk)
+
+
+class DocumentSizeLimitHandler(FileUploadHandler):
+    """Stops reading a file as soon as it passes ``DOCUMENT_MAX_BYTES`` (the rest of the request is
+    discarded, not stored), so a huge upload is answered with a clear message instead of filling
+    the disk or failing."""
+
+    def __init__(self, request=None):
+        super().__init__(request)
+        self.limit = settings.DOCUMENT_MAX_BYTES
+
+    def receive_data_chunk(self, raw_data, start):
+        if start + len(raw_data) > self.limit:
+            self.request.document_too_large = True
+            raise SkipFile
+        return raw_data
+
+    def file_complete(self, file_size):
+        return None
+
+
+@csrf_exempt  # CSRF is checked by ``_document_upload`` once the upload handler is in place
+@require_POST
+@login_required
+def document_upload(request, pk):
+    request.upload_handlers.insert(0, DocumentSizeLimitHandler(request))
+    return _document_upload(request, pk)
+
+
+@csrf_protect
+def _document_upload(request, pk):
+    initiative = _visible(request.user, pk)
+    form = DocumentForm(request.POST, request.FILES, required_documents=initiative.call.required_documents)
+    limit_mb = settings.DOCUMENT_MAX_BYTES // (1024 * 1024)
+    if getattr(request, "document_too_large", False):
+        form.is_valid()
+        form.errors.pop("file", None)
+        form.add_error(
+            "file", _("The file is larger than %(mb)s MB; reduce it or scan it again.") % {"mb": limit_mb}
+        )
+    elif form.is_valid():
+        try:
+            document = services.upload_document(
+                initiative,
+                actor=request.user,
+                kind=form.cleaned_data["kind"],
+                uploaded_file=form.cleaned_data["file"],
+            )
+        except Conflict as exc:
+            messages.error(request, exc.message)
+            return redirect("initiative-detail", pk=initiative.pk)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("Document «%(name)s» uploaded as %(kind)s (SHA-256 %(hash)s…).")
+                % {
+                    "name": document.original_name,
+                    "kind": document.get_kind_display(),
+                    "hash": document.sha256[:12],
+                },
+            )
+            target = "initiative-edit" if initiative.state in EDITABLE_STATES else "initiative-detail"
+            return redirect(reverse(target, args=[initiative.pk]) + "#documentos")
+    if initiative.state in EDITABLE_STATES and _own(request.user, initiative):
+        return _draft_page(request, initiative, document_form=form)
+    return render(
+        request,
+        "iniciativas/initiative_detail.html",
+        {**_case_context(request, initiative), "document_form": form, "max_mb": limit_mb},
+    )
+
+
+# --- submit and withdraw ------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def initiative_submit(request, pk):
+    initiative = _visible(request.user, pk)
+    if not _own(request.user, initiative):
+        raise PermissionDenied(_("Only the applicant unit can submit its initiative."))
+    if request.method == "POST":
+        try:
+            initiative = services.submit_initiative(initiative, actor=request.user)
+        except Conflict as exc:
+            messages.error(request, exc.message)
+            return redirect("initiative-detail", pk=initiative.pk)
+        except ValidationError as exc:
+            problems = (
+                [m for msgs in exc.message_dict.values() for m in msgs]
+                if hasattr(exc, "error_dict")
+                else exc.messages
+            )
+            messages.error(
+                request,
+                _("The initiative cannot be submitted yet: %(problems)s") % {"problems": " ".join(problems)},
+            )
+            return redirect("initiative-edit", pk=initiative.pk)
+        messages.success(
+            request,
+            _(
+                "Initiative %(code)s was submitted. PRO-BOLIVIA will now check its admissibility; "
+                "you can follow every step on this page."
+            )
+            % {"code": initiative.code},
+        )
+        return redirect("initiative-detail", pk=initiative.pk)
+    if initiative.state != S.DRAFT:
+        messages.info(request, _("Initiative %(code)s was already submitted.") % {"code": initiative.code})
+        return redirect("initiative-detail", pk=initiative.pk)
+    documents = _documents(initiative)
+    return render(
+        request,
+        "iniciativas/initiative_submit.html",
+        {"initiative": initiative, "documents": documents, "checklist": _checklist(initiative, documents)},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def initiative_withdraw(request, pk):
+    initiative = _visible(request.user, pk)
+    if not _own(request.user, initiative):
+        raise PermissionDenied(_("Only the applicant unit can withdraw its initiative."))
+    if request.method == "GET" and initiative.state not in WITHDRAWABLE_STATES:
+        messages.info(
+            request,
+            _("Initiative %(code)s is %(state)s: it can no longer be withdrawn.")
+            % {"code": initiative.code, "state": initiative.get_state_display()},
+        )
+        return redirect("initiative-detail", pk=initiative.pk)
+    form = WithdrawForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.withdraw_initiative(initiative, actor=request.user, reason=form.cleaned_data["reason"])
+        except Conflict as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Initiative %(code)s was withdrawn.") % {"code": initiative.code})
+        return redirect("initiative-detail", pk=initiative.pk)
+    return render(request, "iniciativas/initiative_withdraw.html", {"initiative": initiative, "form": form})
+
+
+# --- the case page ------------------------------------------------------------------------------------
+
+
+@require_safe
+@login_required
+def initiative_detail(request, pk):
+    initiative = _visible(request.user, pk)
+    context = _case_context(request, initiative)
+    if context["own"] and initiative.state not in FINAL_STATES and initiative.state not in EDITABLE_STATES:
+        context["document_form"] = DocumentForm(required_documents=initiative.call.required_documents)
+        context["max_mb"] = settings.DOCUMENT_MAX_BYTES // (1024 * 1024)
+    context["can_withdraw"] = context["own"] and initiative.state in WITHDRAWABLE_STATES
+    context["is_final"] = initiative.state in FINAL_STATES
+    return render(request, "iniciativas/initiative_detail.html", context)
+
+
+# --- documents ------------------------------------------------------------------------------------------
+
+
+def download_name(document) -> str:
+    """The stored file name without any path, with the extension of its real content type."""
+    name = os.path.basename(str(document.original_name).replace("\\", "/")).strip() or "documento"
+    stem = os.path.splitext(name)[0].strip(". ") or "documento"
+    return stem[:120] + EXTENSIONS.get(document.content_type, "")
+
+
+@require_safe
+@login_required
+def document_download(request, pk, doc_pk):
+    """A document of a case the user may see, as an attachment (never rendered inline)."""
+    initiative = _visible(request.user, pk)
+    document = initiative.documents.filter(pk=doc_pk).first()
+    if document is None:
+        raise Http404
+    try:
+        handle = document.file.open("rb")
+    except (FileNotFoundError, ValueError) as exc:
+        raise Http404 from exc
+    response = FileResponse(
+        handle, as_attachment=True, filename=download_name(document), content_type=document.content_type
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response

@@ -1,0 +1,33 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
+
+
+def _ensure_reference_data(sender, using="default", **kwargs):
+    """After every migrate/flush: the nine departments, the role groups and the system user.
+
+    Migration 0002 creates them too; this puts them back in databases emptied by ``flush`` (e.g.
+    transactional tests)."""
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    from .models import Department, User
+
+    if using != DEFAULT_DB_ALIAS:
+        return
+    connection = connections[using]
+    tables = set(connection.introspection.table_names())
+    if not {Department._meta.db_table, User._meta.db_table, "auth_group"} <= tables:
+        return
+    from .services import ensure_reference_data
+
+    ensure_reference_data()
+
+
+class RegistryConfig(AppConfig):
+    name = "registry"
+    verbose_name = _("Registry")
+
+    def ready(self):
+        from . import rules  # noqa: F401  (registers the permission rules)
+
+        post_migrate.connect(_ensure_reference_data, sender=self, dispatch_uid="registry_reference_data")

@@ -1,0 +1,62 @@
+"""Reads of the registry, always scoped to the user asking (``*_list_for`` / ``*_get_for``)."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from .models import Department, DepartmentGroupObjectPermission, DepartmentUserObjectPermission, Unit
+from .roles import is_staff_member, is_system_user
+
+DEPARTMENT_PERMISSION = "work_in_department"
+
+
+def department_scope_ids(user) -> set[int] | None:
+    """The departments a staff user is scoped to (directly or through a group).
+
+    ``None`` when the user holds no department scope at all: national, unrestricted.
+    Anonymous users get the empty set (nothing).
+    """
+    if user is None or not getattr(user, "is_authenticated", False):
+        return set()
+    perm = {"permission__codename": DEPARTMENT_PERMISSION, "permission__content_type__app_label": "registry"}
+    ids = set(
+        DepartmentUserObjectPermission.objects.filter(user=user, **perm).values_list(
+            "content_object_id", flat=True
+        )
+    )
+    ids |= set(
+        DepartmentGroupObjectPermission.objects.filter(group__user=user, **perm).values_list(
+            "content_object_id", flat=True
+        )
+    )
+    return ids or None
+
+
+def department_list() -> QuerySet[Department]:
+    return Department.objects.order_by("code")
+
+
+def unit_list_for(user) -> QuerySet[Unit]:
+    """The units ``user`` may see.
+
+    Applicants see only their own unit; staff (and the system user) see every unit, limited to
+    their departments when they hold department scopes; anybody else sees nothing.
+    """
+    units = Unit.objects.select_related("department")
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return units.none()
+    if is_staff_member(user) or is_system_user(user):
+        scope = department_scope_ids(user)
+        return units if scope is None else units.filter(department_id__in=scope)
+    if user.unit_id:
+        return units.filter(pk=user.unit_id)
+    return units.none()
+
+
+def unit_get_for(user, pk) -> Unit:
+    """One unit ``user`` may see; ``Unit.DoesNotExist`` (→ 404) for any other, existing or not."""
+    return unit_list_for(user).get(pk=pk)
+
+
+def unit_visible_to(user, unit: Unit) -> bool:
+    return unit_list_for(user).filter(pk=unit.pk).exists()

@@ -1,0 +1,181 @@
+"""Web pages of the registry app: log in, log out and the home page (per role).
+
+Log in and log out are Django's own views (so the ``user_logged_in`` / ``user_login_failed`` signals
+fire and reach the audit trail); the home page only reads, through the selectors of each app.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Q
+from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_safe
+
+from .models import Unit
+from .roles import Role, is_admin, roles_of
+from .selectors import unit_list_for
+from .services import today
+
+# A registration that ends within this many days is shown as "expiring".
+REGISTRATION_WARNING_DAYS = 30
+# Paths of pages built by other apps (literal until their URL names exist everywhere).
+TASKS_PATH = "/tasks/"
+INITIATIVES_PATH = "/initiatives/"
+NEW_INITIATIVE_PATH = "/initiatives/new/"
+BUDGET_PATH = "/budget/"
+AUDIT_PATH = "/audit/"
+AUDIT_VERIFY_PATH = "/audit/verify/"
+REPORTS_PATH = "/reports/"
+
+ADMIN_PAGES = (
+    ("registry", "user", _("Users")),
+    ("auth", "group", _("Roles (groups)")),
+    ("registry", "unit", _("Productive units")),
+    ("budget", "program", _("Programs")),
+    ("budget", "fundingsource", _("Funding sources")),
+    ("budget", "budgetline", _("Budget lines")),
+    ("iniciativas", "call", _("Calls for proposals")),
+    ("approvals", "approvalpolicy", _("Approval policies")),
+)
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["show_demo_hint"] = settings.DEBUG
+        return context
+
+
+class LogoutView(auth_views.LogoutView):
+    """POST only (Django's own); redirects to the login page."""
+
+
+@dataclass(frozen=True)
+class UnitStatus:
+    unit: Unit
+    days_left: int
+
+    @property
+    def expired(self) -> bool:
+        return self.days_left < 0
+
+    @property
+    def expiring(self) -> bool:
+        return 0 <= self.days_left <= REGISTRATION_WARNING_DAYS
+
+
+def unit_statuses(user, on: dt.date) -> list[UnitStatus]:
+    return [
+        UnitStatus(unit=unit, days_left=(unit.registration_valid_until - on).days)
+        for unit in unit_list_for(user).order_by("name")
+    ]
+
+
+def unit_counts(user, on: dt.date) -> dict[str, int]:
+    """How many units the user may see, and how many of them are expiring or expired (one query)."""
+    warn_until = on + dt.timedelta(days=REGISTRATION_WARNING_DAYS)
+    return unit_list_for(user).aggregate(
+        total=Count("pk"),
+        expiring=Count(
+            "pk", filter=Q(registration_valid_until__gte=on, registration_valid_until__lte=warn_until)
+        ),
+        expired=Count("pk", filter=Q(registration_valid_until__lt=on)),
+    )
+
+
+def admin_links() -> list[tuple[str, str]]:
+    links = []
+    for app_label, model_name, label in ADMIN_PAGES:
+        try:
+            links.append((str(label), reverse(f"admin:{app_label}_{model_name}_changelist")))
+        except NoReverseMatch:
+            continue
+    return links
+
+
+def budget_summary(user, fiscal_year: int) -> dict | None:
+    """The budget lines of ``fiscal_year`` the user may see, with totals (None when there are none)."""
+    from budget.selectors import line_list_for
+
+    lines = list(line_list_for(user, fiscal_year=fiscal_year))
+    if not lines:
+        return None
+    fields = ("amount_in_force", "reserved", "committed", "executed", "paid", "available")
+    totals = {name: sum((getattr(line, name) for line in lines), start=Decimal("0.00")) for name in fields}
+    return {"fiscal_year": fiscal_year, "lines": lines, "totals": totals}
+
+
+def open_calls(on: dt.date) -> list:
+    from iniciativas.selectors import call_list_open
+
+    return list(call_list_open(on).order_by("closes_on", "code")[:5])
+
+
+def initiative_summary(user, *, recent: bool) -> dict:
+    """The initiatives the user may see: open ones counted by state, and (for applicants) the latest."""
+    from iniciativas.models import FINAL_STATES, InitiativeState
+    from iniciativas.selectors import initiative_list_for
+
+    initiatives = initiative_list_for(user)
+    counts = dict(
+        initiatives.exclude(state__in=FINAL_STATES)
+        .order_by()
+        .values_list("state")
+        .annotate(n=Count("pk"))
+        .values_list("state", "n")
+    )
+    return {
+        "by_state": [(label, counts[value]) for value, label in InitiativeState.choices if counts.get(value)],
+        "open": sum(counts.values()),
+        "recent": list(initiatives.order_by("-created_at")[:5]) if recent else [],
+    }
+
+
+@require_safe
+@login_required
+def home(request):
+    user = request.user
+    roles = roles_of(user)
+    on = today()
+    context = {
+        "today": on,
+        "is_applicant": Role.APPLICANT in roles,
+        "is_finance": Role.FINANCE in roles,
+        "is_director": Role.DIRECTOR in roles,
+        "is_internal_control": Role.INTERNAL_CONTROL in roles,
+        "is_admin": is_admin(user),
+        "works_cases": bool(roles & {Role.EVALUATOR, Role.LEGAL, Role.FINANCE, Role.DIRECTOR}),
+        "warning_days": REGISTRATION_WARNING_DAYS,
+        "paths": {
+            "tasks": TASKS_PATH,
+            "initiatives": INITIATIVES_PATH,
+            "new_initiative": NEW_INITIATIVE_PATH,
+            "budget": BUDGET_PATH,
+            "audit": AUDIT_PATH,
+            "audit_verify": AUDIT_VERIFY_PATH,
+            "reports": REPORTS_PATH,
+        },
+    }
+    if roles:
+        context["cases"] = initiative_summary(user, recent=context["is_applicant"])
+    if context["is_applicant"]:
+        context["own_units"] = unit_statuses(user, on)
+        context["open_calls"] = open_calls(on)
+    elif roles:
+        context["unit_counts"] = unit_counts(user, on)
+    if roles & {Role.FINANCE, Role.DIRECTOR, Role.INTERNAL_CONTROL} or context["is_admin"]:
+        context["budget"] = budget_summary(user, on.year)
+    if context["is_admin"]:
+        context["admin_links"] = admin_links()
+    return render(request, "home.html", context)

@@ -1,0 +1,1 @@
+from tests.registry.conftest import new_audit  # noqa: F401  (shared fixture)

@@ -1,0 +1,66 @@
+"""A task sent through the real broker, run by a real ``celery worker``, its effect seen in the database.
+
+Run by ``.ci/run`` (second pass): ``CELERY_BROKER_URL`` points at the machine's Redis and a worker
+serves the test database (``EXPEDIENTE_CELERY_WORKER=1``). Skipped anywhere else.
+"""
+
+import datetime as dt
+import os
+import time
+
+import pytest
+from django.conf import settings
+
+from audit.actions import AuditAction
+from audit.models import AuditEntry
+from registry.services import register_unit, system_user, today
+
+WORKER_TIMEOUT_SECONDS = 30
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(
+        not (os.environ.get("CELERY_BROKER_URL") and os.environ.get("EXPEDIENTE_CELERY_WORKER") == "1"),
+        reason="needs CELERY_BROKER_URL and a running worker (EXPEDIENTE_CELERY_WORKER=1); see .ci/run",
+    ),
+]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_expire_registrations_runs_on_the_worker_and_its_entry_reaches_the_database():
+    from expediente.celery import app
+    from registry.tasks import expire_registrations
+
+    assert settings.CELERY_TASK_ALWAYS_EAGER is False, "with a broker configured tasks must not run eagerly"
+    assert app.conf.task_always_eager is False
+    on = today()
+    unit = register_unit(
+        actor=system_user(),
+        tax_id="4455667788",
+        name="Cooperativa Lechera Integración",
+        kind="cooperative",
+        department="CBB",
+        municipality="Punata",
+        sector="dairy",
+        registration_valid_until=on,
+    )
+    day_after = (on + dt.timedelta(days=1)).isoformat()
+
+    # .ci/run's worker consumes a queue of its own (EXPEDIENTE_CELERY_QUEUE); default: Celery's queue
+    queue = os.environ.get("EXPEDIENTE_CELERY_QUEUE") or None
+    result = expire_registrations.apply_async(kwargs={"on": day_after}, queue=queue)
+    assert result.id
+
+    lapses = AuditEntry.objects.filter(action=AuditAction.UNIT_REGISTRATION_LAPSED, subject_id=str(unit.pk))
+    deadline = time.monotonic() + WORKER_TIMEOUT_SECONDS
+    while not lapses.exists():
+        assert time.monotonic() < deadline, (
+            f"the worker did not run task {result.id} within {WORKER_TIMEOUT_SECONDS} s (see the worker log)"
+        )
+        time.sleep(0.2)
+    entry = lapses.get()
+    assert entry.actor.username == "system"
+    assert entry.data["detected_on"] == day_after
+    # exactly once (acks_late redelivery or a duplicate send would show here)
+    time.sleep(1)
+    assert lapses.count() == 1

@@ -1,0 +1,208 @@
+"""Routing of a productive initiative (PRODUCT.md §2.1): who must act next, in which inbox, by when.
+
+The FSM on ``Initiative`` is the law (which changes are legal); this flow only routes work. Every
+human step is decided through ``approvals.services.complete_task``, whose step handlers
+(``iniciativas.steps``) move the FSM; the gateways below read the resulting case state.
+Node names are stored in task rows: rename one only with a data migration.
+"""
+
+from django.utils.translation import gettext_lazy as _
+from viewflow import this
+from viewflow.workflow import flow, lock
+
+from approvals.models import CaseType, Step
+from registry.roles import Role
+
+from .models import CaseProcess, CaseTask
+from .nodes import DynamicSplit, HumanStep
+
+
+def state_is(value: str):
+    """Gateway condition: the case is in ``value`` after the step's decision."""
+    return lambda activation: activation.flow_task.flow_class.instance.state(activation) == value
+
+
+def ask(question: str):
+    """Gateway condition: a yes/no question the flow answers from the case."""
+    return lambda activation: bool(getattr(activation.flow_task.flow_class.instance, question)(activation))
+
+
+class InitiativeFlow(flow.Flow):
+    process_class = CaseProcess
+    task_class = CaseTask
+    lock_impl = lock.select_for_update_lock
+    process_title = _("Productive initiative")
+
+    start = flow.StartHandle(this.start_case).Next(this.admissibility)
+
+    # Admissibility: admit, observe (applicant answers within the deadline) or reject.
+    admissibility = HumanStep(
+        step=Step.ADMISSIBILITY,
+        role=Role.EVALUATOR,
+        scope="department",
+        deadline_days=5,
+        escalation_role=Role.DIRECTOR,
+    ).Next(this.after_admissibility)
+    after_admissibility = (
+        flow.Switch()
+        .Case(this.evaluations, state_is("in_evaluation"))
+        .Case(this.answer_observation, state_is("observed"))
+        .Default(this.end)
+    )
+    answer_observation = HumanStep(
+        step=Step.ANSWER_OBSERVATION,
+        role=Role.APPLICANT,
+        deadline_days=this.observation_days,
+    ).Next(this.after_answer)
+    after_answer = (
+        flow.Switch()
+        .Case(this.admissibility, state_is("submitted"))
+        .Case(this.approval, state_is("in_approval"))
+        .Default(this.end)
+    )
+
+    # Independent, sealed technical evaluations (N from the call), a third one on disagreement.
+    evaluations = DynamicSplit(count=this.evaluator_count).Next(this.evaluate)
+    evaluate = HumanStep(
+        step=Step.TECHNICAL_EVALUATION,
+        role=Role.EVALUATOR,
+        scope="program",
+        deadline_days=10,
+        escalation_role=Role.DIRECTOR,
+    ).Next(this.evaluations_done)
+    evaluations_done = flow.Join().Next(this.after_evaluation)
+    after_evaluation = (
+        flow.Switch()
+        .Case(this.third_evaluation, ask("needs_third_evaluation"))
+        .Case(this.approval, state_is("in_approval"))
+        .Default(this.end)
+    )
+    third_evaluation = HumanStep(
+        step=Step.THIRD_EVALUATION,
+        role=Role.EVALUATOR,
+        scope="program",
+        deadline_days=10,
+        escalation_role=Role.DIRECTOR,
+    ).Next(this.after_evaluation)
+
+    # The approval chain of the case's policy version: one task per policy step, in order.
+    approval = HumanStep(
+        step=this.policy_step_code,
+        role=this.policy_step_role,
+        scope=this.policy_step_scope,
+        deadline_days=this.policy_step_days,
+        escalation_role=this.policy_step_escalation,
+    ).Next(this.after_approval)
+    after_approval = (
+        flow.Switch()
+        .Case(this.agreement, state_is("approved"))
+        .Case(this.answer_observation, ask("awaits_answer"))
+        .Case(this.approval, state_is("in_approval"))
+        .Default(this.end)
+    )
+
+    # Agreement, then tranches: order -> confirm payment -> progress report -> review -> next order.
+    agreement = HumanStep(
+        step=Step.AGREEMENT, role=Role.LEGAL, deadline_days=10, escalation_role=Role.DIRECTOR
+    ).Next(this.payment_order)
+    payment_order = HumanStep(
+        step=Step.PAYMENT_ORDER, role=Role.FINANCE, deadline_days=3, escalation_role=Role.DIRECTOR
+    ).Next(this.payment_confirmation)
+    payment_confirmation = HumanStep(
+        step=Step.PAYMENT_CONFIRMATION, role=Role.FINANCE, deadline_days=3, escalation_role=Role.DIRECTOR
+    ).Next(this.after_payment)
+    after_payment = flow.Switch().Case(this.progress_report, ask("tranches_left")).Default(this.final_report)
+    progress_report = HumanStep(step=Step.PROGRESS_REPORT, role=Role.APPLICANT, deadline_days=60).Next(
+        this.progress_review
+    )
+    progress_review = HumanStep(
+        step=Step.PROGRESS_REVIEW,
+        role=Role.EVALUATOR,
+        scope="department",
+        deadline_days=10,
+        escalation_role=Role.DIRECTOR,
+    ).Next(this.after_progress_review)
+    after_progress_review = (
+        flow.Switch().Case(this.payment_order, ask("last_report_approved")).Default(this.progress_report)
+    )
+
+    # Close-out: final report, final inspection, refund of the balance and close-out record.
+    final_report = HumanStep(step=Step.FINAL_REPORT, role=Role.APPLICANT, deadline_days=60).Next(
+        this.final_inspection
+    )
+    final_inspection = HumanStep(
+        step=Step.FINAL_INSPECTION,
+        role=Role.EVALUATOR,
+        scope="department",
+        deadline_days=10,
+        escalation_role=Role.DIRECTOR,
+    ).Next(this.after_final_inspection)
+    after_final_inspection = (
+        flow.Switch().Case(this.closeout, state_is("in_closeout")).Default(this.final_report)
+    )
+    closeout = HumanStep(
+        step=Step.CLOSEOUT, role=Role.FINANCE, deadline_days=10, escalation_role=Role.DIRECTOR
+    ).Next(this.end)
+
+    end = flow.End()
+
+    # --- helpers the nodes read (no writes here: the step handlers do them) ---------------------
+    def start_case(self, activation, initiative=None):
+        process = activation.process
+        process.case_type = CaseType.INITIATIVE
+        process.case_id = initiative.pk
+        process.case_code = initiative.code
+        return process
+
+    def get_case(self, process):
+        from iniciativas.models import Initiative
+
+        return Initiative.objects.select_related("call", "unit", "policy").get(pk=process.case_id)
+
+    def case(self, activation):
+        return self.get_case(activation.process)
+
+    def state(self, activation) -> str:
+        return self.case(activation).state
+
+    def observation_days(self, activation) -> int:
+        case = self.case(activation)
+        return case.observation_days or case.call.observation_days
+
+    def evaluator_count(self, activation) -> int:
+        return self.case(activation).call.evaluators
+
+    def _policy_step(self, activation):
+        from approvals.services import policy_steps
+
+        case = self.case(activation)
+        return policy_steps(case.policy)[case.approval_step]
+
+    def policy_step_code(self, activation) -> str:
+        return self._policy_step(activation).step
+
+    def policy_step_role(self, activation) -> str:
+        return self._policy_step(activation).role
+
+    def policy_step_scope(self, activation) -> str:
+        return self._policy_step(activation).scope
+
+    def policy_step_days(self, activation) -> int:
+        return self._policy_step(activation).deadline_days
+
+    def policy_step_escalation(self, activation) -> str:
+        return self._policy_step(activation).escalation_role
+
+    def needs_third_evaluation(self, activation) -> bool:
+        return self.case(activation).needs_third_evaluation
+
+    def awaits_answer(self, activation) -> bool:
+        return bool(self.case(activation).observation)
+
+    def tranches_left(self, activation) -> bool:
+        case = self.case(activation)
+        return case.tranches.count() < len(case.call.tranche_plan)
+
+    def last_report_approved(self, activation) -> bool:
+        report = self.case(activation).reports.filter(kind="progress").order_by("-submitted_at").first()
+        return bool(report and report.approved)

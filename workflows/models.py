@@ -1,0 +1,108 @@
+"""viewflow process and task rows of Expediente's flows (multi-table inheritance).
+
+``CaseProcess`` links a viewflow process to its case; ``CaseTask`` carries, besides viewflow's own
+columns, what an inbox row shows and filters on (case code, step, role, scope, amount, due date),
+so inbox pages are one indexed query whatever the number of tasks or object permissions.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from viewflow.workflow.models import Process, Task
+from viewflow.workflow.status import STATUS
+
+from approvals.models import CaseType, Step
+from registry.roles import Role
+
+CLOSED_STATUSES = frozenset({STATUS.DONE, STATUS.CANCELED, STATUS.REVIVED})
+
+
+class CaseProcess(Process):
+    case_type = models.CharField(_("case type"), max_length=20, choices=CaseType.choices)
+    case_id = models.BigIntegerField(_("case id"))
+    case_code = models.CharField(_("case"), max_length=32, db_index=True)
+    purpose = models.CharField(_("purpose"), max_length=20, default="main")
+
+    class Meta:
+        verbose_name = _("case process")
+        verbose_name_plural = _("case processes")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case_type", "case_id", "purpose"], name="one_process_per_case_purpose"
+            ),
+        ]
+
+
+class CaseTask(Task):
+    # Empty on the flow's own gateway/start/end rows; filled on human steps (``HumanStep``).
+    case_type = models.CharField(_("case type"), max_length=20, choices=CaseType.choices, blank=True)
+    case_id = models.BigIntegerField(_("case id"), null=True)
+    case_code = models.CharField(_("case"), max_length=32, blank=True)
+    step = models.CharField(_("step"), max_length=40, choices=Step.choices, blank=True)
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, blank=True)
+    # Scope columns (copied from the case when the task is created).
+    department = models.ForeignKey(
+        "registry.Department", on_delete=models.PROTECT, null=True, related_name="+", db_index=False
+    )
+    program = models.ForeignKey(
+        "budget.Program", on_delete=models.PROTECT, null=True, related_name="+", db_index=False
+    )
+    unit = models.ForeignKey("registry.Unit", on_delete=models.PROTECT, null=True, related_name="+")
+    scope_department = models.BooleanField(default=False)
+    scope_program = models.BooleanField(default=False)
+    beneficiary = models.CharField(_("beneficiary"), max_length=200, blank=True)
+    amount = models.DecimalField(_("amount"), max_digits=16, decimal_places=2, null=True)
+    title = models.CharField(_("title"), max_length=200, blank=True)
+    due_at = models.DateTimeField(_("due"), null=True)
+    escalation_role = models.CharField(max_length=20, choices=Role.choices, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    # Derived from viewflow's ``status`` on every save, so the inbox index needs no join to filter
+    # open tasks. viewflow saves the row whenever it changes the status — through this class, or
+    # through the base ``Task`` (e.g. ``Flow.cancel`` walks ``process.task_set``), which
+    # ``workflows.apps`` follows with a post_save hook.
+    is_open = models.BooleanField(default=True, editable=False)
+
+    class Meta:
+        verbose_name = _("case task")
+        verbose_name_plural = _("case tasks")
+        indexes = [
+            models.Index(fields=["role", "is_open", "due_at"], name="casetask_queue_idx"),
+            models.Index(fields=["case_code", "step"], name="casetask_case_idx"),
+            models.Index(fields=["unit", "is_open"], name="casetask_unit_idx"),
+            models.Index(fields=["is_open", "due_at"], name="casetask_due_idx"),
+            models.Index(fields=["decided_by", "due_at"], name="casetask_decided_idx"),
+            # "Realizadas por mí" (newest first, keyset on the id): bench/inbox_bench.py, done-heavy.
+            models.Index(fields=["decided_by", "task_ptr"], name="casetask_done_idx"),
+            # The queues filtered by step, soonest due first (bench/inbox_bench.py, queue-filtered).
+            models.Index(fields=["step", "is_open", "due_at"], name="casetask_step_due_idx"),
+        ]
+
+    def save(self, *args, **kwargs):
+        self.is_open = self.status not in CLOSED_STATUSES
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "status" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "is_open"}
+        super().save(*args, **kwargs)
+
+    @property
+    def case_url(self) -> str:
+        prefix = "initiatives" if self.case_type == CaseType.INITIATIVE else "transfers"
+        return f"/{prefix}/{self.case_id}/"
+
+
+class CaseCounter(models.Model):
+    """Per prefix and year counter behind human-readable codes (INI-2026-000123)."""
+
+    prefix = models.CharField(max_length=8)
+    year = models.PositiveSmallIntegerField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["prefix", "year"], name="case_counter_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}-{self.year}: {self.last}"

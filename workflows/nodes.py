@@ -1,0 +1,105 @@
+"""Flow nodes of our own, built on viewflow's open-source building blocks.
+
+- ``HumanStep``: a viewflow ``View`` task that our services complete (no viewflow form view): it
+  knows its step code and the role that works it, and when created copies the case's inbox
+  columns (code, beneficiary, amount, scope) and computes its due date in business days.
+- ``DynamicSplit``: a parallel split that starts the same node N times (N from the case, e.g. the
+  call's number of independent evaluators); a ``Join`` waits for all of them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from django.utils import timezone
+from viewflow import this
+from viewflow.workflow import flow
+from viewflow.workflow.nodes.split import SplitActivation
+
+from approvals.calendar import add_business_days
+
+ValueOrCallable = str | int | Callable
+
+
+def _value(spec, activation):
+    return spec(activation) if callable(spec) else spec
+
+
+class HumanStep(flow.View):
+    def __init__(
+        self,
+        *,
+        step: ValueOrCallable,
+        role: ValueOrCallable,
+        deadline_days: ValueOrCallable = 5,
+        escalation_role: ValueOrCallable = "",
+        scope: ValueOrCallable = "none",
+        **kwargs,
+    ):
+        super().__init__(view=None, **kwargs)
+        self._step, self._role = step, role
+        self._deadline_days, self._escalation_role, self._scope = deadline_days, escalation_role, scope
+        self._on_create = self._describe_task
+
+    def _resolve(self, instance):
+        super()._resolve(instance)
+        self._step = this.resolve(instance, self._step)
+        self._role = this.resolve(instance, self._role)
+        self._deadline_days = this.resolve(instance, self._deadline_days)
+        self._escalation_role = this.resolve(instance, self._escalation_role)
+        self._scope = this.resolve(instance, self._scope)
+        self._on_create = self._describe_task
+
+    def _describe_task(self, activation):
+        task, process = activation.task, activation.process
+        case = self.flow_class.instance.get_case(process)
+        info = case.task_context()
+        days = int(_value(self._deadline_days, activation))
+        due_date = add_business_days(timezone.localdate(), days)
+        scope = _value(self._scope, activation)
+        task.case_type, task.case_id, task.case_code = process.case_type, process.case_id, process.case_code
+        task.step = _value(self._step, activation)
+        task.role = _value(self._role, activation)
+        task.escalation_role = _value(self._escalation_role, activation) or ""
+        task.department_id = info["department_id"]
+        task.program_id = info["program_id"]
+        task.unit_id = info["unit_id"]
+        task.scope_department = scope == "department"
+        task.scope_program = scope == "program"
+        task.beneficiary = info["beneficiary"][:200]
+        task.amount = info["amount"]
+        task.title = info["title"][:200]
+        # Due at the end of the business day, La Paz time.
+        task.due_at = timezone.make_aware(dt.datetime.combine(due_date, dt.time(23, 59, 59)))
+        task.save()
+
+
+class DynamicSplitActivation(SplitActivation):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+
+    @SplitActivation.status.super()
+    def activate(self):
+        count = int(self.flow_task._count(self))
+        if count < 1:
+            raise ValueError("a dynamic split needs at least one branch")
+        self.next_tasks = [(self.flow_task._next_node, {"slot": n}) for n in range(1, count + 1)]
+
+
+class DynamicSplit(flow.Split):
+    activation_class = DynamicSplitActivation
+
+    def __init__(self, count: Callable, **kwargs):
+        super().__init__(**kwargs)
+        self._count = count
+        self._next_node = None
+
+    def Next(self, node, case=None):
+        self._next_node = node
+        return super().Next(node, case)
+
+    def _resolve(self, instance):
+        super()._resolve(instance)
+        self._count = this.resolve(instance, self._count)
+        self._next_node = this.resolve(instance, self._next_node)
