@@ -15,6 +15,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Round
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
@@ -108,8 +109,13 @@ class BudgetLine(models.Model):
                 & Q(paid__gte=0),
                 name="budget_line_non_negative",
             ),
+            # Rounded to the cent: SQLite keeps decimals as binary floats, where 4.86 + 0.03 is
+            # 4.890000000000001 > 4.89 (found by tests/budget/test_ledger_property.py). Exact on
+            # PostgreSQL's numeric either way.
             models.CheckConstraint(
-                condition=Q(amount_in_force__gte=F("reserved") + F("committed") + F("executed")),
+                condition=Q(
+                    amount_in_force__gte=Round(F("reserved") + F("committed") + F("executed"), precision=2)
+                ),
                 name="budget_line_within_amount_in_force",
             ),
             models.CheckConstraint(

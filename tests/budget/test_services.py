@@ -402,6 +402,19 @@ def test_check_constraints_hold_in_the_database(line):
     assert figures(line)[1:5] == (D(0),) * 4
 
 
+def test_a_line_can_be_used_to_the_last_cent(finance):
+    """Regression (hypothesis, SQLite): reserving a whole 4.89 line and committing 0.03 of it was
+    refused, because SQLite summed 4.86 + 0.03 as the float 4.890000000000001 in the CHECK."""
+    line = BudgetLineFactory(fiscal_year=today().year, amount_in_force=D("4.89"))
+    services.reserve(line, D("4.89"), actor=finance, case=CASE_1)
+    services.commit(line, D("0.03"), actor=finance, case=CASE_1)
+    services.execute(line, D("0.01"), actor=finance, case=CASE_1)
+    assert figures(line)[1:4] == (D("4.86"), D("0.02"), D("0.01"))
+    assert line_reconciles(line)
+    with pytest.raises(IntegrityError), transaction.atomic():  # one cent over is still refused
+        BudgetLine.objects.filter(pk=line.pk).update(reserved=D("4.87"))
+
+
 def test_a_constraint_violation_becomes_a_validation_error(finance, line, monkeypatch, new_audit):
     """Should the service's own checks ever miss, the DB constraint refuses with a clear message."""
     monkeypatch.setattr(services, "_check", lambda *args: None)
