@@ -1,7 +1,10 @@
 """A writer process for the concurrency tests: ``python -m tests.audit.chain_writer LABEL COUNT GO_FILE``.
 
 Sets Django up from the environment (``DATABASE_URL``), says "ready", waits for ``GO_FILE`` to exist
-(so all writers start together), then appends COUNT entries, each in its own transaction."""
+(so all writers start together), then appends COUNT entries, each in its own transaction, with a
+millisecond between them as requests have: SQLite's lock is not fair (a waiting writer sleeps in its
+busy handler while a writer that commits and at once begins again keeps the lock), so back-to-back
+writers could run one after another and the test would not exercise concurrent appends at all."""
 
 import os
 import sys
@@ -28,6 +31,7 @@ def main() -> int:
     for i in range(count):
         with transaction.atomic():
             audit.record(AuditAction.BUDGET_PAID, actor=None, data={"writer": label, "i": i})
+        time.sleep(0.001)
     print("done", flush=True)
     return 0
 
