@@ -9,6 +9,7 @@ transaction. A refused attempt changes nothing and is itself audited.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from decimal import Decimal
 
@@ -50,22 +51,42 @@ def case_of(task: CaseTask, *, lock: bool = False):
 # --- who may work a task ---------------------------------------------------------------------------
 
 
+REQUEST_MEMO = "_expediente_delegation_memo"
+
+
 def active_delegations(user, *, on: dt.date | None = None, role: str | None = None) -> list[Delegation]:
     """Delegations ``user`` holds today (within their dates, not revoked), whose delegator and
-    delegate are both active and both still hold the delegated role. ``role``: only that role's."""
+    delegate are both active and both still hold the delegated role. ``role``: only that role's.
+
+    Inside a web request (``approvals.middleware.DelegationMemoMiddleware`` gives the request's user
+    a memo) today's answer is read once and shared by the view and the site header; outside a
+    request (services, tasks, tests) every call reads the database."""
     if user is None or not getattr(user, "pk", None) or not user.is_active:
         return []
-    on = on or timezone.localdate()
-    rows = Delegation.objects.filter(
-        delegate=user, starts_on__lte=on, ends_on__gte=on, revoked_at__isnull=True
-    ).select_related("delegator")
-    if role:
-        rows = rows.filter(role=role)
-    return [
-        d
-        for d in rows.order_by("pk")
-        if d.delegator.is_active and has_role(d.delegator, d.role) and has_role(user, d.role)
-    ]
+    memo = getattr(user, REQUEST_MEMO, None) if on is None else None
+    if memo is not None and "today" in memo:
+        found = memo["today"]
+    else:
+        today = on or timezone.localdate()
+        rows = Delegation.objects.filter(
+            delegate=user, starts_on__lte=today, ends_on__gte=today, revoked_at__isnull=True
+        ).select_related("delegator")
+        found = [
+            d
+            for d in rows.order_by("pk")
+            if d.delegator.is_active and has_role(d.delegator, d.role) and has_role(user, d.role)
+        ]
+        if memo is not None:
+            memo["today"] = found
+    return [d for d in found if role is None or d.role == role]
+
+
+def forget_delegations(*users) -> None:
+    """Drop the request memo of these user instances (a delegation of theirs changed)."""
+    for user in users:
+        memo = getattr(user, REQUEST_MEMO, None)
+        if memo is not None:
+            memo.clear()
 
 
 def active_delegators(user, *, on: dt.date | None = None, role: str | None = None) -> list:
@@ -75,18 +96,22 @@ def active_delegators(user, *, on: dt.date | None = None, role: str | None = Non
     A delegation covers the delegated role's tasks only: each returned user's role cache
     (``registry.roles.roles_of``) is narrowed to the roles delegated to ``user``, so every role check
     made on it — ``refusal_reason``, the inbox's SQL filter — sees exactly what the delegation covers.
-    These are fresh instances, never the delegator's own session user."""
+    These are fresh copies, never the delegator's own session user nor the instances
+    ``active_delegations`` returns (those keep their full roles, so a later call narrows afresh)."""
     from registry.roles import roles_of
 
     delegated: dict[int, set[str]] = {}
-    users = []
+    originals = []
     for d in active_delegations(user, on=on, role=role):
         if d.delegator_id not in delegated:
             delegated[d.delegator_id] = set()
-            users.append(d.delegator)
+            originals.append(d.delegator)
         delegated[d.delegator_id].add(d.role)
-    for delegator in users:
-        delegator._expediente_roles = frozenset(roles_of(delegator) & delegated[delegator.pk])
+    users = []
+    for original in originals:
+        delegator = copy.copy(original)
+        delegator._expediente_roles = frozenset(roles_of(original) & delegated[original.pk])
+        users.append(delegator)
     return users
 
 
@@ -574,6 +599,7 @@ def delegate_inbox(
             "reason": reason,
         },
     )
+    forget_delegations(actor, delegator, delegate)
     notifications.after_delegation(delegation)
     return delegation
 
@@ -589,6 +615,7 @@ def revoke_delegation(delegation_id: int, *, actor) -> Delegation:
         raise Conflict(_("This delegation was already revoked."))
     delegation.revoked_at = timezone.now()
     delegation.save(update_fields=["revoked_at"])
+    forget_delegations(actor)
     audit.record(
         AuditAction.DELEGATION_REVOKED,
         actor=actor,
