@@ -1,1 +1,7 @@
-urlpatterns: list = []
+from django.urls import path
+
+from .api import BudgetExecutionView
+
+urlpatterns = [
+    path("budget-execution/", BudgetExecutionView.as_view(), name="api-budget-execution"),
+]

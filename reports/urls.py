@@ -1,1 +1,20 @@
-urlpatterns: list = []
+"""Web pages of the reports, mounted at ``/reports/``."""
+
+from django.urls import path, re_path
+
+from . import views
+
+app_name = "reports"
+urlpatterns = [
+    path("", views.budget_execution_page, name="budget-execution"),
+    re_path(
+        r"^(?P<fiscal_year>[0-9]{4})/ejecucion-presupuestaria\.(?P<fmt>xlsx|pdf|csv|json)$",
+        views.budget_execution_file,
+        name="budget-execution-file",
+    ),
+    re_path(
+        r"^(?P<fiscal_year>[0-9]{4})/(?P<dimension>program|source)/(?P<code>[A-Za-z0-9_-]+)/$",
+        views.execution_movements_page,
+        name="execution-movements",
+    ),
+]

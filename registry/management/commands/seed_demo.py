@@ -11,6 +11,8 @@ adds no audit entry):
 - the programs and funding sources of the 2020 accountability report (``/work/shared/seed``);
 - budget lines for fiscal year 2020 whose amounts in force reproduce the report's tables "POR
   PROGRAMA" and "POR FUENTE" (total Bs 60.949.269,00), and a budget for the current fiscal year;
+- the 2020 execution (Bs 32.077.374,70, 52,6 %) as operating expenditures on those lines, so that
+  ``manage.py budget_execution --fiscal-year 2020`` reproduces the report's section V;
 - one open PROLECHE call (convocatoria) — see :func:`Command._seed_calls`.
 
 The report lists CETIP under sources 10 and 11 with a single amount and "Transferencias de Donación
@@ -74,6 +76,23 @@ BUDGET_2020 = (
     ("PROMYPE", "80", Decimal("15209898.00")),
 )
 BUDGET_2020_TOTAL = Decimal("60949269.00")
+
+# Fiscal year 2020, executed (devengado) at 31 December 2020, recorded as operating expenditure per
+# line. By source the sums equal the report's table exactly (10: 987.934,29; 11: 706.536,17;
+# 42: 27.944.338,86; 44: 381.175,00; 80: 2.057.390,38); by program they equal it rounded to the
+# boliviano (the report's program table has no cents). Total Bs 32.077.374,70 (52,6 %).
+EXECUTION_2020 = (
+    ("PROBOLIVIA", "10", Decimal("941163.29")),
+    ("CETIP", "10", Decimal("46771.00")),
+    ("CETIP", "11", Decimal("441055.00")),
+    ("REGISTRO", "11", Decimal("265481.17")),
+    ("PROLECHE", "42", Decimal("27944338.86")),
+    ("PROMYPE", "44", Decimal("381175.00")),
+    ("PROMYPE", "80", Decimal("2057390.38")),
+)
+EXECUTION_2020_TOTAL = Decimal("32077374.70")
+EXECUTION_2020_DATE = dt.date(2020, 12, 31)
+EXECUTION_2020_DESCRIPTION = "Ejecución presupuestaria de la gestión 2020 (Rendición Pública de Cuentas 2020)"
 
 # The current fiscal year (gestión): a plausible budget of the same shape.
 BUDGET_CURRENT = (
@@ -200,6 +219,7 @@ class Command(BaseCommand):
             self._seed_users(actor, units)
             programs, sources = self._seed_budget_structure(actor)
             self._seed_lines(actor, 2020, BUDGET_2020, programs, sources)
+            self._seed_execution_2020(actor, programs, sources)
             current_year = today().year
             if current_year != 2020:
                 self._seed_lines(actor, current_year, BUDGET_CURRENT, programs, sources)
@@ -289,6 +309,28 @@ class Command(BaseCommand):
                 actor=actor, fiscal_year=fiscal_year, program=program, source=source, amount_in_force=amount
             )
             self.created.append(f"budget line {fiscal_year}/{program_code}/{source_code} Bs {amount}")
+
+    def _seed_execution_2020(self, actor, programs, sources) -> None:
+        """The 2020 execution as one operating expenditure per line (through the ledger service), once."""
+        from budget.models import BudgetLine, BudgetMovement
+        from budget.services import record_expenditure
+
+        for program_code, source_code, amount in EXECUTION_2020:
+            line = BudgetLine.objects.get(
+                fiscal_year=2020, program=programs[program_code], source=sources[source_code]
+            )
+            if BudgetMovement.objects.filter(
+                line=line, kind=BudgetMovement.Kind.EXPENDITURE, description=EXECUTION_2020_DESCRIPTION
+            ).exists():
+                continue
+            record_expenditure(
+                line,
+                actor=actor,
+                amount=amount,
+                date=EXECUTION_2020_DATE,
+                description=EXECUTION_2020_DESCRIPTION,
+            )
+            self.created.append(f"expenditure 2020/{program_code}/{source_code} Bs {amount}")
 
     # --- calls (iniciativas) ------------------------------------------------------------------------
 

@@ -1,0 +1,125 @@
+"""``GET /api/v1/reports/budget-execution/?fiscal_year=2020[&format=json|xlsx|pdf|csv]`` (API.md §Reports).
+
+Public (no sign-in) for closed fiscal years; the year in progress and later ones only for finance, the
+director, internal control and administrators: anonymous callers get 401, other users 404 (a report
+they may not see does not exist for them). ``?format=`` names the file type of this report, not one of
+DRF's renderers: the view reads it itself (see ``ReportNegotiation``), so an unknown format is a 400
+with a message, not DRF's bare 404.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.exceptions import NotAuthenticated, NotFound
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from registry.serializers import ErrorSerializer
+
+from .exports import FORMATS, report_file
+from .selectors import budget_execution, can_view_execution, clean_fiscal_year
+from .serializers import BudgetExecutionSerializer, report_document
+
+BAD_REQUEST = OpenApiResponse(
+    OpenApiTypes.OBJECT, description='{"fiscal_year": ["message"]} or {"format": [...]}'
+)
+NOT_AUTHENTICATED = OpenApiResponse(ErrorSerializer, description="Year in progress: sign in as staff")
+NOT_FOUND = OpenApiResponse(ErrorSerializer, description="Year in progress: not visible to you")
+
+MEDIA_TYPES = {
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+    "csv": "text/csv",
+}
+
+
+class ReportNegotiation(DefaultContentNegotiation):
+    """JSON whatever ``?format=`` says: the view answers the other formats with files itself."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+def clean_format(value) -> str:
+    fmt = (value or "json").strip().lower()
+    if fmt not in FORMATS:
+        raise ValidationError(
+            {
+                "format": [
+                    ValidationError(
+                        _("Unknown format %(format)s: use one of %(formats)s.")
+                        % {"format": value, "formats": ", ".join(FORMATS)},
+                        code="invalid",
+                    )
+                ]
+            }
+        )
+    return fmt
+
+
+class BudgetExecutionView(APIView):
+    permission_classes = [AllowAny]
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = ReportNegotiation
+
+    @extend_schema(
+        operation_id="reports_budget_execution",
+        summary="Budget execution by funding source and program (public for closed years)",
+        description=(
+            "Budget in force, executed (devengado), balance and % executed of a fiscal year, by funding "
+            "source and by program, with the total; computed from the budget lines and their ledger. "
+            "Closed fiscal years are public; the year in progress and later ones are for finance, the "
+            "director, internal control and administrators (401 anonymous, 404 others). "
+            "`?format=xlsx|pdf|csv` returns the same report as a file (attachment)."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "fiscal_year", int, required=True, description="Fiscal year (gestión), e.g. 2020"
+            ),
+            OpenApiParameter(
+                "format", str, enum=list(FORMATS), description="json (default), xlsx, pdf or csv (open data)"
+            ),
+        ],
+        responses={
+            (200, "application/json"): BudgetExecutionSerializer,
+            (200, MEDIA_TYPES["xlsx"]): OpenApiTypes.BINARY,
+            (200, MEDIA_TYPES["pdf"]): OpenApiTypes.BINARY,
+            (200, MEDIA_TYPES["csv"]): OpenApiTypes.STR,
+            (400, "application/json"): BAD_REQUEST,
+            (401, "application/json"): NOT_AUTHENTICATED,
+            (404, "application/json"): NOT_FOUND,
+        },
+        tags=["reports"],
+    )
+    def get(self, request):
+        errors = {}
+        fiscal_year = fmt = None
+        try:
+            fiscal_year = clean_fiscal_year(request.query_params.get("fiscal_year"))
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+        try:
+            fmt = clean_format(request.query_params.get("format"))
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+        if errors:
+            raise ValidationError(errors)
+        if not can_view_execution(request.user, fiscal_year):
+            if not request.user.is_authenticated:
+                raise NotAuthenticated()
+            raise NotFound()
+        report = budget_execution(fiscal_year)
+        if fmt == "json":
+            return Response(report_document(report))
+        file = report_file(report, fmt)
+        response = HttpResponse(file.content, content_type=file.content_type)
+        response["Content-Disposition"] = content_disposition_header(True, file.filename)
+        return response

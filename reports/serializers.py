@@ -1,0 +1,76 @@
+"""API shape of the budget-execution report (API.md §Reports); the JSON download and the management
+command write the same document. Money is a decimal string with 2 places (``"1500.00"``), the
+percentage a decimal string with one (``"52.6"``, ``null`` when nothing is in force)."""
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+
+class MoneyField(serializers.DecimalField):
+    def __init__(self, **kwargs):
+        super().__init__(max_digits=18, decimal_places=2, coerce_to_string=True, read_only=True, **kwargs)
+
+
+class PercentField(serializers.DecimalField):
+    def __init__(self, **kwargs):
+        super().__init__(
+            max_digits=5,
+            decimal_places=1,
+            coerce_to_string=True,
+            read_only=True,
+            allow_null=True,
+            help_text=_(
+                "Executed / in force x 100, one decimal, rounded half-up; null when nothing is in force"
+            ),
+            **kwargs,
+        )
+
+
+class ExecutionFiguresSerializer(serializers.Serializer):
+    in_force = MoneyField(help_text=_("Budget in force (presupuesto vigente)"))
+    executed = MoneyField(help_text=_("Executed (devengado)"))
+    balance = MoneyField(help_text=_("In force minus executed (saldo)"))
+    percent = PercentField()
+
+
+class SourceExecutionSerializer(ExecutionFiguresSerializer):
+    source = serializers.CharField(source="code", read_only=True, help_text=_("Source code"))
+    name = serializers.CharField(read_only=True)
+
+    class Meta:
+        fields = ("source", "name", "in_force", "executed", "balance", "percent")
+
+    def get_fields(self):
+        fields = super().get_fields()
+        return {name: fields[name] for name in self.Meta.fields}
+
+
+class ProgramExecutionSerializer(ExecutionFiguresSerializer):
+    program = serializers.CharField(source="code", read_only=True, help_text=_("Program code"))
+    name = serializers.CharField(read_only=True)
+
+    class Meta:
+        fields = ("program", "name", "in_force", "executed", "balance", "percent")
+
+    def get_fields(self):
+        fields = super().get_fields()
+        return {name: fields[name] for name in self.Meta.fields}
+
+
+class BudgetExecutionSerializer(serializers.Serializer):
+    fiscal_year = serializers.IntegerField(read_only=True)
+    closed = serializers.BooleanField(
+        read_only=True, help_text=_("The fiscal year is over; otherwise the figures are provisional")
+    )
+    generated_at = serializers.DateTimeField(read_only=True)
+    ledger_reconciles = serializers.BooleanField(
+        read_only=True, help_text=_("Every budget line equals the sum of its ledger movements")
+    )
+    by_source = SourceExecutionSerializer(many=True, read_only=True)
+    by_program = ProgramExecutionSerializer(many=True, read_only=True)
+    total = ExecutionFiguresSerializer(read_only=True)
+
+
+def report_document(report) -> dict:
+    """The report as the JSON document of the API (plain types, ready for ``json.dumps``)."""
+    return dict(BudgetExecutionSerializer(report).data)

@@ -1,0 +1,175 @@
+"""The public transparency page (``/reports/``): budget execution by funding source and by program,
+with the downloads (XLSX, PDF, CSV, JSON), and for staff the ledger movements behind every executed
+figure. Spanish first. No personal data on the public page: codes, names of programs and sources, and
+amounts only.
+
+Access: closed fiscal years are public. The year in progress (and later ones) and the drill-down are
+for finance, the director, internal control and administrators; anonymous visitors are sent to the
+login page, any other user gets 404 (as the rest of the site does for what it may not see).
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
+from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_safe
+
+from audit.selectors import can_view_trail
+
+from .exports import FORMATS, generated_at_text, report_file, report_title, summary_text
+from .selectors import (
+    EXECUTED_SIGN,
+    budget_execution,
+    can_drill_down,
+    can_view_execution,
+    clean_fiscal_year,
+    current_fiscal_year,
+    default_year_for,
+    executed_total,
+    execution_movements,
+    report_years_for,
+)
+
+MOVEMENTS_PER_PAGE = 100
+
+# The web page of each kind of case, by content type (app label, model); a kind without a page yet
+# (or whose URL does not resolve) is shown without a link.
+CASE_PAGES = {
+    ("iniciativas", "initiative"): "initiative-detail",
+    ("transfers", "transfer"): "transfer-detail",
+}
+
+
+class _LoginRequired(Exception):
+    pass
+
+
+def _require_visible(request, fiscal_year: int) -> None:
+    if not can_view_execution(request.user, fiscal_year):
+        if not request.user.is_authenticated:
+            raise _LoginRequired
+        raise Http404
+
+
+@require_safe
+def budget_execution_page(request):
+    years = report_years_for(request.user)
+    raw = request.GET.get("fiscal_year", "").strip()
+    try:
+        fiscal_year = clean_fiscal_year(raw) if raw else default_year_for(request.user, years)
+    except ValidationError as exc:
+        context = {
+            "years": years,
+            "fiscal_year": None,
+            "current_year": current_fiscal_year(),
+            "error": exc.message_dict["fiscal_year"][0],
+        }
+        return render(request, "reports/budget_execution.html", context, status=400)
+    try:
+        _require_visible(request, fiscal_year)
+    except _LoginRequired:
+        return redirect_to_login(request.get_full_path())
+    if fiscal_year not in years:
+        years = sorted([*years, fiscal_year], reverse=True)
+    report = budget_execution(fiscal_year)
+    context = {
+        "years": years,
+        "fiscal_year": fiscal_year,
+        "report": report,
+        "title": report_title(report),
+        "summary": summary_text(report),
+        "generated_at": generated_at_text(report),
+        "current_year": current_fiscal_year(),
+        "can_drill_down": can_drill_down(request.user),
+        "downloads": [
+            (fmt.upper(), reverse("reports:budget-execution-file", args=[fiscal_year, fmt]))
+            for fmt in ("xlsx", "pdf", "csv")
+        ]
+        + [("JSON", reverse("api-budget-execution") + f"?fiscal_year={fiscal_year}")],
+    }
+    return render(request, "reports/budget_execution.html", context)
+
+
+@require_safe
+def budget_execution_file(request, fiscal_year: str, fmt: str):
+    if fmt not in FORMATS:
+        raise Http404
+    year = int(fiscal_year)
+    try:
+        clean_fiscal_year(year)
+        _require_visible(request, year)
+    except ValidationError as exc:
+        raise Http404 from exc
+    except _LoginRequired:
+        return redirect_to_login(request.get_full_path())
+    file = report_file(budget_execution(year), fmt)
+    response = HttpResponse(file.content, content_type=file.content_type)
+    response["Content-Disposition"] = content_disposition_header(True, file.filename)
+    return response
+
+
+def case_url(movement) -> str | None:
+    if movement.case_type_id is None or movement.case_id is None:
+        return None
+    name = CASE_PAGES.get((movement.case_type.app_label, movement.case_type.model))
+    if name is None:
+        return None
+    try:
+        return reverse(name, args=[movement.case_id])
+    except NoReverseMatch:
+        return None
+
+
+def trail_url(movement) -> str | None:
+    if not movement.case_code:
+        return None
+    try:
+        return reverse("audit:case", args=[movement.case_code])
+    except NoReverseMatch:
+        return None
+
+
+@require_safe
+def execution_movements_page(request, fiscal_year: str, dimension: str, code: str):
+    """The ledger movements behind the executed figure of one program or funding source."""
+    fiscal_year = int(fiscal_year)
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not can_drill_down(request.user):
+        raise Http404
+    report = budget_execution(fiscal_year)
+    rows = report.by_program if dimension == "program" else report.by_source
+    row = next((r for r in rows if r.code == code), None)
+    if row is None:
+        raise Http404
+    movements = execution_movements(request.user, fiscal_year, **{dimension: code})
+    page = Paginator(movements, MOVEMENTS_PER_PAGE).get_page(request.GET.get("page"))
+    show_trail = can_view_trail(request.user)
+    lines = [
+        {
+            "movement": m,
+            "signed_amount": EXECUTED_SIGN[m.kind] * m.amount,
+            "case_url": case_url(m),
+            "trail_url": trail_url(m) if show_trail else None,
+        }
+        for m in page.object_list
+    ]
+    return render(
+        request,
+        "reports/execution_movements.html",
+        {
+            "report": report,
+            "title": report_title(report),
+            "fiscal_year": fiscal_year,
+            "dimension": dimension,
+            "row": row,
+            "page": page,
+            "lines": lines,
+            "movements_total": executed_total(movements),
+        },
+    )
