@@ -1,0 +1,78 @@
+"""``/api/v1/transfers/`` (API.md "Cases")."""
+
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.db.models import Prefetch
+from django.http import Http404
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from budget.models import Program
+from registry.models import Unit
+
+from . import selectors, services
+from .models import Asset, AssetItem
+from .serializers import AnnulSerializer, TransferCreateSerializer, TransferSerializer
+
+
+@extend_schema(tags=["transfers"])
+class TransferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = TransferSerializer
+
+    def get_queryset(self):
+        items = AssetItem.objects.order_by("number")
+        assets = Asset.objects.order_by("position").prefetch_related(Prefetch("items", queryset=items))
+        return selectors.transfer_list_for(self.request.user).prefetch_related(
+            Prefetch("assets", queryset=assets)
+        )
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        context["with_history"] = self.action != "list"
+        return context
+
+    def get_object(self):
+        try:
+            return self.get_queryset().get(pk=int(self.kwargs["pk"]))
+        except (ObjectDoesNotExist, ValueError) as exc:
+            raise Http404 from exc
+
+    @extend_schema(request=TransferCreateSerializer, responses={201: TransferSerializer})
+    def create(self, request):
+        payload = TransferCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        unit = Unit.objects.filter(pk=data["beneficiary"]).first()
+        program = Program.objects.filter(code=str(data["program"]).strip().upper()).first()
+        errors = {}
+        if unit is None:
+            errors["beneficiary"] = [_("Unknown productive unit.")]
+        if program is None:
+            errors["program"] = [_("Unknown program.")]
+        if errors:
+            raise ValidationError(errors)
+        transfer = services.create_transfer(
+            actor=request.user,
+            beneficiary=unit,
+            modality=data["modality"],
+            kind=data["kind"],
+            program=program,
+            amount=data.get("amount"),
+            assets=data.get("assets"),
+            purpose=data.get("purpose", ""),
+        )
+        return Response(
+            self.get_serializer(self.get_queryset().get(pk=transfer.pk)).data, status=status.HTTP_201_CREATED
+        )
+
+    @extend_schema(request=AnnulSerializer, responses=TransferSerializer)
+    @action(detail=True, methods=["post"])
+    def annul(self, request, pk=None):
+        payload = AnnulSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        services.annul_transfer(
+            self.get_object(), actor=request.user, reason=payload.validated_data["reason"]
+        )
+        return Response(self.get_serializer(self.get_object()).data)

@@ -1,0 +1,60 @@
+"""Reads of transfers, scoped to what the user may see (anything else is 404)."""
+
+from django.db.models import QuerySet
+
+from registry.roles import Role, roles_of
+
+from .models import AssetItem, Transfer
+
+
+def transfer_list_for(user) -> QuerySet:
+    from registry.selectors import department_scope_ids
+
+    qs = Transfer.objects.select_related("beneficiary", "program", "department", "budget_line")
+    held = roles_of(user)
+    if held & {Role.EVALUATOR, Role.LEGAL, Role.FINANCE, Role.DIRECTOR}:
+        depts = department_scope_ids(user)
+        return qs if depts is None else qs.filter(department_id__in=depts)
+    if held & {Role.INTERNAL_CONTROL, Role.ADMIN}:
+        return qs
+    if Role.APPLICANT in held and user.unit_id:
+        return qs.filter(beneficiary_id=user.unit_id)
+    return qs.none()
+
+
+def transfer_get_for(user, pk) -> Transfer:
+    return transfer_list_for(user).get(pk=pk)
+
+
+def history_for(transfer: Transfer, user) -> list:
+    """The case's audit entries, oldest first, for whoever may see the case."""
+    from audit.models import AuditEntry
+
+    if not transfer_list_for(user).filter(pk=transfer.pk).exists():
+        return []
+    return list(AuditEntry.objects.filter(case=transfer.code).order_by("seq"))
+
+
+def items_of(transfer: Transfer) -> list[AssetItem]:
+    """Every unit of an in-kind transfer, with its asset line and holder (one query)."""
+    return list(
+        AssetItem.objects.filter(asset__transfer=transfer)
+        .select_related("asset", "holder")
+        .order_by("asset__position", "number")
+    )
+
+
+def pending_tasks_for(transfer_ids) -> dict[int, list]:
+    """The open human steps of the given transfers, one query (see iniciativas.selectors)."""
+    from workflows.models import CaseTask
+
+    pending: dict[int, list] = {}
+    rows = (
+        CaseTask.objects.filter(case_type="transfer", case_id__in=list(transfer_ids), is_open=True)
+        .exclude(step="")
+        .select_related("owner")
+        .order_by("due_at", "pk")
+    )
+    for task in rows:
+        pending.setdefault(task.case_id, []).append(task)
+    return pending

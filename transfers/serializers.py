@@ -1,0 +1,102 @@
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from iniciativas.serializers import HistoryEntrySerializer
+
+from .models import Asset, AssetItem, Transfer
+
+MONEY = {"max_digits": 16, "decimal_places": 2}
+
+
+class AssetItemSerializer(serializers.ModelSerializer):
+    holder = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta:
+        model = AssetItem
+        fields = ["id", "number", "serial", "status", "holder", "delivered_on"]
+
+
+class AssetSerializer(serializers.ModelSerializer):
+    unit_value = serializers.DecimalField(**MONEY)
+    items = AssetItemSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Asset
+        fields = ["position", "description", "quantity", "unit_value", "items"]
+
+
+class TransferSerializer(serializers.ModelSerializer):
+    beneficiary = serializers.PrimaryKeyRelatedField(read_only=True)
+    beneficiary_name = serializers.CharField(source="beneficiary.name")
+    program = serializers.CharField(source="program.code")
+    department = serializers.CharField(source="department.code")
+    budget_line = serializers.PrimaryKeyRelatedField(read_only=True)
+    amount = serializers.DecimalField(**MONEY)
+    executed_amount = serializers.DecimalField(**MONEY)
+    paid_amount = serializers.DecimalField(**MONEY)
+    recovered_amount = serializers.DecimalField(**MONEY)
+    assets = AssetSerializer(many=True, read_only=True)
+    history = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Transfer
+        fields = [
+            "id",
+            "code",
+            "state",
+            "beneficiary",
+            "beneficiary_name",
+            "modality",
+            "kind",
+            "program",
+            "department",
+            "purpose",
+            "amount",
+            "budget_line",
+            "executed_amount",
+            "paid_amount",
+            "recovered_amount",
+            "resolution_number",
+            "agreement_number",
+            "payment_reference",
+            "delivery_record_number",
+            "delivered_on",
+            "rejection_reason",
+            "annulment_reason",
+            "reversion_reason",
+            "created_at",
+            "assets",
+            "history",
+        ]
+
+    @extend_schema_field(HistoryEntrySerializer(many=True))
+    def get_history(self, obj):
+        from .selectors import history_for
+
+        if not self.context.get("with_history"):
+            return None
+        return HistoryEntrySerializer(history_for(obj, self.context["request"].user), many=True).data
+
+
+class AssetInputSerializer(serializers.Serializer):
+    description = serializers.CharField()
+    quantity = serializers.IntegerField()
+    unit_value = serializers.CharField(help_text='Decimal string, e.g. "12500.00"')
+
+
+class TransferCreateSerializer(serializers.Serializer):
+    """Only the shape; the service validates the values (messages in the caller's language)."""
+
+    beneficiary = serializers.IntegerField(help_text="Unit id")
+    modality = serializers.CharField(help_text='"in_kind" or "money"')
+    kind = serializers.CharField(help_text='"public_private" or "public_public"')
+    program = serializers.CharField(help_text="Program code, e.g. PROLECHE")
+    amount = serializers.CharField(
+        required=False, allow_blank=True, help_text="Decimal string; in kind: the assets' total (optional)"
+    )
+    purpose = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    assets = serializers.JSONField(required=False, help_text="[{description, quantity, unit_value}]")
+
+
+class AnnulSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)

@@ -1,0 +1,267 @@
+"""Writes on transfers. Every state change goes through ``_transition`` (FSM + save + audit in the
+caller's transaction); human steps are decided via ``approvals.services.complete_task`` whose
+handlers live in ``transfers.steps``."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+from django_fsm import TransitionNotAllowed
+
+import audit
+from audit.actions import AuditAction
+from expediente.errors import Conflict
+from registry.models import Unit
+from registry.permissions import require
+from workflows.services import next_case_code
+
+from .models import (
+    ANNULLABLE,
+    MAX_QUANTITY,
+    Asset,
+    AssetItem,
+    Modality,
+    Transfer,
+    TransferKind,
+    TransferState,
+)
+
+S = TransferState
+MAX_ASSET_LINES = 50
+
+TRANSITION_ACTIONS = {
+    "start_verification": AuditAction.TRANSFER_VERIFICATION_STARTED,
+    "verify": AuditAction.TRANSFER_VERIFIED,
+    "approve": AuditAction.TRANSFER_APPROVED,
+    "sign_agreement": AuditAction.TRANSFER_AGREEMENT_SIGNED,
+    "start_delivery": AuditAction.TRANSFER_DELIVERY_STARTED,
+    "deliver": AuditAction.TRANSFER_DELIVERED,
+    "start_followup": AuditAction.TRANSFER_FOLLOWUP_STARTED,
+    "close": AuditAction.TRANSFER_CLOSED,
+    "reject": AuditAction.TRANSFER_REJECTED,
+    "annul": AuditAction.TRANSFER_ANNULLED,
+    "revert": AuditAction.TRANSFER_REVERTED,
+}
+
+
+def _transition(transfer: Transfer, name: str, *, actor, data: dict | None = None) -> None:
+    """Run FSM transition ``name`` on a locked transfer, save it, and write its audit entry."""
+    source = transfer.state
+    try:
+        getattr(transfer, name)()
+    except TransitionNotAllowed as exc:
+        raise Conflict(
+            _("Transfer %(code)s is %(state)s: that action is not possible now.")
+            % {"code": transfer.code, "state": transfer.get_state_display()}
+        ) from exc
+    transfer.save()
+    audit.record(
+        TRANSITION_ACTIONS[name],
+        actor=actor,
+        subject=transfer,
+        data={"from": source, "to": transfer.state, **(data or {})},
+    )
+
+
+def _lock(transfer: Transfer | int) -> Transfer:
+    pk = transfer.pk if isinstance(transfer, Transfer) else transfer
+    return Transfer.objects.select_for_update().select_related("beneficiary", "program").get(pk=pk)
+
+
+def _money(value, field: str) -> Decimal:
+    from budget.services import clean_amount
+
+    return clean_amount(value, field)
+
+
+def _clean_assets(assets, errors: dict) -> list[dict]:
+    """``[{"description","quantity","unit_value"}]`` → cleaned rows; errors keyed ``assets[n].field``."""
+    if assets in (None, ""):
+        return []
+    if not isinstance(assets, list | tuple):
+        errors["assets"] = [_("Send the assets as a list.")]
+        return []
+    if len(assets) > MAX_ASSET_LINES:
+        errors["assets"] = [_("At most %(n)s asset lines per transfer.") % {"n": MAX_ASSET_LINES}]
+        return []
+    rows = []
+    for i, raw in enumerate(assets):
+        key = f"assets[{i}]"
+        if not isinstance(raw, dict):
+            errors[key] = [_("Each asset is an object with description, quantity and unit value.")]
+            continue
+        description = str(raw.get("description") or "").strip()
+        if not description:
+            errors[f"{key}.description"] = [_("Describe the asset.")]
+        elif len(description) > 200:
+            errors[f"{key}.description"] = [_("Keep the description under 200 characters.")]
+        quantity = raw.get("quantity")
+        try:
+            if isinstance(quantity, bool) or quantity is None:
+                raise ValueError
+            quantity = int(str(quantity).strip())
+            if not 1 <= quantity <= MAX_QUANTITY:
+                raise ValueError
+        except ValueError:
+            errors[f"{key}.quantity"] = [
+                _("Enter a whole number of units between 1 and %(max)s.") % {"max": MAX_QUANTITY}
+            ]
+            quantity = None
+        try:
+            unit_value = _money(raw.get("unit_value"), "unit_value")
+        except ValidationError as exc:
+            errors[f"{key}.unit_value"] = exc.message_dict.get("unit_value", exc.messages)
+            unit_value = None
+        if description and quantity and unit_value is not None:
+            rows.append({"description": description[:200], "quantity": quantity, "unit_value": unit_value})
+    return rows
+
+
+@transaction.atomic
+def create_transfer(
+    *, actor, beneficiary: Unit, modality, kind, program, amount=None, assets=None, purpose=""
+) -> Transfer:
+    """Request a transfer: validated, numbered, audited, and its verification (technical ∥ legal
+    report) started in the inboxes. Nothing is written when any field is wrong."""
+    from approvals.models import CaseType
+    from approvals.notifications import after_case_started
+    from approvals.services import policy_for
+    from workflows.transfer_flow import TransferFlow
+
+    require(actor, "transfers.create", beneficiary)
+    errors: dict[str, list[str]] = {}
+    if modality not in Modality.values:
+        errors["modality"] = [_('Choose "in_kind" or "money".')]
+    if kind not in TransferKind.values:
+        errors["kind"] = [_('Choose "public_private" or "public_public".')]
+    elif kind == TransferKind.PUBLIC_PUBLIC and beneficiary.kind != Unit.Kind.MUNICIPALITY:
+        errors["kind"] = [_("A public-public transfer goes to a public entity (a municipality).")]
+    elif kind == TransferKind.PUBLIC_PRIVATE and beneficiary.kind == Unit.Kind.MUNICIPALITY:
+        errors["kind"] = [_("A municipality receives public-public transfers.")]
+    if not beneficiary.registration_is_valid():
+        errors["beneficiary"] = [
+            _("The unit's registration expired on %(date)s; renew it first.")
+            % {"date": beneficiary.registration_valid_until.strftime("%d/%m/%Y")}
+        ]
+    rows = _clean_assets(assets, errors)
+    total = sum((r["unit_value"] * r["quantity"] for r in rows), Decimal("0.00"))
+    value = None
+    if amount not in (None, ""):
+        try:
+            value = _money(amount, "amount")
+        except ValidationError as exc:
+            errors["amount"] = exc.message_dict.get("amount", exc.messages)
+    if (
+        modality == Modality.IN_KIND
+        and "assets" not in errors
+        and not any(k.startswith("assets") for k in errors)
+    ):
+        if not rows:
+            errors["assets"] = [_("List the assets to transfer (description, quantity, unit value).")]
+        elif value is not None and value != total:
+            errors["amount"] = [
+                _("The amount must equal the value of the assets, Bs %(total)s.") % {"total": f"{total:.2f}"}
+            ]
+        else:
+            value = total
+    elif modality == Modality.MONEY:
+        if rows or assets:
+            errors["assets"] = [_("A transfer in money lists no assets.")]
+        if value is None and "amount" not in errors:
+            errors["amount"] = [_("Enter the amount to transfer.")]
+    purpose = (purpose or "").strip()
+    if len(purpose) > 5000:
+        errors["purpose"] = [_("Keep this text under 5000 characters.")]
+    if errors:
+        raise ValidationError(errors)
+    policy = policy_for(CaseType.TRANSFER, program, value)
+
+    transfer = Transfer(
+        code=next_case_code("TRF"),
+        beneficiary=beneficiary,
+        department_id=beneficiary.department_id,
+        program=program,
+        modality=modality,
+        kind=kind,
+        purpose=purpose,
+        amount=value,
+        policy=policy,
+        created_by=actor,
+    )
+    transfer.full_clean(exclude=["state"])
+    transfer.save()
+    for position, row in enumerate(rows, 1):
+        asset = Asset.objects.create(transfer=transfer, position=position, **row)
+        AssetItem.objects.bulk_create(AssetItem(asset=asset, number=n) for n in range(1, row["quantity"] + 1))
+    audit.record(
+        AuditAction.TRANSFER_REQUESTED,
+        actor=actor,
+        subject=transfer,
+        data={
+            "beneficiary": beneficiary.pk,
+            "modality": modality,
+            "kind": kind,
+            "program": program.code,
+            "amount": value,
+            "assets": rows,
+            "policy": policy.pk,
+        },
+    )
+    TransferFlow.start.run(transfer=transfer)
+    after_case_started("transfer", transfer.pk)  # after commit: whoever takes the first task
+    return transfer
+
+
+def _main_process(transfer_pk: int):
+    from workflows.models import CaseProcess
+
+    return CaseProcess.objects.filter(case_type="transfer", case_id=transfer_pk, purpose="main").first()
+
+
+def _flow_locked(transfer_pk: int):
+    """Take the case's flow lock BEFORE opening the transaction (see iniciativas.services)."""
+    from workflows.transfer_flow import TransferFlow
+
+    process = _main_process(transfer_pk)
+    return TransferFlow.lock(process.pk) if process is not None else nullcontext()
+
+
+def annul_transfer(transfer: Transfer, *, actor, reason: str) -> Transfer:
+    """The director annuls a transfer before anything of it was executed: open tasks are
+    cancelled and whatever was reserved or committed goes back to the budget line."""
+    from budget import services as budget
+    from workflows.transfer_flow import TransferFlow
+
+    if not (reason or "").strip():
+        raise ValidationError({"reason": [_("Give the reasons for the annulment.")]})
+    pk = transfer.pk
+    with _flow_locked(pk), transaction.atomic():
+        transfer = _lock(pk)
+        require(actor, "transfers.annul", transfer)
+        if transfer.state not in ANNULLABLE:
+            raise Conflict(
+                _("Transfer %(code)s is %(state)s: it can no longer be annulled.")
+                % {"code": transfer.code, "state": transfer.get_state_display()}
+            )
+        if transfer.executed_amount > 0:
+            raise Conflict(
+                _("Part of transfer %(code)s was already executed; it cannot be annulled.")
+                % {"code": transfer.code}
+            )
+        previous = transfer.state
+        line = transfer.budget_line
+        if line is not None:
+            if previous in (S.IN_APPROVAL, S.APPROVED):
+                budget.release_reservation(line, transfer.amount, actor=actor, case=transfer)
+            else:
+                budget.release_commitment(line, transfer.amount, actor=actor, case=transfer)
+        transfer.annulment_reason = reason.strip()
+        _transition(transfer, "annul", actor=actor, data={"reason": reason.strip()})
+        process = _main_process(pk)
+        if process is not None and process.status == "NEW":
+            TransferFlow.instance.cancel(process)
+    return transfer

@@ -1,0 +1,195 @@
+"""Routing of a transfer (PRODUCT.md §2.2): who must act next, in which inbox, by when.
+
+The FSM on ``transfers.Transfer`` is the law; this flow only routes. Every human step is decided
+through ``approvals.services.complete_task``, whose step handlers (``transfers.steps``) move the
+FSM; the gateways below read the resulting case state. Node names are stored in task rows: rename
+one only with a data migration.
+
+requested → technical report ∥ legal report (a negative one ends the other at once) → the rest of
+the policy's chain in order (budget certification, the top authority's resolution) → agreement →
+in kind: delivery record ⇄ the beneficiary's acceptance; in money: payment order → confirmation →
+follow-up visits (again until the use is verified) → closed, or reversion → reverted.
+"""
+
+from django.utils.translation import gettext_lazy as _
+from viewflow import this
+from viewflow.workflow import flow, lock
+
+from approvals.models import CaseType, Step
+from registry.roles import Role
+
+from .initiative_flow import ask, state_is
+from .models import CaseProcess, CaseTask
+from .nodes import HumanStep
+
+VERIFICATION_STEPS = (Step.TECHNICAL_REPORT, Step.LEGAL_REPORT)
+DEFAULT_VERIFICATION = {
+    Step.TECHNICAL_REPORT: (Role.EVALUATOR, "department", 10, Role.DIRECTOR),
+    Step.LEGAL_REPORT: (Role.LEGAL, "none", 5, Role.DIRECTOR),
+}
+
+
+class TransferFlow(flow.Flow):
+    process_class = CaseProcess
+    task_class = CaseTask
+    lock_impl = lock.select_for_update_lock
+    process_title = _("Transfer")
+
+    start = flow.StartHandle(this.start_case).Next(this.verification)
+
+    # Technical and legal reports in parallel; a negative one rejects the case and the Join
+    # cancels the other report's task (nobody works on a rejected case).
+    verification = flow.Split().Next(this.technical_report).Next(this.legal_report)
+    technical_report = HumanStep(
+        step=Step.TECHNICAL_REPORT,
+        role=Role.EVALUATOR,
+        scope="department",
+        deadline_days=this.technical_days,
+        escalation_role=Role.DIRECTOR,
+    ).Next(this.verified)
+    legal_report = HumanStep(
+        step=Step.LEGAL_REPORT,
+        role=Role.LEGAL,
+        deadline_days=this.legal_days,
+        escalation_role=Role.DIRECTOR,
+    ).Next(this.verified)
+    verified = flow.Join(continue_on_condition=this.verification_failed).Next(this.after_verification)
+    after_verification = flow.Switch().Case(this.approval, state_is("in_approval")).Default(this.end)
+
+    # The rest of the policy's chain, one task per step, in order.
+    approval = HumanStep(
+        step=this.chain_step_code,
+        role=this.chain_step_role,
+        scope=this.chain_step_scope,
+        deadline_days=this.chain_step_days,
+        escalation_role=this.chain_step_escalation,
+    ).Next(this.after_approval)
+    after_approval = (
+        flow.Switch()
+        .Case(this.agreement, state_is("approved"))
+        .Case(this.approval, state_is("in_approval"))
+        .Default(this.end)
+    )
+
+    agreement = HumanStep(
+        step=Step.AGREEMENT, role=Role.LEGAL, deadline_days=10, escalation_role=Role.DIRECTOR
+    ).Next(this.after_agreement)
+    after_agreement = (
+        flow.Switch()
+        .Case(this.delivery_record, ask("is_in_kind"))
+        .Case(this.payment_order, state_is("in_delivery"))
+        .Default(this.end)
+    )
+
+    # In kind: the delivery record lists each unit by serial; the beneficiary accepts it or not.
+    delivery_record = HumanStep(
+        step=Step.DELIVERY_RECORD,
+        role=Role.EVALUATOR,
+        scope="department",
+        deadline_days=15,
+        escalation_role=Role.DIRECTOR,
+    ).Next(this.delivery_acceptance)
+    delivery_acceptance = HumanStep(
+        step=Step.DELIVERY_ACCEPTANCE, role=Role.APPLICANT, deadline_days=10
+    ).Next(this.after_acceptance)
+    after_acceptance = (
+        flow.Switch()
+        .Case(this.followup_visit, state_is("in_followup"))
+        .Case(this.delivery_record, state_is("in_delivery"))
+        .Default(this.end)
+    )
+
+    # In money: payment order, then its confirmation by someone else (one payment per transfer).
+    payment_order = HumanStep(
+        step=Step.PAYMENT_ORDER, role=Role.FINANCE, deadline_days=3, escalation_role=Role.DIRECTOR
+    ).Next(this.payment_confirmation)
+    payment_confirmation = HumanStep(
+        step=Step.PAYMENT_CONFIRMATION, role=Role.FINANCE, deadline_days=3, escalation_role=Role.DIRECTOR
+    ).Next(this.after_payment)
+    after_payment = flow.Switch().Case(this.followup_visit, state_is("in_followup")).Default(this.end)
+
+    # Follow-up: visits until the use is verified (closed), or misuse found (reversion).
+    followup_visit = HumanStep(
+        step=Step.FOLLOWUP_VISIT,
+        role=Role.EVALUATOR,
+        scope="department",
+        deadline_days=30,
+        escalation_role=Role.DIRECTOR,
+    ).Next(this.after_followup)
+    after_followup = (
+        flow.Switch()
+        .Case(this.reversion, ask("reversion_pending"))
+        .Case(this.followup_visit, state_is("in_followup"))
+        .Default(this.end)
+    )
+    reversion = HumanStep(
+        step=Step.RECOVERY, role=Role.FINANCE, deadline_days=30, escalation_role=Role.DIRECTOR
+    ).Next(this.end)
+
+    end = flow.End()
+
+    # --- helpers the nodes read (no writes here: the step handlers do them) ---------------------
+    def start_case(self, activation, transfer=None):
+        process = activation.process
+        process.case_type = CaseType.TRANSFER
+        process.case_id = transfer.pk
+        process.case_code = transfer.code
+        return process
+
+    def get_case(self, process):
+        from transfers.models import Transfer
+
+        return Transfer.objects.select_related("beneficiary", "program", "policy").get(pk=process.case_id)
+
+    def case(self, activation):
+        return self.get_case(activation.process)
+
+    def state(self, activation) -> str:
+        return self.case(activation).state
+
+    def _verification_spec(self, activation, step):
+        from approvals.services import policy_steps
+
+        case = self.case(activation)
+        for s in policy_steps(case.policy) if case.policy_id else []:
+            if s.step == step:
+                return s.deadline_days
+        return DEFAULT_VERIFICATION[step][2]
+
+    def technical_days(self, activation) -> int:
+        return self._verification_spec(activation, Step.TECHNICAL_REPORT)
+
+    def legal_days(self, activation) -> int:
+        return self._verification_spec(activation, Step.LEGAL_REPORT)
+
+    def verification_failed(self, activation, active_tasks) -> bool:
+        return self.case(activation).state == "rejected"
+
+    def _chain_step(self, activation):
+        from transfers.steps import chain_steps
+
+        case = self.case(activation)
+        return chain_steps(case)[case.approval_step]
+
+    def chain_step_code(self, activation) -> str:
+        return self._chain_step(activation).step
+
+    def chain_step_role(self, activation) -> str:
+        return self._chain_step(activation).role
+
+    def chain_step_scope(self, activation) -> str:
+        return self._chain_step(activation).scope
+
+    def chain_step_days(self, activation) -> int:
+        return self._chain_step(activation).deadline_days
+
+    def chain_step_escalation(self, activation) -> str:
+        return self._chain_step(activation).escalation_role
+
+    def is_in_kind(self, activation) -> bool:
+        case = self.case(activation)
+        return case.state == "in_delivery" and case.is_in_kind
+
+    def reversion_pending(self, activation) -> bool:
+        case = self.case(activation)
+        return case.state == "in_followup" and bool(case.reversion_reason)
