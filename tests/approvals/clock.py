@@ -41,13 +41,25 @@ def frozen(start: dt.datetime):
     from viewflow.workflow.models import Process, Task
 
     clock = Clock(start)
-    with (
-        mock.patch("django.utils.timezone.now", clock),
-        # viewflow's ``created`` defaults hold the original ``timezone.now`` function itself
-        mock.patch.object(Task._meta.get_field("created"), "default", clock),
-        mock.patch.object(Process._meta.get_field("created"), "default", clock),
-    ):
-        yield clock
+    fields = (Task._meta.get_field("created"), Process._meta.get_field("created"))
+
+    def forget_cached_defaults():
+        # Django caches each field's default callable (``Field._get_default`` is a cached_property):
+        # drop it, or a default computed before the patch (or the clock itself, after) would stick.
+        for field in fields:
+            field.__dict__.pop("_get_default", None)
+
+    forget_cached_defaults()
+    try:
+        with (
+            mock.patch("django.utils.timezone.now", clock),
+            # viewflow's ``created`` defaults hold the original ``timezone.now`` function itself
+            mock.patch.object(fields[0], "default", clock),
+            mock.patch.object(fields[1], "default", clock),
+        ):
+            yield clock
+    finally:
+        forget_cached_defaults()
 
 
 # The default frozen moment: Monday 3 August 2026, 09:00 in La Paz (6 August is a holiday).
