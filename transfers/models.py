@@ -153,6 +153,14 @@ class Transfer(ConcurrentTransitionMixin, models.Model):
     def is_in_kind(self) -> bool:
         return self.modality == Modality.IN_KIND
 
+    def units(self):
+        """Every physical unit of an in-kind transfer, with its asset line and holder (one query)."""
+        return (
+            AssetItem.objects.filter(asset__transfer=self)
+            .select_related("asset", "holder")
+            .order_by("asset__position", "number")
+        )
+
     def task_context(self) -> dict:
         """What each inbox row of this case shows and is filtered on."""
         return {

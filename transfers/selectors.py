@@ -37,11 +37,7 @@ def history_for(transfer: Transfer, user) -> list:
 
 def items_of(transfer: Transfer) -> list[AssetItem]:
     """Every unit of an in-kind transfer, with its asset line and holder (one query)."""
-    return list(
-        AssetItem.objects.filter(asset__transfer=transfer)
-        .select_related("asset", "holder")
-        .order_by("asset__position", "number")
-    )
+    return list(transfer.units())
 
 
 def pending_tasks_for(transfer_ids) -> dict[int, list]:

@@ -51,6 +51,13 @@ def _items(transfer: Transfer):
     )
 
 
+def _unit_choices(items) -> list:
+    """``[[id, "Tanque de enfriamiento #1 (SN-123)"], ...]``: the form's select names each unit."""
+    return [
+        [i.pk, f"{i.asset.description} #{i.number}" + (f" ({i.serial})" if i.serial else "")] for i in items
+    ]
+
+
 # --- verification: technical ∥ legal report ----------------------------------------------------------
 
 
@@ -183,8 +190,7 @@ def delivery_record_fields(task, case):
     items = list(_items(case))
     today = timezone.localdate()
     unit_fields = [
-        Field("unit", gettext_lazy("Unit"), "integer", choices=[i.pk for i in items]),
-        Field("description", gettext_lazy("Asset"), "string", required=False),
+        Field("unit", gettext_lazy("Unit"), "integer", choices=_unit_choices(items)),
         Field("serial", gettext_lazy("Serial number"), "string"),
     ]
     return [
@@ -197,10 +203,7 @@ def delivery_record_fields(task, case):
             min=len(items),
             max=len(items),
             items=unit_fields,
-            default=[
-                {"unit": i.pk, "description": f"{i.asset.description} #{i.number}", "serial": i.serial}
-                for i in items
-            ],
+            default=[{"unit": i.pk, "serial": i.serial} for i in items],
         ),
     ]
 
@@ -333,9 +336,8 @@ _spec(Step.PAYMENT_CONFIRMATION, (A,), payment_confirmation_fields, handle_payme
 # --- follow-up visits and reversion ------------------------------------------------------------------
 
 ITEM_STATUSES = [
-    AssetItem.Status.IN_USE.value,
-    AssetItem.Status.NOT_FOUND.value,
-    AssetItem.Status.MISUSED.value,
+    [status.value, status.label]
+    for status in (AssetItem.Status.IN_USE, AssetItem.Status.NOT_FOUND, AssetItem.Status.MISUSED)
 ]
 
 
@@ -423,11 +425,8 @@ def reversion_fields(task, case):
                 "list",
                 min=0,
                 max=len(flagged),
-                items=[
-                    Field("unit", gettext_lazy("Unit"), "integer", choices=[i.pk for i in flagged]),
-                    Field("serial", gettext_lazy("Serial number"), "string", required=False),
-                ],
-                default=[{"unit": i.pk, "serial": i.serial} for i in flagged],
+                items=[Field("unit", gettext_lazy("Unit"), "integer", choices=_unit_choices(flagged))],
+                default=[{"unit": i.pk} for i in flagged],
             )
         )
         default = min(value, recoverable)

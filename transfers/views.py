@@ -199,9 +199,6 @@ def _case_context(request, transfer: Transfer) -> dict:
     return {
         "transfer": transfer,
         "badge": BADGES.get(transfer.state, "neutral"),
-        "items": selectors.items_of(transfer) if transfer.is_in_kind else [],
-        "assets": list(transfer.assets.order_by("position")),
-        "visits": list(transfer.visits.select_related("visitor")),
         "history": selectors.history_for(transfer, request.user),
         "pending": _pending(request.user, transfer),
         "is_final": transfer.state in FINAL_STATES,

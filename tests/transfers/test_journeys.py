@@ -239,10 +239,7 @@ def test_misuse_found_in_follow_up_reverts_and_recovers(world, clients):
         if step == "followup_visit":
             items = list(AssetItem.objects.filter(asset__transfer__code=code).order_by("pk"))
             units.extend(items)
-            rows = [
-                {"unit": i.pk, "serial": i.serial, "status": "misused" if i.asset.position == 2 else "in_use"}
-                for i in items
-            ]
+            rows = [{"unit": i.pk, "status": "misused" if i.asset.position == 2 else "in_use"} for i in items]
             return ("reject", "El tanque fue vendido a un tercero.", {"items": rows})
         return None
 
