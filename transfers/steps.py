@@ -357,13 +357,10 @@ def followup_fields(task, case):
                 min=len(items),
                 max=len(items),
                 items=[
-                    Field("unit", gettext_lazy("Unit"), "integer", choices=[i.pk for i in items]),
-                    Field("serial", gettext_lazy("Serial number"), "string", required=False),
+                    Field("unit", gettext_lazy("Unit"), "integer", choices=_unit_choices(items)),
                     Field("status", gettext_lazy("Status"), "string", choices=ITEM_STATUSES),
                 ],
-                default=[
-                    {"unit": i.pk, "serial": i.serial, "status": AssetItem.Status.IN_USE.value} for i in items
-                ],
+                default=[{"unit": i.pk, "status": AssetItem.Status.IN_USE.value} for i in items],
             )
         )
     return fields
