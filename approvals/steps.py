@@ -106,6 +106,29 @@ def spec_for(case_type: str, step: str) -> StepSpec:
     return _SPECS[(case_type, step)]
 
 
+def certification_field(program, amount) -> Field:
+    """The budget line a certification reserves on: the program's lines of the current fiscal year
+    (with what each has available), the first that can take ``amount`` offered by default."""
+    from django.utils import timezone
+    from django.utils.translation import gettext_lazy
+
+    from budget.models import BudgetLine
+
+    year = timezone.localdate().year
+    lines = list(
+        BudgetLine.objects.filter(fiscal_year=year, program=program).select_related("program", "source")
+    )
+    enough = [ln for ln in lines if ln.available >= amount]
+    return Field(
+        "budget_line",
+        gettext_lazy("Budget line to certify"),
+        "integer",
+        choices=[[ln.pk, f"{ln} — Bs {ln.available}"] for ln in lines],
+        default=enough[0].pk if enough else None,
+        for_decisions=(Decision.APPROVE,),
+    )
+
+
 # --- validation of the data of a decision ---------------------------------------------------------
 
 

@@ -2,24 +2,16 @@
 
 from django.db.models import QuerySet
 
-from registry.roles import Role, has_role, roles_of
+from registry.roles import Role, has_role
 
 from .models import Call, Initiative
 
 
 def initiative_list_for(user) -> QuerySet:
-    from registry.selectors import department_scope_ids
+    from registry.selectors import case_scope
 
     qs = Initiative.objects.select_related("call", "call__program", "unit", "department", "budget_line")
-    held = roles_of(user)
-    if held & {Role.EVALUATOR, Role.LEGAL, Role.FINANCE, Role.DIRECTOR}:
-        depts = department_scope_ids(user)
-        return qs if depts is None else qs.filter(department_id__in=depts)
-    if held & {Role.INTERNAL_CONTROL, Role.ADMIN}:
-        return qs
-    if Role.APPLICANT in held and user.unit_id:
-        return qs.filter(unit_id=user.unit_id)
-    return qs.none()
+    return case_scope(qs, user, unit_field="unit_id")
 
 
 def initiative_get_for(user, pk) -> Initiative:

@@ -14,13 +14,12 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils.translation import gettext as _
-from django_fsm import TransitionNotAllowed
 
 import audit
 from audit.actions import AuditAction
 from expediente.errors import Conflict
 from registry.permissions import require
-from workflows.services import next_case_code
+from workflows.services import next_case_code, run_transition
 
 from .models import Call, Document, DocumentKind, Initiative, InitiativeState
 
@@ -56,20 +55,13 @@ EDITABLE_FIELDS = ("title", "summary", "department", "requested_amount", "counte
 
 def _transition(initiative: Initiative, name: str, *, actor, data: dict | None = None) -> None:
     """Run FSM transition ``name`` on a locked initiative, save it, and write its audit entry."""
-    source = initiative.state
-    try:
-        getattr(initiative, name)()
-    except TransitionNotAllowed as exc:
-        raise Conflict(
-            _("Initiative %(code)s is %(state)s: that action is not possible now.")
-            % {"code": initiative.code, "state": initiative.get_state_display()}
-        ) from exc
-    initiative.save()
-    audit.record(
-        TRANSITION_ACTIONS[name],
+    run_transition(
+        initiative,
+        name,
         actor=actor,
-        subject=initiative,
-        data={"from": source, "to": initiative.state, **(data or {})},
+        action=TRANSITION_ACTIONS[name],
+        refused=_("Initiative %(code)s is %(state)s: that action is not possible now."),
+        data=data,
     )
 
 

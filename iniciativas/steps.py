@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from approvals.models import CaseType, Step
-from approvals.steps import Decision, Field, StepContext, StepSpec, register
+from approvals.steps import Decision, Field, StepContext, StepSpec, certification_field, register
 from budget import services as budget
 from budget.models import BudgetLine
 
@@ -175,27 +175,11 @@ _spec(Step.THIRD_EVALUATION, (A,), evaluation_fields, handle_evaluation)
 # --- approval chain (steps from the case's policy version) -------------------------------------------
 
 
-def _lines_for(case):
-    year = timezone.localdate().year
-    return BudgetLine.objects.filter(fiscal_year=year, program=case.call.program).select_related("source")
-
-
 def chain_fields(task, case):
     if task.step == Step.LEGAL_REPORT:
         return [Field("opinion", gettext_lazy("Legal opinion"), "string", for_decisions=(A,))]
     if task.step == Step.BUDGET_CERTIFICATION:
-        lines = list(_lines_for(case))
-        enough = [ln for ln in lines if ln.available >= case.requested_amount]
-        return [
-            Field(
-                "budget_line",
-                gettext_lazy("Budget line to certify"),
-                "integer",
-                choices=[[ln.pk, f"{ln} — Bs {ln.available}"] for ln in lines],
-                default=enough[0].pk if enough else None,
-                for_decisions=(A,),
-            )
-        ]
+        return [certification_field(case.call.program, case.requested_amount)]
     if task.step == Step.DIRECTOR_RESOLUTION:
         return [
             Field(

@@ -60,3 +60,20 @@ def unit_get_for(user, pk) -> Unit:
 
 def unit_visible_to(user, unit: Unit) -> bool:
     return unit_list_for(user).filter(pk=unit.pk).exists()
+
+
+def case_scope(qs: QuerySet, user, *, unit_field: str) -> QuerySet:
+    """The cases of ``qs`` (which have a ``department``) the user may see: staff who work cases, those
+    of their department scope; internal control and administrators, all; an applicant, its own
+    unit's (``unit_field``: ``unit_id``, ``beneficiary_id``…); anyone else, none."""
+    from .roles import Role, roles_of
+
+    held = roles_of(user)
+    if held & {Role.EVALUATOR, Role.LEGAL, Role.FINANCE, Role.DIRECTOR}:
+        depts = department_scope_ids(user)
+        return qs if depts is None else qs.filter(department_id__in=depts)
+    if held & {Role.INTERNAL_CONTROL, Role.ADMIN}:
+        return qs
+    if Role.APPLICANT in held and user.unit_id:
+        return qs.filter(**{unit_field: user.unit_id})
+    return qs.none()

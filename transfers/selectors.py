@@ -2,24 +2,14 @@
 
 from django.db.models import QuerySet
 
-from registry.roles import Role, roles_of
-
 from .models import AssetItem, Transfer
 
 
 def transfer_list_for(user) -> QuerySet:
-    from registry.selectors import department_scope_ids
+    from registry.selectors import case_scope
 
     qs = Transfer.objects.select_related("beneficiary", "program", "department", "budget_line")
-    held = roles_of(user)
-    if held & {Role.EVALUATOR, Role.LEGAL, Role.FINANCE, Role.DIRECTOR}:
-        depts = department_scope_ids(user)
-        return qs if depts is None else qs.filter(department_id__in=depts)
-    if held & {Role.INTERNAL_CONTROL, Role.ADMIN}:
-        return qs
-    if Role.APPLICANT in held and user.unit_id:
-        return qs.filter(beneficiary_id=user.unit_id)
-    return qs.none()
+    return case_scope(qs, user, unit_field="beneficiary_id")
 
 
 def transfer_get_for(user, pk) -> Transfer:

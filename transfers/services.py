@@ -10,14 +10,13 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
-from django_fsm import TransitionNotAllowed
 
 import audit
 from audit.actions import AuditAction
 from expediente.errors import Conflict
 from registry.models import Unit
 from registry.permissions import require
-from workflows.services import next_case_code
+from workflows.services import next_case_code, run_transition
 
 from .models import (
     ANNULLABLE,
@@ -50,20 +49,13 @@ TRANSITION_ACTIONS = {
 
 def _transition(transfer: Transfer, name: str, *, actor, data: dict | None = None) -> None:
     """Run FSM transition ``name`` on a locked transfer, save it, and write its audit entry."""
-    source = transfer.state
-    try:
-        getattr(transfer, name)()
-    except TransitionNotAllowed as exc:
-        raise Conflict(
-            _("Transfer %(code)s is %(state)s: that action is not possible now.")
-            % {"code": transfer.code, "state": transfer.get_state_display()}
-        ) from exc
-    transfer.save()
-    audit.record(
-        TRANSITION_ACTIONS[name],
+    run_transition(
+        transfer,
+        name,
         actor=actor,
-        subject=transfer,
-        data={"from": source, "to": transfer.state, **(data or {})},
+        action=TRANSITION_ACTIONS[name],
+        refused=_("Transfer %(code)s is %(state)s: that action is not possible now."),
+        data=data,
     )
 
 

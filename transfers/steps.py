@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from approvals.models import CaseType, Step
-from approvals.steps import Decision, Field, StepContext, StepSpec, register
+from approvals.steps import Decision, Field, StepContext, StepSpec, certification_field, register
 from budget import services as budget
 from budget.models import BudgetLine
 
@@ -95,27 +95,9 @@ for _step in VERIFICATION:
 # --- approval chain: budget certification, the top authority's resolution ------------------------
 
 
-def _lines_for(case):
-    year = timezone.localdate().year
-    return BudgetLine.objects.filter(fiscal_year=year, program=case.program).select_related(
-        "program", "source"
-    )
-
-
 def chain_fields(task, case):
     if task.step == Step.BUDGET_CERTIFICATION:
-        lines = list(_lines_for(case))
-        enough = [ln for ln in lines if ln.available >= case.amount]
-        return [
-            Field(
-                "budget_line",
-                gettext_lazy("Budget line to certify"),
-                "integer",
-                choices=[[ln.pk, f"{ln} — Bs {ln.available}"] for ln in lines],
-                default=enough[0].pk if enough else None,
-                for_decisions=(A,),
-            )
-        ]
+        return [certification_field(case.program, case.amount)]
     if task.step == Step.DIRECTOR_RESOLUTION:
         return [
             Field(

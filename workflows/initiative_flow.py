@@ -14,7 +14,7 @@ from approvals.models import CaseType, Step
 from registry.roles import Role
 
 from .models import CaseProcess, CaseTask
-from .nodes import DynamicSplit, HumanStep
+from .nodes import ChainStepMixin, DynamicSplit, HumanStep
 
 
 def state_is(value: str):
@@ -27,7 +27,7 @@ def ask(question: str):
     return lambda activation: bool(getattr(activation.flow_task.flow_class.instance, question)(activation))
 
 
-class InitiativeFlow(flow.Flow):
+class InitiativeFlow(ChainStepMixin, flow.Flow):
     process_class = CaseProcess
     task_class = CaseTask
     lock_impl = lock.select_for_update_lock
@@ -87,11 +87,11 @@ class InitiativeFlow(flow.Flow):
 
     # The approval chain of the case's policy version: one task per policy step, in order.
     approval = HumanStep(
-        step=this.policy_step_code,
-        role=this.policy_step_role,
-        scope=this.policy_step_scope,
-        deadline_days=this.policy_step_days,
-        escalation_role=this.policy_step_escalation,
+        step=this.chain_step_code,
+        role=this.chain_step_role,
+        scope=this.chain_step_scope,
+        deadline_days=this.chain_step_days,
+        escalation_role=this.chain_step_escalation,
     ).Next(this.after_approval)
     after_approval = (
         flow.Switch()
@@ -172,26 +172,11 @@ class InitiativeFlow(flow.Flow):
     def evaluator_count(self, activation) -> int:
         return self.case(activation).call.evaluators
 
-    def _policy_step(self, activation):
+    def _chain_step(self, activation):
         from approvals.services import policy_steps
 
         case = self.case(activation)
         return policy_steps(case.policy)[case.approval_step]
-
-    def policy_step_code(self, activation) -> str:
-        return self._policy_step(activation).step
-
-    def policy_step_role(self, activation) -> str:
-        return self._policy_step(activation).role
-
-    def policy_step_scope(self, activation) -> str:
-        return self._policy_step(activation).scope
-
-    def policy_step_days(self, activation) -> int:
-        return self._policy_step(activation).deadline_days
-
-    def policy_step_escalation(self, activation) -> str:
-        return self._policy_step(activation).escalation_role
 
     def needs_third_evaluation(self, activation) -> bool:
         return self.case(activation).needs_third_evaluation

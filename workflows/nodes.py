@@ -103,3 +103,27 @@ class DynamicSplit(flow.Split):
         super()._resolve(instance)
         self._count = this.resolve(instance, self._count)
         self._next_node = this.resolve(instance, self._next_node)
+
+
+class ChainStepMixin:
+    """Flow helpers that read the next step of a case's approval chain (a ``PolicyStep``): its code,
+    role, scope, deadline and escalation role, for a ``HumanStep`` that runs the whole chain one task
+    at a time. The flow defines ``_chain_step(activation)``."""
+
+    def _chain_step(self, activation):  # pragma: no cover - every flow defines it
+        raise NotImplementedError
+
+    def chain_step_code(self, activation) -> str:
+        return self._chain_step(activation).step
+
+    def chain_step_role(self, activation) -> str:
+        return self._chain_step(activation).role
+
+    def chain_step_scope(self, activation) -> str:
+        return self._chain_step(activation).scope
+
+    def chain_step_days(self, activation) -> int:
+        return self._chain_step(activation).deadline_days
+
+    def chain_step_escalation(self, activation) -> str:
+        return self._chain_step(activation).escalation_role

@@ -1,9 +1,27 @@
-"""Writes of the workflows layer that are not decisions: case codes."""
+"""Writes of the workflows layer that are not decisions: case codes, and the one way a case's FSM
+moves (transition + save + audit entry, in the caller's transaction)."""
 
 from django.db import transaction
 from django.utils import timezone
+from django_fsm import TransitionNotAllowed
+
+import audit
+from expediente.errors import Conflict
 
 from .models import CaseCounter
+
+
+def run_transition(case, name: str, *, actor, action: str, refused: str, data: dict | None = None) -> None:
+    """Run FSM transition ``name`` on a locked case row, save it, and write its audit entry
+    ``action`` with ``from``/``to`` (and ``data``). ``refused``: the message of the 409 when the
+    state does not allow it, with ``%(code)s`` and ``%(state)s``."""
+    source = case.state
+    try:
+        getattr(case, name)()
+    except TransitionNotAllowed as exc:
+        raise Conflict(refused % {"code": case.code, "state": case.get_state_display()}) from exc
+    case.save()
+    audit.record(action, actor=actor, subject=case, data={"from": source, "to": case.state, **(data or {})})
 
 
 @transaction.atomic

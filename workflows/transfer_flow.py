@@ -20,7 +20,7 @@ from registry.roles import Role
 
 from .initiative_flow import ask, state_is
 from .models import CaseProcess, CaseTask
-from .nodes import HumanStep
+from .nodes import ChainStepMixin, HumanStep
 
 VERIFICATION_STEPS = (Step.TECHNICAL_REPORT, Step.LEGAL_REPORT)
 DEFAULT_VERIFICATION = {
@@ -29,7 +29,7 @@ DEFAULT_VERIFICATION = {
 }
 
 
-class TransferFlow(flow.Flow):
+class TransferFlow(ChainStepMixin, flow.Flow):
     process_class = CaseProcess
     task_class = CaseTask
     lock_impl = lock.select_for_update_lock
@@ -170,21 +170,6 @@ class TransferFlow(flow.Flow):
 
         case = self.case(activation)
         return chain_steps(case)[case.approval_step]
-
-    def chain_step_code(self, activation) -> str:
-        return self._chain_step(activation).step
-
-    def chain_step_role(self, activation) -> str:
-        return self._chain_step(activation).role
-
-    def chain_step_scope(self, activation) -> str:
-        return self._chain_step(activation).scope
-
-    def chain_step_days(self, activation) -> int:
-        return self._chain_step(activation).deadline_days
-
-    def chain_step_escalation(self, activation) -> str:
-        return self._chain_step(activation).escalation_role
 
     def is_in_kind(self, activation) -> bool:
         case = self.case(activation)
