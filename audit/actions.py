@@ -91,3 +91,6 @@ class AuditAction(models.TextChoices):
     TRANSFER_REJECTED = "transfer.rejected", _("Transfer rejected")
     TRANSFER_ANNULLED = "transfer.annulled", _("Transfer annulled")
     TRANSFER_REVERTED = "transfer.reverted", _("Transfer reverted")
+    # Reports: goals (metas) of the annual plan
+    GOAL_SAVED = "goal.saved", _("Goal saved")
+    GOAL_DELETED = "goal.deleted", _("Goal deleted")

@@ -1,4 +1,5 @@
-"""``GET /api/v1/reports/budget-execution/?fiscal_year=2020[&format=json|xlsx|pdf|csv]`` (API.md §Reports).
+"""``GET /api/v1/reports/budget-execution/?fiscal_year=2020[&format=json|xlsx|pdf|csv]`` (API.md §Reports)
+and ``GET /api/v1/reports/attainment/?fiscal_year=2026[&format=…]`` (goals and results, same rules).
 
 Public (no sign-in) for closed fiscal years; the year in progress and later ones only for finance, the
 director, internal control and administrators: anonymous callers get 401, other users 404 (a report
@@ -25,8 +26,8 @@ from rest_framework.views import APIView
 from registry.serializers import ErrorSerializer
 
 from .exports import FORMATS, report_file
-from .selectors import budget_execution, can_view_execution, clean_fiscal_year
-from .serializers import BudgetExecutionSerializer, report_document
+from .selectors import attainment, budget_execution, can_view_execution, clean_fiscal_year
+from .serializers import AttainmentSerializer, BudgetExecutionSerializer, attainment_document, report_document
 
 BAD_REQUEST = OpenApiResponse(
     OpenApiTypes.OBJECT, description='{"fiscal_year": ["message"]} or {"format": [...]}'
@@ -100,26 +101,79 @@ class BudgetExecutionView(APIView):
         tags=["reports"],
     )
     def get(self, request):
-        errors = {}
-        fiscal_year = fmt = None
-        try:
-            fiscal_year = clean_fiscal_year(request.query_params.get("fiscal_year"))
-        except ValidationError as exc:
-            errors.update(exc.message_dict)
-        try:
-            fmt = clean_format(request.query_params.get("format"))
-        except ValidationError as exc:
-            errors.update(exc.message_dict)
-        if errors:
-            raise ValidationError(errors)
-        if not can_view_execution(request.user, fiscal_year):
-            if not request.user.is_authenticated:
-                raise NotAuthenticated()
-            raise NotFound()
-        report = budget_execution(fiscal_year)
-        if fmt == "json":
-            return Response(report_document(report))
-        file = report_file(report, fmt)
-        response = HttpResponse(file.content, content_type=file.content_type)
-        response["Content-Disposition"] = content_disposition_header(True, file.filename)
-        return response
+        fiscal_year, fmt = report_query(request)
+        return report_response(budget_execution(fiscal_year), fmt, report_document)
+
+
+def report_query(request) -> tuple[int, str]:
+    """``fiscal_year`` and ``format`` of a report request, checked, and the access rule applied:
+    400 on bad input, 401 anonymous / 404 others for a year the caller may not see."""
+    errors = {}
+    fiscal_year = fmt = None
+    try:
+        fiscal_year = clean_fiscal_year(request.query_params.get("fiscal_year"))
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    try:
+        fmt = clean_format(request.query_params.get("format"))
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    if not can_view_execution(request.user, fiscal_year):
+        if not request.user.is_authenticated:
+            raise NotAuthenticated()
+        raise NotFound()
+    return fiscal_year, fmt
+
+
+def report_response(report, fmt: str, document):
+    """The report as JSON (``document(report)``) or as a file attachment in ``fmt``."""
+    if fmt == "json":
+        return Response(document(report))
+    file = report_file(report, fmt)
+    response = HttpResponse(file.content, content_type=file.content_type)
+    response["Content-Disposition"] = content_disposition_header(True, file.filename)
+    return response
+
+
+class AttainmentView(APIView):
+    permission_classes = [AllowAny]
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = ReportNegotiation
+
+    @extend_schema(
+        operation_id="reports_attainment",
+        summary="Goals and results per program (public for closed years)",
+        description=(
+            "What the cases achieved in a fiscal year, per program and in total: initiatives submitted, "
+            "approved, closed and rejected; transfers requested, delivered and closed; asset units "
+            "delivered; money paid to beneficiaries; productive units registered, renewed and valid at "
+            "year end — with the goal of the annual plan and the attainment (achieved / goal x 100) where "
+            "a goal was set. Counts and amounts only, no personal data. Same access as the budget "
+            "execution: closed fiscal years are public; the year in progress and later ones are for "
+            "finance, the director, internal control and administrators (401 anonymous, 404 others). "
+            "`?format=xlsx|pdf|csv` returns the same report as a file (attachment)."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "fiscal_year", int, required=True, description="Fiscal year (gestión), e.g. 2026"
+            ),
+            OpenApiParameter(
+                "format", str, enum=list(FORMATS), description="json (default), xlsx, pdf or csv (open data)"
+            ),
+        ],
+        responses={
+            (200, "application/json"): AttainmentSerializer,
+            (200, MEDIA_TYPES["xlsx"]): OpenApiTypes.BINARY,
+            (200, MEDIA_TYPES["pdf"]): OpenApiTypes.BINARY,
+            (200, MEDIA_TYPES["csv"]): OpenApiTypes.STR,
+            (400, "application/json"): BAD_REQUEST,
+            (401, "application/json"): NOT_AUTHENTICATED,
+            (404, "application/json"): NOT_FOUND,
+        },
+        tags=["reports"],
+    )
+    def get(self, request):
+        fiscal_year, fmt = report_query(request)
+        return report_response(attainment(fiscal_year), fmt, attainment_document)

@@ -1,8 +1,9 @@
-"""The budget-execution report as files: JSON, CSV (open data), XLSX and PDF.
+"""The accountability reports as files: JSON, CSV (open data), XLSX and PDF.
 
-One builder per format, all fed by the same ``BudgetExecution`` (``reports.selectors``), so the web
-page, the API and ``manage.py budget_execution`` can never disagree. Texts follow the active language
-(Spanish first); the JSON and CSV keep stable machine names and plain decimals (``"987934.29"``).
+One builder per format, all fed by the same ``BudgetExecution`` or ``Attainment``
+(``reports.selectors``), so the web pages, the API and ``manage.py budget_execution`` can never
+disagree. Texts follow the active language (Spanish first); the JSON and CSV keep stable machine
+names and plain decimals (``"987934.29"``).
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from dataclasses import dataclass
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from .selectors import BudgetExecution, ExecutionRow
-from .serializers import report_document
+from .models import Indicator
+from .selectors import Attainment, BudgetExecution, ExecutionRow, ProgramAttainment
+from .serializers import attainment_document, figure_text, report_document
 
 LA_PAZ = zoneinfo.ZoneInfo("America/La_Paz")
 FORMATS = ("json", "csv", "xlsx", "pdf")
@@ -196,6 +199,8 @@ def xlsx_bytes(report: BudgetExecution) -> bytes:
 
 def report_file(report: BudgetExecution, fmt: str) -> ReportFile:
     """The report in ``fmt`` (one of ``FORMATS``) as bytes, with its content type and file name."""
+    if isinstance(report, Attainment):
+        return attainment_file(report, fmt)
     if fmt == "json":
         return ReportFile(json_text(report).encode(), "application/json", filename(report, fmt))
     if fmt == "csv":
@@ -211,3 +216,180 @@ def report_file(report: BudgetExecution, fmt: str) -> ReportFile:
 
         return ReportFile(pdf_bytes(report), "application/pdf", filename(report, fmt))
     raise ValueError(f"unknown format {fmt!r}")
+
+
+# === Goals and their attainment (metas y resultados) ======================================================
+
+
+def attainment_filename(report: Attainment, fmt: str) -> str:
+    return f"metas-y-resultados-{report.fiscal_year}.{fmt}"
+
+
+def attainment_title(report: Attainment) -> str:
+    return _("Goals and results — fiscal year %(year)s") % {"year": report.fiscal_year}
+
+
+def attainment_summary(report: Attainment) -> str:
+    from expediente.templatetags.expediente_tags import bs
+
+    total = report.total
+    closed = total.row(Indicator.INITIATIVES_CLOSED).achieved
+    delivered = total.row(Indicator.TRANSFERS_DELIVERED).achieved
+    registered = total.row(Indicator.UNITS_REGISTERED).achieved
+    figures = {
+        "year": report.fiscal_year,
+        "initiatives": ngettext("%(n)s productive initiative", "%(n)s productive initiatives", closed)
+        % {"n": closed},
+        "transfers": ngettext("%(n)s transfer", "%(n)s transfers", delivered) % {"n": delivered},
+        "units": ngettext("%(n)s productive unit", "%(n)s productive units", registered) % {"n": registered},
+        "paid": bs(total.row(Indicator.AMOUNT_PAID).achieved),
+    }
+    if report.closed:
+        text = _(
+            "In %(year)s PRO-BOLIVIA closed %(initiatives)s, delivered %(transfers)s, registered "
+            "%(units)s and paid %(paid)s to beneficiaries."
+        )
+    else:
+        text = _(
+            "So far in %(year)s PRO-BOLIVIA has closed %(initiatives)s, delivered %(transfers)s, "
+            "registered %(units)s and paid %(paid)s to beneficiaries."
+        )
+    return text % figures
+
+
+def attainment_json_text(report: Attainment) -> str:
+    return json.dumps(attainment_document(report), cls=DjangoJSONEncoder, ensure_ascii=False, indent=2) + "\n"
+
+
+ATTAINMENT_CSV_COLUMNS = (
+    "fiscal_year",
+    "table",
+    "program",
+    "program_name",
+    "indicator",
+    "indicator_name",
+    "unit",
+    "achieved",
+    "target",
+    "percent",
+)
+
+
+def _attainment_csv_rows(report: Attainment, table: str, group: ProgramAttainment):
+    for row in group.rows:
+        yield [
+            report.fiscal_year,
+            table,
+            group.code,
+            _text_safe(group.name),
+            row.indicator,
+            _text_safe(row.label),
+            "bs" if row.is_money else "count",
+            figure_text(row.achieved, row.is_money),
+            figure_text(row.target, row.is_money) or "",
+            "" if row.percent is None else f"{row.percent:.1f}",
+        ]
+
+
+def attainment_csv_text(report: Attainment) -> str:
+    """One flat table, one row per program and indicator, then the total (``table`` = ``total``,
+    ``program`` empty); counts as whole numbers, amounts with a dot; UTF-8 with a BOM."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(ATTAINMENT_CSV_COLUMNS)
+    for group in report.by_program:
+        writer.writerows(_attainment_csv_rows(report, "program", group))
+    writer.writerows(_attainment_csv_rows(report, "total", report.total))
+    return "\ufeff" + out.getvalue()
+
+
+XLSX_COUNT = "#,##0"
+
+
+def attainment_headers() -> list[str]:
+    return [_("Program"), _("Indicator"), _("Goal"), _("Achieved"), _("Attainment (%)")]
+
+
+def attainment_xlsx_bytes(report: Attainment) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = _("Goals and results")[:31]
+    bold = Font(bold=True)
+    header_fill = PatternFill("solid", fgColor="EEF0EC")
+    top_rule = Border(top=Side(style="medium"))
+
+    sheet.append([attainment_title(report)])
+    sheet["A1"].font = Font(bold=True, size=14)
+    sheet.append(["PRO-BOLIVIA · " + _("Ministry of Productive Development and Plural Economy")])
+    sheet.append([generated_at_text(report) + ("" if report.closed else " · " + _("provisional figures"))])
+    sheet.append([])
+    sheet.append(attainment_headers())
+    for cell in sheet[sheet.max_row]:
+        cell.font = bold
+        cell.fill = header_fill
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    sheet.freeze_panes = sheet.cell(sheet.max_row + 1, 1)
+    for group in (*report.by_program, report.total):
+        is_total = group is report.total
+        for n, row in enumerate(group.rows):
+            sheet.append(
+                [
+                    (_("TOTAL") if is_total else group.code) if n == 0 else "",
+                    _text_safe(row.label),
+                    row.target,
+                    row.achieved,
+                    row.percent,
+                ]
+            )
+            cells = sheet[sheet.max_row]
+            cells[0].data_type = cells[1].data_type = "s"  # texts, never formulas
+            number = XLSX_MONEY if row.is_money else XLSX_COUNT
+            cells[2].number_format = cells[3].number_format = number
+            cells[4].number_format = XLSX_PERCENT
+            if n == 0:
+                for cell in cells:
+                    cell.border = top_rule
+            if is_total:
+                for cell in cells:
+                    cell.font = bold
+    for column, width in zip("ABCDE", (14, 46, 16, 16, 14), strict=True):
+        sheet.column_dimensions[column].width = width
+    workbook.properties.title = attainment_title(report)
+    workbook.properties.creator = "Expediente · PRO-BOLIVIA"
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def attainment_file(report: Attainment, fmt: str) -> ReportFile:
+    name = attainment_filename(report, fmt)
+    if fmt == "json":
+        return ReportFile(attainment_json_text(report).encode(), "application/json", name)
+    if fmt == "csv":
+        return ReportFile(attainment_csv_text(report).encode(), "text/csv; charset=utf-8", name)
+    if fmt == "xlsx":
+        return ReportFile(
+            attainment_xlsx_bytes(report),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            name,
+        )
+    if fmt == "pdf":
+        from .pdf import attainment_pdf_bytes
+
+        return ReportFile(attainment_pdf_bytes(report), "application/pdf", name)
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+def attainment_method_text() -> str:
+    return _(
+        "Source: Expediente, from the case data only. A case counts in the year it reached the state "
+        "(submitted, approved, closed, rejected, requested, delivered), as dated by its audit trail. Asset "
+        "units: units accepted by the beneficiary, by delivery date. Paid: confirmed tranches of "
+        "initiatives and confirmed payments of transfers in money. Units registered: by date of "
+        "registration; valid at year end: registration valid until 31 December or later. Attainment: "
+        "achieved / goal x 100, rounded half-up to one decimal; no goal, no percentage. Counts and "
+        "amounts only: no personal data."
+    )

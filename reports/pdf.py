@@ -1,4 +1,5 @@
-"""The budget-execution report as a PDF that reads like a government report (ReportLab).
+"""The accountability reports (budget execution; goals and results) as PDFs that read like a
+government report (ReportLab).
 
 A4 portrait: the agency's heading and a thin tricolour rule on every page, the title
 ("Ejecución presupuestaria — gestión 2020"), a summary sentence, the tables by funding source and by
@@ -16,8 +17,17 @@ from django.utils.translation import gettext as _
 
 from expediente.templatetags.expediente_tags import money, percent
 
-from .exports import column_headers, generated_at_text, report_title, summary_text
-from .selectors import BudgetExecution, ExecutionRow
+from .exports import (
+    attainment_headers,
+    attainment_method_text,
+    attainment_summary,
+    attainment_title,
+    column_headers,
+    generated_at_text,
+    report_title,
+    summary_text,
+)
+from .selectors import Attainment, BudgetExecution, ExecutionRow, ProgramAttainment
 
 GREEN = "#0B5E3B"
 RED = "#B3261E"
@@ -242,6 +252,116 @@ def pdf_bytes(report: BudgetExecution) -> bytes:
                 styles["warning"],
             )
         )
+    canvas_class = _canvas_class(f"{generated_at_text(report)} · Expediente", _("Page %(page)s of %(pages)s"))
+    document.build(story, canvasmaker=canvas_class)
+    return out.getvalue()
+
+
+# === Goals and their attainment (metas y resultados) ======================================================
+
+
+def figure_display(value, money_figure: bool) -> str:
+    """``1.500`` for a count, ``97.500,00`` for an amount (active language); "—" for none."""
+    from django.utils import formats
+
+    if value is None:
+        return "—"
+    if money_figure:
+        return money(value)
+    return formats.number_format(value, decimal_pos=0, use_l10n=True, force_grouping=True)
+
+
+def _attainment_table(group: ProgramAttainment, styles, *, bold: bool = False):
+    from reportlab.lib import colors
+    from reportlab.lib.units import cm
+    from reportlab.platypus import Paragraph, Table, TableStyle
+
+    headers = attainment_headers()[1:]
+    data = [
+        [Paragraph(escape(headers[0]), styles["head"])]
+        + [Paragraph(escape(h), styles["head_num"]) for h in headers[1:]]
+    ]
+    for row in group.rows:
+        label = f"<b>{escape(row.label)}</b>" if bold else escape(row.label)
+        if row.goal:
+            label += f'<br/><font size="7.5" color="{MUTED}">{escape(_("Goal"))}: {escape(row.goal)}</font>'
+        data.append(
+            [
+                Paragraph(label, styles["cell"]),
+                figure_display(row.target, row.is_money),
+                figure_display(row.achieved, row.is_money),
+                percent(row.percent),
+            ]
+        )
+    table = Table(data, colWidths=[9.0 * cm, 2.6 * cm, 2.8 * cm, 3.0 * cm], repeatRows=1, hAlign="LEFT")
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONT", (0, 1), (-1, -1), "Helvetica-Bold" if bold else "Helvetica", 8.5),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor(HEADER_BG)),
+                ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.HexColor(GREEN)),
+                ("LINEBELOW", (0, 1), (-1, -1), 0.4, colors.HexColor(RULE)),
+                ("ALIGN", (1, 1), (-1, -1), "RIGHT"),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("TOPPADDING", (0, 0), (-1, -1), 3),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+                ("LEFTPADDING", (0, 0), (-1, -1), 4),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 4),
+            ]
+        )
+    )
+    return table
+
+
+def attainment_pdf_bytes(report: Attainment) -> bytes:
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.units import cm
+    from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer
+
+    styles = _styles()
+    title = attainment_title(report)
+    out = io.BytesIO()
+    document = SimpleDocTemplate(
+        out,
+        pagesize=A4,
+        leftMargin=1.8 * cm,
+        rightMargin=1.8 * cm,
+        topMargin=2.6 * cm,
+        bottomMargin=2.2 * cm,
+        title=title,
+        author="PRO-BOLIVIA",
+        subject=_("Public accountability report"),
+        creator="Expediente",
+    )
+    if report.closed:
+        subtitle = _("Results of the cases from 1 January to 31 December %(year)s") % {
+            "year": report.fiscal_year
+        }
+    else:
+        subtitle = _("Fiscal year in progress: provisional figures")
+    story = [
+        Paragraph(escape(title), styles["title"]),
+        Paragraph(escape(subtitle), styles["subtitle"]),
+        Paragraph(escape(attainment_summary(report)), styles["body"]),
+    ]
+    for group in report.by_program:
+        story.append(
+            KeepTogether(
+                [
+                    Paragraph(f"{escape(group.code)} · {escape(group.name)}", styles["h2"]),
+                    _attainment_table(group, styles),
+                ]
+            )
+        )
+    story.append(
+        KeepTogether(
+            [
+                Paragraph(escape(report.total.name), styles["h2"]),
+                _attainment_table(report.total, styles, bold=True),
+            ]
+        )
+    )
+    story += [Spacer(1, 0.5 * cm), Paragraph(escape(attainment_method_text()), styles["note"])]
     canvas_class = _canvas_class(f"{generated_at_text(report)} · Expediente", _("Page %(page)s of %(pages)s"))
     document.build(story, canvasmaker=canvas_class)
     return out.getvalue()

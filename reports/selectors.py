@@ -1,4 +1,5 @@
-"""Reads of the accountability reports (PRODUCT.md §5): budget execution by funding source and program.
+"""Reads of the accountability reports (PRODUCT.md §5): budget execution by funding source and program,
+and the goals of the annual plan with their attainment (``attainment``, at the end).
 
 Everything is computed from the database only. The figures of a budget line (``amount_in_force``,
 ``executed``) equal the sum of its append-only ``BudgetMovement`` ledger (``budget.selectors``); the
@@ -16,21 +17,27 @@ nothing in force has nothing executed either.
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
-from django.db.models import DecimalField, Q, QuerySet, Sum, Value
+from django.db.models import Count, DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from budget.models import MAX_FISCAL_YEAR, MIN_FISCAL_YEAR, ZERO, BudgetLine, BudgetMovement
+from audit.actions import AuditAction
+from audit.models import AuditEntry
+from budget.models import MAX_FISCAL_YEAR, MIN_FISCAL_YEAR, ZERO, BudgetLine, BudgetMovement, Program
 from budget.selectors import ledger_mismatches, program_scope_ids
 from registry.roles import Role, has_role, is_admin
 from registry.services import today
 
+from .models import AGENCY_INDICATORS, MONEY_INDICATORS, PROGRAM_INDICATORS, Goal, Indicator
+
+LA_PAZ = zoneinfo.ZoneInfo("America/La_Paz")
 CENT = Decimal("0.01")
 ONE_DECIMAL = Decimal("0.1")
 HUNDRED = Decimal(100)
@@ -256,3 +263,389 @@ def executed_total(movements: QuerySet) -> Decimal:
     return sum(
         (sign * Decimal(sums[f"sum_{kind.value}"]) for kind, sign in EXECUTED_SIGN.items()), ZERO
     ).quantize(CENT)
+
+
+# --- Goals and their attainment (metas y resultados) ----------------------------------------------------
+#
+# What the cases achieved in a fiscal year, per program and in total, from the case data only. WHEN a
+# case reached a state is read from the audit trail (one entry per FSM transition, with its time), so a
+# case closed on 2 January counts in the year it was closed, whatever it did later. Payments and
+# deliveries are read from their own dated rows. No names and no NITs: counts and amounts only.
+
+
+def year_bounds(fiscal_year: int) -> tuple[dt.datetime, dt.datetime]:
+    """[1 January 00:00, next 1 January 00:00) in La Paz, as aware datetimes."""
+    return (
+        dt.datetime(fiscal_year, 1, 1, tzinfo=LA_PAZ),
+        dt.datetime(fiscal_year + 1, 1, 1, tzinfo=LA_PAZ),
+    )
+
+
+# The audit action that marks each case indicator, and the kind of case it counts.
+INITIATIVE_ACTIONS = {
+    Indicator.INITIATIVES_SUBMITTED: AuditAction.INITIATIVE_SUBMITTED,
+    Indicator.INITIATIVES_APPROVED: AuditAction.INITIATIVE_APPROVED,
+    Indicator.INITIATIVES_CLOSED: AuditAction.INITIATIVE_CLOSED,
+    Indicator.INITIATIVES_REJECTED: AuditAction.INITIATIVE_REJECTED,
+}
+TRANSFER_ACTIONS = {
+    Indicator.TRANSFERS_REQUESTED: AuditAction.TRANSFER_REQUESTED,
+    Indicator.TRANSFERS_DELIVERED: AuditAction.TRANSFER_DELIVERED,
+    Indicator.TRANSFERS_CLOSED: AuditAction.TRANSFER_CLOSED,
+}
+# Indicators whose figure is a list of cases (or of rows of cases) a staff member may open.
+DRILLABLE = frozenset(
+    {*INITIATIVE_ACTIONS, *TRANSFER_ACTIONS, Indicator.ASSETS_DELIVERED, Indicator.AMOUNT_PAID}
+)
+
+
+def attainment_percent(achieved, target: Decimal | None) -> Decimal | None:
+    """``achieved / target x 100`` rounded half-up to one decimal; ``None`` without a target."""
+    if target is None or target <= 0:
+        return None
+    return (Decimal(achieved) * HUNDRED / target).quantize(ONE_DECIMAL, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class IndicatorRow:
+    indicator: str  # an ``Indicator`` value
+    achieved: int | Decimal  # a count, or Bs (Decimal, 2 places) for money indicators
+    target: Decimal | None = None
+    goal: str = ""  # the goal as the annual plan words it
+
+    @property
+    def label(self) -> str:
+        return str(Indicator(self.indicator).label)
+
+    @property
+    def is_money(self) -> bool:
+        return self.indicator in MONEY_INDICATORS
+
+    @property
+    def percent(self) -> Decimal | None:
+        return attainment_percent(self.achieved, self.target)
+
+    @property
+    def drillable(self) -> bool:
+        return self.indicator in DRILLABLE
+
+
+@dataclass(frozen=True)
+class ProgramAttainment:
+    """The indicators of one program, or of the whole agency (``code`` empty)."""
+
+    code: str
+    name: str
+    rows: tuple[IndicatorRow, ...]
+
+    def row(self, indicator: str) -> IndicatorRow:
+        return next(r for r in self.rows if r.indicator == indicator)
+
+
+@dataclass(frozen=True)
+class Attainment:
+    fiscal_year: int
+    closed: bool
+    by_program: tuple[ProgramAttainment, ...]
+    total: ProgramAttainment
+    generated_at: dt.datetime
+
+    @property
+    def goals_count(self) -> int:
+        return sum(1 for p in (*self.by_program, self.total) for r in p.rows if r.target is not None)
+
+
+def _count_by_program(queryset, program_path: str, indicators: dict) -> dict[str, dict[str, int]]:
+    """One grouped query: for each program code, the count of each indicator's filter."""
+    rows = (
+        queryset.order_by()
+        .values(program_code=F(program_path))
+        .annotate(
+            **{
+                str(ind): Count("pk", filter=condition, distinct=True)
+                for ind, condition in indicators.items()
+            }
+        )
+    )
+    return {row.pop("program_code"): row for row in rows}
+
+
+def _reached(action: str, start: dt.datetime, end: dt.datetime) -> QuerySet:
+    """The case codes with an ``action`` entry in [start, end) (a subquery, never evaluated here)."""
+    return AuditEntry.objects.filter(action=action, at__gte=start, at__lt=end).values("case")
+
+
+def attainment(fiscal_year: int) -> Attainment:
+    """What the cases achieved in ``fiscal_year`` per program and in total, with the goals (targets).
+
+    Nine queries whatever the number of programs or cases: programs, initiatives (grouped, four
+    indicators), transfers (grouped, three), asset units, paid tranches, paid transfers, units (two
+    figures), renewals, goals. Amounts are summed in Python ``Decimal``. No access check here: callers
+    check ``can_view_execution`` (closed years public).
+    """
+    from iniciativas.models import Initiative, Tranche
+    from registry.models import Unit
+    from transfers.models import AssetItem, Modality, Transfer
+
+    start, end = year_bounds(fiscal_year)
+    first_day, last_day = dt.date(fiscal_year, 1, 1), dt.date(fiscal_year, 12, 31)
+    programs = dict(Program.objects.order_by("code").values_list("code", "name"))
+
+    initiative_actions = [str(a) for a in INITIATIVE_ACTIONS.values()]
+    initiatives = _count_by_program(
+        Initiative.objects.filter(
+            code__in=AuditEntry.objects.filter(
+                action__in=initiative_actions, at__gte=start, at__lt=end
+            ).values("case")
+        ),
+        "call__program__code",
+        {ind: Q(code__in=_reached(action, start, end)) for ind, action in INITIATIVE_ACTIONS.items()},
+    )
+    transfer_actions = [str(a) for a in TRANSFER_ACTIONS.values()]
+    transfers = _count_by_program(
+        Transfer.objects.filter(
+            code__in=AuditEntry.objects.filter(action__in=transfer_actions, at__gte=start, at__lt=end).values(
+                "case"
+            )
+        ),
+        "program__code",
+        {ind: Q(code__in=_reached(action, start, end)) for ind, action in TRANSFER_ACTIONS.items()},
+    )
+    assets = dict(
+        AssetItem.objects.filter(delivered_on__range=(first_day, last_day))
+        .exclude(status=AssetItem.Status.PENDING)
+        .order_by()
+        .values_list("asset__transfer__program__code")
+        .annotate(n=Count("pk"))
+    )
+    paid: dict[str, Decimal] = {}
+    for code, amount in Tranche.objects.filter(
+        state=Tranche.State.PAID, confirmed_at__gte=start, confirmed_at__lt=end
+    ).values_list("initiative__call__program__code", "amount"):
+        paid[code] = paid.get(code, ZERO) + amount
+    for code, amount in Transfer.objects.filter(
+        modality=Modality.MONEY, paid_on__range=(first_day, last_day), paid_amount__gt=0
+    ).values_list("program__code", "paid_amount"):
+        paid[code] = paid.get(code, ZERO) + amount
+    units = Unit.objects.aggregate(
+        registered=Count("pk", filter=Q(registered_at__gte=start, registered_at__lt=end)),
+        valid=Count("pk", filter=Q(registered_at__lt=end, registration_valid_until__gte=last_day)),
+    )
+    renewed = (
+        AuditEntry.objects.filter(action=AuditAction.UNIT_REGISTRATION_RENEWED, at__gte=start, at__lt=end)
+        .order_by()
+        .values("subject_id")
+        .distinct()
+        .count()
+    )
+    goals = {
+        (code or "", indicator): (target, description)
+        for code, indicator, target, description in Goal.objects.filter(fiscal_year=fiscal_year).values_list(
+            "program__code", "indicator", "target", "description"
+        )
+    }
+
+    def figure(code: str, indicator: str):
+        if indicator in INITIATIVE_ACTIONS:
+            return initiatives.get(code, {}).get(str(indicator), 0)
+        if indicator in TRANSFER_ACTIONS:
+            return transfers.get(code, {}).get(str(indicator), 0)
+        if indicator == Indicator.ASSETS_DELIVERED:
+            return assets.get(code, 0)
+        return paid.get(code, ZERO).quantize(CENT)
+
+    def row(code: str, indicator: str, achieved) -> IndicatorRow:
+        target, description = goals.get((code, str(indicator)), (None, ""))
+        return IndicatorRow(str(indicator), achieved, target, description)
+
+    # Programs: every program with a figure or a goal this year (a program with nothing at all is left
+    # out: it had no cases in this report's sense).
+    by_program = []
+    for code, name in programs.items():
+        rows = tuple(row(code, ind, figure(code, ind)) for ind in PROGRAM_INDICATORS)
+        if any(r.achieved for r in rows) or any(key[0] == code for key in goals):
+            by_program.append(ProgramAttainment(code=code, name=name, rows=rows))
+    total_rows = [
+        row("", ind, sum((figure(code, ind) for code in programs), ZERO if ind in MONEY_INDICATORS else 0))
+        for ind in PROGRAM_INDICATORS
+    ]
+    agency = {
+        Indicator.UNITS_REGISTERED: units["registered"],
+        Indicator.UNITS_RENEWED: renewed,
+        Indicator.UNITS_VALID: units["valid"],
+    }
+    total_rows += [row("", ind, agency[ind]) for ind in Indicator if ind in AGENCY_INDICATORS]
+    return Attainment(
+        fiscal_year=fiscal_year,
+        closed=is_closed(fiscal_year),
+        by_program=tuple(by_program),
+        total=ProgramAttainment(code="", name=_("PRO-BOLIVIA (total)"), rows=tuple(total_rows)),
+        generated_at=timezone.now(),
+    )
+
+
+# --- Drill-down: the cases behind a figure of the attainment report ---------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseLine:
+    """One row behind a figure: a case (by code), when it got there, and what it counts for."""
+
+    kind: str  # "initiative" or "transfer"
+    case_id: int
+    code: str
+    when: dt.datetime | dt.date
+    state: str  # the case's state now (display)
+    program: str
+    department: str
+    amount: Decimal  # the case's amount, or what this row paid
+    count: int = 1  # asset units (assets_delivered); 1 otherwise
+    note: str = ""
+
+
+def attainment_years_for(user) -> list[int]:
+    """The fiscal years offered on the goals page: years with a budget or a goal, and the year in
+    progress for staff; closed years only for everyone else (two queries)."""
+    years = set(BudgetLine.objects.order_by().values_list("fiscal_year", flat=True).distinct())
+    years |= set(Goal.objects.order_by().values_list("fiscal_year", flat=True).distinct())
+    current = current_fiscal_year()
+    years |= {current - 1}
+    if can_view_open_years(user):
+        years.add(current)
+    else:
+        years = {year for year in years if is_closed(year)}
+    return sorted(years, reverse=True)
+
+
+def attainment_cases(user, fiscal_year: int, indicator: str, program: str | None = None) -> list[CaseLine]:
+    """The cases (or payments, or deliveries) behind ``indicator`` of ``program`` (``None``: all) in
+    ``fiscal_year``, within the user's program scopes, oldest first. Empty for users who may not drill
+    down, and for the registry indicators (units are not cases)."""
+    from iniciativas.models import Initiative, Tranche
+    from transfers.models import AssetItem, Modality, Transfer
+
+    if not can_drill_down(user) or indicator not in DRILLABLE:
+        return []
+    start, end = year_bounds(fiscal_year)
+    first_day, last_day = dt.date(fiscal_year, 1, 1), dt.date(fiscal_year, 12, 31)
+    scope = program_scope_ids(user)
+
+    def within(queryset, path: str):
+        if scope is not None:
+            queryset = queryset.filter(**{f"{path}_id__in": scope})
+        if program is not None:
+            queryset = queryset.filter(**{f"{path}__code": program})
+        return queryset
+
+    def reached(action):
+        return Subquery(
+            AuditEntry.objects.filter(case=OuterRef("code"), action=action, at__gte=start, at__lt=end)
+            .order_by("at")
+            .values("at")[:1]
+        )
+
+    lines: list[CaseLine] = []
+    if indicator in INITIATIVE_ACTIONS:
+        found = within(
+            Initiative.objects.select_related("call__program", "department"), "call__program"
+        ).annotate(reached_at=reached(INITIATIVE_ACTIONS[indicator]))
+        for i in found.filter(reached_at__isnull=False):
+            lines.append(
+                CaseLine(
+                    "initiative",
+                    i.pk,
+                    i.code,
+                    i.reached_at,
+                    i.get_state_display(),
+                    i.call.program.code,
+                    i.department.code,
+                    i.granted_amount if i.granted_amount is not None else i.requested_amount,
+                )
+            )
+    elif indicator in TRANSFER_ACTIONS:
+        found = within(Transfer.objects.select_related("program", "department"), "program").annotate(
+            reached_at=reached(TRANSFER_ACTIONS[indicator])
+        )
+        for t in found.filter(reached_at__isnull=False):
+            lines.append(
+                CaseLine(
+                    "transfer",
+                    t.pk,
+                    t.code,
+                    t.reached_at,
+                    t.get_state_display(),
+                    t.program.code,
+                    t.department.code,
+                    t.amount,
+                    note=t.get_modality_display(),
+                )
+            )
+    elif indicator == Indicator.ASSETS_DELIVERED:
+        delivered = Q(
+            assets__items__delivered_on__range=(first_day, last_day),
+            assets__items__status__in=[s for s in AssetItem.Status.values if s != AssetItem.Status.PENDING],
+        )
+        found = (
+            within(Transfer.objects.select_related("program", "department"), "program")
+            .annotate(units=Count("assets__items", filter=delivered))
+            .filter(units__gt=0)
+        )
+        for t in found:
+            lines.append(
+                CaseLine(
+                    "transfer",
+                    t.pk,
+                    t.code,
+                    t.delivered_on,
+                    t.get_state_display(),
+                    t.program.code,
+                    t.department.code,
+                    t.amount,
+                    count=t.units,
+                )
+            )
+    else:  # AMOUNT_PAID: confirmed tranches and transfers paid in money
+        tranches = within(
+            Tranche.objects.select_related("initiative__call__program", "initiative__department"),
+            "initiative__call__program",
+        ).filter(state=Tranche.State.PAID, confirmed_at__gte=start, confirmed_at__lt=end)
+        for tr in tranches:
+            i = tr.initiative
+            lines.append(
+                CaseLine(
+                    "initiative",
+                    i.pk,
+                    i.code,
+                    tr.confirmed_at,
+                    i.get_state_display(),
+                    i.call.program.code,
+                    i.department.code,
+                    tr.amount,
+                    note=_("Tranche %(n)s") % {"n": tr.number},
+                )
+            )
+        transfers = within(Transfer.objects.select_related("program", "department"), "program").filter(
+            modality=Modality.MONEY, paid_on__range=(first_day, last_day), paid_amount__gt=0
+        )
+        for t in transfers:
+            lines.append(
+                CaseLine(
+                    "transfer",
+                    t.pk,
+                    t.code,
+                    t.paid_on,
+                    t.get_state_display(),
+                    t.program.code,
+                    t.department.code,
+                    t.paid_amount,
+                    note=t.get_modality_display(),
+                )
+            )
+
+    def sort_key(line: CaseLine):
+        when = line.when
+        if isinstance(when, dt.datetime):
+            when = timezone.localtime(when, LA_PAZ).date()
+        return (when, line.code)
+
+    return sorted(lines, key=sort_key)

@@ -13,17 +13,12 @@ class MoneyField(serializers.DecimalField):
 
 class PercentField(serializers.DecimalField):
     def __init__(self, **kwargs):
-        super().__init__(
-            max_digits=5,
-            decimal_places=1,
-            coerce_to_string=True,
-            read_only=True,
-            allow_null=True,
-            help_text=_(
-                "Executed / in force x 100, one decimal, rounded half-up; null when nothing is in force"
-            ),
-            **kwargs,
+        kwargs.setdefault(
+            "help_text",
+            _("Executed / in force x 100, one decimal, rounded half-up; null when nothing is in force"),
         )
+        kwargs.setdefault("max_digits", 5)
+        super().__init__(decimal_places=1, coerce_to_string=True, read_only=True, allow_null=True, **kwargs)
 
 
 class ExecutionFiguresSerializer(serializers.Serializer):
@@ -74,3 +69,65 @@ class BudgetExecutionSerializer(serializers.Serializer):
 def report_document(report) -> dict:
     """The report as the JSON document of the API (plain types, ready for ``json.dumps``)."""
     return dict(BudgetExecutionSerializer(report).data)
+
+
+# --- Goals and their attainment -------------------------------------------------------------------------
+
+
+def figure_text(value, money: bool) -> str | None:
+    """A count as ``"12"``, an amount as ``"97500.00"``; ``None`` stays ``None``."""
+    if value is None:
+        return None
+    return f"{value:.2f}" if money else f"{value:.0f}"
+
+
+class IndicatorSerializer(serializers.Serializer):
+    indicator = serializers.CharField(read_only=True, help_text=_("Indicator code (stable)"))
+    name = serializers.CharField(source="label", read_only=True)
+    unit = serializers.SerializerMethodField(help_text=_("count, or bs for amounts in bolivianos"))
+    achieved = serializers.SerializerMethodField(
+        help_text=_("What the cases achieved in the year: a whole number, or Bs with 2 decimals")
+    )
+    target = serializers.SerializerMethodField(
+        help_text=_("The goal of the annual plan; null when none was set")
+    )
+    percent = PercentField(
+        max_digits=16,
+        help_text=_("Achieved / target x 100, one decimal, rounded half-up; null without a target"),
+    )
+    goal = serializers.CharField(read_only=True, help_text=_("The goal as the annual plan words it"))
+
+    def get_unit(self, row) -> str:
+        return "bs" if row.is_money else "count"
+
+    def get_achieved(self, row) -> str:
+        return figure_text(row.achieved, row.is_money)
+
+    def get_target(self, row) -> str | None:
+        return figure_text(row.target, row.is_money)
+
+
+class ProgramAttainmentSerializer(serializers.Serializer):
+    program = serializers.CharField(source="code", read_only=True, help_text=_("Program code"))
+    name = serializers.CharField(read_only=True)
+    indicators = IndicatorSerializer(source="rows", many=True, read_only=True)
+
+
+class TotalAttainmentSerializer(serializers.Serializer):
+    name = serializers.CharField(read_only=True)
+    indicators = IndicatorSerializer(source="rows", many=True, read_only=True)
+
+
+class AttainmentSerializer(serializers.Serializer):
+    fiscal_year = serializers.IntegerField(read_only=True)
+    closed = serializers.BooleanField(
+        read_only=True, help_text=_("The fiscal year is over; otherwise the figures are provisional")
+    )
+    generated_at = serializers.DateTimeField(read_only=True)
+    by_program = ProgramAttainmentSerializer(many=True, read_only=True)
+    total = TotalAttainmentSerializer(read_only=True)
+
+
+def attainment_document(report) -> dict:
+    """The attainment report as the JSON document of the API (plain types, ready for ``json.dumps``)."""
+    return dict(AttainmentSerializer(report).data)

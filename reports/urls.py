@@ -12,6 +12,17 @@ urlpatterns = [
         views.budget_execution_file,
         name="budget-execution-file",
     ),
+    path("metas/", views.attainment_page, name="attainment"),
+    re_path(
+        r"^(?P<fiscal_year>[0-9]{4})/metas-y-resultados\.(?P<fmt>xlsx|pdf|csv|json)$",
+        views.attainment_file,
+        name="attainment-file",
+    ),
+    re_path(
+        r"^(?P<fiscal_year>[0-9]{4})/metas/(?P<scope>[A-Za-z0-9_-]+)/(?P<indicator>[a-z_]+)/$",
+        views.attainment_cases_page,
+        name="attainment-cases",
+    ),
     re_path(
         r"^(?P<fiscal_year>[0-9]{4})/(?P<dimension>program|source)/(?P<code>[A-Za-z0-9_-]+)/$",
         views.execution_movements_page,

@@ -1,7 +1,7 @@
-"""The public transparency page (``/reports/``): budget execution by funding source and by program,
-with the downloads (XLSX, PDF, CSV, JSON), and for staff the ledger movements behind every executed
-figure. Spanish first. No personal data on the public page: codes, names of programs and sources, and
-amounts only.
+"""The public transparency pages: ``/reports/``, budget execution by funding source and by program,
+and ``/reports/metas/``, goals and results per program, each with its downloads (XLSX, PDF, CSV, JSON)
+and, for staff, what is behind every figure (ledger movements; cases). Spanish first. No personal
+data on the public pages: codes, names of programs and sources, counts and amounts only.
 
 Access: closed fiscal years are public. The year in progress (and later ones) and the drill-down are
 for finance, the director, internal control and administrators; anonymous visitors are sent to the
@@ -9,6 +9,8 @@ login page, any other user gets 404 (as the rest of the site does for what it ma
 """
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
@@ -21,9 +23,23 @@ from django.views.decorators.http import require_safe
 
 from audit.selectors import can_view_trail
 
-from .exports import FORMATS, generated_at_text, report_file, report_title, summary_text
+from .exports import (
+    FORMATS,
+    attainment_method_text,
+    attainment_summary,
+    attainment_title,
+    generated_at_text,
+    report_file,
+    report_title,
+    summary_text,
+)
+from .models import Indicator
 from .selectors import (
+    DRILLABLE,
     EXECUTED_SIGN,
+    attainment,
+    attainment_cases,
+    attainment_years_for,
     budget_execution,
     can_drill_down,
     can_view_execution,
@@ -86,6 +102,7 @@ def budget_execution_page(request):
         "generated_at": generated_at_text(report),
         "current_year": current_fiscal_year(),
         "can_drill_down": can_drill_down(request.user),
+        "tab": "execution",
         "downloads": [
             (fmt.upper(), reverse("reports:budget-execution-file", args=[fiscal_year, fmt]))
             for fmt in ("xlsx", "pdf", "csv")
@@ -171,5 +188,133 @@ def execution_movements_page(request, fiscal_year: str, dimension: str, code: st
             "page": page,
             "lines": lines,
             "movements_total": executed_total(movements),
+        },
+    )
+
+
+# --- Goals and results (metas y resultados) ---------------------------------------------------------------
+
+CASE_DETAIL = {"initiative": "initiative-detail", "transfer": "transfer-detail"}
+
+
+def _attainment_downloads(fiscal_year: int) -> list[tuple[str, str]]:
+    files = [
+        (fmt.upper(), reverse("reports:attainment-file", args=[fiscal_year, fmt]))
+        for fmt in ("xlsx", "pdf", "csv")
+    ]
+    return [*files, ("JSON", reverse("api-attainment") + f"?fiscal_year={fiscal_year}")]
+
+
+@require_safe
+def attainment_page(request):
+    """Goals and results of a fiscal year: per program and in total, with the goals where set."""
+    years = attainment_years_for(request.user)
+    raw = request.GET.get("fiscal_year", "").strip()
+    context = {"years": years, "current_year": current_fiscal_year(), "tab": "attainment"}
+    try:
+        fiscal_year = clean_fiscal_year(raw) if raw else default_year_for(request.user, years)
+    except ValidationError as exc:
+        context.update(fiscal_year=None, error=exc.message_dict["fiscal_year"][0])
+        return render(request, "reports/attainment.html", context, status=400)
+    try:
+        _require_visible(request, fiscal_year)
+    except _LoginRequired:
+        return redirect_to_login(request.get_full_path())
+    if fiscal_year not in years:
+        context["years"] = sorted([*years, fiscal_year], reverse=True)
+    report = attainment(fiscal_year)
+    context.update(
+        fiscal_year=fiscal_year,
+        report=report,
+        title=attainment_title(report),
+        summary=attainment_summary(report),
+        method=attainment_method_text(),
+        generated_at=generated_at_text(report),
+        can_drill_down=can_drill_down(request.user),
+        downloads=_attainment_downloads(fiscal_year),
+        cards=[
+            report.total.row(indicator)
+            for indicator in (
+                Indicator.INITIATIVES_CLOSED,
+                Indicator.TRANSFERS_DELIVERED,
+                Indicator.UNITS_REGISTERED,
+                Indicator.AMOUNT_PAID,
+            )
+        ],
+    )
+    return render(request, "reports/attainment.html", context)
+
+
+@require_safe
+def attainment_file(request, fiscal_year: str, fmt: str):
+    if fmt not in FORMATS:
+        raise Http404
+    year = int(fiscal_year)
+    try:
+        clean_fiscal_year(year)
+        _require_visible(request, year)
+    except ValidationError as exc:
+        raise Http404 from exc
+    except _LoginRequired:
+        return redirect_to_login(request.get_full_path())
+    file = report_file(attainment(year), fmt)
+    response = HttpResponse(file.content, content_type=file.content_type)
+    response["Content-Disposition"] = content_disposition_header(True, file.filename)
+    return response
+
+
+@require_safe
+def attainment_cases_page(request, fiscal_year: str, scope: str, indicator: str):
+    """Staff: the cases behind one figure of the goals report (``scope`` = program code or ``total``),
+    each linking to its page and, for internal control and administrators, to its audit trail."""
+    fiscal_year = int(fiscal_year)
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not can_drill_down(request.user) or indicator not in DRILLABLE:
+        raise Http404
+    report = attainment(fiscal_year)
+    if scope == "total":
+        group, program = report.total, None
+    else:
+        group = next((g for g in report.by_program if g.code == scope), None)
+        if group is None:
+            raise Http404
+        program = scope
+    row = group.row(indicator)
+    lines = attainment_cases(request.user, fiscal_year, indicator, program)
+    page = Paginator(lines, MOVEMENTS_PER_PAGE).get_page(request.GET.get("page"))
+    show_trail = can_view_trail(request.user)
+    rows = []
+    for line in page.object_list:
+        try:
+            url = reverse(CASE_DETAIL[line.kind], args=[line.case_id])
+        except NoReverseMatch:
+            url = None
+        trail = None
+        if show_trail:
+            try:
+                trail = reverse("audit:case", args=[line.code])
+            except NoReverseMatch:
+                trail = None
+        rows.append({"line": line, "case_url": url, "trail_url": trail})
+    if row.is_money:
+        lines_total = sum((line.amount for line in lines), Decimal("0.00"))
+    elif indicator == Indicator.ASSETS_DELIVERED:
+        lines_total = sum(line.count for line in lines)
+    else:
+        lines_total = len(lines)
+    return render(
+        request,
+        "reports/attainment_cases.html",
+        {
+            "report": report,
+            "title": attainment_title(report),
+            "fiscal_year": fiscal_year,
+            "group": group,
+            "row": row,
+            "page": page,
+            "rows": rows,
+            "lines_total": lines_total,
+            "is_assets": indicator == Indicator.ASSETS_DELIVERED,
         },
     )

@@ -1,0 +1,92 @@
+"""Goals (metas) of the annual plan, per fiscal year and program, against which the accountability report
+shows attainment (PRODUCT.md §5). Written only by ``reports.services`` (administrators, audited).
+
+The indicators are a fixed list: each one is counted from the case data by ``reports.selectors``
+(``attainment``). A goal without a program is a goal of the whole agency: it is set against the total.
+The registry indicators (units registered, renewed, valid) are agency-wide only: units belong to no
+program.
+"""
+
+from __future__ import annotations
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from budget.models import MAX_FISCAL_YEAR, MIN_FISCAL_YEAR
+
+
+class Indicator(models.TextChoices):
+    """What the report counts. Values are stored (goals) and published (open data): never rename."""
+
+    INITIATIVES_SUBMITTED = "initiatives_submitted", _("Initiatives submitted")
+    INITIATIVES_APPROVED = "initiatives_approved", _("Initiatives approved")
+    INITIATIVES_CLOSED = "initiatives_closed", _("Initiatives closed")
+    INITIATIVES_REJECTED = "initiatives_rejected", _("Initiatives rejected")
+    TRANSFERS_REQUESTED = "transfers_requested", _("Transfers requested")
+    TRANSFERS_DELIVERED = "transfers_delivered", _("Transfers delivered")
+    TRANSFERS_CLOSED = "transfers_closed", _("Transfers closed")
+    ASSETS_DELIVERED = "assets_delivered", _("Asset units delivered (in kind)")
+    AMOUNT_PAID = "amount_paid", _("Paid to beneficiaries (Bs)")
+    UNITS_REGISTERED = "units_registered", _("Productive units registered")
+    UNITS_RENEWED = "units_renewed", _("Registrations renewed")
+    UNITS_VALID = "units_valid", _("Units with a valid registration at year end")
+
+
+# Money indicators (Bs, two decimals); every other indicator is a count (whole number).
+MONEY_INDICATORS = frozenset({Indicator.AMOUNT_PAID})
+# Counted for the whole agency only (units belong to no program).
+AGENCY_INDICATORS = frozenset({Indicator.UNITS_REGISTERED, Indicator.UNITS_RENEWED, Indicator.UNITS_VALID})
+PROGRAM_INDICATORS = tuple(i for i in Indicator if i not in AGENCY_INDICATORS)
+
+
+class Goal(models.Model):
+    fiscal_year = models.PositiveSmallIntegerField(
+        _("fiscal year"), validators=[MinValueValidator(MIN_FISCAL_YEAR), MaxValueValidator(MAX_FISCAL_YEAR)]
+    )
+    program = models.ForeignKey(
+        "budget.Program",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("program"),
+        help_text=_("Empty: a goal of the whole agency, set against the total."),
+    )
+    indicator = models.CharField(_("indicator"), max_length=40, choices=Indicator.choices)
+    target = models.DecimalField(
+        _("target"),
+        max_digits=16,
+        decimal_places=2,
+        help_text=_("A whole number for counts; bolivianos for amounts."),
+    )
+    description = models.CharField(
+        _("description"),
+        max_length=300,
+        blank=True,
+        help_text=_("The goal as the annual plan words it, e.g. “1.500 new units registered”."),
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["fiscal_year", "program__code", "indicator"]
+        verbose_name = _("goal")
+        verbose_name_plural = _("goals")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["fiscal_year", "program", "indicator"],
+                condition=Q(program__isnull=False),
+                name="reports_goal_one_per_program_indicator",
+            ),
+            models.UniqueConstraint(
+                fields=["fiscal_year", "indicator"],
+                condition=Q(program__isnull=True),
+                name="reports_goal_one_per_agency_indicator",
+            ),
+            models.CheckConstraint(condition=Q(target__gt=0), name="reports_goal_target_positive"),
+        ]
+
+    def __str__(self) -> str:
+        program = self.program.code if self.program_id else "PRO-BOLIVIA"
+        return f"{self.fiscal_year} · {program} · {self.get_indicator_display()}"
