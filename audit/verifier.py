@@ -289,6 +289,10 @@ def check_checkpoints(
             continue
         try:
             signature = base64.b64decode(cp["signature"], validate=True)
+            # Only the canonical encoding: base64 ignores the padding bits of its last character,
+            # so "…WAQ==" and "…WAa==" decode alike; an altered published checkpoint must not pass.
+            if base64.b64encode(signature).decode("ascii") != cp["signature"]:
+                raise ValueError("non-canonical base64 signature")
             key.verify(signature, checkpoint_message(cp))
         except (InvalidSignature, ValueError, binascii.Error):
             bad(

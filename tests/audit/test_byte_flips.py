@@ -61,3 +61,23 @@ def test_any_byte_flip_in_a_checkpoint_is_detected(trail, tmp_path, data):
     if flipped == cp:
         return  # the flip hit JSON syntax only (e.g. a space) and changed nothing
     assert not verify_export(str(path), [flipped], keys, workers=1).valid
+
+
+def test_a_signature_re_encoded_with_other_padding_bits_is_refused(trail, tmp_path):
+    """Regression (found by the property above in CI): base64 ignores the padding bits of the last
+    character, so "…WAQ==" and "…WAa==" decode to the same signature. The verifier accepts only the
+    canonical encoding, so an altered published checkpoint never passes."""
+    import base64
+
+    export, cp, keys = trail
+    path = tmp_path / "export.jsonl"
+    path.write_bytes(export)
+    assert verify_export(str(path), [cp], keys, workers=1).valid
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    signature = cp["signature"]
+    assert signature.endswith("==")  # 64 bytes: the last character carries 4 padding bits
+    last = signature[-3]
+    twin = alphabet[alphabet.index(last) ^ 1]
+    altered = {**cp, "signature": signature[:-3] + twin + "=="}
+    assert base64.b64decode(altered["signature"]) == base64.b64decode(signature)  # same bytes
+    assert not verify_export(str(path), [altered], keys, workers=1).valid
