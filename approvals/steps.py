@@ -129,6 +129,24 @@ def certification_field(program, amount) -> Field:
     )
 
 
+# Where each kind of case keeps the bank references of its payments (model, field).
+PAYMENT_REFERENCES = (
+    ("iniciativas.Tranche", "payment_reference"),
+    ("transfers.Transfer", "payment_reference"),
+)
+
+
+def check_bank_reference_unused(reference: str) -> None:
+    """A bank transfer reference pays once, whatever the case: refuse one any case already used."""
+    from django.apps import apps
+
+    for label, column in PAYMENT_REFERENCES:
+        if apps.get_model(label).objects.filter(**{column: reference}).exists():
+            raise ValidationError(
+                {"data.payment_reference": [_("This bank reference was already used for another payment.")]}
+            )
+
+
 # --- validation of the data of a decision ---------------------------------------------------------
 
 

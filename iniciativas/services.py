@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from contextlib import nullcontext
 from decimal import Decimal
 
 from django.conf import settings
@@ -19,7 +18,7 @@ import audit
 from audit.actions import AuditAction
 from expediente.errors import Conflict
 from registry.permissions import require
-from workflows.services import next_case_code, run_transition
+from workflows.services import cancel_open_tasks, flow_locked, next_case_code, run_transition
 
 from .models import Call, Document, DocumentKind, Initiative, InitiativeState
 
@@ -286,34 +285,23 @@ def submit_initiative(initiative: Initiative, *, actor) -> Initiative:
         if problems:
             raise ValidationError(problems)
         _transition(initiative, "submit", actor=actor)
-        InitiativeFlow.start.run(initiative=initiative)
+        InitiativeFlow.start.run(case=initiative)
         from approvals.notifications import after_case_started
 
         after_case_started("initiative", initiative.pk)  # after commit: whoever takes the first task
     return initiative
 
 
-def _main_process(initiative_pk: int):
-    from workflows.models import CaseProcess
-
-    return CaseProcess.objects.filter(case_type="initiative", case_id=initiative_pk, purpose="main").first()
-
-
 def _flow_locked(initiative_pk: int):
-    """Take the case's flow lock BEFORE opening the transaction (viewflow's lock retries with
-    ``nowait``, which only works as the outermost block), so a concurrent decision waits."""
     from workflows.initiative_flow import InitiativeFlow
 
-    process = _main_process(initiative_pk)
-    return InitiativeFlow.lock(process.pk) if process is not None else nullcontext()
+    return flow_locked(InitiativeFlow, "initiative", initiative_pk)
 
 
 def _cancel_open_tasks(initiative_pk: int) -> None:
     from workflows.initiative_flow import InitiativeFlow
 
-    process = _main_process(initiative_pk)
-    if process is not None and process.status == "NEW":
-        InitiativeFlow.instance.cancel(process)
+    cancel_open_tasks(InitiativeFlow, "initiative", initiative_pk)
 
 
 def withdraw_initiative(initiative: Initiative, *, actor, reason: str = "") -> Initiative:

@@ -14,7 +14,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from approvals.models import CaseType, Step
-from approvals.steps import Decision, Field, StepContext, StepSpec, certification_field, register
+from approvals.steps import (
+    Decision,
+    Field,
+    StepContext,
+    StepSpec,
+    certification_field,
+    check_bank_reference_unused,
+    register,
+)
 from budget import services as budget
 from budget.models import BudgetLine
 
@@ -304,10 +312,7 @@ def handle_payment_confirmation(ctx: StepContext):
     if tranche is None or tranche.number != ctx.data["tranche"]:
         raise ValidationError({"data.tranche": [_("That tranche is not awaiting payment.")]})
     reference = ctx.data["payment_reference"]
-    if Tranche.objects.filter(payment_reference=reference).exists():
-        raise ValidationError(
-            {"data.payment_reference": [_("This bank reference was already used for another payment.")]}
-        )
+    check_bank_reference_unused(reference)
     tranche.state = Tranche.State.PAID
     tranche.confirmed_by = ctx.actor
     tranche.confirmed_at = timezone.now()

@@ -4,7 +4,6 @@ handlers live in ``transfers.steps``."""
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -16,7 +15,7 @@ from audit.actions import AuditAction
 from expediente.errors import Conflict
 from registry.models import Unit
 from registry.permissions import require
-from workflows.services import next_case_code, run_transition
+from workflows.services import cancel_open_tasks, flow_locked, next_case_code, run_transition
 
 from .models import (
     ANNULLABLE,
@@ -203,23 +202,9 @@ def create_transfer(
             "policy": policy.pk,
         },
     )
-    TransferFlow.start.run(transfer=transfer)
+    TransferFlow.start.run(case=transfer)
     after_case_started("transfer", transfer.pk)  # after commit: whoever takes the first task
     return transfer
-
-
-def _main_process(transfer_pk: int):
-    from workflows.models import CaseProcess
-
-    return CaseProcess.objects.filter(case_type="transfer", case_id=transfer_pk, purpose="main").first()
-
-
-def _flow_locked(transfer_pk: int):
-    """Take the case's flow lock BEFORE opening the transaction (see iniciativas.services)."""
-    from workflows.transfer_flow import TransferFlow
-
-    process = _main_process(transfer_pk)
-    return TransferFlow.lock(process.pk) if process is not None else nullcontext()
 
 
 def annul_transfer(transfer: Transfer, *, actor, reason: str) -> Transfer:
@@ -231,7 +216,7 @@ def annul_transfer(transfer: Transfer, *, actor, reason: str) -> Transfer:
     if not (reason or "").strip():
         raise ValidationError({"reason": [_("Give the reasons for the annulment.")]})
     pk = transfer.pk
-    with _flow_locked(pk), transaction.atomic():
+    with flow_locked(TransferFlow, "transfer", pk), transaction.atomic():
         transfer = _lock(pk)
         require(actor, "transfers.annul", transfer)
         if transfer.state not in ANNULLABLE:
@@ -253,7 +238,5 @@ def annul_transfer(transfer: Transfer, *, actor, reason: str) -> Transfer:
                 budget.release_commitment(line, transfer.amount, actor=actor, case=transfer)
         transfer.annulment_reason = reason.strip()
         _transition(transfer, "annul", actor=actor, data={"reason": reason.strip()})
-        process = _main_process(pk)
-        if process is not None and process.status == "NEW":
-            TransferFlow.instance.cancel(process)
+        cancel_open_tasks(TransferFlow, "transfer", pk)
     return transfer

@@ -20,7 +20,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from approvals.models import CaseType, Step
-from approvals.steps import Decision, Field, StepContext, StepSpec, certification_field, register
+from approvals.steps import (
+    Decision,
+    Field,
+    StepContext,
+    StepSpec,
+    certification_field,
+    check_bank_reference_unused,
+    register,
+)
 from budget import services as budget
 from budget.models import BudgetLine
 
@@ -293,17 +301,9 @@ def payment_confirmation_fields(task, case):
 
 
 def handle_payment_confirmation(ctx: StepContext):
-    from iniciativas.models import Tranche
-
     case = ctx.case
     reference = ctx.data["payment_reference"][:60]
-    if (
-        Transfer.objects.filter(payment_reference=reference).exists()
-        or Tranche.objects.filter(payment_reference=reference).exists()
-    ):
-        raise ValidationError(
-            {"data.payment_reference": [_("This bank reference was already used for another payment.")]}
-        )
+    check_bank_reference_unused(reference)
     if case.payment_ordered_at is None or case.paid_amount:
         raise ValidationError({"detail": _("No payment of this transfer is awaiting confirmation.")})
     budget.pay(case.budget_line, case.amount, actor=ctx.actor, case=case)

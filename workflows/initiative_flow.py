@@ -14,7 +14,7 @@ from approvals.models import CaseType, Step
 from registry.roles import Role
 
 from .models import CaseProcess, CaseTask
-from .nodes import ChainStepMixin, DynamicSplit, HumanStep
+from .nodes import CaseFlowMixin, ChainStepMixin, DynamicSplit, HumanStep
 
 
 def state_is(value: str):
@@ -27,10 +27,13 @@ def ask(question: str):
     return lambda activation: bool(getattr(activation.flow_task.flow_class.instance, question)(activation))
 
 
-class InitiativeFlow(ChainStepMixin, flow.Flow):
+class InitiativeFlow(CaseFlowMixin, ChainStepMixin, flow.Flow):
     process_class = CaseProcess
     task_class = CaseTask
     lock_impl = lock.select_for_update_lock
+    case_type = CaseType.INITIATIVE
+    case_model = "iniciativas.Initiative"
+    case_related = ("call", "unit", "policy")
     process_title = _("Productive initiative")
 
     start = flow.StartHandle(this.start_case).Next(this.admissibility)
@@ -147,24 +150,6 @@ class InitiativeFlow(ChainStepMixin, flow.Flow):
     end = flow.End()
 
     # --- helpers the nodes read (no writes here: the step handlers do them) ---------------------
-    def start_case(self, activation, initiative=None):
-        process = activation.process
-        process.case_type = CaseType.INITIATIVE
-        process.case_id = initiative.pk
-        process.case_code = initiative.code
-        return process
-
-    def get_case(self, process):
-        from iniciativas.models import Initiative
-
-        return Initiative.objects.select_related("call", "unit", "policy").get(pk=process.case_id)
-
-    def case(self, activation):
-        return self.get_case(activation.process)
-
-    def state(self, activation) -> str:
-        return self.case(activation).state
-
     def observation_days(self, activation) -> int:
         case = self.case(activation)
         return case.observation_days or case.call.observation_days

@@ -127,3 +127,32 @@ class ChainStepMixin:
 
     def chain_step_escalation(self, activation) -> str:
         return self._chain_step(activation).escalation_role
+
+
+class CaseFlowMixin:
+    """What every case flow reads of its case: the process is started with ``start.run(case=...)``
+    and linked to the case (type, id, code); nodes and gateways read the case row through ``case``.
+    The flow sets ``case_type``, ``case_model`` ("app.Model") and ``case_related`` (select_related)."""
+
+    case_type: str = ""
+    case_model: str = ""
+    case_related: tuple[str, ...] = ()
+
+    def start_case(self, activation, case=None):
+        process = activation.process
+        process.case_type = self.case_type
+        process.case_id = case.pk
+        process.case_code = case.code
+        return process
+
+    def get_case(self, process):
+        from django.apps import apps
+
+        model = apps.get_model(self.case_model)
+        return model.objects.select_related(*self.case_related).get(pk=process.case_id)
+
+    def case(self, activation):
+        return self.get_case(activation.process)
+
+    def state(self, activation) -> str:
+        return self.case(activation).state

@@ -1,6 +1,8 @@
 """Writes of the workflows layer that are not decisions: case codes, and the one way a case's FSM
 moves (transition + save + audit entry, in the caller's transaction)."""
 
+from contextlib import nullcontext
+
 from django.db import transaction
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed
@@ -33,3 +35,25 @@ def next_case_code(prefix: str) -> str:
     counter.last += 1
     counter.save(update_fields=["last"])
     return f"{prefix}-{year}-{counter.last:06d}"
+
+
+def main_process(case_type: str, case_id: int):
+    """The case's main flow process (``CaseProcess``), or None before the case entered a flow."""
+    from .models import CaseProcess
+
+    return CaseProcess.objects.filter(case_type=case_type, case_id=case_id, purpose="main").first()
+
+
+def flow_locked(flow_class, case_type: str, case_id: int):
+    """The case's flow lock, to take BEFORE opening the transaction (viewflow's lock retries with
+    ``nowait``, which only works as the outermost block), so a concurrent decision waits."""
+    process = main_process(case_type, case_id)
+    return flow_class.lock(process.pk) if process is not None else nullcontext()
+
+
+def cancel_open_tasks(flow_class, case_type: str, case_id: int) -> None:
+    """Cancel the case's running flow (its open tasks leave every inbox), inside the caller's
+    transaction and flow lock."""
+    process = main_process(case_type, case_id)
+    if process is not None and process.status == "NEW":
+        flow_class.instance.cancel(process)

@@ -20,19 +20,19 @@ from registry.roles import Role
 
 from .initiative_flow import ask, state_is
 from .models import CaseProcess, CaseTask
-from .nodes import ChainStepMixin, HumanStep
+from .nodes import CaseFlowMixin, ChainStepMixin, HumanStep
 
-VERIFICATION_STEPS = (Step.TECHNICAL_REPORT, Step.LEGAL_REPORT)
-DEFAULT_VERIFICATION = {
-    Step.TECHNICAL_REPORT: (Role.EVALUATOR, "department", 10, Role.DIRECTOR),
-    Step.LEGAL_REPORT: (Role.LEGAL, "none", 5, Role.DIRECTOR),
-}
+# Business days of each report when the case's policy does not list it.
+DEFAULT_VERIFICATION_DAYS = {Step.TECHNICAL_REPORT: 10, Step.LEGAL_REPORT: 5}
 
 
-class TransferFlow(ChainStepMixin, flow.Flow):
+class TransferFlow(CaseFlowMixin, ChainStepMixin, flow.Flow):
     process_class = CaseProcess
     task_class = CaseTask
     lock_impl = lock.select_for_update_lock
+    case_type = CaseType.TRANSFER
+    case_model = "transfers.Transfer"
+    case_related = ("beneficiary", "program", "policy")
     process_title = _("Transfer")
 
     start = flow.StartHandle(this.start_case).Next(this.verification)
@@ -129,38 +129,20 @@ class TransferFlow(ChainStepMixin, flow.Flow):
     end = flow.End()
 
     # --- helpers the nodes read (no writes here: the step handlers do them) ---------------------
-    def start_case(self, activation, transfer=None):
-        process = activation.process
-        process.case_type = CaseType.TRANSFER
-        process.case_id = transfer.pk
-        process.case_code = transfer.code
-        return process
-
-    def get_case(self, process):
-        from transfers.models import Transfer
-
-        return Transfer.objects.select_related("beneficiary", "program", "policy").get(pk=process.case_id)
-
-    def case(self, activation):
-        return self.get_case(activation.process)
-
-    def state(self, activation) -> str:
-        return self.case(activation).state
-
-    def _verification_spec(self, activation, step):
+    def _verification_days(self, activation, step) -> int:
         from approvals.services import policy_steps
 
         case = self.case(activation)
         for s in policy_steps(case.policy) if case.policy_id else []:
             if s.step == step:
                 return s.deadline_days
-        return DEFAULT_VERIFICATION[step][2]
+        return DEFAULT_VERIFICATION_DAYS[step]
 
     def technical_days(self, activation) -> int:
-        return self._verification_spec(activation, Step.TECHNICAL_REPORT)
+        return self._verification_days(activation, Step.TECHNICAL_REPORT)
 
     def legal_days(self, activation) -> int:
-        return self._verification_spec(activation, Step.LEGAL_REPORT)
+        return self._verification_days(activation, Step.LEGAL_REPORT)
 
     def verification_failed(self, activation, active_tasks) -> bool:
         return self.case(activation).state == "rejected"

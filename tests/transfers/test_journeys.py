@@ -419,3 +419,11 @@ def test_a_bank_reference_pays_once_across_cases(world, clients):
     )
     assert dup.status_code == 400 and "data.payment_reference" in dup.json()
     assert Transfer.objects.get(code=refs[1]).paid_amount == Decimal("0.00")
+    # The same one check guards the initiatives' tranches (approvals.steps.check_bank_reference_unused).
+    from django.core.exceptions import ValidationError
+
+    from approvals.steps import check_bank_reference_unused
+
+    with pytest.raises(ValidationError):
+        check_bank_reference_unused("SIGEP-DUP-1")
+    check_bank_reference_unused("SIGEP-NUEVA-1")  # an unused one passes
