@@ -66,31 +66,25 @@ def clean_format(value) -> str:
     return fmt
 
 
-class BudgetExecutionView(APIView):
-    permission_classes = [AllowAny]
-    renderer_classes = [JSONRenderer]
-    content_negotiation_class = ReportNegotiation
-
-    @extend_schema(
-        operation_id="reports_budget_execution",
-        summary="Budget execution by funding source and program (public for closed years)",
-        description=(
-            "Budget in force, executed (devengado), balance and % executed of a fiscal year, by funding "
-            "source and by program, with the total; computed from the budget lines and their ledger. "
-            "Closed fiscal years are public; the year in progress and later ones are for finance, the "
-            "director, internal control and administrators (401 anonymous, 404 others). "
-            "`?format=xlsx|pdf|csv` returns the same report as a file (attachment)."
-        ),
+def report_schema(operation_id: str, summary: str, what: str, serializer, *, example_year: int):
+    """The OpenAPI description every yearly report shares: its query, its formats, its access."""
+    return extend_schema(
+        operation_id=operation_id,
+        summary=summary,
+        description=what
+        + "Closed fiscal years are public; the year in progress and later ones are for finance, the "
+        "director, internal control and administrators (401 anonymous, 404 others). "
+        "`?format=xlsx|pdf|csv` returns the same report as a file (attachment).",
         parameters=[
             OpenApiParameter(
-                "fiscal_year", int, required=True, description="Fiscal year (gestión), e.g. 2020"
+                "fiscal_year", int, required=True, description=f"Fiscal year (gestión), e.g. {example_year}"
             ),
             OpenApiParameter(
                 "format", str, enum=list(FORMATS), description="json (default), xlsx, pdf or csv (open data)"
             ),
         ],
         responses={
-            (200, "application/json"): BudgetExecutionSerializer,
+            (200, "application/json"): serializer,
             (200, MEDIA_TYPES["xlsx"]): OpenApiTypes.BINARY,
             (200, MEDIA_TYPES["pdf"]): OpenApiTypes.BINARY,
             (200, MEDIA_TYPES["csv"]): OpenApiTypes.STR,
@@ -99,6 +93,21 @@ class BudgetExecutionView(APIView):
             (404, "application/json"): NOT_FOUND,
         },
         tags=["reports"],
+    )
+
+
+class BudgetExecutionView(APIView):
+    permission_classes = [AllowAny]
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = ReportNegotiation
+
+    @report_schema(
+        "reports_budget_execution",
+        "Budget execution by funding source and program (public for closed years)",
+        "Budget in force, executed (devengado), balance and % executed of a fiscal year, by funding "
+        "source and by program, with the total; computed from the budget lines and their ledger. ",
+        BudgetExecutionSerializer,
+        example_year=2020,
     )
     def get(self, request):
         fiscal_year, fmt = report_query(request)
@@ -142,37 +151,16 @@ class AttainmentView(APIView):
     renderer_classes = [JSONRenderer]
     content_negotiation_class = ReportNegotiation
 
-    @extend_schema(
-        operation_id="reports_attainment",
-        summary="Goals and results per program (public for closed years)",
-        description=(
-            "What the cases achieved in a fiscal year, per program and in total: initiatives submitted, "
-            "approved, closed and rejected; transfers requested, delivered and closed; asset units "
-            "delivered; money paid to beneficiaries; productive units registered, renewed and valid at "
-            "year end — with the goal of the annual plan and the attainment (achieved / goal x 100) where "
-            "a goal was set. Counts and amounts only, no personal data. Same access as the budget "
-            "execution: closed fiscal years are public; the year in progress and later ones are for "
-            "finance, the director, internal control and administrators (401 anonymous, 404 others). "
-            "`?format=xlsx|pdf|csv` returns the same report as a file (attachment)."
-        ),
-        parameters=[
-            OpenApiParameter(
-                "fiscal_year", int, required=True, description="Fiscal year (gestión), e.g. 2026"
-            ),
-            OpenApiParameter(
-                "format", str, enum=list(FORMATS), description="json (default), xlsx, pdf or csv (open data)"
-            ),
-        ],
-        responses={
-            (200, "application/json"): AttainmentSerializer,
-            (200, MEDIA_TYPES["xlsx"]): OpenApiTypes.BINARY,
-            (200, MEDIA_TYPES["pdf"]): OpenApiTypes.BINARY,
-            (200, MEDIA_TYPES["csv"]): OpenApiTypes.STR,
-            (400, "application/json"): BAD_REQUEST,
-            (401, "application/json"): NOT_AUTHENTICATED,
-            (404, "application/json"): NOT_FOUND,
-        },
-        tags=["reports"],
+    @report_schema(
+        "reports_attainment",
+        "Goals and results per program (public for closed years)",
+        "What the cases achieved in a fiscal year, per program and in total: initiatives submitted, "
+        "approved, closed and rejected; transfers requested, delivered and closed; asset units "
+        "delivered; money paid to beneficiaries; productive units registered, renewed and valid at "
+        "year end — with the goal of the annual plan and the attainment (achieved / goal x 100) where "
+        "a goal was set. Counts and amounts only, no personal data. ",
+        AttainmentSerializer,
+        example_year=2026,
     )
     def get(self, request):
         fiscal_year, fmt = report_query(request)

@@ -194,15 +194,13 @@ def _canvas_class(footer_left: str, page_label: str):
     return ReportCanvas
 
 
-def pdf_bytes(report: BudgetExecution) -> bytes:
+def _document(out, title: str):
+    """An A4 accountability report with the agency's margins and metadata."""
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.units import cm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
+    from reportlab.platypus import SimpleDocTemplate
 
-    styles = _styles()
-    title = report_title(report)
-    out = io.BytesIO()
-    document = SimpleDocTemplate(
+    return SimpleDocTemplate(
         out,
         pagesize=A4,
         leftMargin=1.8 * cm,
@@ -214,6 +212,16 @@ def pdf_bytes(report: BudgetExecution) -> bytes:
         subject=_("Public accountability report"),
         creator="Expediente",
     )
+
+
+def pdf_bytes(report: BudgetExecution) -> bytes:
+    from reportlab.lib.units import cm
+    from reportlab.platypus import Paragraph, Spacer
+
+    styles = _styles()
+    title = report_title(report)
+    out = io.BytesIO()
+    document = _document(out, title)
     if report.closed:
         subtitle = _("Budget execution at 31 December %(year)s") % {"year": report.fiscal_year}
     else:
@@ -314,25 +322,13 @@ def _attainment_table(group: ProgramAttainment, styles, *, bold: bool = False):
 
 
 def attainment_pdf_bytes(report: Attainment) -> bytes:
-    from reportlab.lib.pagesizes import A4
     from reportlab.lib.units import cm
-    from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer
+    from reportlab.platypus import KeepTogether, Paragraph, Spacer
 
     styles = _styles()
     title = attainment_title(report)
     out = io.BytesIO()
-    document = SimpleDocTemplate(
-        out,
-        pagesize=A4,
-        leftMargin=1.8 * cm,
-        rightMargin=1.8 * cm,
-        topMargin=2.6 * cm,
-        bottomMargin=2.2 * cm,
-        title=title,
-        author="PRO-BOLIVIA",
-        subject=_("Public accountability report"),
-        creator="Expediente",
-    )
+    document = _document(out, title)
     if report.closed:
         subtitle = _("Results of the cases from 1 January to 31 December %(year)s") % {
             "year": report.fiscal_year
