@@ -2,7 +2,7 @@
 
 from django.db.models import QuerySet
 
-from .models import AssetItem, Transfer
+from .models import Transfer
 
 
 def transfer_list_for(user) -> QuerySet:
@@ -23,11 +23,6 @@ def history_for(transfer: Transfer, user) -> list:
     if not transfer_list_for(user).filter(pk=transfer.pk).exists():
         return []
     return list(AuditEntry.objects.filter(case=transfer.code).order_by("seq"))
-
-
-def items_of(transfer: Transfer) -> list[AssetItem]:
-    """Every unit of an in-kind transfer, with its asset line and holder (one query)."""
-    return list(transfer.units())
 
 
 def pending_tasks_for(transfer_ids) -> dict[int, list]:
