@@ -1,0 +1,47 @@
+"""Forms of the budget pages: parse what a person typed; the services validate and decide."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from iniciativas.forms import AmountField
+
+from .models import MAX_FISCAL_YEAR, MIN_FISCAL_YEAR, FundingSource, Program
+
+
+class LineCreateForm(forms.Form):
+    fiscal_year = forms.IntegerField(
+        label=_("Fiscal year"), min_value=MIN_FISCAL_YEAR, max_value=MAX_FISCAL_YEAR
+    )
+    program = forms.ModelChoiceField(
+        label=_("Program"), queryset=Program.objects.order_by("code"), to_field_name="code"
+    )
+    source = forms.ModelChoiceField(
+        label=_("Funding source"), queryset=FundingSource.objects.order_by("code"), to_field_name="code"
+    )
+    amount_in_force = AmountField(label=_("Amount in force (Bs)"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["program"].label_from_instance = lambda p: f"{p.code} — {p.name}"
+        self.fields["source"].label_from_instance = lambda s: f"{s.code} — {s.name}"
+
+
+class LineModifyForm(forms.Form):
+    amount_in_force = AmountField(label=_("New amount in force (Bs)"))
+    reason = forms.CharField(
+        label=_("Reason (budget modification document)"),
+        max_length=500,
+        help_text=_("E.g. the resolution that approves the budget modification."),
+    )
+
+
+class ExpenditureForm(forms.Form):
+    amount = AmountField(label=_("Amount (Bs)"))
+    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    description = forms.CharField(
+        label=_("Description"),
+        max_length=500,
+        help_text=_("What was paid: salaries, services, materials…"),
+    )

@@ -1,0 +1,173 @@
+"""The budget pages (``/budget/``): who sees them, what they show, and that every form goes through
+the one service (money moved, movement and audit entry written) or changes nothing."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+
+from audit.actions import AuditAction as A
+from budget.models import BudgetLine, BudgetMovement
+from registry.roles import Role
+from registry.services import today
+from tests.factories import BudgetLineFactory, ProgramFactory, UnitFactory, UserFactory
+from tests.registry.conftest import actions
+
+pytestmark = pytest.mark.django_db
+
+
+def browser(user) -> Client:
+    client = Client(HTTP_ACCEPT_LANGUAGE="es")
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def line():
+    return BudgetLineFactory(fiscal_year=today().year, amount_in_force=Decimal("10000.00"))
+
+
+@pytest.fixture
+def finance():
+    return UserFactory(roles=[Role.FINANCE])
+
+
+def test_applicant_and_anonymous_never_see_the_budget(line):
+    applicant = UserFactory(roles=[Role.APPLICANT], unit=UnitFactory())
+    assert browser(applicant).get("/budget/").status_code == 404
+    assert browser(applicant).get(f"/budget/lines/{line.pk}/").status_code == 404
+    assert Client().get("/budget/").status_code == 302  # to the login page
+
+
+def test_overview_lists_the_year_with_figures_and_reconciliation(line, finance):
+    other_year = BudgetLineFactory(fiscal_year=today().year - 1, amount_in_force=Decimal("777.00"))
+    page = browser(finance).get("/budget/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert f"/budget/lines/{line.pk}/" in html
+    assert f"/budget/lines/{other_year.pk}/" not in html
+    assert "10.000,00" in html
+    assert "Todas las partidas cuadran" in html
+    assert "Abrir una partida presupuestaria" in html  # finance may open lines
+    past = browser(finance).get(f"/budget/?fiscal_year={today().year - 1}").content.decode()
+    assert f"/budget/lines/{other_year.pk}/" in past and "777,00" in past
+
+
+def test_a_line_that_does_not_match_its_movements_is_flagged(line, finance):
+    # A figure changed behind the services' back (e.g. directly in the database).
+    BudgetLine.objects.filter(pk=line.pk).update(reserved=Decimal("5.00"))
+    assert "Algunas partidas no cuadran" in browser(finance).get("/budget/").content.decode()
+    detail = browser(finance).get(f"/budget/lines/{line.pk}/").content.decode()
+    assert "no cuadra" in detail
+
+
+def test_director_reads_but_gets_no_forms(line):
+    director = UserFactory(roles=[Role.DIRECTOR])
+    html = browser(director).get(f"/budget/lines/{line.pk}/").content.decode()
+    assert "Asignación" in html  # the opening movement
+    assert "Registrar el gasto" not in html and "Guardar la modificación" not in html
+    before = BudgetMovement.objects.count()
+    post = browser(director).post(
+        f"/budget/lines/{line.pk}/expenditures/",
+        {"amount": "100", "date": today().isoformat(), "description": "x"},
+    )
+    assert post.status_code == 403
+    assert BudgetMovement.objects.count() == before
+
+
+def test_expenditure_moves_money_and_is_audited(line, finance, new_audit):
+    client = browser(finance)  # (its login is audited too)
+    new_audit()
+    response = client.post(
+        f"/budget/lines/{line.pk}/expenditures/",
+        {"amount": "1.500,50", "date": today().isoformat(), "description": "Sueldos de noviembre"},
+    )
+    assert response.status_code == 302
+    line.refresh_from_db()
+    assert line.executed == Decimal("1500.50")
+    assert line.available == Decimal("8499.50")
+    assert actions(new_audit()) == [A.BUDGET_EXPENDITURE]
+    movement = BudgetMovement.objects.filter(line=line, kind=BudgetMovement.Kind.EXPENDITURE).get()
+    assert (movement.amount, movement.description, movement.actor) == (
+        Decimal("1500.50"),
+        "Sueldos de noviembre",
+        finance,
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"amount": "20.000,00"}, "disponible"),  # more than is available
+        ({"amount": "abc"}, "Escriba el monto en bolivianos"),
+        ({"date": (dt.date(today().year - 1, 6, 1)).isoformat()}, "gestión"),
+        ({"description": ""}, "Este campo es requerido"),
+    ],
+)
+def test_bad_expenditure_changes_nothing(line, finance, new_audit, data, message):
+    client = browser(finance)
+    new_audit()
+    form = {"amount": "100", "date": today().isoformat(), "description": "Servicios", **data}
+    response = client.post(f"/budget/lines/{line.pk}/expenditures/", form)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert "no se guardó nada" in response.content.decode()
+    line.refresh_from_db()
+    assert (line.executed, line.available) == (Decimal("0.00"), Decimal("10000.00"))
+    assert new_audit() == []
+
+
+def test_modify_amount_in_force_never_below_what_is_used(line, finance, new_audit):
+    client = browser(finance)
+    new_audit()
+    client.post(
+        f"/budget/lines/{line.pk}/expenditures/",
+        {"amount": "4000", "date": today().isoformat(), "description": "Sueldos"},
+    )
+    refused = client.post(
+        f"/budget/lines/{line.pk}/modify/", {"amount_in_force": "3.999,99", "reason": "Recorte"}
+    )
+    assert refused.status_code == 400
+    assert "no puede ser menor" in refused.content.decode()
+    line.refresh_from_db()
+    assert line.amount_in_force == Decimal("10000.00")
+    done = client.post(
+        f"/budget/lines/{line.pk}/modify/", {"amount_in_force": "4.000,00", "reason": "Resolución 12/2026"}
+    )
+    assert done.status_code == 302
+    line.refresh_from_db()
+    assert (line.amount_in_force, line.available) == (Decimal("4000.00"), Decimal("0.00"))
+    assert actions(new_audit()) == [A.BUDGET_EXPENDITURE, A.BUDGET_LINE_MODIFIED]
+
+
+def test_open_a_line_and_refuse_a_duplicate(finance, new_audit):
+    program = ProgramFactory(code="PROLECHE")
+    BudgetLineFactory(fiscal_year=2027, program=program, amount_in_force=Decimal("1.00"))
+    source = BudgetLine.objects.get(fiscal_year=2027).source
+    client = browser(finance)
+    new_audit()
+    form = {"fiscal_year": "2028", "program": "PROLECHE", "source": source.code, "amount_in_force": "250.000"}
+    created = client.post("/budget/lines/new/", form)
+    assert created.status_code == 302
+    new_line = BudgetLine.objects.get(fiscal_year=2028)
+    assert created["Location"] == f"/budget/lines/{new_line.pk}/"
+    assert new_line.amount_in_force == Decimal("250000.00")
+    assert actions(new_audit()) == [A.BUDGET_LINE_CREATED]
+    duplicate = client.post("/budget/lines/new/", {**form, "fiscal_year": "2027"})
+    assert duplicate.status_code == 400
+    assert "ya existe" in duplicate.content.decode().lower()
+    assert BudgetLine.objects.filter(fiscal_year=2027).count() == 1
+    assert new_audit() == []
+
+
+def test_program_scope_hides_other_programs_lines(line, finance):
+    from budget import services
+
+    scoped = UserFactory(roles=[Role.FINANCE])
+    mine = BudgetLineFactory(fiscal_year=today().year)
+    services.grant_program_scope(scoped, mine.program, actor=UserFactory(roles=[Role.ADMIN]))
+    html = browser(scoped).get("/budget/").content.decode()
+    assert f"/budget/lines/{mine.pk}/" in html
+    assert f"/budget/lines/{line.pk}/" not in html
+    assert browser(scoped).get(f"/budget/lines/{line.pk}/").status_code == 404
