@@ -6,14 +6,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
 from registry.serializers import ErrorSerializer
 
 from . import services
 from .models import BudgetLine
-from .selectors import can_view_budget, line_list_for, movement_list, program_list, source_list
+from .selectors import line_list_for, movement_list, program_list, source_list
 from .serializers import (
     BudgetLineCreateSerializer,
     BudgetLineSerializer,
@@ -27,13 +26,6 @@ from .serializers import (
 BAD_REQUEST = OpenApiResponse(OpenApiTypes.OBJECT, description='{"field": ["message"]} or {"detail"}')
 DENIED = OpenApiResponse(ErrorSerializer, description="Not allowed")
 NOT_FOUND = OpenApiResponse(ErrorSerializer, description="Not found (or not visible to you)")
-
-
-class CanViewBudget(BasePermission):
-    """Budget lines are for staff; applicants get 403 on the whole resource."""
-
-    def has_permission(self, request, view):
-        return can_view_budget(request.user)
 
 
 class IntegerFilter(filters.Filter):
@@ -109,10 +101,11 @@ class FundingSourceViewSet(_CodeViewSet):
     ),
 )
 class BudgetLineViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Staff see the lines of their programs; finance and administrators open lines."""
+    """Staff see the lines of their programs (applicants none); finance and administrators open lines."""
 
     serializer_class = BudgetLineSerializer
-    permission_classes = [CanViewBudget]
+    # No resource-wide 403: the queryset is empty for applicants, so a line they may not see is a
+    # 404 and their list is empty (API.md: "an object it may not see answers 404, not 403").
     filter_backends = [filters.DjangoFilterBackend]
     filterset_class = BudgetLineFilter
 

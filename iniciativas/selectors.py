@@ -11,7 +11,7 @@ def initiative_list_for(user) -> QuerySet:
     from registry.selectors import case_scope
 
     qs = Initiative.objects.select_related("call", "call__program", "unit", "department", "budget_line")
-    return case_scope(qs, user, unit_field="unit_id")
+    return case_scope(qs, user, unit_field="unit_id", program_field="call__program_id")
 
 
 def initiative_get_for(user, pk) -> Initiative:

@@ -62,16 +62,24 @@ def unit_visible_to(user, unit: Unit) -> bool:
     return unit_list_for(user).filter(pk=unit.pk).exists()
 
 
-def case_scope(qs: QuerySet, user, *, unit_field: str) -> QuerySet:
+def case_scope(qs: QuerySet, user, *, unit_field: str, program_field: str | None = None) -> QuerySet:
     """The cases of ``qs`` (which have a ``department``) the user may see: staff who work cases, those
-    of their department scope; internal control and administrators, all; an applicant, its own
-    unit's (``unit_field``: ``unit_id``, ``beneficiary_id``…); anyone else, none."""
+    of their department scope and, when ``program_field`` names the case's program (``program_id``,
+    ``call__program_id``…), of their program scope; internal control and administrators, all; an
+    applicant, its own unit's (``unit_field``: ``unit_id``, ``beneficiary_id``…); anyone else, none."""
+    from budget.selectors import program_scope_ids
+
     from .roles import Role, roles_of
 
     held = roles_of(user)
     if held & {Role.EVALUATOR, Role.LEGAL, Role.FINANCE, Role.DIRECTOR}:
         depts = department_scope_ids(user)
-        return qs if depts is None else qs.filter(department_id__in=depts)
+        if depts is not None:
+            qs = qs.filter(department_id__in=depts)
+        programs = program_scope_ids(user) if program_field else None
+        if programs is not None:
+            qs = qs.filter(**{f"{program_field}__in": programs})
+        return qs
     if held & {Role.INTERNAL_CONTROL, Role.ADMIN}:
         return qs
     if Role.APPLICANT in held and user.unit_id:

@@ -3,7 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from .models import Department, Unit
+from .models import Department, Unit, validate_nit
 
 
 class DepartmentField(serializers.ChoiceField):
@@ -20,7 +20,7 @@ class DepartmentField(serializers.ChoiceField):
 
 class UnitSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
-    tax_id = serializers.CharField(max_length=20, label=_("NIT"))
+    tax_id = serializers.CharField(max_length=20, label=_("NIT"), validators=[validate_nit])
     name = serializers.CharField(max_length=200, label=_("name"))
     kind = serializers.ChoiceField(choices=Unit.Kind.choices, label=_("kind"))
     department = DepartmentField(label=_("department"))

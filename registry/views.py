@@ -15,7 +15,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
 from django.shortcuts import render
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, reverse, reverse_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
@@ -26,14 +26,14 @@ from .services import today
 
 # A registration that ends within this many days is shown as "expiring".
 REGISTRATION_WARNING_DAYS = 30
-# Paths of pages built by other apps (literal until their URL names exist everywhere).
-TASKS_PATH = "/tasks/"
-INITIATIVES_PATH = "/initiatives/"
-NEW_INITIATIVE_PATH = "/initiatives/new/"
-BUDGET_PATH = "/budget/"
-AUDIT_PATH = "/audit/"
-AUDIT_VERIFY_PATH = "/audit/verify/"
-REPORTS_PATH = "/reports/"
+# The pages of other apps the home page links to (resolved from their URL names).
+TASKS_PATH = reverse_lazy("task-inbox")
+INITIATIVES_PATH = reverse_lazy("initiative-list")
+NEW_INITIATIVE_PATH = reverse_lazy("initiative-create")
+BUDGET_PATH = reverse_lazy("budget-overview")
+AUDIT_PATH = reverse_lazy("audit:trail")
+AUDIT_VERIFY_PATH = reverse_lazy("audit:verify")
+REPORTS_PATH = reverse_lazy("reports:budget-execution")
 
 ADMIN_PAGES = (
     ("registry", "user", _("Users")),

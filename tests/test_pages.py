@@ -272,3 +272,19 @@ def test_stylesheet_is_small_and_served_locally():
         css = fh.read()
     assert len(css) < 20 * 1024
     assert b"@import" not in css and b"http" not in css
+
+
+@pytest.mark.parametrize("username", DEMO_USERS)
+def test_every_link_on_a_demo_users_home_and_menu_opens(demo, username):
+    """No dead end: each internal link of the home page and the menu answers 200 for that user (the
+    finance menu's "Presupuesto" once led to a 404)."""
+    client = logged_in(username)
+    html = client.get(reverse("home")).content.decode()
+    links = {
+        href
+        for href in re.findall(r'<a [^>]*href="(/[^"#]*)"', html)
+        if not href.startswith(("/i18n/", "/logout/", "/static/"))
+    }
+    assert links, "the home page has no links"
+    broken = {href: client.get(href).status_code for href in sorted(links)}
+    assert {href: code for href, code in broken.items() if code != 200} == {}

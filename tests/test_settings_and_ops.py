@@ -5,6 +5,7 @@ Settings are read at import, so each profile is checked in a fresh ``python`` su
 environment, exactly as an operator would start the program.
 """
 
+import datetime as dt
 import json
 import os
 import re
@@ -288,18 +289,30 @@ def test_seed_demo_is_idempotent(settings, fast_hasher):
 
 
 @pytest.mark.django_db
-def test_seed_demo_call_hook(settings, fast_hasher):
-    """The PROLECHE call is seeded once the initiatives app offers ``create_call``; until then the
-    hook does nothing (and says so)."""
-    from registry.management.commands.seed_demo import _optional_attr
+def test_seed_demo_keeps_exactly_one_open_prolech_call(settings, fast_hasher, monkeypatch):
+    """One PROLECHE call open today; re-running changes nothing while it is open, and once it has
+    closed (the demo re-seeded months later) the next call of the year is opened."""
+    import registry.management.commands.seed_demo as seed_demo
+    from iniciativas.models import Call
+    from iniciativas.selectors import call_list_open
 
     settings.DEBUG = True
     seed()
-    call_model = _optional_attr("iniciativas.models", "Call")
-    if call_model is None or _optional_attr("iniciativas.services", "create_call") is None:
-        assert call_model is None or not call_model.objects.exists()
-    else:
-        assert call_model.objects.filter(program__code="PROLECHE").count() == 1
+    on = seed_demo.today()
+    open_calls = list(call_list_open(on).filter(program__code="PROLECHE"))
+    assert [c.code for c in open_calls] == [f"PROLECHE-{on.year}-01"]
+    assert open_calls[0].opens_on <= on <= open_calls[0].closes_on
+    seed()
+    assert Call.objects.count() == 1
+
+    later = open_calls[0].closes_on + dt.timedelta(days=1)  # the demo re-seeded months later
+    monkeypatch.setattr(seed_demo, "today", lambda: later)
+    seed()
+    number = "02" if later.year == on.year else "01"
+    assert [c.code for c in call_list_open(later).filter(program__code="PROLECHE")] == [
+        f"PROLECHE-{later.year}-{number}"
+    ]
+    assert Call.objects.count() == 2
 
 
 # --- Files an operator starts from ----------------------------------------------------------------

@@ -9,7 +9,7 @@ def transfer_list_for(user) -> QuerySet:
     from registry.selectors import case_scope
 
     qs = Transfer.objects.select_related("beneficiary", "program", "department", "budget_line")
-    return case_scope(qs, user, unit_field="beneficiary_id")
+    return case_scope(qs, user, unit_field="beneficiary_id", program_field="program_id")
 
 
 def transfer_get_for(user, pk) -> Transfer:

@@ -194,7 +194,7 @@ def test_duplicate_line_is_400_detail(finance, codes):
 @pytest.mark.parametrize(
     ("role", "list_status", "create_status"),
     [
-        (Role.APPLICANT, 403, 403),
+        (Role.APPLICANT, 404, 403),
         (Role.EVALUATOR, 200, 403),
         (Role.LEGAL, 200, 403),
         (Role.DIRECTOR, 200, 403),
@@ -206,7 +206,9 @@ def test_duplicate_line_is_400_detail(finance, codes):
 def test_line_permissions_by_role(codes, role, list_status, create_status):
     line = BudgetLineFactory()
     client = client_for(user_with(role))
-    assert client.get(LINES).status_code == list_status
+    listed = client.get(LINES)
+    assert listed.status_code == 200
+    assert [r["id"] for r in listed.json()["results"]] == ([] if list_status == 404 else [line.pk])
     assert client.get(f"{LINES}{line.pk}/").status_code == list_status
     body = {"fiscal_year": 2027, "program": "PROLECHE", "source": "10", "amount_in_force": "1.00"}
     response = client.post(LINES, body, format="json")
@@ -217,7 +219,10 @@ def test_line_permissions_by_role(codes, role, list_status, create_status):
 def test_line_detail_visible_to_staff(codes):
     line = BudgetLineFactory()
     assert client_for(user_with(Role.DIRECTOR)).get(f"{LINES}{line.pk}/").status_code == 200
-    assert client_for(user_with(Role.APPLICANT)).get(f"{LINES}{line.pk}/").status_code == 403
+    applicant = client_for(user_with(Role.APPLICANT))
+    assert applicant.get(f"{LINES}{line.pk}/").status_code == 404
+    assert applicant.get(f"{LINES}{line.pk}/").json() == {"detail": "No encontrado."}
+    assert applicant.get(f"{LINES}{line.pk}/movements/").status_code == 404
 
 
 def test_program_scoped_staff_get_404_for_other_programs(finance):
@@ -301,7 +306,7 @@ def test_expenditure_bad_input(finance):
 @pytest.mark.parametrize(
     ("role", "status"),
     [
-        (Role.APPLICANT, 403),
+        (Role.APPLICANT, 404),  # may not even see the line
         (Role.EVALUATOR, 403),
         (Role.LEGAL, 403),
         (Role.DIRECTOR, 403),

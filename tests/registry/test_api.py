@@ -153,15 +153,31 @@ def test_register_unit_contract_shape(new_audit):
     assert detail.status_code == 200 and detail.json() == body
 
 
-def test_unit_list_is_paginated():
+def test_unit_list_is_paginated(monkeypatch):
+    from rest_framework.pagination import PageNumberPagination
+
+    monkeypatch.setattr(PageNumberPagination, "page_size", 2)
     admin = UserFactory(roles=[Role.ADMIN])
-    for _ in range(3):
-        UnitFactory()
+    units = [UnitFactory() for _ in range(3)]
     body = client_for(admin).get(UNITS).json()
     assert set(body) == {"count", "next", "previous", "results"}
-    assert body["count"] == 3 and len(body["results"]) == 3
-    paged = client_for(admin).get(UNITS, {"page": 2}).json() if body["next"] else None
-    assert paged is None
+    assert body["count"] == 3 and len(body["results"]) == 2
+    assert body["previous"] is None and body["next"].endswith(f"{UNITS}?page=2")
+    second = client_for(admin).get(UNITS, {"page": 2}).json()
+    assert len(second["results"]) == 1 and second["next"] is None and second["previous"]
+    seen = [u["id"] for u in body["results"] + second["results"]]
+    assert sorted(seen) == sorted(u.pk for u in units)
+
+
+def test_bad_nit_is_reported_with_the_other_field_errors():
+    admin = UserFactory(roles=[Role.ADMIN])
+    body = {**PAYLOAD, "tax_id": "0123", "department": "XXX", "name": ""}
+    response = client_for(admin).post(UNITS, body, format="json")
+    assert response.status_code == 400
+    errors = response.json()
+    assert {"tax_id", "department", "name"} <= set(errors)
+    assert errors["tax_id"] == ["Introduzca un NIT válido: de 7 a 12 dígitos, sin empezar con 0."]
+    assert not Unit.objects.exists()
 
 
 def test_applicant_never_sees_another_unit():

@@ -26,7 +26,6 @@ Refuses to run when ``DEBUG`` is off (a production database) unless ``--force`` 
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -335,23 +334,21 @@ class Command(BaseCommand):
     # --- calls (iniciativas) ------------------------------------------------------------------------
 
     def _seed_calls(self, actor, programs) -> None:
-        """HOOK: one open PROLECHE call (convocatoria) for the current fiscal year.
+        """One open PROLECHE call (convocatoria) of the current fiscal year: none is created while one
+        is open today; when the year's earlier demo call has closed, the next number is opened."""
+        from iniciativas.models import Call
+        from iniciativas.services import create_call
 
-        Skipped (with a message) while ``iniciativas.models.Call`` or ``iniciativas.services.create_call``
-        does not exist, so this command keeps working while the initiatives app is being built.
-        """
-        call_model = _optional_attr("iniciativas.models", "Call")
-        create_call = _optional_attr("iniciativas.services", "create_call")
-        if call_model is None or create_call is None:
-            self.stdout.write("seed_demo: calls skipped (iniciativas.services.create_call not available yet)")
-            return
         on = today()
-        code = f"PROLECHE-{on.year}-01"
-        if call_model.objects.filter(code=code).exists():
+        prolech = Call.objects.filter(program=programs["PROLECHE"])
+        if prolech.filter(opens_on__lte=on, closes_on__gte=on).exists():
             return
+        number = 1
+        while Call.objects.filter(code=f"PROLECHE-{on.year}-{number:02d}").exists():
+            number += 1
         call = create_call(
             actor=actor,
-            code=code,
+            code=f"PROLECHE-{on.year}-{number:02d}",
             title=f"Fondo PROLECHE: iniciativas productivas lecheras {on.year}",
             program=programs["PROLECHE"],
             opens_on=on - dt.timedelta(days=7),
@@ -367,11 +364,3 @@ class Command(BaseCommand):
             observation_days=10,
         )
         self.created.append(f"call {call.code}")
-
-
-def _optional_attr(module: str, name: str):
-    """``module.name`` if both exist, else None (for parts of the product built later)."""
-    try:
-        return getattr(importlib.import_module(module), name, None)
-    except ImportError:
-        return None
