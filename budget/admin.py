@@ -1,6 +1,9 @@
 """Admin of the budget: read-only views of lines and of the ledger; programs and sources are
 created through the services (same checks and audit entries as the API)."""
 
+from collections.abc import Callable
+from typing import ClassVar
+
 from django.contrib import admin
 
 from . import services
@@ -8,7 +11,7 @@ from .models import BudgetLine, BudgetMovement, FundingSource, Program
 
 
 class _CreateThroughService(admin.ModelAdmin):
-    service = None
+    service: ClassVar[Callable[..., Program | FundingSource]]  # set by each subclass
     fields = ["code", "name"]
 
     def get_readonly_fields(self, request, obj=None):

@@ -1,5 +1,8 @@
 """API of the budget: programs, funding sources, budget lines and operating expenditures."""
 
+from collections.abc import Callable
+from typing import ClassVar
+
 from django import forms
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
@@ -11,7 +14,7 @@ from rest_framework.response import Response
 from registry.serializers import ErrorSerializer
 
 from . import services
-from .models import BudgetLine
+from .models import BudgetLine, FundingSource, Program
 from .selectors import line_list_for, movement_list, program_list, source_list
 from .serializers import (
     BudgetLineCreateSerializer,
@@ -45,7 +48,7 @@ class BudgetLineFilter(filters.FilterSet):
 class _CodeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     lookup_field = "code"
     lookup_value_regex = "[A-Za-z0-9_-]+"
-    create_service = None
+    create_service: ClassVar[Callable[..., Program | FundingSource]]  # set by each subclass
 
     def create(self, request):
         serializer = self.get_serializer(data=request.data)

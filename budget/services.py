@@ -386,7 +386,7 @@ def _refuse(message: str) -> BudgetRefused:
     return BudgetRefused({"amount": [ValidationError(message, code="insufficient_budget")]})
 
 
-def _check(line: BudgetLine, kind: str, amount: Decimal, case_code: str) -> None:
+def _check(line: BudgetLine, kind: Kind, amount: Decimal, case_code: str) -> None:
     """Refuse (``BudgetRefused``) a move the line, or the case's own share of it, cannot cover."""
     if kind in (Kind.RESERVE, Kind.EXPENDITURE):
         if amount > line.available:
@@ -468,7 +468,7 @@ def _write_figures(line: BudgetLine, kind: str, amount: Decimal) -> BudgetLine:
 
 @transaction.atomic
 def _move(
-    line, kind: str, amount, *, actor, case=None, description: str = "", date: dt.date | None = None
+    line, kind: Kind, amount, *, actor, case=None, description: str = "", date: dt.date | None = None
 ) -> BudgetMovement:
     amount = clean_amount(amount)
     case_type, case_id, case_code = _case_reference(case)

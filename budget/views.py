@@ -15,9 +15,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Sum
+from django.db.models import Field, Sum
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
@@ -30,6 +31,14 @@ from .forms import ExpenditureForm, LineCreateForm, LineModifyForm
 from .models import LINE_FIGURES, BudgetLine
 
 MOVEMENTS_PAGE = 50
+
+
+def _figure_label(figure: str) -> str | Promise:
+    """The verbose name of one of the ``LINE_FIGURES``: concrete ``DecimalField``s, never relations."""
+    field = BudgetLine._meta.get_field(figure)
+    if not isinstance(field, Field):
+        raise TypeError(f"{figure} is not a concrete field of BudgetLine")
+    return field.verbose_name
 
 
 def _staff_only(user) -> None:
@@ -131,8 +140,7 @@ def _line_page(request, line: BudgetLine, *, modify_form=None, expenditure_form=
             "line": line,
             "page": page,
             "figures": [
-                (figure, BudgetLine._meta.get_field(figure).verbose_name, recorded[figure], derived[figure])
-                for figure in LINE_FIGURES
+                (figure, _figure_label(figure), recorded[figure], derived[figure]) for figure in LINE_FIGURES
             ],
             "reconciles": all(recorded[f] == derived[f] for f in recorded),
             "modify_form": modify_form if can_modify else None,

@@ -15,7 +15,7 @@ from .errors import Conflict
 
 def _validation_payload(exc: DjangoValidationError) -> dict:
     if hasattr(exc, "error_dict"):
-        payload = {}
+        payload: dict[str, list[str] | str] = {}
         for field, errors in exc.message_dict.items():
             payload["detail" if field == "__all__" else field] = errors
         if list(payload) == ["detail"]:

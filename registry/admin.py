@@ -75,7 +75,8 @@ class UnitAdmin(admin.ModelAdmin):
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    fieldsets = (*DjangoUserAdmin.fieldsets, (_("Productive unit"), {"fields": ("unit",)}))
+    # django-stubs types ``fieldsets`` as optional for every ModelAdmin; Django's UserAdmin sets a tuple.
+    fieldsets = (*DjangoUserAdmin.fieldsets, (_("Productive unit"), {"fields": ("unit",)}))  # type: ignore[misc]
     list_display = ["username", "first_name", "last_name", "unit", "is_active"]
     list_filter = ["is_active", "groups"]
     raw_id_fields = ["unit"]

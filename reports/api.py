@@ -127,7 +127,7 @@ def report_query(request) -> tuple[int, str]:
         fmt = clean_format(request.query_params.get("format"))
     except ValidationError as exc:
         errors.update(exc.message_dict)
-    if errors:
+    if errors or fiscal_year is None or fmt is None:  # both are set whenever nothing was wrong
         raise ValidationError(errors)
     if not can_view_execution(request.user, fiscal_year):
         if not request.user.is_authenticated:

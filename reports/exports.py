@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from .models import Indicator
-from .selectors import Attainment, BudgetExecution, ExecutionRow, ProgramAttainment
+from .selectors import Attainment, BudgetExecution, ExecutionRow, IndicatorRow, ProgramAttainment
 from .serializers import attainment_document, figure_text, report_document
 
 LA_PAZ = zoneinfo.ZoneInfo("America/La_Paz")
@@ -42,7 +42,7 @@ def report_title(report: BudgetExecution) -> str:
     return _("Budget execution — fiscal year %(year)s") % {"year": report.fiscal_year}
 
 
-def generated_at_text(report: BudgetExecution) -> str:
+def generated_at_text(report: BudgetExecution | Attainment) -> str:
     from expediente.templatetags.expediente_tags import lpz_datetime
 
     return _("Generated on %(when)s (La Paz time)") % {"when": lpz_datetime(report.generated_at)}
@@ -197,7 +197,7 @@ def xlsx_bytes(report: BudgetExecution) -> bytes:
 # --- All formats ----------------------------------------------------------------------------------------
 
 
-def report_file(report: BudgetExecution, fmt: str) -> ReportFile:
+def report_file(report: BudgetExecution | Attainment, fmt: str) -> ReportFile:
     """The report in ``fmt`` (one of ``FORMATS``) as bytes, with its content type and file name."""
     if isinstance(report, Attainment):
         return attainment_file(report, fmt)
@@ -229,13 +229,20 @@ def attainment_title(report: Attainment) -> str:
     return _("Goals and results — fiscal year %(year)s") % {"year": report.fiscal_year}
 
 
+def _count(row: IndicatorRow) -> int:
+    """The figure of a count indicator: an ``int`` (only the money indicators are ``Decimal``)."""
+    if not isinstance(row.achieved, int):
+        raise TypeError(f"indicator {row.indicator} is not a count")
+    return row.achieved
+
+
 def attainment_summary(report: Attainment) -> str:
     from expediente.templatetags.expediente_tags import bs
 
     total = report.total
-    closed = total.row(Indicator.INITIATIVES_CLOSED).achieved
-    delivered = total.row(Indicator.TRANSFERS_DELIVERED).achieved
-    registered = total.row(Indicator.UNITS_REGISTERED).achieved
+    closed = _count(total.row(Indicator.INITIATIVES_CLOSED))
+    delivered = _count(total.row(Indicator.TRANSFERS_DELIVERED))
+    registered = _count(total.row(Indicator.UNITS_REGISTERED))
     figures = {
         "year": report.fiscal_year,
         "initiatives": ngettext("%(n)s productive initiative", "%(n)s productive initiatives", closed)

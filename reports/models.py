@@ -88,5 +88,5 @@ class Goal(models.Model):
         ]
 
     def __str__(self) -> str:
-        program = self.program.code if self.program_id else "PRO-BOLIVIA"
+        program = self.program.code if self.program is not None else "PRO-BOLIVIA"
         return f"{self.fiscal_year} · {program} · {self.get_indicator_display()}"

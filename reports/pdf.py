@@ -149,7 +149,7 @@ def _canvas_class(footer_left: str, page_label: str):
     state = "Estado Plurinacional de Bolivia"
 
     class ReportCanvas(Canvas):
-        def __init__(self, *args, **kwargs):
+        def __init__(self, *args, **kwargs) -> None:
             super().__init__(*args, **kwargs)
             self._page_states: list[dict] = []
 

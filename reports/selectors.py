@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import Count, DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
@@ -176,7 +177,7 @@ def _rows(groups: dict[str, list], names: dict[str, str]) -> tuple[ExecutionRow,
     )
 
 
-def _group(lines: Iterable[dict], prefix: str) -> tuple[dict[str, list], dict[str, str]]:
+def _group(lines: Iterable[Mapping[str, Any]], prefix: str) -> tuple[dict[str, list], dict[str, str]]:
     groups: dict[str, list] = {}
     names: dict[str, str] = {}
     for line in lines:
@@ -282,13 +283,13 @@ def year_bounds(fiscal_year: int) -> tuple[dt.datetime, dt.datetime]:
 
 
 # The audit action that marks each case indicator, and the kind of case it counts.
-INITIATIVE_ACTIONS = {
+INITIATIVE_ACTIONS: dict[str, AuditAction] = {
     Indicator.INITIATIVES_SUBMITTED: AuditAction.INITIATIVE_SUBMITTED,
     Indicator.INITIATIVES_APPROVED: AuditAction.INITIATIVE_APPROVED,
     Indicator.INITIATIVES_CLOSED: AuditAction.INITIATIVE_CLOSED,
     Indicator.INITIATIVES_REJECTED: AuditAction.INITIATIVE_REJECTED,
 }
-TRANSFER_ACTIONS = {
+TRANSFER_ACTIONS: dict[str, AuditAction] = {
     Indicator.TRANSFERS_REQUESTED: AuditAction.TRANSFER_REQUESTED,
     Indicator.TRANSFERS_DELIVERED: AuditAction.TRANSFER_DELIVERED,
     Indicator.TRANSFERS_CLOSED: AuditAction.TRANSFER_CLOSED,

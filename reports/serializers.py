@@ -2,6 +2,9 @@
 command write the same document. Money is a decimal string with 2 places (``"1500.00"``), the
 percentage a decimal string with one (``"52.6"``, ``null`` when nothing is in force)."""
 
+from decimal import Decimal
+from typing import overload
+
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
@@ -74,7 +77,11 @@ def report_document(report) -> dict:
 # --- Goals and their attainment -------------------------------------------------------------------------
 
 
-def figure_text(value, money: bool) -> str | None:
+@overload
+def figure_text(value: None, money: bool) -> None: ...
+@overload
+def figure_text(value: int | Decimal, money: bool) -> str: ...
+def figure_text(value: int | Decimal | None, money: bool) -> str | None:
     """A count as ``"12"``, an amount as ``"97500.00"``; ``None`` stays ``None``."""
     if value is None:
         return None

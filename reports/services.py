@@ -63,7 +63,7 @@ def clean_target(value, indicator: str) -> Decimal:
 def _snapshot(goal: Goal) -> dict:
     return {
         "fiscal_year": goal.fiscal_year,
-        "program": goal.program.code if goal.program_id else "",
+        "program": goal.program.code if goal.program is not None else "",
         "indicator": goal.indicator,
         "target": goal.target,
         "description": goal.description,
@@ -105,7 +105,7 @@ def save_goal(
     description = (description or "").strip()
     if len(description) > 300:
         errors["description"] = [_("Use at most %(max)s characters.") % {"max": 300}]
-    if errors:
+    if errors or year is None or amount is None:  # both are set whenever nothing was wrong
         raise ValidationError(errors)
 
     before = None

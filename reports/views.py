@@ -37,6 +37,7 @@ from .models import Indicator
 from .selectors import (
     DRILLABLE,
     EXECUTED_SIGN,
+    ProgramAttainment,
     attainment,
     attainment_cases,
     attainment_years_for,
@@ -154,17 +155,17 @@ def trail_url(movement) -> str | None:
 @require_safe
 def execution_movements_page(request, fiscal_year: str, dimension: str, code: str):
     """The ledger movements behind the executed figure of one program or funding source."""
-    fiscal_year = int(fiscal_year)
+    year = int(fiscal_year)
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     if not can_drill_down(request.user):
         raise Http404
-    report = budget_execution(fiscal_year)
+    report = budget_execution(year)
     rows = report.by_program if dimension == "program" else report.by_source
     row = next((r for r in rows if r.code == code), None)
     if row is None:
         raise Http404
-    movements = execution_movements(request.user, fiscal_year, **{dimension: code})
+    movements = execution_movements(request.user, year, **{dimension: code})
     page = Paginator(movements, MOVEMENTS_PER_PAGE).get_page(request.GET.get("page"))
     show_trail = can_view_trail(request.user)
     lines = [
@@ -182,7 +183,7 @@ def execution_movements_page(request, fiscal_year: str, dimension: str, code: st
         {
             "report": report,
             "title": report_title(report),
-            "fiscal_year": fiscal_year,
+            "fiscal_year": year,
             "dimension": dimension,
             "row": row,
             "page": page,
@@ -267,12 +268,13 @@ def attainment_file(request, fiscal_year: str, fmt: str):
 def attainment_cases_page(request, fiscal_year: str, scope: str, indicator: str):
     """Staff: the cases behind one figure of the goals report (``scope`` = program code or ``total``),
     each linking to its page and, for internal control and administrators, to its audit trail."""
-    fiscal_year = int(fiscal_year)
+    year = int(fiscal_year)
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     if not can_drill_down(request.user) or indicator not in DRILLABLE:
         raise Http404
-    report = attainment(fiscal_year)
+    report = attainment(year)
+    group: ProgramAttainment | None
     if scope == "total":
         group, program = report.total, None
     else:
@@ -281,7 +283,7 @@ def attainment_cases_page(request, fiscal_year: str, scope: str, indicator: str)
             raise Http404
         program = scope
     row = group.row(indicator)
-    lines = attainment_cases(request.user, fiscal_year, indicator, program)
+    lines = attainment_cases(request.user, year, indicator, program)
     page = Paginator(lines, MOVEMENTS_PER_PAGE).get_page(request.GET.get("page"))
     show_trail = can_view_trail(request.user)
     rows = []
@@ -297,6 +299,7 @@ def attainment_cases_page(request, fiscal_year: str, scope: str, indicator: str)
             except NoReverseMatch:
                 trail = None
         rows.append({"line": line, "case_url": url, "trail_url": trail})
+    lines_total: Decimal | int
     if row.is_money:
         lines_total = sum((line.amount for line in lines), Decimal("0.00"))
     elif indicator == Indicator.ASSETS_DELIVERED:
@@ -309,7 +312,7 @@ def attainment_cases_page(request, fiscal_year: str, scope: str, indicator: str)
         {
             "report": report,
             "title": attainment_title(report),
-            "fiscal_year": fiscal_year,
+            "fiscal_year": year,
             "group": group,
             "row": row,
             "page": page,

@@ -7,6 +7,7 @@ transition table is the ``TRANSITIONS`` tuple: plain data that the tests check t
 """
 
 from decimal import Decimal
+from typing import TypedDict
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -15,7 +16,15 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-MONEY = {"max_digits": 16, "decimal_places": 2}
+
+class MoneyFieldOptions(TypedDict):
+    """``**MONEY`` keyword arguments, typed so mypy checks them against ``DecimalField``."""
+
+    max_digits: int
+    decimal_places: int
+
+
+MONEY: MoneyFieldOptions = {"max_digits": 16, "decimal_places": 2}
 MAX_QUANTITY = 500  # units of one asset line: each gets its own serial slot
 
 

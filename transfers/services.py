@@ -167,7 +167,7 @@ def create_transfer(
     purpose = (purpose or "").strip()
     if len(purpose) > 5000:
         errors["purpose"] = [_("Keep this text under 5000 characters.")]
-    if errors:
+    if errors or value is None:  # the amount is set whenever nothing was wrong
         raise ValidationError(errors)
     policy = policy_for(CaseType.TRANSFER, program, value)
 

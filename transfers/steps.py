@@ -48,6 +48,8 @@ def chain_steps(transfer: Transfer) -> list:
     """The policy's steps after verification (technical and legal reports run in parallel first)."""
     from approvals.services import policy_steps
 
+    if transfer.policy is None:  # ``create_transfer`` always sets one
+        raise ValueError(f"transfer {transfer.code} has no approval policy")
     return [s for s in policy_steps(transfer.policy) if s.step not in VERIFICATION]
 
 
