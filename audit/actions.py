@@ -51,6 +51,7 @@ class AuditAction(models.TextChoices):
     TASK_COMPLETED = "task.completed", _("Task decided")
     TASK_REFUSED = "task.refused", _("Task action refused")
     TASK_ESCALATED = "task.escalated", _("Task escalated")
+    TASK_REASSIGNED = "task.reassigned", _("Escalated task reassigned")
     DELEGATION_CREATED = "delegation.created", _("Inbox delegated")
     DELEGATION_REVOKED = "delegation.revoked", _("Delegation revoked")
     POLICY_VERSION_SAVED = "policy.version_saved", _("Approval policy version saved")
@@ -78,6 +79,7 @@ class AuditAction(models.TextChoices):
     INITIATIVE_CANCELLED = "initiative.cancelled", _("Initiative cancelled")
     INITIATIVE_RECOVERY_STARTED = "initiative.recovery_started", _("Recovery started")
     INITIATIVE_RECOVERED = "initiative.recovered", _("Funds recovered")
+    INITIATIVE_RECOVERY_RECORDED = "initiative.recovery_recorded", _("Partial recovery deposit recorded")
     # Transfers
     TRANSFER_REQUESTED = "transfer.requested", _("Transfer requested")
     TRANSFER_VERIFICATION_STARTED = "transfer.verification_started", _("Transfer verification started")

@@ -1,20 +1,24 @@
-"""``/api/v1/audit/``: entries (internal control, admin), verify (same), checkpoints and public keys
-(public, no authentication: they are what outsiders keep to check the trail later)."""
+"""``/api/v1/audit/``: entries (internal control, admin; ``?format=csv|xlsx`` downloads them, as the
+pages do), verify (same), checkpoints and public keys (public, no authentication: they are what
+outsiders keep to check the trail later)."""
 
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, viewsets
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.pagination import BasePagination
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
+from . import exports, selectors, services
 from . import keys as audit_keys
-from . import selectors
 from .checkpoints import checkpoint_document
 from .forms import TrailFilterForm
 from .serializers import (
@@ -23,7 +27,6 @@ from .serializers import (
     PublicKeySerializer,
     VerificationSerializer,
 )
-from .verification import verify_and_describe
 
 
 class CanReadTrail(BasePermission):
@@ -90,6 +93,29 @@ class SeqKeysetPagination(BasePagination):
         }
 
 
+class ExportNegotiation(DefaultContentNegotiation):
+    """JSON whatever ``?format=`` says: ``format`` names the file type of an export (csv, xlsx), which
+    the view answers itself, not one of DRF's renderers (an unknown one is a 400, not a bare 404)."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+def _export_format(request) -> str:
+    value = request.query_params.get("format", "")
+    fmt = (value or "json").strip().lower()
+    if fmt != "json" and fmt not in exports.FORMATS:
+        raise ValidationError(
+            {
+                "format": [
+                    _("Unknown format %(format)s: use one of %(formats)s.")
+                    % {"format": value, "formats": ", ".join(("json", *exports.FORMATS))}
+                ]
+            }
+        )
+    return fmt
+
+
 FILTER_PARAMETERS = [
     OpenApiParameter("case", str, description="Case code, e.g. INI-2026-000123"),
     OpenApiParameter("actor", str, description="Username (or user id) of the actor"),
@@ -99,6 +125,14 @@ FILTER_PARAMETERS = [
     OpenApiParameter("after", int, description="Keyset: entries with a larger seq"),
     OpenApiParameter("before", int, description="Keyset: entries with a smaller seq"),
     OpenApiParameter("page_size", int, description="Entries per page (max 1000)"),
+    OpenApiParameter(
+        "format",
+        str,
+        enum=["json", *exports.FORMATS],
+        description="json (default: one page); csv or xlsx: every entry that matches the filters as a "
+        "file (attachment; keyset parameters ignored; xlsx up to 100,000 rows). The export is recorded "
+        "in the trail (audit.exported).",
+    ),
 ]
 
 
@@ -109,9 +143,12 @@ class AuditEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     serializer_class = AuditEntrySerializer
     permission_classes = [IsAuthenticated, CanReadTrail]
     pagination_class = SeqKeysetPagination
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = ExportNegotiation
     lookup_field = "seq"
     lookup_value_regex = r"\d+"
     filters_active = False
+    filters: selectors.TrailFilters | None = None
 
     def get_queryset(self):
         if self.action != "list":
@@ -119,13 +156,35 @@ class AuditEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         form = TrailFilterForm(self.request.query_params)
         if not form.is_valid():
             raise ValidationError({field: [str(e) for e in errors] for field, errors in form.errors.items()})
-        filters = form.filters()
-        self.filters_active = filters.active
-        return selectors.entry_list(user=self.request.user, filters=filters)
+        self.filters = form.filters()
+        self.filters_active = self.filters.active
+        return selectors.entry_list(user=self.request.user, filters=self.filters)
 
-    @extend_schema(parameters=FILTER_PARAMETERS, summary="Audit entries (filtered, oldest first)")
+    @extend_schema(
+        parameters=FILTER_PARAMETERS,
+        summary="Audit entries (filtered, oldest first), or their CSV/XLSX export",
+        responses={
+            (200, "application/json"): AuditEntrySerializer(many=True),
+            (200, exports.CONTENT_TYPES["csv"].split(";")[0]): OpenApiTypes.STR,
+            (200, exports.CONTENT_TYPES["xlsx"]): OpenApiTypes.BINARY,
+            (400, "application/json"): OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description='{"field": ["message"]} for a bad filter or format; {"detail": ...} when an '
+                "xlsx export would exceed 100,000 rows",
+            ),
+        },
+    )
     def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
+        fmt = _export_format(request)
+        if fmt == "json":
+            return super().list(request, *args, **kwargs)
+        queryset = self.get_queryset()
+        try:
+            response = exports.file_response(queryset, fmt)
+        except exports.TooManyRows as exc:
+            raise ValidationError(exports.too_many_rows_message()) from exc
+        services.record_export(actor=request.user, fmt=fmt, filters=self.filters)
+        return response
 
 
 @extend_schema(tags=["audit"])
@@ -134,9 +193,14 @@ class VerifyView(APIView):
 
     permission_classes = [IsAuthenticated, CanReadTrail]
 
-    @extend_schema(responses=VerificationSerializer, summary="Verify the audit trail")
+    @extend_schema(
+        responses=VerificationSerializer,
+        summary="Verify the audit trail",
+        description="Recomputes the chain and checks every checkpoint, stored and published, now. Like "
+        'the "verify now" button, it records who verified and the outcome (an `audit.verified` entry).',
+    )
     def get(self, request):
-        return Response(verify_and_describe(workers=1))
+        return Response(services.verify_trail(actor=request.user))
 
 
 @extend_schema(tags=["audit"])

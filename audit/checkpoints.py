@@ -6,10 +6,15 @@
    any append in flight to commit; as chain order is commit order, every entry up to the head is then
    committed, so a checkpoint never covers an uncommitted entry. On SQLite a read outside a write
    transaction only sees committed rows and writers are serialised, so the same holds;
-2. skips when the newest checkpoint (of this key) already covers the head;
-3. refuses (``TrailIntegrityError``) when the head contradicts the newest checkpoint or the entries
-   since it do not chain: it never signs a checkpoint that contradicts an earlier one;
-4. signs and stores the checkpoint (a table as append-only as the entries) and, after commit, writes
+2. reads the earlier checkpoints from the table *and* from the files already published in
+   ``AUDIT_CHECKPOINT_DIR``, and refuses (``TrailIntegrityError``, logged) when a published
+   checkpoint is missing from the table or held there differently, or a checkpoint does not verify
+   (forged or altered, two heads for one seq, a later one covering fewer entries) -- the table alone
+   is what a database owner could rewrite;
+3. skips when the newest checkpoint (of this key) already covers the head;
+4. refuses when the head contradicts the newest earlier checkpoint, the trail is shorter than it, or
+   the entries since it do not chain: it never signs a checkpoint that contradicts an earlier one;
+5. signs and stores the checkpoint (a table as append-only as the entries) and, after commit, writes
    it with the public key to ``AUDIT_CHECKPOINT_DIR`` -- the folder to copy off the server.
 
 No audit entry is written for a checkpoint (it would move the head on every run).
@@ -18,6 +23,7 @@ No audit entry is written for a checkpoint (it would move the head on every run)
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import logging
 import os
@@ -29,9 +35,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from . import keys as audit_keys
+from . import published as audit_published
 from .chain import _HEAD_SQL, CHAIN_LOCK_KEY, utc_text
 from .models import Checkpoint
-from .verification import checkpoint_dict, verify_segment
+from .verification import checkpoint_dict, stored_checkpoints, verify_segment
 from .verifier import (
     CHECKPOINT_PREAMBLE,
     check_checkpoints,
@@ -65,49 +72,93 @@ def _newest() -> Checkpoint | None:
     return Checkpoint.objects.order_by("-seq", "-signed_at", "-pk").first()
 
 
-def _check_continuity(previous: Checkpoint | None, seq: int, head: str, trusted: dict) -> None:
-    if previous is not None:
-        errors, _good = check_checkpoints([checkpoint_dict(previous)], trusted)
-        if previous.key_id in trusted and errors:
-            raise TrailIntegrityError(f"the newest checkpoint does not verify: {errors[previous.seq][1]}")
-        if previous.seq > seq:
-            raise TrailIntegrityError(
-                f"the trail ends at entry {seq} but checkpoint {previous.seq} was signed: "
-                "entries were removed"
-            )
-    lo = previous.seq if previous is not None else 1
-    problem = verify_segment(lo, seq, anchor_hash=previous.head if previous else None, head_hash=head)
+def _earlier_checkpoints(trusted: dict) -> list[dict]:
+    """Every checkpoint signed so far, from the table and from the published files, after checking
+    that they agree; raises ``TrailIntegrityError`` naming the first contradiction."""
+    stored = stored_checkpoints()
+    published = audit_published.read_published()
+    earlier = audit_published.merge(stored, published.checkpoints)
+    errors, _good = check_checkpoints(earlier, trusted)
+    # A checkpoint of a key this process does not trust (e.g. retired by a rotation and not listed
+    # in AUDIT_PUBLIC_KEYS) cannot be checked here; ``audit_verify`` reports it. Anything else is a
+    # forged or altered checkpoint, a fork or a rollback: never sign on top of that. Then every
+    # published checkpoint must be in the table as it was published.
+    problems = [(seq, 0, why) for seq, (code, why) in errors.items() if code != "checkpoint_unknown_key"]
+    problems += [
+        (p.seq, 1, p.reason)
+        for p in published.problems + audit_published.compare_with_table(published.checkpoints, stored)
+    ]
+    if problems:
+        raise TrailIntegrityError(f"refusing to sign: {min(problems)[2]}")
+    return earlier
+
+
+def _check_continuity(previous: dict | None, seq: int, head: str) -> None:
+    if previous is not None and previous["seq"] > seq:
+        raise TrailIntegrityError(
+            f"refusing to sign: the trail ends at entry {seq} but checkpoint {previous['seq']} (signed at "
+            f"{previous['signed_at']}) covers {previous['seq']} entries: entries were removed"
+        )
+    lo = previous["seq"] if previous is not None else 1
+    problem = verify_segment(lo, seq, anchor_hash=previous["head"] if previous else None, head_hash=head)
     if problem:
-        raise TrailIntegrityError(f"refusing to sign: {problem}")
+        where = (
+            f" (since checkpoint {previous['seq']}, signed at {previous['signed_at']})" if previous else ""
+        )
+        raise TrailIntegrityError(f"refusing to sign: {problem}{where}")
 
 
 def sign_checkpoint(*, now=None) -> Checkpoint | None:
-    """Sign the committed head if it is not covered yet; returns the new checkpoint (or ``None``)."""
+    """Sign the committed head if it is not covered yet; returns the new checkpoint (or ``None``).
+
+    Raises ``TrailIntegrityError`` (and logs it) instead of signing anything that would contradict
+    an earlier checkpoint, stored or published."""
+    try:
+        return _sign(now)
+    except TrailIntegrityError as exc:
+        logger.error("audit checkpoint NOT signed: %s", exc)
+        raise
+
+
+def _sign(now) -> Checkpoint | None:
     key = audit_keys.signing_key()
     public = key.public_key()
     kid = audit_keys.key_id(public)
     trusted = dict(audit_keys.trusted_public_keys())
     trusted.setdefault(kid, public)
     for _attempt in range(3):
+        # Earlier checkpoints first, then the head: each of them covers a head committed before it was
+        # signed, so a concurrent signer cannot make the trail look shorter than a checkpoint.
+        newest_row = _newest()
+        earlier = _earlier_checkpoints(trusted)
         head = committed_head()
         if head is None:
+            if earlier:
+                latest = max(earlier, key=lambda c: (c["seq"], c["signed_at"]))
+                raise TrailIntegrityError(
+                    f"refusing to sign: the trail is empty but checkpoint {latest['seq']} (signed at "
+                    f"{latest['signed_at']}) was signed: entries were removed"
+                )
             return None
         seq, head_hash = head
-        previous = _newest()
-        if previous is not None and previous.seq == seq:
-            if previous.head != head_hash:
-                raise TrailIntegrityError(f"entry {seq} differs from the head signed in checkpoint {seq}")
-            if Checkpoint.objects.filter(seq=seq, key_id=kid).exists():
+        previous = max(earlier, key=lambda c: (c["seq"], c["signed_at"]), default=None)
+        if previous is not None and previous["seq"] == seq:
+            if previous["head"] != head_hash:
+                raise TrailIntegrityError(
+                    f"refusing to sign: entry {seq} differs from the head signed in checkpoint {seq} "
+                    f"(signed at {previous['signed_at']})"
+                )
+            if any(cp["seq"] == seq and cp["key_id"] == kid for cp in earlier):
                 ensure_files()
                 return None  # nothing changed since the last checkpoint
-        _check_continuity(previous, seq, head_hash, trusted)
+        _check_continuity(previous, seq, head_hash)
         with transaction.atomic():
             if connection.vendor == "postgresql":
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SIGNER_LOCK_KEY])
             newest = _newest()
-            if (newest.pk if newest else None) != (previous.pk if previous else None):
-                if newest.seq >= seq:
+            if (newest.pk if newest else None) != (newest_row.pk if newest_row else None):
+                if newest is not None and newest.seq >= seq:
                     return None  # another signer covered this head meanwhile
                 continue  # another signer moved on: verify again from its checkpoint
             signed_at = now or timezone.now()
@@ -129,7 +180,7 @@ def sign_checkpoint(*, now=None) -> Checkpoint | None:
                 signature=signature,
             )
             checkpoint.save()
-            transaction.on_commit(lambda cp=checkpoint: _write_file_logged(cp))
+            transaction.on_commit(functools.partial(_write_file_logged, checkpoint))
         logger.info("audit checkpoint signed: %s entries, head %s, key %s", seq, head_hash, kid)
         return checkpoint
     raise TrailIntegrityError("could not sign: concurrent signers kept moving the newest checkpoint")

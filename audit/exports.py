@@ -15,11 +15,18 @@ import zoneinfo
 from collections.abc import Iterator
 
 from django.db.models import QuerySet
+from django.http import HttpResponse, StreamingHttpResponse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .verifier import canonical_json_fast
 
 XLSX_MAX_ROWS = 100_000
+FORMATS = ("csv", "xlsx")
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 LA_PAZ = zoneinfo.ZoneInfo("America/La_Paz")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -105,3 +112,27 @@ def xlsx_bytes(queryset: QuerySet) -> bytes:
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
+
+
+def too_many_rows_message() -> str:
+    return _(
+        "The selection has more than %(limit)s entries, too many for a spreadsheet. Narrow the "
+        "filters or download the CSV."
+    ) % {"limit": f"{XLSX_MAX_ROWS:,}".replace(",", ".")}
+
+
+def file_response(queryset: QuerySet, fmt: str) -> HttpResponse | StreamingHttpResponse:
+    """The filtered trail as a download (the pages and the API alike): CSV streamed, XLSX built whole
+    (raises ``TooManyRows`` beyond ``XLSX_MAX_ROWS``). Recording the export is the caller's job
+    (``audit.services.record_export``), once the file can be produced."""
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
+    if fmt == "csv":
+        response: HttpResponse | StreamingHttpResponse = StreamingHttpResponse(
+            csv_rows(queryset), content_type=CONTENT_TYPES["csv"]
+        )
+    elif fmt == "xlsx":
+        response = HttpResponse(xlsx_bytes(queryset), content_type=CONTENT_TYPES["xlsx"])
+    else:
+        raise ValueError(f"unknown export format {fmt!r}")
+    response["Content-Disposition"] = f'attachment; filename="bitacora-{stamp}.{fmt}"'
+    return response

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.db.models.signals import pre_save
 from django.utils.translation import gettext_lazy as _
 
 from .actions import AuditAction
@@ -30,6 +31,8 @@ class AppendOnlyQuerySet(models.QuerySet):
 
 
 class AppendOnlyModel(models.Model):
+    """Rows are inserted once and never changed or removed through the ORM."""
+
     class Meta:
         abstract = True
 
@@ -43,6 +46,15 @@ class AppendOnlyModel(models.Model):
         raise AppendOnlyError("the audit trail is append-only")
 
 
+RECORD_ONLY = "audit entries are written only by audit.record (the ORM cannot insert them)"
+
+
+def _refuse_orm_save(sender, instance, **kwargs):
+    """``pre_save`` of ``AuditEntry``: also stops the saves that bypass ``Model.save`` (fixtures:
+    ``loaddata`` calls ``Model.save_base`` directly)."""
+    raise AppendOnlyError(RECORD_ONLY)
+
+
 class AuditEntryQuerySet(AppendOnlyQuerySet):
     def for_case(self, code: str):
         return self.filter(case=code)
@@ -51,8 +63,10 @@ class AuditEntryQuerySet(AppendOnlyQuerySet):
 class AuditEntry(AppendOnlyModel):
     """One entry of the hash-chained, append-only audit trail. Written only by ``audit.record``.
 
-    The database refuses UPDATE and DELETE on this table (triggers created by migration), the ORM
-    refuses them here, and the chain plus signed checkpoints reveal what a database owner might do.
+    The ORM cannot write this table at all: ``save()``, ``objects.create()``, ``get_or_create()``,
+    ``bulk_create()`` and fixtures raise ``AppendOnlyError`` (``record`` computes the seq and hash under
+    the chain lock and sends its own INSERT). The database refuses UPDATE and DELETE on it (triggers
+    created by migration), and the chain plus signed checkpoints reveal what a database owner might do.
     """
 
     seq = models.BigIntegerField(_("sequence"), primary_key=True)
@@ -98,6 +112,16 @@ class AuditEntry(AppendOnlyModel):
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} {self.subject_label}"
 
+    def save(self, *args, **kwargs):
+        raise AppendOnlyError(RECORD_ONLY)
+
+    @property
+    def actor_display(self) -> str:
+        """The actor label as shown to people (``anonymous``, stored for failed logins, translated)."""
+        if self.actor_id is None and self.actor_label == "anonymous":
+            return str(_("anonymous"))
+        return self.actor_label
+
     @property
     def action_label(self) -> str:
         try:
@@ -108,6 +132,10 @@ class AuditEntry(AppendOnlyModel):
 
 class Checkpoint(AppendOnlyModel):
     """A signed statement that the first ``seq`` entries of the chain end in ``head``.
+
+    Insert-only: a new checkpoint is saved once (by the signer), never changed or deleted. A row
+    inserted by anyone else proves nothing: it needs a signature by a trusted key to count, and the
+    verification compares the table with the checkpoints published as files.
 
     Signed with Ed25519 by ``audit.checkpoints.sign_checkpoint`` (key outside the database), published
     at ``/api/v1/audit/checkpoints/`` and written to ``AUDIT_CHECKPOINT_DIR`` to be copied off the
@@ -135,3 +163,6 @@ class Checkpoint(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"checkpoint {self.seq} {self.head[:12]}"
+
+
+pre_save.connect(_refuse_orm_save, sender=AuditEntry, dispatch_uid="audit_entry_record_only")

@@ -50,6 +50,7 @@ KEY_LABELS = {
     "entries": gettext_lazy("Entries"),
     "head": gettext_lazy("Head hash"),
     "first_error": gettext_lazy("First error"),
+    "published_checkpoints": gettext_lazy("Published checkpoints compared"),
     "unit": gettext_lazy("Productive unit"),
     "step": gettext_lazy("Step"),
     "score": gettext_lazy("Score"),
@@ -149,6 +150,14 @@ ERROR_TEXTS = {
         "an older state."
     ),
     "checkpoint_malformed": gettext_lazy("A checkpoint is malformed."),
+    "checkpoint_missing": gettext_lazy(
+        "The checkpoint published for entry %(seq)s is missing from the database: its checkpoint table was "
+        "altered."
+    ),
+    "checkpoint_replaced": gettext_lazy(
+        "The database holds the checkpoint for entry %(seq)s differently from how it was published: its "
+        "checkpoint table was altered."
+    ),
 }
 
 
@@ -178,6 +187,14 @@ def verification_notes(result: dict) -> list[str]:
                 "not be detected."
             )
             % {"seq": latest["seq"]}
+        )
+    if latest is not None and not result.get("published_checkpoints"):
+        notes.append(
+            _(
+                "No published checkpoint file was found on this server: only the database's own checkpoint "
+                "table was checked. Verify with the copies kept outside the server (audit_verify "
+                "--checkpoints)."
+            )
         )
     for name in result.get("missing_triggers", []):
         notes.append(_("Protection trigger missing or disabled: %(name)s") % {"name": name})

@@ -79,4 +79,7 @@ class VerificationSerializer(serializers.Serializer):
     checkpoints = serializers.IntegerField()
     latest_checkpoint = CheckpointSerializer(allow_null=True)
     warnings = serializers.ListField(child=serializers.CharField())
+    published_checkpoints = serializers.IntegerField(
+        help_text="Published checkpoints (AUDIT_CHECKPOINT_DIR) compared with the database's table"
+    )
     missing_triggers = serializers.ListField(child=serializers.CharField())

@@ -23,6 +23,7 @@ def verify_trail(*, actor) -> dict:
             "entries": result["entries"],
             "head": result["head"],
             "first_error": result["first_error"],
+            "published_checkpoints": result["published_checkpoints"],
         },
     )
     return result

@@ -13,8 +13,9 @@ permissions elsewhere -- the Django admin, a shell, a fixture -- is recorded her
 - django-guardian object permissions (every concrete ``UserObjectPermissionBase`` /
   ``GroupObjectPermissionBase`` model): ``auth.scope_granted`` / ``auth.scope_revoked``.
 
-Failed logins record the username attempted -- never the password -- with the matching user as actor
-when that username exists, else no actor.
+Failed logins record the username attempted -- never the password -- with no actor (whoever tried is
+not known: it is not the account's owner) and the actor label ``anonymous``; the account attempted is
+the subject when that username exists.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from .flags import in_service_permission_write
 
 logger = logging.getLogger(__name__)
 _OUTSIDE = {"outside_services": True}
+ANONYMOUS_LABEL = "anonymous"  # stored (and hashed) as is: a code, not a translated text
 
 
 def _change_actor():
@@ -69,7 +71,13 @@ def on_login_failed(sender, credentials, request=None, **kwargs):
         if username
         else None
     )
-    record(AuditAction.LOGIN_FAILED, actor=user, subject=user, data={"username": username})
+    record(
+        AuditAction.LOGIN_FAILED,
+        actor=None,
+        actor_label_override=ANONYMOUS_LABEL,
+        subject=user,
+        data={"username": username},
+    )
 
 
 # --- Groups and permissions -------------------------------------------------------------------------

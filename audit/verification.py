@@ -2,12 +2,18 @@
 
 Rows are streamed in ``seq`` order (a server-side cursor on PostgreSQL), re-hashed with the format of
 ``audit.verifier`` and checked against every signed checkpoint, exactly as the stand-alone verifier
-checks an export. Large trails are split into ``seq`` ranges verified by forked worker processes
-(each with its own connection); the links between ranges are checked when the results are joined.
+checks an export. The checkpoints are those of the database's table *and* those published in
+``AUDIT_CHECKPOINT_DIR`` (plus any copies the caller names, ``audit_verify --checkpoints``): a
+database owner can delete or replace rows of the table, not what was published, so a published
+checkpoint missing from the table or held there differently is itself reported (``audit.published``).
+
+Large trails are split into ``seq`` ranges verified by forked worker processes (each with its own
+connection); the links between ranges are checked when the results are joined.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 import multiprocessing
@@ -19,6 +25,7 @@ from django.db import connection, connections
 from django.db.models import Count, Max, Min
 
 from . import keys as audit_keys
+from . import published as audit_published
 from .chain import STORED_COLUMNS, utc_text
 from .models import AuditEntry, Checkpoint
 from .verifier import (
@@ -164,18 +171,25 @@ def _scan_in_child(lo: int, hi: int, wanted: frozenset) -> ChunkResult:
 
 
 def verify_database(
-    *, workers: int = 1, export: BinaryIO | None = None, public_keys: dict | None = None
+    *,
+    workers: int = 1,
+    export: BinaryIO | None = None,
+    public_keys: dict | None = None,
+    published: audit_published.Published | None = None,
 ) -> Result:
-    """Recompute the whole stored chain and check every stored checkpoint's signature and head.
+    """Recompute the whole stored chain and check it against every checkpoint, stored or published.
 
-    ``public_keys`` (``{key_id: key}``) defaults to ``audit.keys.trusted_public_keys()``.
+    ``public_keys`` (``{key_id: key}``) defaults to ``audit.keys.trusted_public_keys()``; ``published``
+    to the checkpoints of ``AUDIT_CHECKPOINT_DIR`` (``audit.published.read_published()``).
     """
     from concurrent.futures import ProcessPoolExecutor
 
     stats = AuditEntry.objects.aggregate(lo=Min("seq"), hi=Max("seq"), n=Count("seq"))
-    checkpoints = stored_checkpoints()
+    stored = stored_checkpoints()
+    published = audit_published.read_published() if published is None else published
+    checkpoints = audit_published.merge(stored, published.checkpoints)
     keys = audit_keys.trusted_public_keys() if public_keys is None else public_keys
-    wanted = frozenset(cp["seq"] for cp in checkpoints)
+    wanted = frozenset(cp["seq"] for cp in checkpoints if isinstance(cp, dict) and type(cp.get("seq")) is int)
     lo, hi, total = stats["lo"], stats["hi"], stats["n"]
     if not total:
         chunks: list[ChunkResult] = []
@@ -189,7 +203,30 @@ def verify_database(
     else:
         chunks = [scan_range(lo, hi, wanted, export=export)]
     head = AuditEntry.objects.filter(seq=hi).values_list("hash", flat=True).first() if total else ""
-    return conclude(stitch(chunks), checkpoints, keys, total_entries=total, head=head or "")
+    result = conclude(stitch(chunks), checkpoints, keys, total_entries=total, head=head or "")
+    problems = published.problems + audit_published.compare_with_table(published.checkpoints, stored)
+    return _with_published(result, problems, stored=stored, published=published)
+
+
+def _with_published(
+    result: Result, problems: list[audit_published.Problem], *, stored: list[dict], published
+) -> Result:
+    """Add what the comparison of the table with the published checkpoints found. A problem of the
+    chain at the same seq is named first (it says more: e.g. the rewrite a missing row hid)."""
+    warnings = list(result.warnings)
+    if stored and not published.checkpoints:
+        warnings.append(
+            "no published checkpoint was found (AUDIT_CHECKPOINT_DIR is empty and no copy was given): "
+            "only the database's own checkpoint table was checked"
+        )
+    first = result.first_error
+    candidates = [(p.seq, 1, p.code, p.reason) for p in problems]
+    if first is not None:
+        candidates.append((first["seq"], 0, first["code"], first["reason"]))
+    if candidates:
+        seq, _order, code, reason = min(candidates)
+        first = {"seq": seq, "reason": reason, "code": code}
+    return dataclasses.replace(result, valid=first is None, first_error=first, warnings=warnings)
 
 
 def verify_segment(lo: int, hi: int, *, anchor_hash: str | None, head_hash: str) -> str | None:
@@ -225,10 +262,18 @@ def missing_trigger_names() -> list[str]:
         return []
 
 
-def verify_and_describe(*, workers: int = 1, export: BinaryIO | None = None) -> dict:
-    """The result as the API and pages show it (``first_error`` also carries a stable ``code``)."""
-    result = verify_database(workers=workers, export=export)
+def verify_and_describe(
+    *, workers: int = 1, export: BinaryIO | None = None, published: audit_published.Published | None = None
+) -> dict:
+    """The result as the API and pages show it (``first_error`` also carries a stable ``code``).
+
+    ``published``: the published checkpoints to compare (default: those of ``AUDIT_CHECKPOINT_DIR``;
+    ``audit.published.read_published(sources)`` adds copies kept elsewhere).
+    """
+    published = audit_published.read_published() if published is None else published
+    result = verify_database(workers=workers, export=export, published=published)
     payload = result.as_dict()
+    payload["published_checkpoints"] = len(published.checkpoints)
     missing = missing_trigger_names()
     payload["missing_triggers"] = missing
     payload["warnings"] = list(result.warnings) + [

@@ -5,11 +5,10 @@ other signed-in user gets 404, anonymous visitors the login page."""
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.http import urlencode
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
 from . import exports, selectors, services
@@ -111,23 +110,10 @@ def export(request, fmt: str):
         return render(request, "audit/export_error.html", {"form": form}, status=400)
     filters = form.filters() if form.is_bound else selectors.TrailFilters()
     queryset = selectors.entry_list(user=request.user, filters=filters)
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
-    if fmt == "csv":
-        services.record_export(actor=request.user, fmt="csv", filters=filters)
-        response = StreamingHttpResponse(exports.csv_rows(queryset), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="bitacora-{stamp}.csv"'
-        return response
     try:
-        content = exports.xlsx_bytes(queryset)
+        response = exports.file_response(queryset, fmt)
     except exports.TooManyRows:
-        message = _(
-            "The selection has more than %(limit)s entries, too many for a spreadsheet. Narrow the "
-            "filters or download the CSV."
-        ) % {"limit": f"{exports.XLSX_MAX_ROWS:,}".replace(",", ".")}
+        message = exports.too_many_rows_message()
         return render(request, "audit/export_error.html", {"form": form, "message": message}, status=400)
-    services.record_export(actor=request.user, fmt="xlsx", filters=filters)
-    response = HttpResponse(
-        content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    response["Content-Disposition"] = f'attachment; filename="bitacora-{stamp}.xlsx"'
+    services.record_export(actor=request.user, fmt=fmt, filters=filters)
     return response

@@ -16,6 +16,11 @@
 3. ``audit_verify``'s database path over 100,000 stored entries (PostgreSQL and SQLite), and the cost of
    one page of the internal-control trail (keyset query) at that size.
 
+``--db-only --db-entries 1000000`` measures only part 3, at a million stored entries, and writes it to
+its own block of docs/BENCHMARKS.md (``audit-bench-db`` markers) with ``--write-docs``:
+
+    .venv/bin/python bench/audit_bench.py --db-only --db-entries 1000000 --write-docs
+
 The machine is shared: the load average before and after is printed with the results.
 """
 
@@ -48,6 +53,7 @@ PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
 PG_DB = "exp_audit_bench"
 DOCS = ROOT / "docs" / "BENCHMARKS.md"
 START, END = "<!-- audit-bench:start -->", "<!-- audit-bench:end -->"
+DB_START, DB_END = "<!-- audit-bench-db:start -->", "<!-- audit-bench-db:end -->"
 
 # --- Worker processes (spawned; Django set up from DATABASE_URL) ------------------------------------
 
@@ -193,9 +199,8 @@ def _load_entries(count: int) -> dict:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from audit.chain import entry_body
     from audit.models import AuditEntry
-    from audit.verifier import GENESIS_HASH, entry_hash
+    from audit.verifier import GENESIS_HASH
 
     head = AuditEntry.objects.order_by("-seq").values_list("seq", "hash").first()
     seq, prev = head if head else (0, GENESIS_HASH)
@@ -209,25 +214,12 @@ def _load_entries(count: int) -> dict:
     )
     t0 = time.perf_counter()
     now = timezone.now()
+    if connection.vendor == "postgresql":
+        return _copy_entries(count, seq, prev, now, columns, t0)
     batch = []
     for i in range(count):
         seq += 1
-        entry = AuditEntry(
-            seq=seq,
-            at=now + dt.timedelta(microseconds=i),
-            actor_id=None,
-            actor_label="sistema",
-            action="initiative.submitted" if i % 3 else "budget.reserved",
-            subject_type="iniciativas.initiative",
-            subject_id=str(seq),
-            subject_label=f"INI-2026-{seq % 5000:06d} Asociación de productores",
-            case=f"INI-2026-{seq % 5000:06d}",
-            data={"amount": f"{1000 + i % 9000}.00", "comment": "Envío de la postulación"},
-            request_id=f"{seq:032x}",
-            ip="10.0.0.1",
-            prev_hash=prev,
-        )
-        entry.hash = entry_hash(prev, entry_body(entry))
+        entry = synthetic_entry(seq, i, prev, now)
         prev = entry.hash
         batch.append([getattr(entry, c) if c != "data" else _json.dumps(entry.data) for c in columns])
         if len(batch) == 5000 or i == count - 1:
@@ -237,17 +229,70 @@ def _load_entries(count: int) -> dict:
     return {"loaded": count, "seconds": time.perf_counter() - t0, "head": seq}
 
 
+def synthetic_entry(seq: int, i: int, prev: str, now):
+    """The ``i``-th loaded entry (real format, valid hash chained to ``prev``)."""
+    from audit.chain import entry_body
+    from audit.models import AuditEntry
+    from audit.verifier import entry_hash
+
+    entry = AuditEntry(
+        seq=seq,
+        at=now + dt.timedelta(microseconds=i),
+        actor_id=None,
+        actor_label="sistema",
+        action="initiative.submitted" if i % 3 else "budget.reserved",
+        subject_type="iniciativas.initiative",
+        subject_id=str(seq),
+        subject_label=f"INI-2026-{seq % 5000:06d} Asociación de productores",
+        case=f"INI-2026-{seq % 5000:06d}",
+        data={"amount": f"{1000 + i % 9000}.00", "comment": "Envío de la postulación"},
+        request_id=f"{seq:032x}",
+        ip="10.0.0.1",
+        prev_hash=prev,
+    )
+    entry.hash = entry_hash(prev, entry_body(entry))
+    return entry
+
+
+def _copy_entries(count: int, seq: int, prev: str, now, columns: list[str], t0: float) -> dict:
+    """PostgreSQL: the same rows through one COPY (a million rows load in about two minutes)."""
+    import json as _json
+
+    from django.db import connection
+
+    connection.ensure_connection()
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    raw = connection.connection
+    with (
+        raw.transaction(),
+        raw.cursor() as cursor,
+        cursor.copy(f"COPY audit_auditentry ({quoted}) FROM STDIN") as copy,
+    ):
+        for i in range(count):
+            seq += 1
+            entry = synthetic_entry(seq, i, prev, now)
+            prev = entry.hash
+            copy.write_row([getattr(entry, c) if c != "data" else _json.dumps(entry.data) for c in columns])
+    return {"loaded": count, "seconds": time.perf_counter() - t0, "head": seq}
+
+
 def _verify_db(workers: int) -> dict:
     from audit import verification
 
     t0 = time.perf_counter()
     cpu0 = time.process_time()
+    children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = verification.verify_database(workers=workers, public_keys={})
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return {
         "valid": result.valid,
         "entries": result.entries,
         "seconds": time.perf_counter() - t0,
         "parent_cpu": time.process_time() - cpu0,
+        "cpu": time.process_time()
+        - cpu0
+        + (children.ru_utime - children0.ru_utime)
+        + (children.ru_stime - children0.ru_stime),
         "forked": workers > 1 and verification._can_fork(),
     }
 
@@ -407,7 +452,7 @@ def bench_appends(url: str, rounds: int, seconds: float) -> dict:
     }
 
 
-def bench_db_verify(url: str, entries: int) -> dict:
+def bench_db_verify(url: str, entries: int, reps: int = 2) -> dict:
     ctx = multiprocessing.get_context("spawn")
     with cf.ProcessPoolExecutor(
         max_workers=1, mp_context=ctx, initializer=_worker_init, initargs=(url,)
@@ -415,7 +460,7 @@ def bench_db_verify(url: str, entries: int) -> dict:
         loaded = pool.submit(_load_entries, entries).result()
     out = {"loaded": loaded}
     runs = []
-    for workers in (1, 2, 1, 2):
+    for workers in (1, 2) * reps:
         # A fresh process each time: single-threaded, so it may fork its range workers.
         with cf.ProcessPoolExecutor(
             max_workers=1, mp_context=ctx, initializer=_worker_init, initargs=(url,)
@@ -770,11 +815,72 @@ def report(meta: dict, appends: dict, verify: dict | None, dbv: dict, command: s
     return "\n".join(out)
 
 
-def write_docs(section: str) -> None:
+def db_report(meta: dict, dbv: dict, command: str, loads: tuple) -> str:
+    """The ``--db-only`` block: the database path of ``audit_verify`` at (by default) a million entries."""
+    n = max((d["w1"]["entries"] for d in dbv.values()), default=0)
+    out = [DB_START, f"### `audit_verify` over {n:,} stored entries (the database path)", ""]
+    out.append(f"Reproduce: `{command}` (about {meta['elapsed'] / 60:.0f} minutes).")
+    out.append("")
+    out.append(
+        f"Same machine ({meta['cpu']}, {meta['cores']} cores; PostgreSQL {meta['postgresql']}, SQLite "
+        f"{meta['sqlite']}), commit `{meta['commit']}` plus working tree, run {meta['when']}. Load average "
+        f"(1 min) before/after: {loads[0]:.2f} / {loads[1]:.2f}: the machine is shared with other engineers' "
+        f"test runs, so these rates are indicative (best of {meta['repetitions']} runs each)."
+    )
+    out.append("")
+    out.append(
+        "| database | entries | load (rows/s) | `verify_database`, 1 process | 2 processes "
+        "| CPU s of the verifying processes, 1 / 2 | `manage.py audit_verify --workers 2` (whole command) "
+        "| trail page p50: no filter / case / action / since today / deep page |"
+    )
+    out.append("|---|---|---|---|---|---|---|---|")
+    for name, d in dbv.items():
+        e, p = d["w1"]["entries"], d["pages"]
+        out.append(
+            f"| {name} | {e:,} | {d['loaded']['loaded'] / d['loaded']['seconds']:,.0f} "
+            f"| {d['w1']['seconds']:.2f} s ({e / d['w1']['seconds']:,.0f}/s) "
+            f"| **{d['w2']['seconds']:.2f} s ({e / d['w2']['seconds']:,.0f}/s)**"
+            f"{'' if d['w2']['forked'] else ' (not forked)'} "
+            f"| {d['w1']['cpu']:.1f} / {d['w2']['cpu']:.1f} "
+            f"| {d['command']['seconds']:.2f} s | " + " / ".join(f"{v:.1f}" for v in p.values()) + " ms |"
+        )
+    out.append("")
+    for name, d in dbv.items():
+        e, secs, cpu = d["w2"]["entries"], d["w2"]["seconds"], d["w2"]["cpu"]
+        met = e >= 1_000_000 and e / secs >= 100_000 and secs <= 10
+        out.append(
+            f"- {name}: {e:,} stored entries verified in {secs:.1f} s with 2 processes, {e / secs:,.0f} "
+            f"entries/s — the target (≥ 100,000 entries/s using both cores, 1,000,000 in ≤ 10 s) is "
+            f"**{'met' if met else 'not met'}** by the database path. Independent of the other work on the "
+            f"machine: the verifying processes used {cpu:.1f} CPU seconds ({e / cpu:,.0f} entries per "
+            f"CPU-second), so even on two idle cores they alone would need about {cpu / 2:.0f} s"
+            + (", before the database server's own share" if name == "PostgreSQL" else "")
+            + "."
+        )
+    out.append("")
+    out.append(
+        "Only the file verifier (`audit/verifier.py`, or `verify_export`, over a JSON Lines export) meets "
+        "the verification target; see the table of 1,000,000 entries above. The database path rebuilds "
+        "every canonical body from the columns (the `data` JSON decoded and re-encoded with sorted keys: "
+        "about 20–30 µs of CPU per entry) and shares the 2 cores with the PostgreSQL server that reads "
+        "and sends the rows, so it stays well below; computing the body inside the database instead would "
+        "make the verification trust code the database's owner controls. For a fast check of a large "
+        "trail: `manage.py audit_verify --export trail.jsonl` once, then `python audit/verifier.py "
+        "trail.jsonl --checkpoints … --public-key …`."
+    )
+    out.append("")
+    out.append(DB_END)
+    return "\n".join(out)
+
+
+def write_docs(section: str, start: str = START, end: str = END) -> None:
     DOCS.parent.mkdir(parents=True, exist_ok=True)
     text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
-    if START in text and END in text:
-        text = text[: text.index(START)] + section + text[text.index(END) + len(END) :]
+    if start in text and end in text:
+        text = text[: text.index(start)] + section + text[text.index(end) + len(end) :]
+    elif start == DB_START and END in text:  # right after the audit section
+        cut = text.index(END) + len(END)
+        text = text[:cut] + "\n\n" + section + text[cut:]
     else:
         text = text.rstrip("\n") + "\n\n" + section + "\n"
     DOCS.write_text(text, encoding="utf-8")
@@ -792,6 +898,11 @@ def main() -> int:
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--skip-file", action="store_true")
+    parser.add_argument(
+        "--db-only",
+        action="store_true",
+        help="only the database path of audit_verify (use with --db-entries 1000000); written to its own block",
+    )
     parser.add_argument("--write-docs", action="store_true", help="replace the section in docs/BENCHMARKS.md")
     args = parser.parse_args()
     command = (
@@ -806,12 +917,16 @@ def main() -> int:
     meta.update(
         rounds=args.rounds,
         block=args.block_seconds,
+        repetitions=args.repetitions,
         when=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )
     appends, dbv = {}, {}
     verify = None
     with tempfile.TemporaryDirectory(prefix="audit-bench-") as tmp:
         folder = Path(tmp)
+        # Published checkpoints are compared with the table: the benchmark's databases have their own
+        # (empty) folder, never the development server's var/checkpoints.
+        os.environ["AUDIT_CHECKPOINT_DIR"] = str(folder / "checkpoints")
         urls = {}
         if not args.skip_postgres:
             print("preparing PostgreSQL database", PG_DB, flush=True)
@@ -820,20 +935,30 @@ def main() -> int:
             print("preparing SQLite database", flush=True)
             urls["SQLite"] = prepare_sqlite(folder)
         for name, url in urls.items():
+            if args.db_only:
+                break
             print(f"appends on {name} ({args.rounds} rounds)", flush=True)
             appends[name] = bench_appends(url, args.rounds, args.block_seconds)
             print(json.dumps({k: v for k, v in appends[name].items() if k != "latency"}), flush=True)
-        if not args.skip_file:
+        if not args.skip_file and not args.db_only:
             print(f"file verification of {args.verify_entries:,} entries", flush=True)
             verify = bench_file(folder, args.verify_entries, args.repetitions)
             print(json.dumps(verify["best"]), flush=True)
             (folder / "trail-1m.jsonl").unlink(missing_ok=True)
         for name, url in urls.items():
             print(f"database verification on {name} ({args.db_entries:,} entries)", flush=True)
-            dbv[name] = bench_db_verify(url, args.db_entries)
+            dbv[name] = bench_db_verify(url, args.db_entries, args.repetitions)
             print(json.dumps(dbv[name], default=str), flush=True)
     meta["elapsed"] = time.perf_counter() - started
-    section = report(meta, appends, verify, dbv, command, (load_before, os.getloadavg()[0]))
+    loads = (load_before, os.getloadavg()[0])
+    if args.db_only:
+        section = db_report(meta, dbv, command, loads)
+        print(section)
+        if args.write_docs:
+            write_docs(section, DB_START, DB_END)
+            print(f"written to {DOCS}")
+        return 0
+    section = report(meta, appends, verify, dbv, command, loads)
     print(section)
     if args.write_docs:
         write_docs(section)

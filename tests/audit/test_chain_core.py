@@ -82,6 +82,45 @@ def test_orm_refuses_update_and_delete():
     assert AuditEntry.objects.get(seq=entry.seq).actor_label == "ana"
 
 
+def test_the_orm_cannot_insert_entries_only_record_can():
+    """``audit.record`` is the only writer: an entry made up elsewhere (even with a correct hash) is
+    refused by every ORM path -- create, save, get_or_create, bulk_create and fixtures (loaddata)."""
+    from django.core import serializers
+
+    from .helpers import forged_entry_values
+
+    actor = User.objects.create(username="ana")
+    head = audit.record("auth.login", actor=actor)
+    values = forged_entry_values(head.seq + 1, head.hash)
+    with pytest.raises(AppendOnlyError, match=r"audit\.record"):
+        AuditEntry.objects.create(**values)
+    with pytest.raises(AppendOnlyError):
+        AuditEntry(**values).save(force_insert=True)
+    with pytest.raises(AppendOnlyError):
+        AuditEntry(**values).save()
+    with pytest.raises(AppendOnlyError):
+        AuditEntry.objects.get_or_create(seq=values["seq"], defaults=values)
+    with pytest.raises(AppendOnlyError):
+        AuditEntry.objects.bulk_create([AuditEntry(**values)])
+    fixture = serializers.serialize("json", [AuditEntry(**values)])
+    with pytest.raises(AppendOnlyError):
+        for obj in serializers.deserialize("json", fixture):
+            obj.save()  # what loaddata does: Model.save_base, bypassing save()
+    assert AuditEntry.objects.filter(seq__gt=head.seq).count() == 0
+    # ... while the real writer keeps working, and checkpoints stay insert-only.
+    nxt = audit.record("auth.logout", actor=actor)
+    assert (nxt.seq, nxt.prev_hash) == (head.seq + 1, head.hash)
+    assert AuditEntry.objects.get(seq=nxt.seq).hash == nxt.hash
+    cp = Checkpoint(
+        seq=1, head="a" * 64, signed_at=nxt.at, origin="o", key_id="k", public_key="p", signature="s"
+    )
+    cp.save()  # a new row (worthless without a trusted signature)
+    with pytest.raises(AppendOnlyError):
+        cp.save()
+    with pytest.raises(AppendOnlyError):
+        Checkpoint.objects.filter(pk=cp.pk).update(head="b" * 64)
+
+
 def test_actor_deletion_is_protected():
     from django.db.models import ProtectedError
 

@@ -4,12 +4,16 @@ INSERT on the audit tables (migrations run as the owner). That role cannot UPDAT
 TRUNCATE them, nor lift the triggers, nor switch them off with session_replication_role."""
 
 import secrets
+from contextlib import contextmanager
 
 import psycopg
 import pytest
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, ProgrammingError, connection, connections, transaction
 
+import audit
+from audit.actions import AuditAction
 from audit.models import AuditEntry, Checkpoint
+from audit.verification import verify_database
 
 from .helpers import fill, forged_entry_values
 
@@ -26,7 +30,7 @@ REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON audit_auditentry, audit_
 
 
 @pytest.fixture
-def app_role():
+def app_role_name():
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL only")
     role = f"expediente_app_test_{secrets.token_hex(4)}"
@@ -34,14 +38,32 @@ def app_role():
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS")
         cursor.execute(GRANTS.format(db=db, role=role))
-    s = connection.settings_dict
-    conninfo = f"host={s['HOST'] or '127.0.0.1'} port={s['PORT'] or 5432} dbname={db} user={role}"
     try:
-        yield conninfo
+        yield role
     finally:
         with connection.cursor() as cursor:
             cursor.execute(f"DROP OWNED BY {role}")
             cursor.execute(f"DROP ROLE {role}")
+
+
+@pytest.fixture
+def app_role(app_role_name):
+    s = connection.settings_dict
+    return f"host={s['HOST'] or '127.0.0.1'} port={s['PORT'] or 5432} dbname={s['NAME']} user={app_role_name}"
+
+
+@contextmanager
+def django_connected_as(role: str):
+    """The application's own default connection, opened as ``role`` (as web servers, workers and beat
+    connect in production), for the code under test; the owner's connection is put back after."""
+    owner = connections[DEFAULT_DB_ALIAS]
+    restricted = type(owner)({**owner.settings_dict, "USER": role, "PASSWORD": ""}, DEFAULT_DB_ALIAS)
+    connections[DEFAULT_DB_ALIAS] = restricted
+    try:
+        yield restricted
+    finally:
+        restricted.close()
+        connections[DEFAULT_DB_ALIAS] = owner
 
 
 def attempt(conninfo: str, statement: str, params=None) -> psycopg.Error | None:
@@ -106,3 +128,45 @@ def test_app_role_can_read_and_append(app_role):
         )
     assert AuditEntry.objects.count() == 3
     assert Checkpoint.objects.count() == 1
+
+
+def test_the_application_appends_through_audit_record_as_the_app_role(app_role_name):
+    """The real path, not hand-written SQL: Django connected as the SELECT+INSERT role writes entries
+    with ``audit.record`` inside business transactions and signs a checkpoint, while the same
+    connection is refused UPDATE, DELETE, TRUNCATE and switching the triggers off."""
+    from audit import checkpoints
+    from registry.models import User
+
+    fill(2)
+    user = User.objects.create(username="ana", first_name="Ana", last_name="Pérez")  # as the owner
+    with django_connected_as(app_role_name) as app:
+        with app.cursor() as cursor:
+            cursor.execute("SELECT current_user")
+            assert cursor.fetchone() == (app_role_name,)
+        with transaction.atomic():
+            first = audit.record(AuditAction.LOGIN, actor=user, subject=user, data={"username": "ana"})
+            second = audit.record(AuditAction.BUDGET_PAID, actor=user, data={"amount": "10.00"})
+        third = audit.record(AuditAction.LOGOUT, actor=user, subject=user)  # its own transaction
+        assert (first.seq, second.seq, third.seq) == (3, 4, 5)
+        assert second.prev_hash == first.hash and third.prev_hash == second.hash
+        signed = checkpoints.sign_checkpoint()
+        assert (signed.seq, signed.head) == (5, third.hash)
+        for statement in (
+            "UPDATE audit_auditentry SET actor_label = 'x' WHERE seq = 3",
+            "DELETE FROM audit_auditentry WHERE seq = 5",
+            "TRUNCATE audit_auditentry",
+            "UPDATE audit_checkpoint SET head = 'x'",
+            "DELETE FROM audit_checkpoint",
+            "ALTER TABLE audit_auditentry DISABLE TRIGGER ALL",
+            "SET session_replication_role = replica",
+        ):
+            with pytest.raises(ProgrammingError) as exc, app.cursor() as cursor:
+                cursor.execute(statement)
+            assert isinstance(exc.value.__cause__, psycopg.errors.InsufficientPrivilege), statement
+        assert AuditEntry.objects.count() == 5  # read through the app role's connection
+    assert (
+        list(AuditEntry.objects.filter(seq__gte=3).values_list("actor_label", flat=True))
+        == ["ana (Ana Pérez)"] * 3
+    )
+    assert Checkpoint.objects.get().seq == 5
+    assert verify_database().valid

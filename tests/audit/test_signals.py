@@ -45,8 +45,12 @@ def test_failed_login_records_the_username_never_the_password(client):
     assert not client.login(username="finanzas1", password=secret)
     assert not client.login(username="nadie", password=secret)
     known, unknown = entries("auth.login_failed")
-    assert (known.actor_id, known.data) == (user.pk, {"username": "finanzas1"})
-    assert (unknown.actor_id, unknown.actor_label, unknown.data) == (None, "", {"username": "nadie"})
+    # Whoever tried is not known (not the account's owner): no actor; the account tried is the subject.
+    assert (known.actor_id, known.actor_label, known.data) == (None, "anonymous", {"username": "finanzas1"})
+    assert (known.subject_type, known.subject_id) == ("registry.user", str(user.pk))
+    assert (unknown.actor_id, unknown.actor_label, unknown.data) == (None, "anonymous", {"username": "nadie"})
+    assert (unknown.subject_type, unknown.subject_id) == ("", "")
+    assert known.actor_display == "anónimo"  # shown translated (Spanish by default)
     for entry in (known, unknown):
         stored = f"{entry.data} {entry.actor_label} {entry.subject_label}"
         assert secret not in stored and "*****" not in stored

@@ -8,7 +8,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from audit.actions import AuditAction as A
 from audit.models import AuditEntry
 from registry import services
-from registry.models import Unit
+from registry.models import Unit, User
 from registry.roles import Role
 from tests.factories import DEMO_PASSWORD, UnitFactory, UserFactory
 from tests.registry.conftest import actions
@@ -87,7 +87,8 @@ def test_failed_token_login_fires_signal_and_answers_detail_in_spanish():
     }
     assert failures == ["finanzas1"]
     failed = AuditEntry.objects.filter(action=A.LOGIN_FAILED).get()
-    assert failed.data == {"username": "finanzas1"} and failed.actor.username == "finanzas1"
+    assert failed.data == {"username": "finanzas1"} and failed.actor is None
+    assert failed.subject_id == str(User.objects.get(username="finanzas1").pk)
 
 
 def test_token_request_missing_fields():
