@@ -1,16 +1,29 @@
-"""``/api/v1/tasks/``: the caller's inbox, claim and complete (API.md "Task inbox")."""
+"""``/api/v1/tasks/``: the caller's inbox, claim, release, complete, and reassign of an escalated
+task (API.md "Task inbox")."""
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist
 from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from . import selectors, services
-from .serializers import CompleteResultSerializer, CompleteSerializer, TaskSerializer
+from approvals.models import Step
 
-STATUS_ALIASES = {"available": "available", "new": "available", "assigned": "assigned", "done": "done"}
+from . import selectors, services
+from .serializers import CompleteResultSerializer, CompleteSerializer, ReassignSerializer, TaskSerializer
+from .steps import certification_lines
+
+STATUS_ALIASES = {
+    "available": "available",
+    "new": "available",
+    "assigned": "assigned",
+    "done": "done",
+    "escalated": "escalated",
+}
 
 
 def _cases_for(tasks) -> dict:
@@ -24,6 +37,8 @@ def _cases_for(tasks) -> dict:
         qs = model.objects.filter(pk__in=ids)
         if hasattr(model, "call"):
             qs = qs.select_related("call", "call__program", "unit")
+        elif hasattr(model, "program"):
+            qs = qs.select_related("program", "beneficiary")
         for case in qs:
             cases[(case_type, case.pk)] = case
     return cases
@@ -35,21 +50,36 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     def _filters(self) -> selectors.TaskFilters:
         p = self.request.query_params
-        return selectors.TaskFilters(case=p.get("case", "").strip(), step=p.get("step", "").strip())
+        # Case codes are upper case (INI-2026-000123); the filter ignores case, as the web filter does.
+        return selectors.TaskFilters(case=p.get("case", "").strip().upper(), step=p.get("step", "").strip())
+
+    def _status(self) -> str:
+        raw = self.request.query_params.get("status", "").strip().lower()
+        if raw and raw not in STATUS_ALIASES:
+            raise ValidationError(
+                {
+                    "status": [
+                        _("Unknown status %(value)s; use one of: %(list)s.")
+                        % {"value": raw, "list": ", ".join(sorted(set(STATUS_ALIASES.values())))}
+                    ]
+                }
+            )
+        return STATUS_ALIASES.get(raw, "")
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user, no inbox
             from workflows.models import CaseTask
 
             return CaseTask.objects.none()
-        user, filters = self.request.user, self._filters()
-        status = STATUS_ALIASES.get(self.request.query_params.get("status", "").strip().lower())
+        user, filters, status = self.request.user, self._filters(), self._status()
         if status == "available":
             return selectors.task_list_available(user, filters)
         if status == "assigned":
             return selectors.task_list_assigned(user, filters)
         if status == "done":
             return selectors.task_list_done(user, filters)
+        if status == "escalated":
+            return selectors.task_list_escalated(user, filters)
         return selectors.task_list_open(user, filters)
 
     def get_serializer_context(self):
@@ -71,13 +101,20 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("case", str, description="Case code, e.g. INI-2026-000001"),
+            OpenApiParameter("case", str, description="Case code, e.g. INI-2026-000001 (any letter case)"),
             OpenApiParameter("step", str),
-            OpenApiParameter("status", str, enum=["available", "assigned", "done"]),
+            OpenApiParameter("status", str, enum=["available", "assigned", "done", "escalated"]),
         ]
     )
     def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        rows = page if page is not None else list(queryset)
+        # The budget lines every certification task of the page offers, in one query.
+        programs = [t.program_id for t in rows if t.is_open and t.step == Step.BUDGET_CERTIFICATION]
+        with certification_lines(programs):
+            data = self.get_serializer(rows, many=True).data
+        return self.get_paginated_response(data) if page is not None else Response(data)
 
     @extend_schema(request=None, responses=TaskSerializer)
     @action(detail=True, methods=["post"])
@@ -114,3 +151,20 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
                 "case": {"type": task.case_type, "id": task.case_id, "code": task.case_code},
             }
         )
+
+    @extend_schema(request=ReassignSerializer, responses=TaskSerializer)
+    @action(detail=True, methods=["post"])
+    def reassign(self, request, pk=None):
+        """An escalated (overdue) task, by a holder of its escalation role, to a named colleague."""
+        task = selectors.task_for_reassign(request.user, int(pk))
+        payload = ReassignSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        username = payload.validated_data["user"].strip()
+        to_user = get_user_model().objects.filter(username=username, is_active=True).first()
+        if to_user is None:
+            raise ValidationError({"user": [_("No active user is called %(name)s.") % {"name": username}]})
+        task = services.reassign_task(
+            task.pk, actor=request.user, to_user=to_user, reason=payload.validated_data["reason"]
+        )
+        task.refresh_from_db()
+        return Response(TaskSerializer(task, context=self.get_serializer_context()).data)

@@ -71,6 +71,37 @@ class TaskFilterForm(forms.Form):
         return f != TaskFilters()
 
 
+class ReassignForm(forms.Form):
+    """Reassign an escalated task: the colleague (the candidates who may work it are offered; the
+    service checks whoever is named) and the reason, which goes to the audit trail."""
+
+    user = forms.TypedChoiceField(label=_("Give the task to"), required=False, coerce=int, empty_value=None)
+    reason = forms.CharField(
+        label=_("Reason"),
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Required: the audit trail records it with the reassignment."),
+    )
+
+    def __init__(self, *args, candidates=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [(str(u.pk), u.get_full_name() or u.get_username()) for u in candidates]
+        self.fields["user"].choices = [("", "—"), *choices]
+        self.fields["user"].valid_value = self._any_number  # a crafted POST reaches the service
+
+    @staticmethod
+    def _any_number(value) -> bool:
+        return str(value).isdigit()
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        if not hasattr(error, "error_dict"):
+            self.add_error(None, error.messages)
+            return
+        for key, messages in error.message_dict.items():
+            self.add_error(key if key in self.fields else None, messages)
+
+
 class AmountField(forms.CharField):
     """An amount in bolivianos as people write it (``1.500,00``, ``1500.50``, ``1500``)."""
 

@@ -42,6 +42,15 @@ class Step(models.TextChoices):
     FOLLOWUP_VISIT = "followup_visit", _("Follow-up visit")
 
 
+# Steps the applicant unit itself works (answers, reports, acceptance): they belong to the whole unit,
+# are never claimed, and deciding one is acting on the applicant side of the case.
+APPLICANT_STEPS = (
+    Step.ANSWER_OBSERVATION,
+    Step.PROGRESS_REPORT,
+    Step.FINAL_REPORT,
+    Step.DELIVERY_ACCEPTANCE,
+)
+
 # Steps whose decisions form "the approval chain" of a case (PRODUCT.md §1): one per person per case.
 APPROVAL_CHAIN_STEPS = (
     Step.TECHNICAL_EVALUATION,

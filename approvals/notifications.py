@@ -14,7 +14,8 @@ Who is told (the rule, kept small on purpose so that nobody is flooded):
 - A decision that changes the case's state: the applicant unit's members (unless the same decision
   created a task for them, whose own notification already says so).
 - An escalation: the escalation role's active users whose department/program scope covers the case
-  (same cap), and whoever holds the task.
+  (same cap), and whoever holds the task. The escalation role may then reassign it
+  (``approvals.services.reassign_task``): the new holder and the previous one are told.
 - A delegation: the delegate.
 
 Once per event: ``(user, event_key)`` is unique (``Notification``). Inserting is insert-or-skip, so a
@@ -134,6 +135,11 @@ def after_escalation(task_id: int) -> None:
     _enqueue("notify_escalation", task_id=task_id)
 
 
+def after_reassignment(task_id: int, *, previous_holder_id: int | None, version: int) -> None:
+    """Called by ``reassign_task``: tell the new holder (and the previous one), after commit."""
+    _enqueue("notify_reassignment", task_id=task_id, previous_holder_id=previous_holder_id, version=version)
+
+
 # --- who ---------------------------------------------------------------------------------------------
 
 
@@ -210,10 +216,10 @@ def claimers_of(task) -> list:
 
 def task_audience(task) -> list:
     """Who must act on ``task`` (see the module's rules)."""
+    if task.role == Role.APPLICANT:  # the whole unit's, whoever viewflow lists as its owner
+        return unit_members(task.unit_id)
     if task.owner_id:
         return holders_of(task)
-    if task.role == Role.APPLICANT:
-        return unit_members(task.unit_id)
     return claimers_of(task)
 
 
@@ -503,7 +509,7 @@ def notify_escalation(task_id: int) -> int:
                 kind=K.ESCALATION,
                 message=_("Overdue: %(step)s of case %(code)s was due on %(due)s (held by %(holder)s).")
                 % params,
-                url=task.case_url,
+                url=task_url(task),  # the task page, where the escalation role may reassign it
                 case_code=task.case_code,
             )
             sent += notify(
@@ -518,6 +524,48 @@ def notify_escalation(task_id: int) -> int:
                 url=task_url(task),
                 case_code=task.case_code,
             )
+    return sent
+
+
+def notify_reassignment(task_id: int, previous_holder_id: int | None, version: int) -> int:
+    """After ``reassign_task``: the new holder (and its delegates) and the previous holder, once
+    per reassignment (the event key carries the task's version)."""
+    sent = 0
+    key = f"task:{task_id}:reassigned:{version}"
+    with translation.override(settings.LANGUAGE_CODE):
+        for task in _open_tasks([task_id]):
+            if not task.owner_id:
+                continue
+            params = {
+                "step": _step_label(task),
+                "code": task.case_code,
+                "title": task.title,
+                "due": _date(task.due_at),
+                "name": task.owner.get_full_name() or task.owner.get_username(),
+            }
+            sent += notify(
+                holders_of(task),
+                event_key=key,
+                kind=K.TASK_NEW,
+                message=_(
+                    "The overdue task %(step)s of case %(code)s (%(title)s) was reassigned to you; it was "
+                    "due on %(due)s."
+                )
+                % params,
+                url=task_url(task),
+                case_code=task.case_code,
+            )
+            if previous_holder_id and previous_holder_id != task.owner_id:
+                previous = _users().filter(pk=previous_holder_id).first()
+                sent += notify(
+                    [previous],
+                    event_key=key,
+                    kind=K.ESCALATION,
+                    message=_("Your overdue task %(step)s of case %(code)s was reassigned to %(name)s.")
+                    % params,
+                    url=task.case_url,
+                    case_code=task.case_code,
+                )
     return sent
 
 

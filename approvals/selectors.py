@@ -93,15 +93,24 @@ def _claimable_by(user, pairs) -> Q | None:
         excluded = sod.excluded_tasks_q(user, pairs)
         if excluded is not None:
             q &= ~excluded
+        q &= ~sod.acted_as_applicant_q(user)
         parts.append(q)
-    if Role.APPLICANT in held and user.unit_id:
-        parts.append(Q(role=Role.APPLICANT, unit_id=user.unit_id))
+    # The applicant unit's own steps are never claimed: they are in every member's "Mis tareas"
+    # (``task_list_assigned``).
     if not parts:
         return None
     combined = parts[0]
     for part in parts[1:]:
         combined |= part
     return combined
+
+
+def _unit_tasks_q(user) -> Q | None:
+    """The open steps of the applicant unit ``user`` belongs to (answer observations, progress and
+    final reports, delivery acceptance): the whole unit's, whoever viewflow lists as their owner."""
+    if not user.unit_id or Role.APPLICANT not in roles_of(user):
+        return None
+    return Q(role=Role.APPLICANT, unit_id=user.unit_id, status__in=(STATUS.NEW, STATUS.ASSIGNED))
 
 
 def _apply(qs: QuerySet, f: TaskFilters) -> QuerySet:
@@ -127,10 +136,11 @@ def _base() -> QuerySet:
 
 
 def task_list_assigned(user, filters: TaskFilters = TaskFilters(), *, delegators=None) -> QuerySet:
-    """Open tasks held by ``user`` or by a colleague whose inbox it holds by delegation.
+    """«Mis tareas»: open tasks held by ``user`` or by a colleague whose inbox it holds by
+    delegation, and the open steps of its own applicant unit (every member's, never claimed).
     ``delegators``: ``active_delegators(user)`` when the caller already has them (one query less)."""
     delegators = active_delegators(user) if delegators is None else delegators
-    held = Q(owner_id=user.pk)
+    held = Q(owner_id=user.pk, status=STATUS.ASSIGNED)
     if delegators:
         # A delegator's tasks of the delegated role(s) only (``active_delegators`` narrows
         # ``roles_of``), minus those the delegate's own four eyes forbid it to decide.
@@ -141,8 +151,18 @@ def task_list_assigned(user, filters: TaskFilters = TaskFilters(), *, delegators
         excluded = sod.excluded_tasks_q(user)  # one SQL condition, no read of its own
         if excluded is not None:
             delegated &= ~excluded
-        held |= delegated
-    qs = _base().filter(held, is_open=True, status=STATUS.ASSIGNED)
+        delegated &= ~sod.acted_as_applicant_q(user)
+        held |= delegated & Q(status=STATUS.ASSIGNED)
+    unit_tasks = _unit_tasks_q(user)
+    if unit_tasks is not None and not delegators and not roles_of(user) & STAFF_ROLES:
+        # A member of an applicant unit (never staff: the registry refuses both) can only ever hold
+        # its own unit's steps, which the unit condition already lists: leaving out the owner branch
+        # lets the database walk the (unit, is_open) index instead of an OR that defeats both
+        # indexes (bench/inbox_bench.py, scenario "applicant": 241 ms → see docs/BENCHMARKS.md).
+        held = unit_tasks
+    elif unit_tasks is not None:
+        held |= unit_tasks
+    qs = _base().filter(held, is_open=True)
     return _apply(qs, filters).order_by("due_at", "pk")
 
 
@@ -162,10 +182,12 @@ def task_list_available(
     if condition is None:
         return CaseTask.objects.none()
     if len(principals) > 1:
-        # Acting for a delegator never lets the delegate break four eyes on its own account.
+        # Acting for a delegator never lets the delegate break four eyes on its own account, nor
+        # act as staff on a case it acted on for the applicant.
         excluded = sod.excluded_tasks_q(user, pairs)
         if excluded is not None:
             condition &= ~excluded
+        condition &= ~sod.acted_as_applicant_q(user)
     qs = _base().filter(condition, is_open=True, status=STATUS.NEW)
     return _apply(qs, filters).order_by("due_at", "pk")
 
@@ -178,16 +200,40 @@ def task_list_open(user, filters: TaskFilters = TaskFilters()) -> QuerySet:
     return _base().filter(Q(pk__in=assigned) | Q(pk__in=available)).order_by("due_at", "pk")
 
 
+def task_list_escalated(user, filters: TaskFilters = TaskFilters()) -> QuerySet:
+    """«Escaladas»: open tasks escalated (overdue) to a role ``user`` holds, on cases within its
+    department and program scopes, that it may reassign (``services.reassign_task``). The same
+    rules as ``services.reassign_refusal``, as one SQL filter (roles and scopes read in one query)."""
+    held, depts, programs = _roles_and_scopes(user)
+    roles = sorted(held & STAFF_ROLES)
+    if not roles or not user.is_active:
+        return CaseTask.objects.none()
+    q = Q(escalation_role__in=roles, escalated_at__isnull=False, is_open=True)
+    q &= Q(status__in=(STATUS.NEW, STATUS.ASSIGNED))
+    if depts is not None:
+        q &= Q(department_id__in=depts)
+    if programs is not None:
+        q &= Q(program_id__in=programs)
+    if user.unit_id:
+        q &= ~Q(unit_id=user.unit_id)
+    q &= ~sod.acted_as_applicant_q(user)
+    return _apply(_base().filter(q), filters).order_by("due_at", "pk")
+
+
 def task_list_done(user, filters: TaskFilters = TaskFilters()) -> QuerySet:
     qs = _base().filter(decided_by=user)
     return _apply(qs, filters).order_by("-pk")
 
 
 def task_get_for(user, pk: int) -> CaseTask:
-    """A task the user may see: open and assigned to/claimable by it, or decided by it.
-    Anything else is ``DoesNotExist`` (404, never 403)."""
+    """A task the user may see: open and assigned to/claimable by it, decided by it, or escalated
+    to a role it holds within its scope. Anything else is ``DoesNotExist`` (404, never 403)."""
     visible = task_list_open(user).filter(pk=pk)
-    task = visible.first() or task_list_done(user).filter(pk=pk).first()
+    task = (
+        visible.first()
+        or task_list_done(user).filter(pk=pk).first()
+        or task_list_escalated(user).filter(pk=pk).first()
+    )
     if task is None:
         raise CaseTask.DoesNotExist
     return task
@@ -211,6 +257,37 @@ def task_for_action(user, pk: int) -> CaseTask:
     elif task.role not in held:
         raise CaseTask.DoesNotExist
     return task
+
+
+def task_for_reassign(user, pk: int) -> CaseTask:
+    """A task ``user`` may ATTEMPT to reassign (web page and API): a human step that escalates to a
+    role it holds. The service then checks the escalation, scope and the new holder, and audits a
+    refusal. Anything else is ``DoesNotExist`` (404)."""
+    task = CaseTask.objects.filter(pk=pk).exclude(step="").first()
+    if task is None or not task.escalation_role or task.escalation_role not in roles_of(user):
+        raise CaseTask.DoesNotExist
+    return task
+
+
+def reassign_candidates(task: CaseTask, *, limit: int = 200) -> list:
+    """Who an escalated task may be given to: active users of the task's role who could work it
+    themselves (role, scope, four eyes, not of the applicant unit, never on its applicant side),
+    except whoever holds it now. At most ``limit`` (roles are small; the service checks anyway)."""
+    from django.contrib.auth import get_user_model
+
+    from .services import candidate_refusal
+
+    if not task.role or task.role == Role.APPLICANT:
+        return []
+    users = (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name=task.role)
+        .exclude(pk=task.owner_id or 0)
+        .distinct()
+        .order_by("username")[:limit]
+    )
+    pairs = sod.incompatible_map()
+    return [u for u in users if candidate_refusal(u, task, pairs=pairs) is None]
 
 
 @dataclass(frozen=True)

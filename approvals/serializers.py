@@ -49,7 +49,8 @@ class TaskSerializer(serializers.Serializer):
     @extend_schema_field(serializers.ChoiceField(choices=["available", "assigned", "done", "cancelled"]))
     def get_status(self, task) -> str:
         if task.is_open:
-            return "assigned" if task.owner_id else "available"
+            # An applicant unit's step is every member's, never claimed: "assigned" to the unit.
+            return "assigned" if task.owner_id or task.role == Role.APPLICANT else "available"
         return "done" if task.status == "DONE" else "cancelled"
 
     def get_owner(self, task) -> str | None:
@@ -80,6 +81,11 @@ class CompleteSerializer(serializers.Serializer):
     decision = serializers.ChoiceField(choices=["approve", "observe", "reject"])
     comment = serializers.CharField(required=False, allow_blank=True, max_length=5000, default="")
     data = serializers.DictField(required=False, default=dict)
+
+
+class ReassignSerializer(serializers.Serializer):
+    user = serializers.CharField(help_text=_("Username of the colleague who will hold the task."))
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=1000, default="")
 
 
 class CompleteResultSerializer(serializers.Serializer):

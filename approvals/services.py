@@ -1,10 +1,13 @@
-"""The task inbox's writes: claim, release, decide; delegations; policy versions.
+"""The task inbox's writes: claim, release, decide, reassign an escalated task; delegations; policy
+versions.
 
 ``complete_task`` is the ONE way a human step is decided: it locks the process (viewflow's
 ``select_for_update`` lock) and the case, checks who may act (role, scope, four eyes, delegation),
 validates the step's data, runs the step's domain effect (FSM transitions, budget moves), completes
 the viewflow task (which routes the case to its next step), and writes the audit entry — all in one
-transaction. A refused attempt changes nothing and is itself audited.
+transaction. A refused attempt changes nothing and is itself audited. Every write on a task is
+guarded by a conditional UPDATE on the task's status and version (``advance_task_version``), which
+holds without any lock, on SQLite as on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from viewflow.workflow.exceptions import FlowLockFailed
 from viewflow.workflow.status import STATUS
 
@@ -27,8 +31,9 @@ from audit.actions import AuditAction
 from audit.chain import to_jsonable
 from expediente.errors import Conflict
 from registry.permissions import require, rule
-from registry.roles import STAFF_ROLES, Role, has_role, is_admin, roles_of
+from registry.roles import STAFF_ROLES, Role, has_role, is_admin, is_system_user, roles_of
 from workflows.models import CaseTask
+from workflows.services import advance_task_version
 
 from . import notifications, sod
 from .models import ApprovalPolicy, CaseType, Delegation, IncompatibleSteps, NonWorkingDay, PolicyStep, Step
@@ -115,56 +120,129 @@ def active_delegators(user, *, on: dt.date | None = None, role: str | None = Non
     return users
 
 
-def refusal_reason(user, task: CaseTask, *, pairs=None) -> str | None:
-    """Why ``user`` itself may not work ``task`` (None: it may)."""
+class TaskHeldByOther(Conflict, PermissionDenied):
+    """The task is held by someone else. A refusal, audited like every ``PermissionDenied`` (and
+    caught as one), whose HTTP answer is 409 as API.md wants when the task's state does not allow
+    the action: the API's handler and the pages test ``Conflict`` first."""
+
+
+# The refusals written to the audit trail (``task.refused``), whoever calls the service.
+AUDITED_REFUSALS = (PermissionDenied,)
+
+APPLICANT_TASK_NOT_CLAIMED = gettext_lazy(
+    "Steps of the applicant unit are not claimed or released: every member of the unit finds them in "
+    "“My tasks” and any of them may answer."
+)
+
+
+def _refusal_code(user, task: CaseTask, pairs=None) -> str | None:
+    """Why ``user`` may not work ``task`` itself, as a code (None: it may). Shared by the messages
+    addressed to the user (``refusal_reason``) and about a colleague (``candidate_refusal``)."""
     from budget.selectors import program_scope_ids
     from registry.selectors import department_scope_ids
 
     if not user.is_active:
-        return _("Your account is inactive.")
+        return "inactive"
     if task.role == Role.APPLICANT:
         if not (has_role(user, Role.APPLICANT) and user.unit_id and user.unit_id == task.unit_id):
-            return _("Only members of the applicant unit can do this step.")
+            return "unit"
         return None
     if not has_role(user, task.role):
-        return _("This step is for the %(role)s role.") % {"role": Role(task.role).label}
+        return "role"
     if user.unit_id and user.unit_id == task.unit_id:
-        return _("A member of the applicant unit cannot act as staff on its own case.")
+        return "own_unit"
     if task.scope_department:
         depts = department_scope_ids(user)
         if depts is not None and task.department_id not in depts:
-            return _("This case is outside your departments.")
+            return "department"
     if task.scope_program:
         programs = program_scope_ids(user)
         if programs is not None and task.program_id not in programs:
-            return _("This case is outside your programs.")
+            return "program"
+    if sod.acted_as_applicant(user, task.case_code):
+        return "applicant_side"
     if sod.violation(user, task, pairs):
-        return _("Segregation of duties: you already decided an incompatible step of case %(code)s.") % {
-            "code": task.case_code
-        }
+        return "four_eyes"
     return None
+
+
+def refusal_reason(user, task: CaseTask, *, pairs=None) -> str | None:
+    """Why ``user`` itself may not work ``task`` (None: it may)."""
+    code = _refusal_code(user, task, pairs)
+    if code is None:
+        return None
+    params = {"code": task.case_code, "role": Role(task.role).label if task.role else ""}
+    return {
+        "inactive": _("Your account is inactive."),
+        "unit": _("Only members of the applicant unit can do this step."),
+        "role": _("This step is for the %(role)s role."),
+        "own_unit": _("A member of the applicant unit cannot act as staff on its own case."),
+        "department": _("This case is outside your departments."),
+        "program": _("This case is outside your programs."),
+        "applicant_side": _(
+            "Segregation of duties: you acted for the applicant on case %(code)s, so you cannot act "
+            "as staff on it."
+        ),
+        "four_eyes": _("Segregation of duties: you already decided an incompatible step of case %(code)s."),
+    }[code] % params
+
+
+def candidate_refusal(user, task: CaseTask, *, pairs=None) -> str | None:
+    """Why ``task`` may not be given to ``user`` (a colleague, by reassignment); None: it may."""
+    code = _refusal_code(user, task, pairs)
+    if code is None:
+        return None
+    params = {
+        "name": user.get_full_name() or user.get_username(),
+        "code": task.case_code,
+        "role": Role(task.role).label if task.role else "",
+    }
+    return {
+        "inactive": _("%(name)s's account is inactive."),
+        "unit": _("%(name)s is not a member of the applicant unit."),
+        "role": _("%(name)s does not hold the %(role)s role this step needs."),
+        "own_unit": _("%(name)s is a member of the applicant unit of case %(code)s."),
+        "department": _("Case %(code)s is outside %(name)s's departments."),
+        "program": _("Case %(code)s is outside %(name)s's programs."),
+        "applicant_side": _(
+            "Segregation of duties: %(name)s acted for the applicant on case %(code)s and cannot act "
+            "as staff on it."
+        ),
+        "four_eyes": _(
+            "Segregation of duties: %(name)s already decided an incompatible step of case %(code)s."
+        ),
+    }[code] % params
 
 
 def acting_principal(actor, task: CaseTask):
     """The user on whose behalf ``actor`` works ``task``: itself, or a delegator whose inbox it
-    holds. Raises ``PermissionDenied`` with the reason when neither may."""
+    holds. Raises ``PermissionDenied`` with the reason when neither may, ``TaskHeldByOther`` when
+    the task is held by someone it does not stand in for. A task of the applicant unit belongs to
+    every member of the unit, whoever its viewflow owner is."""
     pairs = sod.incompatible_map()
     # Applicant steps are never delegated (delegations are between staff of one role).
     delegators = active_delegators(actor, role=task.role) if task.role != Role.APPLICANT else []
-    if task.owner_id:
+    if task.owner_id and task.role != Role.APPLICANT:
         candidates = [u for u in [actor, *delegators] if u.pk == task.owner_id]
         if not candidates:
-            raise PermissionDenied(_("This task is assigned to someone else."))
+            raise TaskHeldByOther(_("This task is assigned to someone else."))
     else:
         candidates = [actor, *delegators]
     first_reason = None
     for principal in candidates:
         reason = refusal_reason(principal, task, pairs=pairs)
-        if reason is None and principal.pk != actor.pk and sod.violation(actor, task, pairs):
-            # Acting for someone else never lets a person decide two incompatible steps.
-            reason = _(
-                "Segregation of duties: you already decided an incompatible step of case %(code)s."
-            ) % {"code": task.case_code}
+        if reason is None and principal.pk != actor.pk:
+            # Acting for someone else never lets a person decide two incompatible steps, nor act
+            # as staff on a case it acted on for the applicant.
+            if sod.acted_as_applicant(actor, task.case_code):
+                reason = _(
+                    "Segregation of duties: you acted for the applicant on case %(code)s, so you cannot "
+                    "act as staff on it."
+                ) % {"code": task.case_code}
+            elif sod.violation(actor, task, pairs):
+                reason = _(
+                    "Segregation of duties: you already decided an incompatible step of case %(code)s."
+                ) % {"code": task.case_code}
         if reason is None:
             return principal
         first_reason = first_reason or reason
@@ -197,23 +275,35 @@ def _task_and_flow(task_id: int) -> CaseTask:
 
 # --- claim / release ---------------------------------------------------------------------------------
 
+LOCKED = gettext_lazy("Someone else is working on this case right now; try again.")
+
+
+def _audited(attempt: str, task_id: int, actor, work):
+    """Run ``work()``; a refusal (``AUDITED_REFUSALS``) is recorded as ``task.refused`` in its own
+    transaction once the attempt rolled back, then raised."""
+    try:
+        return work()
+    except AUDITED_REFUSALS as exc:
+        _refused(actor, task_id, exc, attempt)
+        raise
+
 
 def claim_task(task_id: int, *, actor) -> CaseTask:
-    try:
-        return _claim_task(task_id, actor=actor)
-    except PermissionDenied as exc:
-        _refused(actor, task_id, exc, "claim")
-        raise
+    return _audited("claim", task_id, actor, lambda: _claim_task(task_id, actor=actor))
 
 
 def _claim_task(task_id: int, *, actor) -> CaseTask:
     task, flow_class = _task_and_flow(task_id)
+    if task.role == Role.APPLICANT:
+        raise PermissionDenied(str(APPLICANT_TASK_NOT_CLAIMED))
+    taken = _("This task has already been taken or decided.")
     try:
         with flow_class.lock(task.process_id), transaction.atomic():
             task.refresh_from_db()
             if task.status != STATUS.NEW:
-                raise Conflict(_("This task has already been taken or decided."))
+                raise Conflict(taken)
             principal = acting_principal(actor, task)
+            advance_task_version(task, conflict=taken)
             activation = task.flow_task.activation_class(task)
             activation.assign(principal)
             audit.record(
@@ -224,20 +314,30 @@ def _claim_task(task_id: int, *, actor) -> CaseTask:
                 data=_task_audit_data(task, actor, principal),
             )
     except FlowLockFailed as exc:
-        raise Conflict(_("Someone else is working on this case right now; try again.")) from exc
+        raise Conflict(str(LOCKED)) from exc
     return task
 
 
 def release_task(task_id: int, *, actor) -> CaseTask:
+    """Give back a task the actor holds (for itself or a delegator). Releasing someone else's task
+    is refused and audited like a forced claim or decision."""
+    return _audited("release", task_id, actor, lambda: _release_task(task_id, actor=actor))
+
+
+def _release_task(task_id: int, *, actor) -> CaseTask:
     task, flow_class = _task_and_flow(task_id)
+    if task.role == Role.APPLICANT:
+        raise PermissionDenied(str(APPLICANT_TASK_NOT_CLAIMED))
+    not_held = _("Only a task you hold can be released.")
     try:
         with flow_class.lock(task.process_id), transaction.atomic():
             task.refresh_from_db()
             if task.status != STATUS.ASSIGNED:
-                raise Conflict(_("Only a task you hold can be released."))
+                raise Conflict(not_held)
             if task.owner_id not in {actor.pk, *(u.pk for u in active_delegators(actor, role=task.role))}:
-                raise PermissionDenied(_("This task is assigned to someone else."))
+                raise TaskHeldByOther(_("This task is assigned to someone else."))
             principal = task.owner
+            advance_task_version(task, conflict=not_held)
             activation = task.flow_task.activation_class(task)
             activation.unassign()
             audit.record(
@@ -248,7 +348,7 @@ def release_task(task_id: int, *, actor) -> CaseTask:
                 data=_task_audit_data(task, actor, principal),
             )
     except FlowLockFailed as exc:
-        raise Conflict(_("Someone else is working on this case right now; try again.")) from exc
+        raise Conflict(str(LOCKED)) from exc
     return task
 
 
@@ -265,11 +365,12 @@ def _task_audit_data(task, actor, principal) -> dict:
 
 def complete_task(task_id: int, *, actor, decision: str, comment: str = "", data: dict | None = None):
     """Decide a task. Returns the case after the decision (its new state)."""
-    try:
-        return _complete_task(task_id, actor=actor, decision=decision, comment=comment, data=data)
-    except PermissionDenied as exc:
-        _refused(actor, task_id, exc, "complete")
-        raise
+    return _audited(
+        "complete",
+        task_id,
+        actor,
+        lambda: _complete_task(task_id, actor=actor, decision=decision, comment=comment, data=data),
+    )
 
 
 def _complete_task(task_id: int, *, actor, decision: str, comment: str, data: dict | None):
@@ -278,11 +379,12 @@ def _complete_task(task_id: int, *, actor, decision: str, comment: str, data: di
     try:
         with flow_class.lock(task.process_id), transaction.atomic():
             task.refresh_from_db()
+            decided = _("This task has already been decided.")
             if task.status not in (STATUS.NEW, STATUS.ASSIGNED):
-                raise Conflict(_("This task has already been decided."))
+                raise Conflict(decided)
             system_expiry = decision == Decision.EXPIRE
             if system_expiry:
-                if actor.get_username() != "system":
+                if not is_system_user(actor):
                     raise PermissionDenied(_("Only the system can expire a task."))
                 principal = actor
             else:
@@ -298,6 +400,9 @@ def _complete_task(task_id: int, *, actor, decision: str, comment: str, data: di
             cleaned = {} if system_expiry else clean_data(spec.fields(task, case), decision, data)
             from_state = getattr(case, "state", "")
 
+            # The task as read is the task decided: a stale read (another session claimed, released
+            # or decided it meanwhile) updates no row and nothing below runs.
+            advance_task_version(task, conflict=decided)
             activation = task.flow_task.activation_class(task)
             if task.status == STATUS.NEW:
                 activation.assign(principal)
@@ -341,8 +446,119 @@ def _complete_task(task_id: int, *, actor, decision: str, comment: str, data: di
             # After commit: tell whoever must act next, and the applicant about a new state.
             notifications.after_decision(task, case, from_state=from_state, after_task_pk=last_task_pk)
     except FlowLockFailed as exc:
-        raise Conflict(_("Someone else is working on this case right now; try again.")) from exc
+        raise Conflict(str(LOCKED)) from exc
     return case
+
+
+# --- escalation: an overdue task reassigned ----------------------------------------------------------
+
+# The audit code of a reassignment (its data carries ``reassigned_to``, the previous holder and the reason).
+REASSIGNED = AuditAction.TASK_REASSIGNED
+
+
+def reassign_refusal(actor, task: CaseTask) -> str | None:
+    """Why ``actor`` may not reassign ``task`` (None: it may): only a holder of the task's escalation
+    role whose department and program scopes cover the case (as ``notifications.escalation_audience``),
+    not a member of the applicant unit, and who never acted for the applicant on the case."""
+    from budget.selectors import program_scope_ids
+    from registry.selectors import department_scope_ids
+
+    if not actor.is_active:
+        return _("Your account is inactive.")
+    if not task.escalation_role or not has_role(actor, task.escalation_role):
+        return _("Only the role this task escalates to can reassign it.")
+    if actor.unit_id and actor.unit_id == task.unit_id:
+        return _("A member of the applicant unit cannot act as staff on its own case.")
+    depts = department_scope_ids(actor)
+    if depts is not None and task.department_id not in depts:
+        return _("This case is outside your departments.")
+    programs = program_scope_ids(actor)
+    if programs is not None and task.program_id not in programs:
+        return _("This case is outside your programs.")
+    if sod.acted_as_applicant(actor, task.case_code):
+        return _(
+            "Segregation of duties: you acted for the applicant on case %(code)s, so you cannot act "
+            "as staff on it."
+        ) % {"code": task.case_code}
+    return None
+
+
+def reassign_task(task_id: int, *, actor, to_user, reason: str) -> CaseTask:
+    """An escalated (overdue) task is given, by a holder of its escalation role, to a named active
+    colleague of the task's role who may work it (role, scope, four eyes, not of the applicant unit,
+    never on its applicant side — ``candidate_refusal``). The colleague holds it at once; the
+    reassignment is audited with its reason; the new holder, and the previous one, are told after
+    commit. Refusals (who may reassign, to whom) are audited as ``task.refused``."""
+    return _audited(
+        "reassign",
+        task_id,
+        actor,
+        lambda: _reassign_task(task_id, actor=actor, to_user=to_user, reason=reason),
+    )
+
+
+def _reassign_task(task_id: int, *, actor, to_user, reason: str) -> CaseTask:
+    task, flow_class = _task_and_flow(task_id)
+    reason = (reason or "").strip()
+    decided = _("This task has already been decided.")
+    try:
+        with flow_class.lock(task.process_id), transaction.atomic():
+            task.refresh_from_db()
+            if not task.step or task.status not in (STATUS.NEW, STATUS.ASSIGNED):
+                raise Conflict(decided)
+            why = reassign_refusal(actor, task)
+            if why:
+                raise PermissionDenied(why)
+            if task.escalated_at is None:
+                raise Conflict(_("Only an escalated (overdue) task can be reassigned."))
+            errors: dict[str, list[str]] = {}
+            if to_user is None:
+                errors["user"] = [_("Choose the colleague who will take the task.")]
+            elif to_user.pk == task.owner_id:
+                errors["user"] = [
+                    _("%(name)s already holds this task.")
+                    % {"name": to_user.get_full_name() or to_user.get_username()}
+                ]
+            if not reason:
+                errors["reason"] = [_("Give the reason for the reassignment.")]
+            elif len(reason) > 1000:
+                errors["reason"] = [_("Keep the reason under 1000 characters.")]
+            if errors:
+                raise ValidationError(errors)
+            why = candidate_refusal(to_user, task)
+            if why:
+                raise PermissionDenied(why)
+            previous = task.owner if task.owner_id else None
+            advance_task_version(task, conflict=decided)
+            activation = task.flow_task.activation_class(task)
+            if task.status == STATUS.NEW:
+                activation.assign(to_user)
+            else:
+                activation.reassign(to_user)
+            audit.record(
+                REASSIGNED,
+                actor=actor,
+                subject=task,
+                case=task.case_code,
+                data={
+                    "task": task.pk,
+                    "step": task.step,
+                    "role": task.role,
+                    "escalation_role": task.escalation_role,
+                    "due_at": task.due_at,
+                    "reassigned_to": to_user.pk,
+                    "reassigned_to_label": to_user.get_username(),
+                    "previous_holder": previous.pk if previous else None,
+                    "previous_holder_label": previous.get_username() if previous else "",
+                    "reason": reason,
+                },
+            )
+            notifications.after_reassignment(
+                task.pk, previous_holder_id=previous.pk if previous else None, version=task.version
+            )
+    except FlowLockFailed as exc:
+        raise Conflict(str(LOCKED)) from exc
+    return task
 
 
 # --- policies ----------------------------------------------------------------------------------------

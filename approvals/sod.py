@@ -1,16 +1,32 @@
 """Segregation of duties (PRODUCT.md §1), checked against who actually did each earlier step of
-the case, as the audit trail records it (``task.completed`` entries carry the step)."""
+the case, as the audit trail records it (``task.completed`` entries carry the step), and against who
+acted on the applicant side of the case (``applicant_side_entries``): such a person never acts as
+staff on it, whatever roles it holds today."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, Subquery
 
 from audit.actions import AuditAction
 from audit.models import AuditEntry
+from registry.roles import ALL_STAFF_ROLES
 
-from .models import IncompatibleSteps
+from .models import APPLICANT_STEPS, IncompatibleSteps
+
+# What only a member of the applicant unit can do on its case (``iniciativas.rules``: create, edit,
+# submit, withdraw; the answer to observations is its ``initiative.answered`` transition).
+APPLICANT_ONLY_ACTIONS = (
+    AuditAction.INITIATIVE_CREATED,
+    AuditAction.INITIATIVE_UPDATED,
+    AuditAction.INITIATIVE_SUBMITTED,
+    AuditAction.INITIATIVE_WITHDRAWN,
+    AuditAction.INITIATIVE_ANSWERED,
+)
+# What either side may do (staff also upload documents and start direct transfers): on the
+# applicant side when done before the actor first held an agency role.
+EITHER_SIDE_ACTIONS = (AuditAction.DOCUMENT_UPLOADED, AuditAction.TRANSFER_REQUESTED)
 
 
 def incompatible_map() -> dict[str, set[str]]:
@@ -91,7 +107,6 @@ def excluded_tasks_q(user, pairs: dict[str, set[str]] | None = None) -> Q | None
     for a seasoned evaluator); it probes the audit index on ``case`` only for rows that pass the
     query's other conditions. ``pairs``, when the caller already read them: None when none is
     defined. Without it, nothing is read here (the pairs table is joined in the SQL)."""
-    from django.db.models import Exists, OuterRef
     from django.db.models.fields.json import KeyTextTransform
 
     from .models import Delegation
@@ -111,3 +126,46 @@ def excluded_tasks_q(user, pairs: dict[str, set[str]] | None = None) -> Q | None
         .order_by()
     )
     return Q(Exists(decided))
+
+
+def _became_staff(user):
+    """The ``seq`` of the first ``auth.role_granted`` entry giving ``user`` an agency role (a
+    subquery; NULL when the trail records none: then nothing it did counts as applicant-side by
+    this test, only by ``APPLICANT_ONLY_ACTIONS``)."""
+    from django.contrib.auth import get_user_model
+
+    meta = get_user_model()._meta  # ``user`` may be a request's lazy object
+    return Subquery(
+        AuditEntry.objects.filter(
+            action=AuditAction.ROLE_GRANTED,
+            subject_type=f"{meta.app_label}.{meta.model_name}",
+            subject_id=str(user.pk),
+            data__role__in=sorted(ALL_STAFF_ROLES),
+        )
+        .order_by("seq")
+        .values("seq")[:1]
+    )
+
+
+def applicant_side_entries(user):
+    """``user``'s entries in the audit trail that show it acting on the applicant side of a case
+    (filter them by ``case``): what only the applicant unit can do, the applicant steps it decided
+    (``APPLICANT_STEPS``), and uploads or transfer requests made before it held an agency role —
+    e.g. a cooperative member who drafted and submitted the case and was later hired by the agency.
+    One indexed probe of the trail (actor, then case)."""
+    return AuditEntry.objects.filter(actor=user).filter(
+        Q(action__in=APPLICANT_ONLY_ACTIONS)
+        | Q(action=AuditAction.TASK_COMPLETED, data__step__in=list(APPLICANT_STEPS))
+        | Q(action__in=EITHER_SIDE_ACTIONS, seq__lt=_became_staff(user))
+    )
+
+
+def acted_as_applicant(user, case_code: str) -> bool:
+    """True when ``user`` acted on the applicant side of ``case_code`` (it never acts as staff on it)."""
+    return bool(case_code) and applicant_side_entries(user).filter(case=case_code).exists()
+
+
+def acted_as_applicant_q(user) -> Q:
+    """For the inbox query: the tasks of cases on whose applicant side ``user`` acted, as ONE
+    correlated ``EXISTS`` on the audit trail (no read of its own, so no query is added to a page)."""
+    return Q(Exists(applicant_side_entries(user).filter(case=OuterRef("case_code")).order_by()))

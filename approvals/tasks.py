@@ -58,6 +58,13 @@ def notify_escalation(task_id: int) -> int:
     return run(task_id)
 
 
+@shared_task(name="approvals.notify_reassignment", **RETRIED)
+def notify_reassignment(task_id: int, previous_holder_id: int | None = None, version: int = 0) -> int:
+    from .notifications import notify_reassignment as run
+
+    return run(task_id, previous_holder_id, version)
+
+
 @shared_task(name="approvals.notify_delegation", **RETRIED)
 def notify_delegation(delegation_id: int) -> int:
     from .notifications import notify_delegation as run

@@ -5,14 +5,17 @@ from django.urls import path
 from . import views
 
 urlpatterns = [
-    # The three lists ("Mis tareas", "Disponibles", "Realizadas por mí").
+    # The lists ("Mis tareas", "Disponibles", "Realizadas por mí").
     path("", views.task_list, {"tab": "mine"}, name="task-inbox"),
     path("available/", views.task_list, {"tab": "available"}, name="task-available"),
     path("done/", views.task_list, {"tab": "done"}, name="task-done"),
+    # Overdue tasks escalated to a role the user holds ("Escaladas"), to reassign.
+    path("escalated/", views.task_list, {"tab": "escalated"}, name="task-escalated"),
     # One task: the decision page (GET shows it, POST decides), claim and release (POST).
     path("<int:pk>/", views.task_detail, name="task-detail"),
     path("<int:pk>/claim/", views.task_claim, name="task-claim"),
     path("<int:pk>/release/", views.task_release, name="task-release"),
+    path("<int:pk>/reassign/", views.task_reassign, name="task-reassign"),
 ]
 
 # Delegation of one's inbox and one's notifications (approvals/delegation_views.py).

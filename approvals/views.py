@@ -1,13 +1,15 @@
 """Web pages of the task inbox, mounted at ``/tasks/``.
 
-- Three lists: "Mis tareas" (assigned to me or to whom I stand in for), "Disponibles" (I may claim)
-  and "Realizadas por mí". Rows come from ``approvals.selectors`` — role, scope, four eyes and
+- Lists: "Mis tareas" (assigned to me or to whom I stand in for, and my applicant unit's own steps,
+  which are every member's and never claimed), "Disponibles" (I may claim), "Realizadas por mí",
+  and for staff "Escaladas" (overdue tasks escalated to a role I hold, which I may reassign to a
+  colleague). Rows come from ``approvals.selectors`` — role, scope, four eyes and
   delegation are one SQL filter there — and are paged by keyset (no ``COUNT(*)``), so a page costs
   the same few queries whatever the number of tasks or object permissions (see
   ``tests/approvals/test_inbox_queries.py`` and ``bench/inbox_bench.py``).
 - The decision page shows the case file beside a form built from the step's ``Field`` specs; a
-  POST calls ``approvals.services.complete_task`` once. Claim and release are POST buttons calling
-  their services. Refusals are audited by the services; the pages only show the reason.
+  POST calls ``approvals.services.complete_task`` once. Claim, release and reassign are POST forms
+  calling their services. Refusals are audited by the services; the pages only show the reason.
 """
 
 from __future__ import annotations
@@ -34,11 +36,11 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from expediente.errors import Conflict
 from expediente.templatetags.expediente_tags import bs, lpz_date
-from registry.roles import Role
+from registry.roles import STAFF_ROLES, Role, roles_of
 from workflows.models import CaseTask
 
 from . import selectors, services
-from .forms import DECISION_LABELS, DecisionForm, TaskFilterForm
+from .forms import DECISION_LABELS, DecisionForm, ReassignForm, TaskFilterForm
 from .models import CaseType, Step
 from .steps import spec_for
 
@@ -49,7 +51,10 @@ TABS = (
     ("mine", "task-inbox", gettext_lazy("My tasks")),
     ("available", "task-available", gettext_lazy("Available to claim")),
     ("done", "task-done", gettext_lazy("Done by me")),
+    ("escalated", "task-escalated", gettext_lazy("Escalated")),
 )
+# A unit member has nothing to claim (its unit's steps are all in «Mis tareas») and nothing escalated.
+STAFF_ONLY_TABS = frozenset({"available", "escalated"})
 TAB_URLS = {tab: url_name for tab, url_name, _label in TABS}
 
 # The reusable case file of the applicant pages, when it exists; ours otherwise.
@@ -191,6 +196,9 @@ def task_list(request, tab: str = "mine"):
     if tab == "done":
         qs = selectors.task_list_done(user, filters)
         page = page_by_newest(_row_columns(qs), after=after, before=before)
+    elif tab == "escalated":
+        qs = selectors.task_list_escalated(user, filters)
+        page = page_by_due(_row_columns(qs, with_holder=True), after=after, before=before)
     else:
         delegators = services.active_delegators(user)
         if tab == "available":
@@ -202,11 +210,14 @@ def task_list(request, tab: str = "mine"):
     holders = {d.pk: d for d in delegators}
     detail_url = reverse("task-detail", args=[URL_SENTINEL])  # each row's id goes in its place
     rows = [_row(task, now, holders, detail_url) for task in page.rows]
+    staff = bool(roles_of(user) & STAFF_ROLES)  # cached on the user by the list's own read
     context = {
         "tab": tab,
+        "staff": staff,
         "tabs": [
             {"key": key, "url": _list_url(key, filter_params), "label": label, "current": key == tab}
             for key, _url_name, label in TABS
+            if staff or key not in STAFF_ONLY_TABS
         ],
         "tab_label": {key: label for key, _u, label in TABS}[tab],
         "form": form,
@@ -240,7 +251,10 @@ ROW_COLUMNS = (
 URL_SENTINEL = "987654321"
 
 
-def _row_columns(qs):
+def _row_columns(qs, *, with_holder: bool = False):
+    if with_holder:  # "Escaladas" shows who holds each task: one join, still one query
+        holder = ("owner__username", "owner__first_name", "owner__last_name")
+        return qs.select_related(None).select_related("owner").only(*ROW_COLUMNS, *holder)
     return qs.select_related(None).only(*ROW_COLUMNS)
 
 
@@ -314,23 +328,63 @@ def _decision_form(task: CaseTask, case, data=None) -> DecisionForm:
     return DecisionForm(data, step_fields=spec.fields(task, case), decisions=spec.decisions)
 
 
-def _render_task(request, task: CaseTask, case, form: DecisionForm | None, *, status: int = 200):
+def _render_task(
+    request,
+    task: CaseTask,
+    case,
+    form: DecisionForm | None,
+    *,
+    status: int = 200,
+    reassign_form: ReassignForm | None = None,
+):
     user = request.user
     holders = {user.pk, *(d.pk for d in services.active_delegators(user))}
     decision = (task.data or {}).get("decision", "")
+    unit_task = task.role == Role.APPLICANT
+    may_work = form is not None and _may_work(user, task, holders)
+    if reassign_form is None and _may_reassign(user, task):
+        reassign_form = ReassignForm(candidates=selectors.reassign_candidates(task))
     context = {
         "task": task,
-        "form": form,
-        "assigned_to_me": bool(task.is_open and task.owner_id and task.owner_id in holders),
-        # Applicant steps are their unit's: nothing to reserve among colleagues.
-        "claimable": bool(task.is_open and not task.owner_id and task.role != Role.APPLICANT),
-        "on_behalf_of": task.owner if task.owner_id and task.owner_id != user.pk else None,
+        # An escalation-role user who may not work the task itself sees it to reassign it only.
+        "form": form if may_work else None,
+        # Applicant steps are their unit's: every member answers them, nothing to claim or release.
+        "unit_task": unit_task,
+        "assigned_to_me": bool(task.is_open and task.owner_id and task.owner_id in holders and not unit_task),
+        "claimable": bool(task.is_open and not task.owner_id and not unit_task and may_work),
+        "on_behalf_of": task.owner if task.owner_id and task.owner_id != user.pk and not unit_task else None,
+        "holder": task.owner if task.owner_id and not unit_task else None,
+        "reassign_form": reassign_form,
         "overdue": bool(task.is_open and task.due_at and task.due_at < timezone.now()),
         "decision_label": DECISION_LABELS.get(decision, decision),
         "comment": (task.data or {}).get("comment", ""),
         **_case_file_context(task, case, user),
     }
     return render(request, "approvals/task_detail.html", context, status=status)
+
+
+def _may_work(user, task: CaseTask, holders: set[int]) -> bool:
+    """Whether the decision form is offered: the page is also shown to the escalation role, which
+    sees an escalated task to reassign it, not to decide it."""
+    if task.role == Role.APPLICANT:
+        return True  # only members of the unit reach the page of their unit's step
+    if task.owner_id:
+        return task.owner_id in holders
+    try:
+        services.acting_principal(user, task)
+    except (PermissionDenied, Conflict):
+        return False
+    return True
+
+
+def _may_reassign(user, task: CaseTask) -> bool:
+    return bool(
+        task.is_open
+        and task.escalated_at is not None
+        and task.escalation_role
+        and task.escalation_role in roles_of(user)
+        and services.reassign_refusal(user, task) is None
+    )
 
 
 def _refused(request, task, exc: PermissionDenied):
@@ -347,7 +401,14 @@ def _conflict(request, task, exc: Conflict, title: str):
     return render(
         request,
         "approvals/action_refused.html",
-        {"task": task, "title": title, "reason": exc.message, "conflict": True},
+        {
+            "task": task,
+            "title": title,
+            "reason": exc.message,
+            "conflict": True,
+            # A task held by someone else: the attempt is on the record too.
+            "audited": isinstance(exc, services.TaskHeldByOther),
+        },
         status=409,
     )
 
@@ -394,6 +455,8 @@ def _decide(request, pk: int):
             comment=form.cleaned_data.get("comment") or request.POST.get("comment", ""),
             data=form.step_data(decision) if valid else {},
         )
+    except services.TaskHeldByOther as exc:  # a refusal (audited) answered with 409
+        return _conflict(request, task, exc, _("This task is held by someone else"))
     except PermissionDenied as exc:
         return _refused(request, task, exc)
     except Conflict as exc:
@@ -429,6 +492,8 @@ def task_claim(request, pk: int):
         raise Http404 from exc
     try:
         services.claim_task(task.pk, actor=request.user)
+    except services.TaskHeldByOther as exc:
+        return _conflict(request, task, exc, _("This task can no longer be claimed"))
     except PermissionDenied as exc:
         return _refused(request, task, exc)
     except Conflict as exc:
@@ -447,6 +512,8 @@ def task_release(request, pk: int):
         raise Http404 from exc
     try:
         services.release_task(task.pk, actor=request.user)
+    except services.TaskHeldByOther as exc:
+        return _conflict(request, task, exc, _("This task is held by someone else"))
     except PermissionDenied as exc:
         return _refused(request, task, exc)
     except Conflict as exc:
@@ -454,3 +521,37 @@ def task_release(request, pk: int):
     message = _("You released the task of case %(code)s: colleagues can take it now.")
     messages.success(request, message % {"code": task.case_code})
     return HttpResponseRedirect(_next_or(request, reverse("task-available")))
+
+
+@login_required
+@require_POST
+def task_reassign(request, pk: int):
+    """The escalation role gives an overdue task to a named colleague (one call to
+    ``services.reassign_task``, which checks and audits everything, refusals included)."""
+    from django.contrib.auth import get_user_model
+
+    user = request.user
+    try:
+        task = selectors.task_for_reassign(user, pk)
+    except CaseTask.DoesNotExist as exc:
+        raise Http404 from exc
+    form = ReassignForm(request.POST, candidates=selectors.reassign_candidates(task))
+    if not form.is_valid():
+        return _render_task(request, task, services.case_of(task), None, status=400, reassign_form=form)
+    # Any active user may be named (a crafted POST too): the service refuses and audits the wrong ones.
+    to_user = get_user_model().objects.filter(pk=form.cleaned_data["user"], is_active=True).first()
+    try:
+        services.reassign_task(task.pk, actor=user, to_user=to_user, reason=form.cleaned_data["reason"])
+    except services.TaskHeldByOther as exc:
+        return _conflict(request, task, exc, _("This task can no longer be reassigned"))
+    except PermissionDenied as exc:
+        return _refused(request, task, exc)
+    except Conflict as exc:
+        return _conflict(request, task, exc, _("This task can no longer be reassigned"))
+    except ValidationError as exc:
+        form.add_service_errors(exc)
+        return _render_task(request, task, services.case_of(task), None, status=400, reassign_form=form)
+    to_name = to_user.get_full_name() or to_user.get_username()
+    message = _("The task of case %(code)s is now held by %(name)s.")
+    messages.success(request, message % {"code": task.case_code, "name": to_name})
+    return HttpResponseRedirect(reverse("task-escalated"))

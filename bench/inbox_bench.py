@@ -50,13 +50,15 @@ def _recreate_database(url: str) -> None:
 
 def _has_data_set() -> bool:
     from django.db import connection
-    from django.db.utils import ProgrammingError
+    from django.db.utils import OperationalError, ProgrammingError
 
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT count(*) FROM workflows_casetask WHERE is_open")
             return cursor.fetchone()[0] > 0
     except ProgrammingError:  # not migrated yet
+        return False
+    except OperationalError:  # no such database yet (a new machine): built from scratch
         return False
 
 
@@ -169,7 +171,7 @@ def scenarios():
             "deep",
         ),
         ("done-heavy", f"Realizadas por mí: {fx.EV_HEAVY_DECIDED:,} decided tasks", fx.EV_HEAVY, "done", {}),
-        ("applicant", "Disponibles: applicant of a unit with ~120 open tasks", fx.APPLICANT, "available", {}),
+        ("applicant", "Mis tareas: applicant of a unit with ~120 open tasks", fx.APPLICANT, "mine", {}),
     ]
 
 
@@ -180,6 +182,7 @@ def bare_query(user, tab: str, params: dict, after=None):
     """The minimal SQL for the same rows (same filters, same order, same LIMIT), built from the same
     facts the page reads (roles, scopes, four-eyes exclusions: read once, outside the timing)."""
     from approvals import selectors, sod
+    from audit.actions import AuditAction
     from registry.roles import STAFF_ROLES
 
     select = (
@@ -189,8 +192,16 @@ def bare_query(user, tab: str, params: dict, after=None):
     where, args = [], []
     order = "ct.due_at, ct.task_ptr_id"
     if tab == "mine":
-        where += ["t.owner_id = %s", "t.status = 'ASSIGNED'", "ct.is_open"]
-        args.append(user.pk)
+        # Held by the user, or an open step of its own applicant unit (every member's, never claimed).
+        roles = selectors._roles_and_scopes(type(user).objects.get(pk=user.pk))[0]
+        if user.unit_id and "applicant" in roles and not roles & STAFF_ROLES:
+            # A unit member holds nothing but its unit's steps (the page's shortcut, same rows).
+            where.append("ct.role = 'applicant' AND ct.unit_id = %s AND t.status IN ('NEW', 'ASSIGNED')")
+            args.append(user.unit_id)
+        else:
+            where.append("t.owner_id = %s AND t.status = 'ASSIGNED'")
+            args.append(user.pk)
+        where.append("ct.is_open")
     elif tab == "done":  # the page's shape: the ids from the index first, then their rows
         where.append(
             "ct.task_ptr_id IN (SELECT task_ptr_id FROM workflows_casetask WHERE decided_by_id = %s "
@@ -214,10 +225,25 @@ def bare_query(user, tab: str, params: dict, after=None):
             for step, codes in sod.excluded_cases_by_step(user).items():
                 part.append("NOT (ct.step = %s AND ct.case_code = ANY(%s))")
                 args += [step, sorted(codes)]
+            # Never staff on a case it acted on for the applicant (the page's correlated EXISTS on
+            # the audit trail; the date it first held an agency role read beforehand).
+            part.append(
+                "NOT EXISTS (SELECT 1 FROM audit_auditentry a WHERE a.actor_id = %s "
+                'AND a."case" = ct.case_code AND (a.action = ANY(%s) '
+                "OR (a.action = %s AND a.data->>'step' = ANY(%s)) OR (a.action = ANY(%s) AND a.seq < %s)))"
+            )
+            args += [
+                user.pk,
+                [str(a) for a in sod.APPLICANT_ONLY_ACTIONS],
+                str(AuditAction.TASK_COMPLETED),
+                [str(st) for st in sod.APPLICANT_STEPS],
+                [str(a) for a in sod.EITHER_SIDE_ACTIONS],
+                _became_staff_seq(user),
+            ]
             parts.append(" AND ".join(part))
-        if "applicant" in roles and user.unit_id:
-            parts.append("(ct.role = 'applicant' AND ct.unit_id = %s)")
-            args.append(user.unit_id)
+        # An applicant's unit steps are in its "Mis tareas", never in "Disponibles".
+        if not parts:
+            parts.append("FALSE")
         where += [f"({' OR '.join(parts)})", "ct.is_open", "t.status = 'NEW'"]
     if params.get("step"):
         where.append("ct.step = %s")
@@ -237,6 +263,14 @@ def bare_query(user, tab: str, params: dict, after=None):
         args += [due, due, pk]
     sql = f"{select} WHERE {' AND '.join(where)} ORDER BY {order} LIMIT {PAGE_ROWS + 1}"
     return sql, args
+
+
+def _became_staff_seq(user):
+    """The seq of the entry that first gave ``user`` an agency role (None: the trail records none),
+    as ``approvals.sod`` computes it in its subquery."""
+    from approvals import sod
+
+    return sod.AuditEntry.objects.filter(pk__in=sod._became_staff(user)).values_list("seq", flat=True).first()
 
 
 def _deep_cursor(sql: str, args: list, row: int):

@@ -65,6 +65,13 @@ class CaseTask(Task):
     # through the base ``Task`` (e.g. ``Flow.cancel`` walks ``process.task_set``), which
     # ``workflows.apps`` follows with a post_save hook.
     is_open = models.BooleanField(default=True, editable=False)
+    # The optimistic guard of every write on a human task (claim, release, decide, reassign): each
+    # one is a conditional ``UPDATE … SET version = version + 1 WHERE pk, status and version are what
+    # the writer read`` (``workflows.services.advance_task_version``), as django-fsm-2's
+    # ``ConcurrentTransitionMixin`` does for a state field. It needs no lock: a writer holding a
+    # stale read updates no row and gets a 409, on SQLite as on PostgreSQL.
+    # ``db_default``: rows written outside the ORM (bench/inbox_fixture.py's COPY) start at 0 too.
+    version = models.PositiveIntegerField(_("version"), default=0, db_default=0, editable=False)
 
     class Meta:
         verbose_name = _("case task")
@@ -79,6 +86,12 @@ class CaseTask(Task):
             models.Index(fields=["decided_by", "task_ptr"], name="casetask_done_idx"),
             # The queues filtered by step, soonest due first (bench/inbox_bench.py, queue-filtered).
             models.Index(fields=["step", "is_open", "due_at"], name="casetask_step_due_idx"),
+            # "Escaladas": the few open overdue tasks escalated to a role, soonest due first.
+            models.Index(
+                fields=["escalation_role", "due_at"],
+                condition=models.Q(is_open=True, escalated_at__isnull=False),
+                name="casetask_escalated_idx",
+            ),
         ]
 
     def save(self, *args, **kwargs):

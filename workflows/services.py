@@ -4,6 +4,7 @@ moves (transition + save + audit entry, in the caller's transaction)."""
 from contextlib import nullcontext
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
@@ -24,6 +25,27 @@ def run_transition(case, name: str, *, actor, action: str, refused: str, data: d
         raise Conflict(refused % {"code": case.code, "state": case.get_state_display()}) from exc
     case.save()
     audit.record(action, actor=actor, subject=case, data={"from": source, "to": case.state, **(data or {})})
+
+
+def advance_task_version(task, *, conflict: str) -> None:
+    """Claim the right to write ``task`` (a ``CaseTask``) as read: ``UPDATE … SET version = version
+    + 1 WHERE pk = … AND status = <read status> AND version = <read version>``, in the caller's
+    transaction. No row updated means someone changed the task since it was read (claimed,
+    released, decided, reassigned): ``Conflict(conflict)`` (HTTP 409), and the caller's transaction
+    rolls back. It relies on no lock — ``select_for_update`` does nothing on SQLite — the same way
+    django-fsm-2's ``ConcurrentTransitionMixin`` guards a state field. On PostgreSQL the UPDATE
+    also row-locks the task until commit, so a concurrent writer waits, re-reads and finds 0 rows.
+
+    The instance is kept in step: viewflow's later full ``task.save()`` writes the new version
+    back, never the stale one."""
+    from .models import CaseTask
+
+    won = CaseTask.objects.filter(pk=task.pk, status=task.status, version=task.version).update(
+        version=F("version") + 1
+    )
+    if not won:
+        raise Conflict(conflict)
+    task.version += 1
 
 
 @transaction.atomic

@@ -35,6 +35,7 @@ PAGES = {
     "mine": reverse("task-inbox"),
     "available": reverse("task-available"),
     "done": reverse("task-done"),
+    "escalated": reverse("task-escalated"),
 }
 
 
@@ -105,7 +106,7 @@ def test_scope_helpers_see_the_permissions(busy):
     assert UserObjectPermission.objects.filter(user=loaded).count() == 300
 
 
-@pytest.mark.parametrize("tab", ["mine", "available", "done"])
+@pytest.mark.parametrize("tab", ["mine", "available", "done", "escalated"])
 def test_each_page_costs_at_most_ten_queries_whatever_the_object_permissions(
     client, busy, tab, django_assert_max_num_queries
 ):

@@ -155,7 +155,7 @@ def test_program_scope_limits_program_steps_only(world: World):
     assert evaluations <= ids(selectors.task_list_available(fresh(elsewhere)))
 
 
-def test_applicant_tasks_are_offered_to_members_of_the_unit_only(world: World):
+def test_applicant_tasks_are_in_my_tasks_of_every_member_of_the_unit_never_to_claim(world: World):
     ini = submitted(world)
     approvals.complete_task(
         open_task(ini, "admissibility").pk,
@@ -164,10 +164,15 @@ def test_applicant_tasks_are_offered_to_members_of_the_unit_only(world: World):
         comment="Falta.",
     )
     task = open_task(ini, "answer_observation")
-    assert ids(selectors.task_list_available(fresh(world.applicant))) == {task.pk}
-    assert ids(selectors.task_list_available(fresh(world.other_applicant))) == set()
     colleague = UserFactory(username="socio2", roles=["applicant"], unit=world.unit)
-    assert ids(selectors.task_list_available(fresh(colleague))) == {task.pk}
+    for member in (world.applicant, colleague):
+        assert ids(selectors.task_list_assigned(fresh(member))) == {task.pk}
+        assert ids(selectors.task_list_available(fresh(member))) == set()
+        assert ids(selectors.task_list_open(fresh(member))) == {task.pk}
+    for outsider in (world.other_applicant, world.staff["evaluador2"]):
+        assert ids(selectors.task_list_open(fresh(outsider))) == set()
+    # An unprivileged member of the unit (no applicant role) is not offered it either.
+    assert task.pk not in ids(selectors.task_list_assigned(fresh(world.staff["admin1"])))
 
 
 def test_delegate_is_offered_the_delegators_tasks_but_keeps_its_own_four_eyes(world: World):

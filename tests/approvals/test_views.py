@@ -18,6 +18,7 @@ from approvals.models import Step
 from audit.models import AuditEntry
 from budget import services as budget_services
 from iniciativas.models import Initiative
+from tests.factories import UserFactory
 from tests.iniciativas.conftest import World, submitted
 from workflows.models import CaseTask
 
@@ -116,10 +117,25 @@ def test_applicant_sees_and_answers_its_own_observation_in_the_same_pages(client
     ini = submitted(world)
     decide(ini, "admissibility", world.staff["evaluador1"], "observe", comment="Falta la carta.")
     task = open_task(ini, "answer_observation")
+    colleague = UserFactory(username="socio2", roles=["applicant"], unit=world.unit)
 
-    assert listed(client, world.applicant, AVAILABLE) == [task.pk]
-    assert listed(client, world.other_applicant, AVAILABLE) == []
+    # The unit's step is in "Mis tareas" of every member, never in "Disponibles", nothing to claim.
+    for member in (world.applicant, colleague):
+        assert listed(client, member, INBOX) == [task.pk]
+        assert listed(client, member, AVAILABLE) == []
+        assert claim_url(task) not in client.get(INBOX).content.decode()
+    assert listed(client, world.other_applicant, INBOX) == []
     assert listed(client, world.staff["evaluador2"], AVAILABLE) == []
+    # A crafted claim POST is refused, with the reason, and on the record; nobody holds the task.
+    client.force_login(colleague)
+    response = client.post(claim_url(task))
+    assert response.status_code == 403
+    with translation.override("es"):
+        assert str(approvals.APPLICANT_TASK_NOT_CLAIMED) in response.content.decode()
+    refusal = AuditEntry.objects.get(action="task.refused", case=ini.code)
+    assert (refusal.actor, refusal.data["attempt"]) == (colleague, "claim")
+    task.refresh_from_db()
+    assert task.owner_id is None and task.status == "NEW"
 
     client.force_login(world.applicant)
     page = client.get(detail_url(task))
@@ -131,6 +147,7 @@ def test_applicant_sees_and_answers_its_own_observation_in_the_same_pages(client
     assert response.status_code == 302
     assert Initiative.objects.get(pk=ini.pk).state == "submitted"
     assert listed(client, world.applicant, DONE) == [task.pk]
+    assert listed(client, colleague, INBOX) == []
 
     client.force_login(world.other_applicant)
     assert client.get(detail_url(task)).status_code == 404
@@ -259,7 +276,12 @@ def test_bad_step_data_is_shown_next_to_its_input(client, world: World):
     assert response.status_code == 400
     html = response.content.decode()
     assert re.search(r'id="id_data__relevance_error"[^>]*>[^<]*40', html)  # "at most 40"
-    assert 'id="id_data__impact_error"' in html  # missing
+    response = client.post(
+        detail_url(task),
+        {"decision": "approve", "data__no_conflict": "on", "data__relevance": "30", "data__feasibility": "2"},
+    )
+    assert response.status_code == 400
+    assert 'id="id_data__impact_error"' in response.content.decode()  # missing
     task.refresh_from_db()
     assert task.is_open
     assert AuditEntry.objects.count() == before
@@ -378,7 +400,8 @@ def test_four_eyes_task_is_not_offered_and_a_crafted_post_is_refused_and_audited
     assert audit_count("task.completed", ini.code) == 2  # admissibility + the first evaluation only
 
 
-def test_task_held_by_someone_else_is_refused_and_audited(client, world: World):
+def test_task_held_by_someone_else_is_a_409_and_audited(client, world: World):
+    """API.md: 409 when the task's state does not allow the action; a forced attempt is on the record."""
     s = world.staff
     ini = submitted(world)
     task = open_task(ini, "admissibility")
@@ -386,8 +409,19 @@ def test_task_held_by_someone_else_is_refused_and_audited(client, world: World):
     client.force_login(s["evaluador2"])
     assert client.get(detail_url(task)).status_code == 404
     response = client.post(detail_url(task), {"decision": "reject", "comment": "No."})
-    assert response.status_code == 403
-    assert audit_count("task.refused", ini.code) == 1
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert "Esta tarea está asignada a otra persona." in html
+    assert "El intento quedó registrado en la pista de auditoría." in html
+    response = client.post(reverse("task-release", args=[task.pk]))  # a forced release, too
+    assert response.status_code == 409
+    refusals = AuditEntry.objects.filter(action="task.refused", case=ini.code).order_by("seq")
+    assert [(r.actor, r.data["attempt"]) for r in refusals] == [
+        (s["evaluador2"], "complete"),
+        (s["evaluador2"], "release"),
+    ]
+    task.refresh_from_db()
+    assert task.owner == s["evaluador1"]
     assert Initiative.objects.get(pk=ini.pk).state == "submitted"
 
 
@@ -447,14 +481,18 @@ MATRIX = {
 
 
 def _who_may_take(clients: dict, task: CaseTask) -> set[str]:
-    """Ask the inbox who is offered the task ("Disponibles" reads ``task_list_available``), then
-    try a crafted claim POST as every demo user: the task is offered exactly to those the service
-    lets claim it; the others get 404 (not their role or unit) or 403 (refused and audited), and
-    nothing changes."""
+    """Ask the inbox who is offered the task ("Disponibles" reads ``task_list_available``; an
+    applicant unit's step is in its members' "Mis tareas", ``task_list_assigned``), then try a
+    crafted claim POST as every demo user: a staff task is offered exactly to those the service
+    lets claim it; the others get 404 (not their role or unit) or 403 (refused and audited). An
+    applicant unit's step is claimed by nobody (403 and audited for its members). Nothing changes."""
     offered, allowed = set(), set()
+    unit_step = task.role == "applicant"
     for name in DEMO_USERS:
         client, user = clients[name]
-        if selectors.task_list_available(type(user).objects.get(pk=user.pk)).filter(pk=task.pk).exists():
+        fresh = type(user).objects.get(pk=user.pk)
+        inbox = selectors.task_list_assigned(fresh) if unit_step else selectors.task_list_available(fresh)
+        if inbox.filter(pk=task.pk).exists():
             offered.add(name)
         refusals = audit_count("task.refused")
         response = client.post(claim_url(task))
@@ -464,6 +502,9 @@ def _who_may_take(clients: dict, task: CaseTask) -> set[str]:
         else:
             assert response.status_code in (403, 404), (name, response.status_code)
             assert audit_count("task.refused") == refusals + (response.status_code == 403)
+            if unit_step and name in offered:
+                assert response.status_code == 403
+                allowed.add(name)  # its member: answers it without claiming
         task.refresh_from_db()
         assert task.is_open and task.owner_id is None
     assert offered == allowed, f"{task.step}: offered {sorted(offered)} but claimable by {sorted(allowed)}"

@@ -114,16 +114,24 @@ class Journey:
 
     def work_task(self, username: str, step, *, data=None, decision="approve", comment="", shot=""):
         """``username`` finds the task of step ``step`` of our case among the tasks it may claim,
-        claims it, fills the decision page and records the decision."""
+        claims it, fills the decision page and records the decision. A member of the applicant unit
+        finds its unit's step in «Mis tareas» (every member's: nothing to claim) and opens it."""
         label = spanish(step.label)
         page = self.as_user(username)
         follow(page, page.locator("nav.main-nav a[href='/tasks/']"))
         self.shot(page, f"{username}-inbox")
-        follow(page, page.locator("main a[href='/tasks/available/']").first)  # the «Disponibles» tab
+        unit_member = username.startswith("solicitante")
+        if not unit_member:
+            follow(page, page.locator("main a[href='/tasks/available/']").first)  # the «Disponibles» tab
         row = page.locator("table tbody tr").filter(has_text=self.code).filter(has_text=label).first
         assert row.count(), f"{username} does not find «{label}» of {self.code}: {self.text(page)[:2000]}"
-        self.shot(page, f"{username}-available-{shot or step.value}")
-        follow(page, row.get_by_role("button"))  # «Tomar»
+        if unit_member:
+            assert not row.locator("button").count(), "a unit's own step is never claimed"
+            self.shot(page, f"{username}-mine-{shot or step.value}")
+            follow(page, row.locator("th a").first)
+        else:
+            self.shot(page, f"{username}-available-{shot or step.value}")
+            follow(page, row.get_by_role("button"))  # «Tomar»
         self.expect_no_errors(page, f"{username} claims {label}")
         assert self.code in self.text(page)
         self.decide(page, data=data, decision=decision, comment=comment)
