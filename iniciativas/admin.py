@@ -3,7 +3,7 @@ change goes through the services, like the web UI and the API."""
 
 from django.contrib import admin
 
-from .models import Call, Document, Evaluation, Initiative, Report, Tranche
+from .models import Call, Document, Evaluation, Initiative, Recovery, Report, Tranche
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -54,3 +54,9 @@ class EvaluationAdmin(ReadOnlyAdmin):
 class ReportAdmin(ReadOnlyAdmin):
     list_display = ("initiative", "kind", "tranche_number", "physical_progress", "approved", "submitted_at")
     list_select_related = ("initiative",)
+
+
+@admin.register(Recovery)
+class RecoveryAdmin(ReadOnlyAdmin):
+    list_display = ("initiative", "amount", "reference", "recorded_by", "recorded_at")
+    list_select_related = ("initiative", "recorded_by")

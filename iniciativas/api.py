@@ -15,10 +15,12 @@ from . import selectors, services
 from .models import Call
 from .serializers import (
     CallSerializer,
+    CancelSerializer,
     DocumentSerializer,
     DocumentUploadSerializer,
     InitiativeCreateSerializer,
     InitiativeSerializer,
+    RecoverySerializer,
 )
 
 
@@ -89,6 +91,29 @@ class InitiativeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         initiative = services.withdraw_initiative(self.get_object(), actor=request.user, reason=reason)
         return Response(self.get_serializer(initiative).data)
 
+    @extend_schema(request=CancelSerializer, responses=InitiativeSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        """The director cancels an approved or running initiative (``{"reason"}``): what is not
+        disbursed goes back to the budget line, and recovery of what was paid begins."""
+        services.cancel_initiative(
+            self.get_object(), actor=request.user, reason=_text(request.data, "reason", 2000)
+        )
+        return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(request=RecoverySerializer, responses=InitiativeSerializer)
+    @action(detail=True, methods=["post"])
+    def recover(self, request, pk=None):
+        """Finance records one deposit recovered from a cancelled initiative (``{"amount",
+        "reference"}``); the case ends ``recovered`` when everything paid is back."""
+        services.record_recovery(
+            self.get_object(),
+            actor=request.user,
+            amount=request.data.get("amount") if isinstance(request.data, dict) else None,
+            reference=_text(request.data, "reference", 200),
+        )
+        return Response(self.get_serializer(self.get_object()).data)
+
     @extend_schema(
         request={"multipart/form-data": DocumentUploadSerializer}, responses={201: DocumentSerializer}
     )
@@ -102,3 +127,8 @@ class InitiativeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             uploaded_file=request.FILES.get("file"),
         )
         return Response(DocumentSerializer(document).data, status=status.HTTP_201_CREATED)
+
+
+def _text(data, key: str, limit: int) -> str:
+    value = data.get(key, "") if isinstance(data, dict) else ""
+    return value[:limit] if isinstance(value, str) else ""

@@ -180,6 +180,23 @@ class WithdrawForm(forms.Form):
     )
 
 
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reasons for the cancellation"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class RecoveryForm(forms.Form):
+    amount = AmountField(label=_("Amount recovered (Bs)"))
+    reference = forms.CharField(
+        label=_("Deposit or receipt reference"),
+        max_length=60,
+        help_text=_("The bank deposit or receipt number, e.g. DEP-2026-0145."),
+    )
+
+
 def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
     """Put a service's ``ValidationError`` next to the form's fields (the rest on top of the form)."""
     if hasattr(exc, "error_dict"):

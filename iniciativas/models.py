@@ -3,7 +3,8 @@ documents, sealed evaluations, tranches and reports.
 
 The state field is protected: it changes only through the ``@transition`` methods below, which
 ``iniciativas.services`` call (with permission checks and audit entries). The transition table
-is the ``TRANSITIONS`` tuple at the end: plain data you can grep.
+is the ``TRANSITIONS`` tuple below, and who may fire each transition and on which conditions is
+the ``GUARDS`` table next to it (functions of ``iniciativas.conditions``): plain data you can grep.
 """
 
 from decimal import Decimal
@@ -15,6 +16,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+from . import conditions as c
 
 MONEY = {"max_digits": 16, "decimal_places": 2}
 
@@ -103,7 +106,12 @@ class InitiativeState(models.TextChoices):
 
 
 S = InitiativeState
-FINAL_STATES = frozenset({S.CLOSED, S.REJECTED, S.WITHDRAWN, S.ABANDONED, S.RECOVERED})
+# A case cancelled with nothing paid rests in ``cancelled`` for good (with something paid, the same
+# action moves it on to ``in_recovery``), so ``cancelled`` is final too.
+FINAL_STATES = frozenset({S.CLOSED, S.REJECTED, S.WITHDRAWN, S.ABANDONED, S.CANCELLED, S.RECOVERED})
+# Exits that end the grant without paying (more): whatever the case still holds reserved or committed
+# on its budget line goes back to the line in the same transaction (``services._transition``).
+RELEASING_STATES = frozenset({S.REJECTED, S.WITHDRAWN, S.ABANDONED, S.CANCELLED})
 
 # The whole transition table: (method, sources, target). Tests check the model against it.
 TRANSITIONS = (
@@ -119,12 +127,43 @@ TRANSITIONS = (
     ("close", (S.IN_CLOSEOUT,), S.CLOSED),
     ("reject", (S.SUBMITTED, S.IN_EVALUATION, S.IN_APPROVAL), S.REJECTED),
     ("withdraw", (S.DRAFT, S.SUBMITTED, S.OBSERVED), S.WITHDRAWN),
-    ("abandon", (S.OBSERVED,), S.ABANDONED),
+    ("abandon", (S.OBSERVED, S.IN_APPROVAL), S.ABANDONED),
     ("cancel", (S.APPROVED, S.AGREEMENT_SIGNED, S.IN_EXECUTION), S.CANCELLED),
     ("start_recovery", (S.CANCELLED,), S.IN_RECOVERY),
     ("recover", (S.IN_RECOVERY,), S.RECOVERED),
 )
 _T = {name: (list(sources), target) for name, sources, target in TRANSITIONS}
+
+# Who may fire each transition and on which conditions (``iniciativas.conditions``): name ->
+# (conditions, permission). ``services._transition`` checks the permission for the actor; django-fsm
+# checks the conditions. Human steps are also routed to the right people by the flow and checked by
+# ``approvals.services.acting_principal``; these are the law behind them.
+GUARDS = {
+    "submit": ([c.ready_for_submission], c.by_applicant),
+    "observe": ([], c.by_evaluator),
+    "answer": ([c.ready_for_submission], c.by_applicant),
+    "admit": ([], c.by_evaluator),
+    "pass_evaluation": ([c.evaluation_passed], c.by_evaluator),
+    "approve": ([c.budget_certified], c.by_staff),
+    "sign_agreement": ([c.budget_certified], c.by_legal),
+    "start_execution": ([], c.by_legal),
+    "start_closeout": ([c.all_tranches_paid], c.by_evaluator),
+    "close": ([c.balance_refunded], c.by_finance),
+    "reject": ([], c.by_staff),
+    "withdraw": ([], c.by_withdrawing_applicant),
+    "abandon": ([c.observation_pending], c.by_system),
+    "cancel": ([c.no_payment_pending], c.by_director),
+    "start_recovery": ([c.something_paid], c.by_director),
+    "recover": ([c.fully_recovered], c.by_finance_recovery),
+}
+if set(GUARDS) != set(_T):  # pragma: no cover - a table error, caught at import
+    raise RuntimeError("every transition of the initiative FSM declares its guards")
+
+
+def _guarded(name: str) -> dict:
+    sources, target = _T[name]
+    conditions, permission = GUARDS[name]
+    return {"source": sources, "target": target, "conditions": conditions, "permission": permission}
 
 
 class Initiative(ConcurrentTransitionMixin, models.Model):
@@ -214,67 +253,67 @@ class Initiative(ConcurrentTransitionMixin, models.Model):
         return (self.counterpart_amount / total) if total else Decimal(0)
 
     # --- transitions (called only from iniciativas.services) -----------------------------------
-    @transition(state, *_T["submit"])
+    @transition(state, **_guarded("submit"))
     def submit(self):
         self.submitted_at = timezone.now()
 
-    @transition(state, *_T["observe"])
+    @transition(state, **_guarded("observe"))
     def observe(self):
         pass
 
-    @transition(state, *_T["answer"])
+    @transition(state, **_guarded("answer"))
     def answer(self):
         pass
 
-    @transition(state, *_T["admit"])
+    @transition(state, **_guarded("admit"))
     def admit(self):
         pass
 
-    @transition(state, *_T["pass_evaluation"])
+    @transition(state, **_guarded("pass_evaluation"))
     def pass_evaluation(self):
         pass
 
-    @transition(state, *_T["approve"])
+    @transition(state, **_guarded("approve"))
     def approve(self):
         pass
 
-    @transition(state, *_T["sign_agreement"])
+    @transition(state, **_guarded("sign_agreement"))
     def sign_agreement(self):
         pass
 
-    @transition(state, *_T["start_execution"])
+    @transition(state, **_guarded("start_execution"))
     def start_execution(self):
         pass
 
-    @transition(state, *_T["start_closeout"])
+    @transition(state, **_guarded("start_closeout"))
     def start_closeout(self):
         pass
 
-    @transition(state, *_T["close"])
+    @transition(state, **_guarded("close"))
     def close(self):
         pass
 
-    @transition(state, *_T["reject"])
+    @transition(state, **_guarded("reject"))
     def reject(self):
         pass
 
-    @transition(state, *_T["withdraw"])
+    @transition(state, **_guarded("withdraw"))
     def withdraw(self):
         pass
 
-    @transition(state, *_T["abandon"])
+    @transition(state, **_guarded("abandon"))
     def abandon(self):
         pass
 
-    @transition(state, *_T["cancel"])
+    @transition(state, **_guarded("cancel"))
     def cancel(self):
         pass
 
-    @transition(state, *_T["start_recovery"])
+    @transition(state, **_guarded("start_recovery"))
     def start_recovery(self):
         pass
 
-    @transition(state, *_T["recover"])
+    @transition(state, **_guarded("recover"))
     def recover(self):
         pass
 
@@ -394,3 +433,26 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.initiative_id}/{self.tranche_number}"
+
+
+class Recovery(models.Model):
+    """Money a cancelled initiative gave back (clawback), one row per deposit: it goes back to the
+    budget line, and the case ends ``recovered`` once the deposits cover everything that was paid."""
+
+    initiative = models.ForeignKey(Initiative, on_delete=models.PROTECT, related_name="recoveries")
+    amount = models.DecimalField(**MONEY)
+    reference = models.CharField(_("deposit or receipt reference"), max_length=60)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["initiative", "recorded_at", "pk"]
+        verbose_name = _("recovery")
+        verbose_name_plural = _("recoveries")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="recovery_amount_positive"),
+            models.UniqueConstraint(fields=["initiative", "reference"], name="recovery_reference_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.initiative_id}: {self.amount} ({self.reference})"

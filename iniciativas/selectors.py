@@ -1,10 +1,12 @@
 """Reads of initiatives, scoped to what the user may see (anything else is 404)."""
 
+import copy
+
 from django.db.models import QuerySet
 
 from registry.roles import Role, has_role
 
-from .models import Call, Initiative
+from .models import Call, Initiative, InitiativeState
 
 
 def initiative_list_for(user) -> QuerySet:
@@ -26,8 +28,12 @@ def call_list_open(on=None) -> QuerySet:
 
 
 def history_for(initiative: Initiative, user) -> list:
-    """The case's audit entries, oldest first. Applicants see their own case's history; evaluation
-    scores are sealed in the trail until the round closes, so nothing leaks through it."""
+    """The case's audit entries, oldest first. Applicants see their own case's history.
+
+    Evaluations are sealed until every one of the round is in: the scores never enter the trail
+    before the round closes, and while the case is still ``in_evaluation`` the free-text comment of
+    each evaluation is left out of what anyone but its author (and internal control or an
+    administrator, who read everything) sees here. The entries themselves are never changed."""
     from audit.models import AuditEntry
 
     if (
@@ -35,7 +41,27 @@ def history_for(initiative: Initiative, user) -> list:
         and not initiative_list_for(user).filter(pk=initiative.pk).exists()
     ):
         return []
-    return list(AuditEntry.objects.filter(case=initiative.code).order_by("seq"))
+    entries = list(AuditEntry.objects.filter(case=initiative.code).order_by("seq"))
+    if initiative.state != InitiativeState.IN_EVALUATION or has_role(user, Role.INTERNAL_CONTROL, Role.ADMIN):
+        return entries
+    return [_sealed(entry) if _is_foreign_evaluation(entry, user) else entry for entry in entries]
+
+
+def _is_foreign_evaluation(entry, user) -> bool:
+    data = entry.data if isinstance(entry.data, dict) else {}
+    return (
+        entry.action == "task.completed"
+        and bool(data.get("sealed"))
+        and bool(data.get("comment"))
+        and entry.actor_id != user.pk
+    )
+
+
+def _sealed(entry):
+    """A copy of an evaluation's entry for display, without its comment (never saved)."""
+    shown = copy.copy(entry)
+    shown.data = {**entry.data, "comment": "", "comment_sealed": True}
+    return shown
 
 
 def pending_tasks_for(initiative_ids) -> dict[int, list]:

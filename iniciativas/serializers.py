@@ -31,13 +31,25 @@ class CallSerializer(serializers.ModelSerializer):
         ]
 
 
+class HistorySubjectSerializer(serializers.Serializer):
+    type = serializers.CharField(source="subject_type")
+    id = serializers.CharField(source="subject_id")
+    label = serializers.CharField(source="subject_label")
+
+
 class HistoryEntrySerializer(serializers.Serializer):
+    """One audit entry of a case's history (API.md "Audit": ``seq, at, actor, action, subject, data,
+    prev_hash, hash``), so a reader can check the chain links of what it was shown."""
+
     seq = serializers.IntegerField()
     at = serializers.DateTimeField()
     actor = serializers.CharField(source="actor_label")
     action = serializers.CharField()
     action_label = serializers.CharField()
+    subject = HistorySubjectSerializer(source="*")
     data = serializers.JSONField()
+    prev_hash = serializers.CharField()
+    hash = serializers.CharField()
 
 
 class DocumentSerializer(serializers.ModelSerializer):
@@ -55,7 +67,9 @@ class InitiativeSerializer(serializers.ModelSerializer):
     counterpart_amount = serializers.DecimalField(max_digits=16, decimal_places=2)
     granted_amount = serializers.DecimalField(max_digits=16, decimal_places=2, allow_null=True)
     refunded_amount = serializers.DecimalField(max_digits=16, decimal_places=2)
+    recovered_amount = serializers.DecimalField(max_digits=16, decimal_places=2)
     paid_amount = serializers.SerializerMethodField()
+    amount_to_recover = serializers.SerializerMethodField()
     documents = DocumentSerializer(many=True, read_only=True)
     history = serializers.SerializerMethodField()
 
@@ -76,10 +90,13 @@ class InitiativeSerializer(serializers.ModelSerializer):
             "budget_line",
             "paid_amount",
             "refunded_amount",
+            "amount_to_recover",
+            "recovered_amount",
             "evaluation_score",
             "agreement_number",
             "resolution_number",
             "closeout_record",
+            "cancellation_reason",
             "submitted_at",
             "created_at",
             "documents",
@@ -90,6 +107,15 @@ class InitiativeSerializer(serializers.ModelSerializer):
     def get_paid_amount(self, obj) -> str:
         total = sum((t.amount for t in obj.tranches.all() if t.state == "paid"), Decimal(0))
         return format(total.quantize(Decimal("0.01")), "f")
+
+    @extend_schema_field(serializers.DecimalField(max_digits=16, decimal_places=2, allow_null=True))
+    def get_amount_to_recover(self, obj) -> str | None:
+        """What a cancelled initiative owes back (null unless it was cancelled with money paid)."""
+        from .conditions import amount_to_recover
+
+        if obj.state not in ("in_recovery", "recovered"):
+            return None
+        return format(amount_to_recover(obj).quantize(Decimal("0.01")), "f")
 
     @extend_schema_field(HistoryEntrySerializer(many=True))
     def get_history(self, obj):
@@ -113,3 +139,12 @@ class InitiativeCreateSerializer(serializers.Serializer):
 class DocumentUploadSerializer(serializers.Serializer):
     kind = serializers.CharField()
     file = serializers.FileField()
+
+
+class CancelSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+
+
+class RecoverySerializer(serializers.Serializer):
+    amount = serializers.CharField(help_text='Decimal string, e.g. "40000.00"', required=False)
+    reference = serializers.CharField(max_length=60, required=False, allow_blank=True)

@@ -9,7 +9,7 @@ import uuid
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -20,7 +20,19 @@ from expediente.errors import Conflict
 from registry.permissions import require
 from workflows.services import cancel_open_tasks, flow_locked, next_case_code, run_transition
 
-from .models import Call, Document, DocumentKind, Initiative, InitiativeState
+from . import conditions
+from .conditions import amount_to_recover
+from .models import (
+    FINAL_STATES,
+    RELEASING_STATES,
+    TRANSITIONS,
+    Call,
+    Document,
+    DocumentKind,
+    Initiative,
+    InitiativeState,
+    Recovery,
+)
 
 S = InitiativeState
 
@@ -53,7 +65,16 @@ EDITABLE_FIELDS = ("title", "summary", "department", "requested_amount", "counte
 
 
 def _transition(initiative: Initiative, name: str, *, actor, data: dict | None = None) -> None:
-    """Run FSM transition ``name`` on a locked initiative, save it, and write its audit entry."""
+    """Run FSM transition ``name`` on a locked initiative, save it, and write its audit entry.
+
+    The one way every transition runs: the transition's permission (``models.GUARDS``) is checked for
+    ``actor`` first, django-fsm checks its conditions, and an exit that ends the grant without paying
+    (``RELEASING_STATES``) gives back whatever the case still holds on its budget line."""
+    meta = getattr(initiative, name)._django_fsm
+    if meta.has_transition(initiative.state) and not meta.has_transition_perm(
+        initiative, initiative.state, actor
+    ):
+        raise PermissionDenied(_("You may not do this on initiative %(code)s.") % {"code": initiative.code})
     run_transition(
         initiative,
         name,
@@ -62,6 +83,34 @@ def _transition(initiative: Initiative, name: str, *, actor, data: dict | None =
         refused=_("Initiative %(code)s is %(state)s: that action is not possible now."),
         data=data,
     )
+    if initiative.state in RELEASING_STATES:
+        release_held_money(initiative, actor=actor)
+
+
+def may(initiative: Initiative, name: str, user) -> bool:
+    """Whether the initiative's state has transition ``name`` and ``user`` may fire it (its
+    conditions are not checked: the service refuses with the reason when one fails). For pages
+    deciding which actions to offer."""
+    meta = getattr(initiative, name)._django_fsm
+    state = initiative.state
+    return meta.has_transition(state) and meta.has_transition_perm(initiative, state, user)
+
+
+def release_held_money(initiative: Initiative, *, actor) -> None:
+    """Give back to the budget line whatever the case still holds reserved or committed there (from
+    its own ledger movements), inside the caller's transaction. Executed or paid money stays: it is
+    recovered, not released."""
+    from budget import services as budget
+    from budget.selectors import case_figures
+
+    line = initiative.budget_line
+    if line is None:
+        return
+    held = case_figures(line, initiative.code)
+    if held["reserved"] > 0:
+        budget.release_reservation(line, held["reserved"], actor=actor, case=initiative)
+    if held["committed"] > 0:
+        budget.release_commitment(line, held["committed"], actor=actor, case=initiative)
 
 
 def _lock(initiative: Initiative | int) -> Initiative:
@@ -185,7 +234,7 @@ def upload_document(initiative: Initiative, *, actor, kind: str, uploaded_file) 
     """Store a PDF/JPEG/PNG (checked by content), size-limited, with its SHA-256 in the trail."""
     initiative = _lock(initiative)
     require(actor, "iniciativas.upload", initiative)
-    if initiative.state in (S.CLOSED, S.REJECTED, S.WITHDRAWN, S.ABANDONED, S.RECOVERED):
+    if initiative.state in FINAL_STATES:
         raise Conflict(_("This case is finished; no more documents can be added."))
     errors = {}
     if kind not in DocumentKind.values:
@@ -244,33 +293,9 @@ def upload_document(initiative: Initiative, *, actor, kind: str, uploaded_file) 
 
 
 def missing_for_submission(initiative: Initiative) -> dict[str, list[str]]:
-    """What stands between a draft and its submission, as field -> messages (empty: ready)."""
-    call, unit = initiative.call, initiative.unit
-    problems: dict[str, list[str]] = {}
-    if not unit.registration_is_valid():
-        problems.setdefault("unit", []).append(
-            _("The unit's registration expired on %(date)s; renew it first.")
-            % {"date": unit.registration_valid_until.strftime("%d/%m/%Y")}
-        )
-    if not call.is_open():
-        problems.setdefault("call", []).append(_("The call %(code)s is not open.") % {"code": call.code})
-    if initiative.requested_amount > call.max_amount:
-        problems.setdefault("requested_amount", []).append(
-            _("The requested amount exceeds the call's ceiling of Bs %(max)s.") % {"max": call.max_amount}
-        )
-    if initiative.counterpart_share < call.min_counterpart_share:
-        problems.setdefault("counterpart_amount", []).append(
-            _("The counterpart must be at least %(pct)s%% of the total cost.")
-            % {"pct": int(call.min_counterpart_share * 100)}
-        )
-    present = set(initiative.documents.values_list("kind", flat=True))
-    labels = dict(DocumentKind.choices)
-    for kind in call.required_documents:
-        if kind not in present:
-            problems.setdefault("documents", []).append(
-                _("Missing document: %(kind)s.") % {"kind": labels.get(kind, kind)}
-            )
-    return problems
+    """What stands between a draft (or an observed case) and its submission, as field -> messages
+    (empty: ready). The same check is the ``submit`` and ``answer`` transitions' condition."""
+    return conditions.submission_problems(initiative)
 
 
 def submit_initiative(initiative: Initiative, *, actor) -> Initiative:
@@ -314,32 +339,37 @@ def withdraw_initiative(initiative: Initiative, *, actor, reason: str = "") -> I
     return initiative
 
 
-def cancel_initiative(initiative: Initiative, *, actor, reason: str) -> Initiative:
-    """The director cancels an approved or running initiative (e.g. misuse): open tasks are
-    cancelled, money not yet disbursed is released, and recovery of what was paid begins."""
-    from budget import services as budget
+CANCELLABLE_STATES = tuple(next(sources for name, sources, _t in TRANSITIONS if name == "cancel"))
 
-    if not (reason or "").strip():
-        raise ValidationError({"reason": [_("Give the reasons for the cancellation.")]})
+
+def cancel_initiative(initiative: Initiative, *, actor, reason: str) -> Initiative:
+    """The director cancels an approved or running initiative (e.g. misuse found): open tasks are
+    cancelled, what is still reserved or committed goes back to the line (``_transition``), and the
+    recovery of what was paid begins (``in_recovery``); with nothing paid the case ends ``cancelled``.
+
+    Refused (409) while a tranche is ordered and not yet confirmed: its amount is already accrued
+    (executed) on the line and the ledger has no move that undoes an accrual, so finance confirms that
+    payment first (then it counts in what is to be recovered)."""
     pk = initiative.pk
     with _flow_locked(pk), transaction.atomic():
         initiative = _lock(pk)
         require(actor, "iniciativas.cancel", initiative)
-        if initiative.tranches.filter(state="ordered").exists():
+        if initiative.state not in CANCELLABLE_STATES:
+            raise Conflict(
+                _("Initiative %(code)s is %(state)s: it cannot be cancelled.")
+                % {"code": initiative.code, "state": initiative.get_state_display()}
+            )
+        if not conditions.no_payment_pending(initiative):
             raise Conflict(_("A payment is ordered and not yet confirmed; confirm it before cancelling."))
-        previous = initiative.state
-        initiative.cancellation_reason = reason.strip()
-        _transition(initiative, "cancel", actor=actor, data={"reason": reason.strip()})
-        line, granted = initiative.budget_line, initiative.granted_amount or Decimal(0)
-        paid = sum((t.amount for t in initiative.tranches.all()), Decimal(0))
-        if line is not None:
-            if previous == S.APPROVED:
-                budget.release_reservation(line, granted, actor=actor, case=initiative)
-            elif granted - paid > 0:
-                budget.release_commitment(line, granted - paid, actor=actor, case=initiative)
+        reason = (reason or "").strip()
+        if not reason:
+            raise ValidationError({"reason": [_("Give the reasons for the cancellation.")]})
+        initiative.cancellation_reason = reason[:2000]
+        _transition(initiative, "cancel", actor=actor, data={"reason": initiative.cancellation_reason})
         _cancel_open_tasks(pk)
-        if paid > 0:
-            _transition(initiative, "start_recovery", actor=actor, data={"to_recover": paid})
+        due = amount_to_recover(initiative)
+        if due > 0:
+            _transition(initiative, "start_recovery", actor=actor, data={"to_recover": due})
     return initiative
 
 
@@ -354,25 +384,70 @@ def tranche_amounts(initiative: Initiative) -> list[Decimal]:
 
 @transaction.atomic
 def record_recovery(initiative: Initiative, *, actor, amount, reference: str) -> Initiative:
-    """Finance records the money recovered from a cancelled initiative (clawback): the amount goes
-    back to the budget line and the case ends ``recovered``."""
+    """Finance records one deposit of money recovered from a cancelled initiative (clawback): it goes
+    back to the budget line (``budget.refunded``), and the case ends ``recovered`` once the deposits
+    cover everything that was paid; a partial deposit leaves it ``in_recovery``."""
     from budget import services as budget
+    from budget.services import bs
 
     initiative = _lock(initiative)
     require(actor, "iniciativas.recover", initiative)
-    amount = _money(amount, "amount")
-    if not (reference or "").strip():
-        raise ValidationError({"reference": [_("Give the deposit or receipt reference.")]})
-    paid = sum((t.amount for t in initiative.tranches.filter(state="paid")), Decimal(0))
-    if amount > paid - initiative.recovered_amount:
-        raise ValidationError(
-            {"amount": [_("You cannot recover more than was paid (Bs %(paid)s).") % {"paid": paid}]}
-        )
     if initiative.state != S.IN_RECOVERY:
         raise Conflict(_("Initiative %(code)s is not in recovery.") % {"code": initiative.code})
+    errors: dict[str, list[str]] = {}
+    try:
+        amount = _money(amount, "amount")
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    reference = str(reference or "").strip()
+    if not reference:
+        errors["reference"] = [_("Give the deposit or receipt reference.")]
+    elif len(reference) > 60:
+        errors["reference"] = [_("Keep the reference under 60 characters.")]
+    elif initiative.recoveries.filter(reference=reference).exists():
+        errors["reference"] = [_("This reference was already recorded for this case.")]
+    if errors:
+        raise ValidationError(errors)
+    due = amount_to_recover(initiative)
+    outstanding = due - initiative.recovered_amount
+    if amount > outstanding:
+        raise ValidationError(
+            {
+                "amount": [
+                    _("Only Bs %(outstanding)s remains to be recovered (Bs %(paid)s was paid).")
+                    % {"outstanding": bs(outstanding), "paid": bs(due)}
+                ]
+            }
+        )
     budget.refund(initiative.budget_line, amount, actor=actor, case=initiative)
+    Recovery.objects.create(initiative=initiative, amount=amount, reference=reference, recorded_by=actor)
     initiative.recovered_amount += amount
-    _transition(initiative, "recover", actor=actor, data={"amount": amount, "reference": reference.strip()})
+    if initiative.recovered_amount >= due:
+        deposits = [{"amount": r.amount, "reference": r.reference} for r in initiative.recoveries.all()]
+        _transition(
+            initiative,
+            "recover",
+            actor=actor,
+            data={
+                "amount": amount,
+                "reference": reference,
+                "recovered": initiative.recovered_amount,
+                "deposits": deposits,
+            },
+        )
+    else:
+        initiative.save(update_fields=["recovered_amount", "updated_at"])
+        audit.record(
+            AuditAction.INITIATIVE_RECOVERY_RECORDED,
+            actor=actor,
+            subject=initiative,
+            data={
+                "amount": amount,
+                "reference": reference,
+                "recovered": initiative.recovered_amount,
+                "outstanding": due - initiative.recovered_amount,
+            },
+        )
     return initiative
 
 

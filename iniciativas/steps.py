@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -25,9 +25,12 @@ from approvals.steps import (
 )
 from budget import services as budget
 from budget.models import BudgetLine
+from budget.services import bs
+from expediente.errors import Conflict
 
+from .conditions import paid_amount, unspent_balance
 from .models import Evaluation, InitiativeState, Report, Tranche
-from .services import _transition, tranche_amounts
+from .services import _transition, missing_for_submission, tranche_amounts
 
 S = InitiativeState
 A, OBS, R = Decision.APPROVE, Decision.OBSERVE, Decision.REJECT
@@ -84,12 +87,17 @@ def answer_fields(task, case):
 def handle_answer(ctx: StepContext):
     case = ctx.case
     if ctx.decision == Decision.EXPIRE:
+        # Unanswered in time, at admissibility or in the approval chain: the case is abandoned and
+        # whatever it held on the budget line (a certification already made) is released.
         reason = _("The observations were not answered in time.")
-        if case.state == S.OBSERVED:
-            _transition(case, "abandon", actor=ctx.actor, data={"reason": reason})
-        else:
-            _transition(case, "reject", actor=ctx.actor, data={"reason": reason})
+        _transition(case, "abandon", actor=ctx.actor, data={"reason": reason})
         return
+    if case.state == S.OBSERVED:
+        # Back to ``submitted`` only if the corrected case meets every rule of a submission (the
+        # applicant may have changed amounts or documents meanwhile); nothing changes otherwise.
+        problems = missing_for_submission(case)
+        if problems:
+            raise ValidationError(problems)
     observation = case.observation
     case.observation, case.observation_days = "", None
     if case.state == S.OBSERVED:
@@ -106,8 +114,10 @@ _spec(Step.ANSWER_OBSERVATION, (A, Decision.EXPIRE), answer_fields, handle_answe
 
 
 def evaluation_fields(task, case):
+    # The scores are required when the evaluator declares no conflict (``handle_evaluation``); one
+    # who declares a conflict sends no scores.
     rubric = [
-        Field(c["code"], c["label"], "integer", min=0, max=int(c["max"]), for_decisions=(A,))
+        Field(c["code"], c["label"], "integer", required=False, min=0, max=int(c["max"]), for_decisions=(A,))
         for c in case.call.rubric
     ]
     return [
@@ -154,24 +164,40 @@ def _finish_evaluation(ctx: StepContext):
 
 
 def handle_evaluation(ctx: StepContext):
-    if ctx.data.get("no_conflict") is not True:
-        raise ValidationError(
-            {"data.no_conflict": [_("If you have a conflict of interest, release the task for a colleague.")]}
-        )
     case = ctx.case
+    evaluator = ctx.on_behalf_of or ctx.actor
+    if ctx.data.get("no_conflict") is not True:
+        # A declared conflict of interest goes on the record: ``complete_task`` writes this refusal
+        # (``task.refused`` with the reason) in its own transaction; the task stays for a colleague.
+        raise PermissionDenied(
+            _(
+                "%(name)s declared a conflict of interest with case %(code)s and may not evaluate it; "
+                "release the task so that a colleague takes it."
+            )
+            % {"name": evaluator.get_username(), "code": case.code}
+        )
+    missing = {
+        f"data.{c['code']}": [_("This field is required.")]
+        for c in case.call.rubric
+        if c["code"] not in ctx.data
+    }
+    if missing:
+        raise ValidationError(missing)
     scores = {c["code"]: ctx.data[c["code"]] for c in case.call.rubric}
     Evaluation.objects.create(
         initiative=case,
         round=case.evaluation_round,
         task_id=ctx.task.pk,
-        evaluator=ctx.on_behalf_of or ctx.actor,
+        evaluator=evaluator,
         no_conflict_declared=True,
         scores=scores,
         total=Decimal(sum(scores.values())),
         is_tiebreak=ctx.task.step == Step.THIRD_EVALUATION,
         comment=ctx.comment,
     )
-    ctx.audit_data["sealed"] = True  # the scores stay out of the trail until the round closes
+    # The scores stay out of the trail until the round closes; the comment is hidden from the case's
+    # history until then (``selectors.history_for``).
+    ctx.audit_data["sealed"] = True
     ctx.data = {"no_conflict": True}
     _finish_evaluation(ctx)
 
@@ -204,9 +230,7 @@ def handle_chain(ctx: StepContext):
     from approvals.services import policy_steps
 
     case = ctx.case
-    if ctx.decision == R:
-        if case.budget_line_id and case.granted_amount:
-            budget.release_reservation(case.budget_line, case.granted_amount, actor=ctx.actor, case=case)
+    if ctx.decision == R:  # ``_transition`` releases a certification already made
         _transition(case, "reject", actor=ctx.actor, data={"reason": ctx.comment, "step": ctx.task.step})
         return
     if ctx.decision == OBS:
@@ -286,7 +310,26 @@ def payment_order_fields(task, case):
 
 def handle_payment_order(ctx: StepContext):
     case = ctx.case
+    if case.state != S.IN_EXECUTION:
+        raise Conflict(_("Initiative %(code)s is not in execution.") % {"code": case.code})
     number, amount = _next_tranche(case)
+    if number > 1:
+        # Each later tranche only after the previous one was paid and its progress report approved
+        # with the counterpart verified (the review approves only with ``counterpart_verified``).
+        previous = case.tranches.filter(number=number - 1).first()
+        report = (
+            case.reports.filter(kind=Report.Kind.PROGRESS, tranche_number=number - 1)
+            .order_by("-submitted_at", "-pk")
+            .first()
+        )
+        if previous is None or previous.state != Tranche.State.PAID or not (report and report.approved):
+            raise Conflict(
+                _(
+                    "Tranche %(n)s can be ordered only after tranche %(prev)s was paid and its progress "
+                    "report approved with the counterpart verified."
+                )
+                % {"n": number, "prev": number - 1}
+            )
     Tranche.objects.create(initiative=case, number=number, amount=amount, ordered_by=ctx.actor)
     budget.execute(case.budget_line, amount, actor=ctx.actor, case=case)
     ctx.audit_data.update({"tranche": number, "amount": amount})
@@ -392,9 +435,8 @@ _spec(Step.FINAL_INSPECTION, (A, OBS), review_fields, handle_review)
 
 
 def closeout_fields(task, case):
-    paid = sum((t.amount for t in case.tranches.all()), Decimal(0))
-    final = case.reports.filter(kind=Report.Kind.FINAL, approved=True).order_by("-submitted_at").first()
-    unspent = (paid - final.amount_spent) if final else Decimal(0)
+    paid = paid_amount(case)
+    unspent = unspent_balance(case)
     return [
         Field(
             "refund_amount",
@@ -402,7 +444,7 @@ def closeout_fields(task, case):
             "decimal",
             min=0,
             max=paid,
-            default=unspent,
+            default=unspent if unspent is not None else Decimal(0),
         ),
         Field("closeout_record", gettext_lazy("Close-out record number"), "string"),
     ]
@@ -411,6 +453,22 @@ def closeout_fields(task, case):
 def handle_closeout(ctx: StepContext):
     case = ctx.case
     refund = ctx.data["refund_amount"]
+    unspent = unspent_balance(case)
+    if unspent is None:
+        raise Conflict(_("The final report of %(code)s has not been approved.") % {"code": case.code})
+    if refund != unspent:
+        paid = paid_amount(case)
+        raise ValidationError(
+            {
+                "data.refund_amount": [
+                    _(
+                        "The refund must be the unspent balance: Bs %(unspent)s (Bs %(paid)s paid minus "
+                        "Bs %(spent)s spent according to the approved final report)."
+                    )
+                    % {"unspent": bs(unspent), "paid": bs(paid), "spent": bs(paid - unspent)}
+                ]
+            }
+        )
     if refund > 0:
         budget.refund(case.budget_line, refund, actor=ctx.actor, case=case)
     case.refunded_amount = refund

@@ -13,4 +13,6 @@ urlpatterns = [
     path("<int:pk>/documents/<int:doc_pk>/", views.document_download, name="initiative-document"),
     path("<int:pk>/submit/", views.initiative_submit, name="initiative-submit"),
     path("<int:pk>/withdraw/", views.initiative_withdraw, name="initiative-withdraw"),
+    path("<int:pk>/cancel/", views.initiative_cancel, name="initiative-cancel"),
+    path("<int:pk>/recover/", views.initiative_recover, name="initiative-recover"),
 ]

@@ -29,12 +29,13 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from approvals.models import Step
+from budget.services import bs
 from expediente.errors import Conflict
 from registry.permissions import allowed
 from registry.roles import Role, has_role
 
 from . import selectors, services
-from .forms import DocumentForm, InitiativeForm, WithdrawForm, add_service_errors
+from .forms import CancelForm, DocumentForm, InitiativeForm, RecoveryForm, WithdrawForm, add_service_errors
 from .models import FINAL_STATES, DocumentKind, Initiative, InitiativeState
 
 S = InitiativeState
@@ -474,7 +475,90 @@ def initiative_detail(request, pk):
         context["max_mb"] = settings.DOCUMENT_MAX_BYTES // (1024 * 1024)
     context["can_withdraw"] = context["own"] and initiative.state in WITHDRAWABLE_STATES
     context["is_final"] = initiative.state in FINAL_STATES
+    _staff_actions(request.user, initiative, context)
     return render(request, "iniciativas/initiative_detail.html", context)
+
+
+def _staff_actions(user, initiative: Initiative, context: dict, *, cancel_form=None, recovery_form=None):
+    """The director's cancellation and finance's recovery, offered to whoever the FSM lets fire them."""
+    if services.may(initiative, "cancel", user):
+        context["cancel_form"] = cancel_form or CancelForm()
+        context["payment_pending"] = initiative.tranches.filter(state="ordered").exists()
+    if services.may(initiative, "recover", user):
+        context["recovery_form"] = recovery_form or RecoveryForm()
+    context["recoveries"] = list(initiative.recoveries.all()) if initiative.recovered_amount else []
+    context["to_recover"] = (
+        services.amount_to_recover(initiative) if initiative.state in (S.IN_RECOVERY, S.RECOVERED) else None
+    )
+
+
+def _detail_with_errors(request, initiative: Initiative, **forms) -> object:
+    """The case page again, the refused form showing its errors next to the fields (nothing changed)."""
+    context = _case_context(request, initiative)
+    context["is_final"] = initiative.state in FINAL_STATES
+    _staff_actions(request.user, initiative, context, **forms)
+    return render(request, "iniciativas/initiative_detail.html", context, status=400)
+
+
+@require_POST
+@login_required
+def initiative_cancel(request, pk):
+    initiative = _visible(request.user, pk)
+    form = CancelForm(request.POST)
+    if form.is_valid():
+        try:
+            services.cancel_initiative(initiative, actor=request.user, reason=form.cleaned_data["reason"])
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        except Conflict as exc:
+            messages.error(request, exc.message)
+            return redirect("initiative-detail", pk=initiative.pk)
+        else:
+            initiative.refresh_from_db()
+            messages.success(
+                request,
+                _("Initiative %(code)s was cancelled (%(state)s).")
+                % {"code": initiative.code, "state": initiative.get_state_display()},
+            )
+            return redirect("initiative-detail", pk=initiative.pk)
+    if not services.may(initiative, "cancel", request.user):
+        raise PermissionDenied(_("Only the director cancels an initiative."))
+    return _detail_with_errors(request, initiative, cancel_form=form)
+
+
+@require_POST
+@login_required
+def initiative_recover(request, pk):
+    initiative = _visible(request.user, pk)
+    form = RecoveryForm(request.POST)
+    if form.is_valid():
+        try:
+            services.record_recovery(
+                initiative,
+                actor=request.user,
+                amount=form.cleaned_data["amount"],
+                reference=form.cleaned_data["reference"],
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        except Conflict as exc:
+            messages.error(request, exc.message)
+            return redirect("initiative-detail", pk=initiative.pk)
+        else:
+            initiative.refresh_from_db()
+            messages.success(
+                request,
+                _("Recovery of Bs %(amount)s recorded for %(code)s (%(state)s).")
+                % {
+                    "amount": bs(form.cleaned_data["amount"]),
+                    "code": initiative.code,
+                    "state": initiative.get_state_display(),
+                },
+            )
+            return redirect("initiative-detail", pk=initiative.pk)
+    if not services.may(initiative, "recover", request.user):
+        raise PermissionDenied(_("Only finance records a recovery."))
+    return _detail_with_errors(request, initiative, recovery_form=form)
 
 
 # --- documents ------------------------------------------------------------------------------------------

@@ -690,3 +690,85 @@ def test_case_page_of_a_closed_initiative_shows_money_tranches_and_history(world
     assert "Avance del tramo 1" in text and "Avance físico 40 %" in text
     listing = text_of(client.get(reverse("initiative-list")))
     assert "Cerrada" in listing and "Nada: el caso concluyó." in listing
+
+
+# --- the director's cancellation and finance's recovery ------------------------------------------------
+
+
+def _approved(world):
+    s = world.staff
+    initiative = submitted(world)
+    decide(initiative, "admissibility", s["evaluador1"])
+    for task, evaluator in zip(
+        CaseTask.objects.filter(case_code=initiative.code, step="technical_evaluation", is_open=True),
+        ("evaluador2", "evaluador3"),
+        strict=True,
+    ):
+        approvals.complete_task(
+            task.pk,
+            actor=s[evaluator],
+            decision="approve",
+            data={"no_conflict": True, "relevance": 35, "feasibility": 25, "impact": 20},
+        )
+    decide(initiative, "legal_report", s["legal1"], opinion="Procedente")
+    decide(initiative, "budget_certification", s["finanzas1"], budget_line=world.line.pk)
+    return initiative
+
+
+def test_director_cancels_from_the_case_page(world):
+    initiative = _approved(world)
+    url = reverse("initiative-detail", args=[initiative.pk])
+    cancel_url = reverse("initiative-cancel", args=[initiative.pk])
+    director = client_for(world.staff["director1"])
+    assert cancel_url.encode() in director.get(url).content
+    for other in (world.applicant, world.staff["finanzas1"], world.staff["evaluador1"]):
+        assert cancel_url.encode() not in client_for(other).get(url).content
+    assert client_for(world.applicant).post(cancel_url, {"reason": "x"}).status_code == 403
+    assert client_for(world.other_applicant).post(cancel_url, {"reason": "x"}).status_code == 404
+
+    refused = director.post(cancel_url, {"reason": ""})
+    assert refused.status_code == 400 and "form-errors" in refused.content.decode()
+    assert Initiative.objects.get(pk=initiative.pk).state == "approved"
+
+    done = director.post(cancel_url, {"reason": "La unidad desistió"}, follow=True, HTTP_ACCEPT_LANGUAGE="es")
+    assert done.status_code == 200
+    assert Initiative.objects.get(pk=initiative.pk).state == "cancelled"
+    assert any("cancel" in m.lower() for m in messages_of(done))
+    page = client_for(world.applicant).get(url, HTTP_ACCEPT_LANGUAGE="es")
+    text = text_of(page)
+    assert "La unidad desistió" in text
+    assert "El caso concluyó" in text  # cancelled with nothing paid is final: nobody has to act
+    assert b'action="' + reverse("initiative-upload", args=[initiative.pk]).encode() not in page.content
+    assert cancel_url.encode() not in director.get(url).content
+
+
+def test_finance_records_the_recovery_from_the_case_page(world):
+    s = world.staff
+    initiative = _approved(world)
+    today = str(timezone.localdate())
+    decide(initiative, "agreement", s["legal2"], agreement_number="C-5", signed_on=today)
+    decide(initiative, "payment_order", s["finanzas1"], tranche=1, amount="40000.00")
+    decide(
+        initiative, "payment_confirmation", s["finanzas2"], tranche=1, payment_reference="B-5", paid_on=today
+    )
+    ini.cancel_initiative(initiative, actor=s["director1"], reason="Desvío de fondos")
+    url = reverse("initiative-detail", args=[initiative.pk])
+    recover_url = reverse("initiative-recover", args=[initiative.pk])
+    finance = client_for(s["finanzas3"])
+    page = finance.get(url, HTTP_ACCEPT_LANGUAGE="es")
+    assert recover_url.encode() in page.content and "Bs 40.000,00" in text_of(page)
+    assert recover_url.encode() not in client_for(world.applicant).get(url).content
+    assert client_for(s["director1"]).post(recover_url, {"amount": "1", "reference": "D"}).status_code == 403
+
+    bad = finance.post(recover_url, {"amount": "50.000,00", "reference": "DEP-1"}, HTTP_ACCEPT_LANGUAGE="es")
+    assert bad.status_code == 400 and "form-errors" in bad.content.decode()
+    assert Initiative.objects.get(pk=initiative.pk).recovered_amount == Decimal("0.00")
+
+    finance.post(recover_url, {"amount": "15.000,00", "reference": "DEP-1"})
+    case = Initiative.objects.get(pk=initiative.pk)
+    assert case.state == "in_recovery" and case.recovered_amount == Decimal("15000.00")
+    page = text_of(finance.get(url, HTTP_ACCEPT_LANGUAGE="es"))
+    assert "DEP-1" in page and "Bs 15.000,00" in page
+    finance.post(recover_url, {"amount": "25000", "reference": "DEP-2"})
+    assert Initiative.objects.get(pk=initiative.pk).state == "recovered"
+    assert recover_url.encode() not in finance.get(url).content
