@@ -87,7 +87,12 @@ def remind_due_tasks(*, actor, now: dt.datetime | None = None) -> list[int]:
     due = _open_human_tasks().filter(reminded_at__isnull=True, due_at__gt=now, due_at__lte=horizon)
 
     def remind(task: CaseTask) -> bool:
-        if not task.is_open or task.reminded_at is not None or not (now < task.due_at <= horizon):
+        if (
+            not task.is_open
+            or task.reminded_at is not None
+            or task.due_at is None
+            or not (now < task.due_at <= horizon)
+        ):
             return False
         won = CaseTask.objects.filter(pk=task.pk, reminded_at__isnull=True).update(reminded_at=now)
         if won:
@@ -112,6 +117,7 @@ def escalate_overdue(*, actor, now: dt.datetime | None = None) -> list[int]:
             not task.is_open
             or task.escalated_at is not None
             or not task.escalation_role
+            or task.due_at is None
             or task.due_at >= now
         ):
             return False

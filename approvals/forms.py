@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import TYPE_CHECKING, TypedDict
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -15,6 +16,9 @@ from django.utils.translation import gettext_lazy as _
 from .models import Step
 from .selectors import TaskFilters
 from .steps import Decision, Field
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 DECISION_LABELS = {
     Decision.APPROVE: _("Approve"),
@@ -148,7 +152,10 @@ class DecisionForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.step_fields = list(step_fields)
         self.decision_choices = [(d, DECISION_LABELS[d]) for d in decisions if d in DECISION_LABELS]
-        self.fields["decision"].choices = self.decision_choices
+        decision_field = self.fields["decision"]
+        if not isinstance(decision_field, forms.ChoiceField):
+            raise TypeError("the decision field must be a ChoiceField")
+        decision_field.choices = self.decision_choices
         self.single_decision = len(self.decision_choices) == 1
         if not {Decision.OBSERVE, Decision.REJECT} & set(decisions):
             # Nothing to give reasons for: the comment is a plain, optional note.
@@ -157,7 +164,8 @@ class DecisionForm(forms.Form):
         if self.single_decision:
             self.fields["decision"].widget = forms.HiddenInput()
             self.fields["decision"].initial = self.decision_choices[0][0]
-        self.rows = []  # what the template renders, in order: (spec, bound field | list of item rows)
+        # what the template renders, in order: (spec, input name | list of item rows of input names)
+        self.rows: list[tuple[Field, str | list[list[str]]]] = []
         for spec in self.step_fields:
             if spec.type == "list":
                 count = max(len(spec.default or []), 1)
@@ -256,8 +264,15 @@ def _wire(value):
     return value
 
 
+class _CommonFieldOptions(TypedDict):
+    """The keyword arguments every input of a step gets, typed so mypy checks them per field class."""
+
+    label: StrOrPromise
+    required: bool
+
+
 def _django_field(spec: Field, initial) -> forms.Field:
-    common = {"label": spec.label, "required": False}
+    common: _CommonFieldOptions = {"label": spec.label, "required": False}
     attrs: dict = {}
     always = spec.for_decisions is None
     if spec.choices is not None:

@@ -5,7 +5,9 @@ own columns (role, department, program, unit, case code, step), never checked ro
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from dataclasses import dataclass
+from functools import reduce
 
 from django.db.models import BigIntegerField, CharField, Q, QuerySet, Value
 from django.utils import timezone
@@ -144,10 +146,9 @@ def task_list_assigned(user, filters: TaskFilters = TaskFilters(), *, delegators
     if delegators:
         # A delegator's tasks of the delegated role(s) only (``active_delegators`` narrows
         # ``roles_of``), minus those the delegate's own four eyes forbid it to decide.
-        delegated = None
-        for d in delegators:
-            q = Q(owner_id=d.pk, role__in=sorted(roles_of(d)))
-            delegated = q if delegated is None else delegated | q
+        delegated: Q = reduce(
+            operator.or_, (Q(owner_id=d.pk, role__in=sorted(roles_of(d))) for d in delegators)
+        )
         excluded = sod.excluded_tasks_q(user)  # one SQL condition, no read of its own
         if excluded is not None:
             delegated &= ~excluded

@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from django.apps import apps
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -39,7 +40,10 @@ from . import notifications, sod
 from .models import ApprovalPolicy, CaseType, Delegation, IncompatibleSteps, NonWorkingDay, PolicyStep, Step
 from .steps import Decision, StepContext, clean_data, spec_for
 
-CASE_MODELS = {CaseType.INITIATIVE: "iniciativas.Initiative", CaseType.TRANSFER: "transfers.Transfer"}
+CASE_MODELS: dict[str, str] = {
+    CaseType.INITIATIVE: "iniciativas.Initiative",
+    CaseType.TRANSFER: "transfers.Transfer",
+}
 
 
 def case_model(case_type: str):
@@ -103,7 +107,7 @@ def active_delegators(user, *, on: dt.date | None = None, role: str | None = Non
     made on it — ``refusal_reason``, the inbox's SQL filter — sees exactly what the delegation covers.
     These are fresh copies, never the delegator's own session user nor the instances
     ``active_delegations`` returns (those keep their full roles, so a later call narrows afresh)."""
-    from registry.roles import roles_of
+    from registry.roles import narrow_roles, roles_of
 
     delegated: dict[int, set[str]] = {}
     originals = []
@@ -115,7 +119,7 @@ def active_delegators(user, *, on: dt.date | None = None, role: str | None = Non
     users = []
     for original in originals:
         delegator = copy.copy(original)
-        delegator._expediente_roles = frozenset(roles_of(original) & delegated[original.pk])
+        narrow_roles(delegator, frozenset(roles_of(original) & delegated[original.pk]))
         users.append(delegator)
     return users
 
@@ -267,7 +271,7 @@ def _refused(actor, task_id: int, exc: Exception, action: str) -> None:
         )
 
 
-def _task_and_flow(task_id: int) -> CaseTask:
+def _task_and_flow(task_id: int) -> tuple[CaseTask, Any]:
     task = CaseTask.objects.select_related("process").get(pk=task_id)
     flow_class = task.process.flow_class
     return task, flow_class
@@ -673,7 +677,7 @@ def _save_policy_version(
         errors["name"] = [_("This field is required.")]
     if case_type not in CaseType.values:
         errors["case_type"] = [_("Select a valid choice.")]
-    amounts = {}
+    amounts: dict[str, Decimal | None] = {}
     for field, value in (("min_amount", min_amount), ("max_amount", max_amount)):
         if value in (None, "") and field == "max_amount":
             amounts[field] = None

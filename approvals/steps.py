@@ -14,10 +14,13 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class Decision:
@@ -31,7 +34,7 @@ class Decision:
 @dataclass(frozen=True)
 class Field:
     name: str
-    label: str
+    label: StrOrPromise
     type: str  # integer | decimal | string | boolean | date | list
     required: bool = True
     min: Any = None
@@ -187,6 +190,7 @@ def _clean_value(f: Field, raw: Any, path: str, errors: dict[str, list[str]]):
     def fail(msg: str):
         errors.setdefault(path, []).append(msg)
 
+    value: Any  # int, Decimal, str, bool, date or list of dicts, by ``f.type``
     if f.type == "integer":
         if isinstance(raw, bool) or not isinstance(raw, int | str):
             return fail(_("Enter a whole number."))

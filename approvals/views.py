@@ -58,7 +58,7 @@ STAFF_ONLY_TABS = frozenset({"available", "escalated"})
 TAB_URLS = {tab: url_name for tab, url_name, _label in TABS}
 
 # The reusable case file of the applicant pages, when it exists; ours otherwise.
-CASE_FILE_TEMPLATES = {
+CASE_FILE_TEMPLATES: dict[str, tuple[str, ...]] = {
     CaseType.INITIATIVE: ("iniciativas/_case_file.html", "approvals/_case_file.html"),
     CaseType.TRANSFER: ("transfers/_case_file.html", "approvals/_case_file.html"),
 }
@@ -443,8 +443,7 @@ def _decide(request, pk: int):
     case = services.case_of(task)
     form = _decision_form(task, case, request.POST)
     valid = form.is_valid()
-    offered = visible is not None and visible.is_open
-    if offered and not valid:
+    if visible is not None and visible.is_open and not valid:  # the form is offered: show its errors
         return _render_task(request, visible, case, form, status=400)
     decision = form.cleaned_data.get("decision") or request.POST.get("decision", "")
     try:
@@ -551,6 +550,8 @@ def task_reassign(request, pk: int):
     except ValidationError as exc:
         form.add_service_errors(exc)
         return _render_task(request, task, services.case_of(task), None, status=400, reassign_form=form)
+    if to_user is None:  # the service refuses a missing colleague (ValidationError above)
+        raise RuntimeError("reassign_task accepted no colleague")
     to_name = to_user.get_full_name() or to_user.get_username()
     message = _("The task of case %(code)s is now held by %(name)s.")
     messages.success(request, message % {"code": task.case_code, "name": to_name})

@@ -24,7 +24,8 @@ def _wrap(sql_list: list[str], connection) -> list[str]:
     if not (name.startswith("test_") or "memory" in name or (test_name and name == test_name)):
         return sql_list  # never for a real database
     vendor = connection.vendor
-    before, after = [], []
+    before: list[str] = []
+    after: list[str] = []
     for table in db.PROTECTED_TABLES:
         if vendor == "postgresql":
             before.append(f"ALTER TABLE {table} DISABLE TRIGGER USER")

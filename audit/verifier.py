@@ -276,7 +276,8 @@ def check_checkpoints(
     for cp in checkpoints:
         problem = _checkpoint_problem(cp)
         if problem:
-            seq = cp.get("seq") if isinstance(cp, dict) and type(cp.get("seq")) is int else 0
+            raw_seq = cp.get("seq") if isinstance(cp, dict) else None
+            seq = raw_seq if type(raw_seq) is int else 0
             bad(max(seq, 1), "checkpoint_malformed", problem)
             continue
         key = keys.get(cp["key_id"])

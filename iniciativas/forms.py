@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -13,8 +14,11 @@ from django.utils.translation import gettext_lazy as _
 
 from registry.models import Department
 
-from .models import DocumentKind
+from .models import Call, DocumentKind
 from .selectors import call_list_open
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 AMOUNT_HELP = _("In bolivianos, e.g. 150000 or 150.000,00.")
 # 150.000 / 1.500.000,50 (Bolivian) or 150,000 / 1,500,000.50 (English) or 150000 / 150000,5 / 150000.50
@@ -69,7 +73,7 @@ def format_amount(value) -> str:
     if not isinstance(value, Decimal):
         return str(value)
     whole, _sep, cents = f"{value.quantize(Decimal('0.01')):f}".partition(".")
-    groups = []
+    groups: list[str] = []
     while len(whole) > 3:
         whole, groups = whole[:-3], [whole[-3:], *groups]
     return ".".join([whole, *groups]) + "," + cents
@@ -102,10 +106,17 @@ class AmountField(forms.CharField):
         return parse_amount(value)
 
 
+class CallChoiceField(forms.ModelChoiceField):
+    """An open call, shown as ``<code> — <title>``."""
+
+    def label_from_instance(self, obj: Call) -> str:
+        return f"{obj.code} — {obj.title}"
+
+
 class InitiativeForm(forms.Form):
     """The data of a draft. ``with_call=True`` (new initiative) also asks which open call."""
 
-    call = forms.ModelChoiceField(
+    call = CallChoiceField(
         label=_("Call for proposals"),
         queryset=None,
         empty_label=_("— choose an open call —"),
@@ -136,10 +147,14 @@ class InitiativeForm(forms.Form):
         super().__init__(*args, **kwargs)
         if with_call:
             calls = call_list_open().order_by("closes_on", "code")
-            self.fields["call"].queryset = calls
-            self.fields["call"].label_from_instance = lambda call: f"{call.code} — {call.title}"
+            call_field = self.fields["call"]
+            if not isinstance(call_field, forms.ModelChoiceField):
+                raise TypeError("the call field must be a ModelChoiceField")
+            call_field.queryset = calls
             if calls.count() == 1 and not self.is_bound:
-                self.initial.setdefault("call", calls.first().pk)
+                only = calls.first()
+                if only is not None:
+                    self.initial.setdefault("call", only.pk)
         else:
             del self.fields["call"]
 
@@ -148,7 +163,7 @@ class InitiativeForm(forms.Form):
         return {name: self.cleaned_data[name] for name in self.EDITABLE}
 
 
-def document_kind_choices(required: list[str]) -> list[tuple[str, str]]:
+def document_kind_choices(required: list[str]) -> list[tuple[str, StrOrPromise]]:
     """The kinds a document can have, the call's required ones first."""
     labels = dict(DocumentKind.choices)
     first = [(kind, labels[kind]) for kind in required if kind in labels]

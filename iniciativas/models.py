@@ -8,6 +8,7 @@ the ``GUARDS`` table next to it (functions of ``iniciativas.conditions``): plain
 """
 
 from decimal import Decimal
+from typing import TypedDict
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -19,7 +20,15 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from . import conditions as c
 
-MONEY = {"max_digits": 16, "decimal_places": 2}
+
+class MoneyFieldOptions(TypedDict):
+    """``**MONEY`` keyword arguments, typed so mypy checks them against ``DecimalField``."""
+
+    max_digits: int
+    decimal_places: int
+
+
+MONEY: MoneyFieldOptions = {"max_digits": 16, "decimal_places": 2}
 
 
 class DocumentKind(models.TextChoices):

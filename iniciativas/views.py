@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib import messages
@@ -37,6 +38,9 @@ from registry.roles import Role, has_role
 from . import selectors, services
 from .forms import CancelForm, DocumentForm, InitiativeForm, RecoveryForm, WithdrawForm, add_service_errors
 from .models import FINAL_STATES, DocumentKind, Initiative, InitiativeState
+
+if TYPE_CHECKING:
+    from workflows.models import CaseTask
 
 S = InitiativeState
 EDITABLE_STATES = (S.DRAFT, S.OBSERVED)
@@ -71,7 +75,7 @@ def task_url(task) -> str:
 class Pending:
     """One open step of a case: what is awaited, from whom, by when, and whether it is the user's."""
 
-    task: object
+    task: CaseTask
     step_label: str
     who: str
     due_at: object

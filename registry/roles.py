@@ -25,8 +25,14 @@ def roles_of(user) -> frozenset[str]:
     if cached is None:
         valid = set(Role.values)
         cached = frozenset(n for n in user.groups.values_list("name", flat=True) if n in valid)
-        user._expediente_roles = cached
+        narrow_roles(user, cached)
     return cached
+
+
+def narrow_roles(user, roles: frozenset[str]) -> None:
+    """Cache ``roles`` on the user object: ``roles_of`` answers them from now on (also how a
+    delegator's copy is narrowed to the delegated roles)."""
+    user._expediente_roles = roles
 
 
 def has_role(user, *roles: str) -> bool:

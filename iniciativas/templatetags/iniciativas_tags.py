@@ -151,13 +151,14 @@ def timeline(history, user) -> list[dict]:
             if value in (None, "", [], {}):
                 continue
             if key == "amount" and entry.action == "initiative.recovered":
-                label = _("Recovered")
+                label = gettext_lazy("Recovered")
             details.append({"label": str(label), "value": _detail_value(kind, value), "kind": kind})
         step_data = data.get("data") if entry.action == "task.completed" else None
-        for key, label, kind in _STEP_DETAILS if isinstance(step_data, dict) else ():
-            value = step_data.get(key)
-            if value not in (None, "", [], {}):
-                details.append({"label": str(label), "value": _detail_value(kind, value), "kind": kind})
+        if isinstance(step_data, dict):
+            for key, label, kind in _STEP_DETAILS:
+                value = step_data.get(key)
+                if value not in (None, "", [], {}):
+                    details.append({"label": str(label), "value": _detail_value(kind, value), "kind": kind})
         if (
             entry.action == "task.completed"
             and data.get("sealed")
