@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PYTHON313 ?= $(shell for p in $$HOME/.pyenv/versions/3.13*/bin/python3.13 $$(command -v python3.13); do \
 	[ -x "$$p" ] && "$$p" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null && { echo "$$p"; break; }; done)
 
-.PHONY: run test install messages lint check clean
+.PHONY: run test install messages lint typecheck check clean
 
 $(VENV)/.installed: pyproject.toml
 	@if [ -z "$(PYTHON313)" ]; then echo "Python 3.13 is required (pyenv install 3.13.0)"; exit 1; fi
@@ -24,6 +24,7 @@ messages: install
 run: install messages
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_demo_cases
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: install messages
@@ -32,6 +33,12 @@ test: install messages
 lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+
+# The apps that mypy (django-stubs) checks, as in .ci/run.
+MYPY_PACKAGES := registry budget expediente reports transfers approvals audit iniciativas workflows
+
+typecheck: install
+	$(PY) -m mypy $(MYPY_PACKAGES)
 
 check: install messages
 	$(PY) manage.py check

@@ -6,6 +6,7 @@ environment, exactly as an operator would start the program.
 """
 
 import datetime as dt
+import io
 import json
 import os
 import re
@@ -313,6 +314,42 @@ def test_seed_demo_keeps_exactly_one_open_prolech_call(settings, fast_hasher, mo
         f"PROLECHE-{later.year}-{number}"
     ]
     assert Call.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_seed_demo_cases_gives_every_working_role_something_in_its_inbox(settings, fast_hasher):
+    """After ``seed_demo`` + ``seed_demo_cases`` (what ``make run`` loads), the applicant has a draft
+    and a case to follow, and evaluators, legal and finance each find tasks they may work; the cases
+    were made through the services, so the ledger reconciles and the audit chain verifies."""
+    from approvals import selectors
+    from audit.verification import verify_database
+    from budget.selectors import ledger_mismatches
+    from iniciativas.models import Initiative
+    from registry.models import User
+
+    settings.DEBUG = True
+    seed()
+    out = io.StringIO()
+    call_command("seed_demo_cases", stdout=out)
+    states = sorted(Initiative.objects.values_list("state", flat=True))
+    assert states == ["draft", "in_approval", "in_evaluation", "submitted"]
+    users = {u.username: u for u in User.objects.all()}
+    for name in ("evaluador1", "legal1", "finanzas1"):
+        assert selectors.task_list_open(users[name]).exists(), f"{name} has nothing to do"
+    steps = set(selectors.task_list_open(users["finanzas1"]).values_list("step", flat=True))
+    assert "budget_certification" in steps
+    assert ledger_mismatches() == []
+    assert verify_database().valid
+    again = io.StringIO()
+    call_command("seed_demo_cases", stdout=again)
+    assert "exist already" in again.getvalue()
+    assert Initiative.objects.count() == 4
+
+
+def test_make_run_loads_the_demo_cases():
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    run = makefile.split("\nrun:", 1)[1].split("\n\n", 1)[0]
+    assert "seed_demo\n" in run and "seed_demo_cases" in run
 
 
 # --- Files an operator starts from ----------------------------------------------------------------
