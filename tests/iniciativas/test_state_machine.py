@@ -284,7 +284,7 @@ def make_machine(world, goal: str):
             REACHED.add(initiative.state)
             assert initiative.state in S.values
             moves = AuditEntry.objects.filter(case=initiative.code, action__startswith="initiative.").exclude(
-                action__in=["initiative.created", "initiative.updated"]
+                action__in=["initiative.created", "initiative.updated", "initiative.recovery_recorded"]
             )
             current = S.DRAFT
             for data in moves.order_by("seq").values_list("data", flat=True):
