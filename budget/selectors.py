@@ -102,6 +102,17 @@ def line_list_for(user, *, fiscal_year=None, program=None, source=None) -> Query
     return lines.order_by("-fiscal_year", "program__code", "source__code")
 
 
+def line_summary_for(user, fiscal_year: int) -> dict | None:
+    """The budget lines of ``fiscal_year`` the user may see, with the totals of every figure and of
+    ``available`` (None when there are none)."""
+    lines = list(line_list_for(user, fiscal_year=fiscal_year))
+    if not lines:
+        return None
+    fields = (*LINE_FIGURES, "available")
+    totals = {name: sum((getattr(line, name) for line in lines), start=ZERO) for name in fields}
+    return {"fiscal_year": fiscal_year, "lines": lines, "totals": totals}
+
+
 def line_get_for(user, pk) -> BudgetLine:
     """One line ``user`` may see; ``BudgetLine.DoesNotExist`` (→ 404) otherwise."""
     return line_list_for(user).get(pk=pk)

@@ -15,7 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Field, Sum
+from django.db.models import Field
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.functional import Promise
@@ -54,28 +54,20 @@ def _line(user, pk) -> BudgetLine:
 
 
 def _fiscal_year(request, years: list[int]) -> int:
-    try:
-        year = int(request.GET.get("fiscal_year", ""))
-    except ValueError:
-        year = today().year
-    return year if not years or year in years else (today().year if today().year in years else years[0])
+    """The year asked for, if the user has lines in it; else the current year (its empty page)."""
+    asked = request.GET.get("fiscal_year", "")
+    return int(asked) if asked.isdigit() and int(asked) in years else today().year
 
 
 def _overview(request, *, create_form=None, status=200):
     user = request.user
     years = sorted(set(selectors.line_list_for(user).values_list("fiscal_year", flat=True)), reverse=True)
     year = _fiscal_year(request, years)
-    lines = list(selectors.line_list_for(user, fiscal_year=year))
+    summary = selectors.line_summary_for(user, year)
+    lines = summary["lines"] if summary else []
     unreconciled = {
         m["line"] for m in selectors.ledger_mismatches(BudgetLine.objects.filter(fiscal_year=year))
     }
-    totals = selectors.line_list_for(user, fiscal_year=year).aggregate(
-        **{figure: Sum(figure) for figure in LINE_FIGURES}
-    )
-    totals = {k: v or 0 for k, v in totals.items()}
-    totals["available"] = (
-        totals["amount_in_force"] - totals["reserved"] - totals["committed"] - totals["executed"]
-    )
     can_create = allowed(user, "budget.create_line")
     if can_create and create_form is None:
         create_form = LineCreateForm(initial={"fiscal_year": year})
@@ -85,8 +77,8 @@ def _overview(request, *, create_form=None, status=200):
         {
             "years": years,
             "year": year,
-            "rows": [(line, line.pk not in unreconciled) for line in lines],
-            "totals": totals,
+            "budget": summary,
+            "unreconciled": unreconciled,
             "all_reconcile": not (unreconciled & {line.pk for line in lines}),
             "create_form": create_form if can_create else None,
         },

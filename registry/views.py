@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
@@ -18,6 +17,8 @@ from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse, reverse_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
+
+from budget.selectors import line_summary_for
 
 from .models import Unit
 from .roles import Role, is_admin, roles_of
@@ -104,18 +105,6 @@ def admin_links() -> list[tuple[str, str]]:
     return links
 
 
-def budget_summary(user, fiscal_year: int) -> dict | None:
-    """The budget lines of ``fiscal_year`` the user may see, with totals (None when there are none)."""
-    from budget.selectors import line_list_for
-
-    lines = list(line_list_for(user, fiscal_year=fiscal_year))
-    if not lines:
-        return None
-    fields = ("amount_in_force", "reserved", "committed", "executed", "paid", "available")
-    totals = {name: sum((getattr(line, name) for line in lines), start=Decimal("0.00")) for name in fields}
-    return {"fiscal_year": fiscal_year, "lines": lines, "totals": totals}
-
-
 def open_calls(on: dt.date) -> list:
     from iniciativas.selectors import call_list_open
 
@@ -175,7 +164,7 @@ def home(request):
     elif roles:
         context["unit_counts"] = unit_counts(user, on)
     if roles & {Role.FINANCE, Role.DIRECTOR, Role.INTERNAL_CONTROL} or context["is_admin"]:
-        context["budget"] = budget_summary(user, on.year)
+        context["budget"] = line_summary_for(user, on.year)
     if context["is_admin"]:
         context["admin_links"] = admin_links()
     return render(request, "home.html", context)
