@@ -15,10 +15,16 @@ class LineCreateForm(forms.Form):
         label=_("Fiscal year"), min_value=MIN_FISCAL_YEAR, max_value=MAX_FISCAL_YEAR
     )
     program = forms.ModelChoiceField(
-        label=_("Program"), queryset=Program.objects.order_by("code"), to_field_name="code"
+        label=_("Program"),
+        queryset=Program.objects.order_by("code"),
+        to_field_name="code",
+        empty_label=_("— choose the program —"),
     )
     source = forms.ModelChoiceField(
-        label=_("Funding source"), queryset=FundingSource.objects.order_by("code"), to_field_name="code"
+        label=_("Funding source"),
+        queryset=FundingSource.objects.order_by("code"),
+        to_field_name="code",
+        empty_label=_("— choose the funding source —"),
     )
     amount_in_force = AmountField(label=_("Amount in force (Bs)"))
 
