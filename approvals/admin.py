@@ -26,8 +26,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from expediente.errors import Conflict
-from registry.roles import Role, has_role, is_admin
+from cases.errors import Conflict
+from cases.roles import Role, has_role, is_admin
 
 from . import services
 from .models import ApprovalPolicy, Delegation, IncompatibleSteps, NonWorkingDay, Notification, PolicyStep

@@ -2,7 +2,7 @@
 unanswered observations, and viewflow's own timers.
 
 Run by Celery beat (``approvals.tasks``) and by ``python manage.py run_deadlines``, acting as the
-system user (``registry.services.system_user()``); administrators may run them by hand.
+system user (``cases.users.system_user()``); administrators may run them by hand.
 
 Every job is idempotent and safe to run concurrently with itself and with people deciding tasks:
 each task is re-checked under its process's flow lock (the lock ``complete_task`` takes), the mark
@@ -24,9 +24,9 @@ from viewflow.workflow.exceptions import FlowLockFailed
 
 import audit
 from audit.actions import AuditAction
-from expediente.errors import Conflict
-from registry.permissions import require, rule
-from registry.roles import is_admin, is_system_user
+from cases.errors import Conflict
+from cases.permissions import require, rule
+from cases.roles import is_admin, is_system_user
 from workflows.models import CaseTask
 
 from . import notifications

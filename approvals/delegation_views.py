@@ -23,8 +23,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from expediente.errors import Conflict
-from registry.roles import STAFF_ROLES, Role, is_admin, roles_of
+from cases.errors import Conflict
+from cases.roles import STAFF_ROLES, Role, is_admin, roles_of
 
 from . import delegation_selectors as selectors
 from . import notifications, services

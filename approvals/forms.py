@@ -13,6 +13,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from cases.money import AmountField
+
 from .models import Step
 from .selectors import TaskFilters
 from .steps import Decision, Field
@@ -104,30 +106,6 @@ class ReassignForm(forms.Form):
             return
         for key, messages in error.message_dict.items():
             self.add_error(key if key in self.fields else None, messages)
-
-
-class AmountField(forms.CharField):
-    """An amount in bolivianos as people write it (``1.500,00``, ``1500.50``, ``1500``)."""
-
-    def __init__(self, **kwargs):
-        kwargs.pop("max_length", None)  # length is checked on the typed text, not on the Decimal
-        super().__init__(**kwargs)
-        self.widget.attrs.update({"inputmode": "decimal", "autocomplete": "off", "maxlength": "30"})
-
-    def to_python(self, value):
-        text = super().to_python(value)
-        if text in self.empty_values:
-            return None
-        if len(text) > 30:
-            raise forms.ValidationError(_('Enter a valid amount, e.g. "1500.00".'))
-        from iniciativas.forms import parse_amount
-
-        return parse_amount(text)
-
-    def prepare_value(self, value):
-        if isinstance(value, Decimal):
-            return format(value, "f")
-        return value
 
 
 class DecisionForm(forms.Form):

@@ -52,7 +52,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from viewflow.workflow.status import STATUS
 
-from registry.roles import Role
+from cases.roles import Role
 
 from .models import Delegation, Notification, Step
 
@@ -160,7 +160,7 @@ def _unique(users: Iterable) -> list:
 
 def delegates_of(user, role: str, *, on: dt.date | None = None) -> list:
     """Colleagues who hold ``user``'s inbox for ``role`` today."""
-    from registry.roles import has_role
+    from cases.roles import has_role
 
     on = on or timezone.localdate()
     rows = Delegation.objects.filter(

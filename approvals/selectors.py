@@ -13,7 +13,7 @@ from django.db.models import BigIntegerField, CharField, Q, QuerySet, Value
 from django.utils import timezone
 from viewflow.workflow.status import STATUS
 
-from registry.roles import STAFF_ROLES, Role, roles_of
+from cases.roles import STAFF_ROLES, Role, roles_of
 from workflows.models import CaseTask
 
 from . import sod
@@ -32,7 +32,7 @@ class TaskFilters:
 
 def _roles_and_scopes(user) -> tuple[frozenset[str], set[int] | None, set[int] | None]:
     """``(roles_of(user), department_scope_ids(user), program_scope_ids(user))`` in ONE query: the
-    same group and guardian tables and filters as ``registry.roles``, ``registry.selectors`` and
+    same group and guardian tables and filters as ``cases.roles``, ``registry.selectors`` and
     ``budget.selectors``, as a UNION ALL, so an inbox page costs the same number of queries
     whatever the number of object permissions. Roles already cached on the user object (the
     request's cache of ``roles_of``; a delegator's narrowed roles) are kept, not re-read."""

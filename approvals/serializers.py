@@ -2,7 +2,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from registry.roles import Role
+from cases.roles import Role
 
 
 class TaskCaseSerializer(serializers.Serializer):

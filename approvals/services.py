@@ -30,9 +30,9 @@ from viewflow.workflow.status import STATUS
 import audit
 from audit.actions import AuditAction
 from audit.chain import to_jsonable
-from expediente.errors import Conflict
-from registry.permissions import require, rule
-from registry.roles import STAFF_ROLES, Role, has_role, is_admin, is_system_user, roles_of
+from cases.errors import Conflict
+from cases.permissions import require, rule
+from cases.roles import STAFF_ROLES, Role, has_role, is_admin, is_system_user, roles_of
 from workflows.models import CaseTask
 from workflows.services import advance_task_version
 
@@ -103,11 +103,11 @@ def active_delegators(user, *, on: dt.date | None = None, role: str | None = Non
     ``role``: only delegations of that role.
 
     A delegation covers the delegated role's tasks only: each returned user's role cache
-    (``registry.roles.roles_of``) is narrowed to the roles delegated to ``user``, so every role check
+    (``cases.roles.roles_of``) is narrowed to the roles delegated to ``user``, so every role check
     made on it — ``refusal_reason``, the inbox's SQL filter — sees exactly what the delegation covers.
     These are fresh copies, never the delegator's own session user nor the instances
     ``active_delegations`` returns (those keep their full roles, so a later call narrows afresh)."""
-    from registry.roles import narrow_roles, roles_of
+    from cases.roles import narrow_roles, roles_of
 
     delegated: dict[int, set[str]] = {}
     originals = []
@@ -666,7 +666,7 @@ def save_policy_version(
 def _save_policy_version(
     family: str, *, actor, name: str, case_type: str, program, min_amount, max_amount, steps: list[dict]
 ) -> ApprovalPolicy:
-    from budget.services import clean_amount
+    from cases.money import clean_amount
 
     require(actor, "approvals.manage_policies")
     family = (family or "").strip()

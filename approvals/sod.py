@@ -11,7 +11,7 @@ from django.db.models import Exists, OuterRef, Q, Subquery
 
 from audit.actions import AuditAction
 from audit.models import AuditEntry
-from registry.roles import ALL_STAFF_ROLES
+from cases.roles import ALL_STAFF_ROLES
 
 from .models import APPLICANT_STEPS, IncompatibleSteps
 

@@ -84,7 +84,7 @@ def send_pending_emails() -> int:
 
 
 def _system():
-    from registry.services import system_user
+    from cases.users import system_user
 
     return system_user()
 

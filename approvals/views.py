@@ -34,9 +34,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from expediente.errors import Conflict
-from expediente.templatetags.expediente_tags import bs, lpz_date
-from registry.roles import STAFF_ROLES, Role, roles_of
+from cases.errors import Conflict
+from cases.roles import STAFF_ROLES, Role, roles_of
+from cases.templatetags.expediente_tags import bs, lpz_date
 from workflows.models import CaseTask
 
 from . import selectors, services

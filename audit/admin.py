@@ -4,6 +4,8 @@ from django.contrib import admin
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
 
+from cases.admin import ReadOnlyAdmin
+
 from .actions import AuditAction
 from .models import AuditEntry, Checkpoint
 
@@ -32,19 +34,6 @@ class HeadCountPaginator(Paginator):
 
             return trail_head_seq()
         return super().count
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    actions = None
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(AuditEntry)

@@ -8,8 +8,8 @@ import re
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
-from expediente.templatetags.expediente_tags import bs
-from registry.roles import Role
+from cases.roles import Role
+from cases.templatetags.expediente_tags import bs
 
 KEY_LABELS = {
     "amount": gettext_lazy("Amount"),

@@ -1,6 +1,6 @@
 """Permission rules of the audit trail (``require(actor, "audit.<perm>")``)."""
 
-from registry.permissions import rule
+from cases.permissions import rule
 
 from .selectors import can_view_trail
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.db.models import Max, QuerySet
 
-from registry.roles import Role, has_role
+from cases.roles import Role, has_role
 
 from .actions import AuditAction
 from .models import AuditEntry, Checkpoint

@@ -3,7 +3,7 @@ exporting it are themselves recorded (who, when, what was found or taken)."""
 
 from __future__ import annotations
 
-from registry.permissions import require
+from cases.permissions import require
 
 from .actions import AuditAction
 from .chain import record

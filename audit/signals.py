@@ -44,7 +44,7 @@ def _change_actor():
     if user is not None and getattr(user, "is_authenticated", False) and getattr(user, "pk", None):
         return user
     try:
-        from registry.services import system_user
+        from cases.users import system_user
     except ImportError:  # pragma: no cover - registry always present in this project
         return None
     return system_user()

@@ -183,7 +183,7 @@ def bare_query(user, tab: str, params: dict, after=None):
     facts the page reads (roles, scopes, four-eyes exclusions: read once, outside the timing)."""
     from approvals import selectors, sod
     from audit.actions import AuditAction
-    from registry.roles import STAFF_ROLES
+    from cases.roles import STAFF_ROLES
 
     select = (
         "SELECT ct.task_ptr_id, ct.case_code, ct.beneficiary, ct.step, ct.amount, ct.due_at, t.created "

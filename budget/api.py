@@ -11,7 +11,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from registry.serializers import ErrorSerializer
+from cases.serializers import ErrorSerializer
 
 from . import services
 from .models import BudgetLine, FundingSource, Program

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from iniciativas.forms import AmountField
+from cases.money import AmountField
 
 from .models import MAX_FISCAL_YEAR, MIN_FISCAL_YEAR, FundingSource, Program
 

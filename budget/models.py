@@ -9,7 +9,6 @@ sum of its movements (``budget.selectors.line_reconciles``). Only ``budget.servi
 """
 
 from decimal import Decimal
-from typing import TypedDict
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
@@ -21,16 +20,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
+from cases.money import MONEY, ZERO
 
-class MoneyFieldOptions(TypedDict):
-    """``**MONEY`` keyword arguments, typed so mypy checks them against ``DecimalField``."""
-
-    max_digits: int
-    decimal_places: int
-
-
-MONEY: MoneyFieldOptions = {"max_digits": 16, "decimal_places": 2}
-ZERO = Decimal("0.00")
 MIN_FISCAL_YEAR = 2000
 MAX_FISCAL_YEAR = 2100
 

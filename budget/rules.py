@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from registry.permissions import rule
-from registry.roles import Role, has_role, is_admin, is_system_user
+from cases.permissions import rule
+from cases.roles import Role, has_role, is_admin, is_system_user
 
 from .models import BudgetLine, Program
 from .selectors import in_program_scope

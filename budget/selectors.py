@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.db.models import DecimalField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
-from registry.roles import is_staff_member, is_system_user
+from cases.roles import is_staff_member, is_system_user
 
 from .models import (
     FIGURE_DELTAS,

@@ -16,13 +16,13 @@ which have already authorised the case action. Each one, in one transaction:
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
@@ -30,9 +30,10 @@ from guardian.shortcuts import assign_perm, remove_perm
 import audit
 from audit.actions import AuditAction
 from audit.flags import services_write_permissions
-from expediente.errors import Conflict
-from registry.permissions import require
-from registry.services import today
+from cases.clock import today
+from cases.errors import Conflict
+from cases.money import bs, clean_amount
+from cases.permissions import require
 
 from .models import (
     FIGURE_DELTAS,
@@ -49,8 +50,6 @@ from .models import (
 from .selectors import case_figures
 
 Kind = BudgetMovement.Kind
-CENT = Decimal("0.01")
-MAX_AMOUNT = Decimal("99999999999999.99")  # DecimalField(max_digits=16, decimal_places=2)
 PROGRAM_PERMISSION = "budget.work_in_program"
 CODE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 
@@ -74,38 +73,6 @@ class BudgetRefused(ValidationError):
 
 
 # --- Input --------------------------------------------------------------------------------------------
-
-
-def bs(value: Decimal) -> str:
-    """An amount for a message in the user's language (``1.500,00`` in Spanish)."""
-    return formats.number_format(value, decimal_pos=2, use_l10n=True, force_grouping=True)
-
-
-def clean_amount(value, field: str = "amount", *, allow_zero: bool = False) -> Decimal:
-    """A money amount: a decimal (or decimal string) with at most 2 decimal places, > 0 (≥ 0 when
-    ``allow_zero``), never a float. Raises ``ValidationError({field: [...]})``."""
-
-    def error(message: str, code: str) -> ValidationError:
-        return ValidationError({field: [ValidationError(message, code=code)]})
-
-    if isinstance(value, (bool, float)):
-        raise error(_("Enter the amount as a decimal number, e.g. 1500.00."), "invalid")
-    try:
-        amount = value if isinstance(value, Decimal) else Decimal(str(value).strip())
-    except (InvalidOperation, ValueError, TypeError):
-        raise error(_("Enter the amount as a decimal number, e.g. 1500.00."), "invalid") from None
-    if not amount.is_finite():
-        raise error(_("Enter the amount as a decimal number, e.g. 1500.00."), "invalid")
-    if amount < 0 or (amount == 0 and not allow_zero):
-        message = (
-            _("The amount cannot be negative.") if allow_zero else _("The amount must be greater than zero.")
-        )
-        raise error(message, "min_value")
-    if amount > MAX_AMOUNT:
-        raise error(_("The amount is too large."), "max_value")
-    if amount != amount.quantize(CENT):
-        raise error(_("Enter the amount with at most 2 decimal places."), "max_decimal_places")
-    return amount.quantize(CENT)
 
 
 def clean_code(value, field: str = "code", *, max_length: int) -> str:

@@ -22,9 +22,9 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
-from iniciativas.forms import add_service_errors
-from registry.permissions import allowed
-from registry.services import today
+from cases.clock import today
+from cases.forms import add_service_errors
+from cases.permissions import allowed
 
 from . import selectors, services
 from .forms import ExpenditureForm, LineCreateForm, LineModifyForm

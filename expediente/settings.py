@@ -56,7 +56,8 @@ INSTALLED_APPS = [
     "guardian",
     "viewflow",
     "viewflow.workflow",
-    # Expediente
+    # Expediente: the kernel, then the apps above it (docs/ARCHITECTURE.md)
+    "cases",
     "audit",
     "registry",
     "budget",
@@ -65,6 +66,7 @@ INSTALLED_APPS = [
     "iniciativas",
     "transfers",
     "reports",
+    "expediente",  # the site: home page, demo seeding
 ]
 
 MIDDLEWARE = [
@@ -101,7 +103,7 @@ TEMPLATES = [
                 "approvals.context_processors.delegation",
             ],
             # {% load expediente %}: |bs (Bs 60.949.269,00), |lpz_date, |lpz_datetime, |percent
-            "libraries": {"expediente": "expediente.templatetags.expediente_tags"},
+            "libraries": {"expediente": "cases.templatetags.expediente_tags"},
         },
     },
 ]

@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from . import views
+
 api_v1 = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
@@ -24,5 +26,6 @@ urlpatterns = [
     path("initiatives/", include("iniciativas.urls")),
     path("transfers/", include("transfers.urls")),
     path("reports/", include("reports.urls")),
+    path("", views.home, name="home"),
     path("", include("registry.urls")),
 ]

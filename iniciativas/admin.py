@@ -3,18 +3,9 @@ change goes through the services, like the web UI and the API."""
 
 from django.contrib import admin
 
+from cases.admin import ReadOnlyAdmin
+
 from .models import Call, Document, Evaluation, Initiative, Recovery, Report, Tranche
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Call)

@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
-from registry.roles import STAFF_ROLES, Role, has_role, is_system_user
+from cases.roles import STAFF_ROLES, Role, has_role, is_system_user
 
 ZERO = Decimal("0.00")
 
@@ -154,7 +154,7 @@ def _staff_of(roles):
 
 def _rule(name: str):
     def permission(initiative, user) -> bool:
-        from registry.permissions import allowed
+        from cases.permissions import allowed
 
         return allowed(user, name, initiative)
 

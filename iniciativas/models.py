@@ -8,7 +8,6 @@ the ``GUARDS`` table next to it (functions of ``iniciativas.conditions``): plain
 """
 
 from decimal import Decimal
-from typing import TypedDict
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -18,17 +17,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from cases.money import MONEY
+
 from . import conditions as c
-
-
-class MoneyFieldOptions(TypedDict):
-    """``**MONEY`` keyword arguments, typed so mypy checks them against ``DecimalField``."""
-
-    max_digits: int
-    decimal_places: int
-
-
-MONEY: MoneyFieldOptions = {"max_digits": 16, "decimal_places": 2}
 
 
 class DocumentKind(models.TextChoices):

@@ -1,7 +1,7 @@
 """Permission rules of initiatives (``require(actor, "iniciativas.<perm>", obj)``)."""
 
-from registry.permissions import rule
-from registry.roles import Role, has_role, is_admin
+from cases.permissions import rule
+from cases.roles import Role, has_role, is_admin
 from registry.selectors import department_scope_ids
 
 from .models import InitiativeState
@@ -59,7 +59,7 @@ def can_recover(user, initiative) -> bool:
 
 @rule("iniciativas.manage_calls")
 def can_manage_calls(user, obj=None) -> bool:
-    from registry.roles import is_system_user
+    from cases.roles import is_system_user
 
     return is_admin(user) or is_system_user(user)
 

@@ -4,7 +4,7 @@ import copy
 
 from django.db.models import QuerySet
 
-from registry.roles import Role, has_role
+from cases.roles import Role, has_role
 
 from .models import Call, Initiative, InitiativeState
 

@@ -3,6 +3,8 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from cases.serializers import HistoryEntrySerializer
+
 from .models import Call, Document, Initiative
 
 
@@ -29,27 +31,6 @@ class CallSerializer(serializers.ModelSerializer):
             "tranche_plan",
             "observation_days",
         ]
-
-
-class HistorySubjectSerializer(serializers.Serializer):
-    type = serializers.CharField(source="subject_type")
-    id = serializers.CharField(source="subject_id")
-    label = serializers.CharField(source="subject_label")
-
-
-class HistoryEntrySerializer(serializers.Serializer):
-    """One audit entry of a case's history (API.md "Audit": ``seq, at, actor, action, subject, data,
-    prev_hash, hash``), so a reader can check the chain links of what it was shown."""
-
-    seq = serializers.IntegerField()
-    at = serializers.DateTimeField()
-    actor = serializers.CharField(source="actor_label")
-    action = serializers.CharField()
-    action_label = serializers.CharField()
-    subject = HistorySubjectSerializer(source="*")
-    data = serializers.JSONField()
-    prev_hash = serializers.CharField()
-    hash = serializers.CharField()
 
 
 class DocumentSerializer(serializers.ModelSerializer):

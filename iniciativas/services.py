@@ -16,8 +16,8 @@ from django.utils.translation import gettext as _
 
 import audit
 from audit.actions import AuditAction
-from expediente.errors import Conflict
-from registry.permissions import require
+from cases.errors import Conflict
+from cases.permissions import require
 from workflows.services import cancel_open_tasks, flow_locked, next_case_code, run_transition
 
 from . import conditions
@@ -119,7 +119,7 @@ def _lock(initiative: Initiative | int) -> Initiative:
 
 
 def _money(value, field: str) -> Decimal:
-    from budget.services import clean_amount
+    from cases.money import clean_amount
 
     return clean_amount(value, field)
 

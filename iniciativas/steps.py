@@ -26,7 +26,7 @@ from approvals.steps import (
 from budget import services as budget
 from budget.models import BudgetLine
 from budget.services import bs
-from expediente.errors import Conflict
+from cases.errors import Conflict
 
 from .conditions import paid_amount, unspent_balance
 from .models import Evaluation, InitiativeState, Report, Tranche

@@ -31,12 +31,13 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from approvals.models import Step
 from budget.services import bs
-from expediente.errors import Conflict
-from registry.permissions import allowed
-from registry.roles import Role, has_role
+from cases.errors import Conflict
+from cases.forms import add_service_errors
+from cases.permissions import allowed
+from cases.roles import Role, has_role
 
 from . import selectors, services
-from .forms import CancelForm, DocumentForm, InitiativeForm, RecoveryForm, WithdrawForm, add_service_errors
+from .forms import CancelForm, DocumentForm, InitiativeForm, RecoveryForm, WithdrawForm
 from .models import FINAL_STATES, DocumentKind, Initiative, InitiativeState
 
 if TYPE_CHECKING:

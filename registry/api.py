@@ -10,9 +10,11 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from cases.serializers import ErrorSerializer
+
 from . import services
 from .selectors import unit_list_for
-from .serializers import ErrorSerializer, TokenRequestSerializer, TokenSerializer, UnitSerializer
+from .serializers import TokenRequestSerializer, TokenSerializer, UnitSerializer
 
 BAD_REQUEST = OpenApiResponse(OpenApiTypes.OBJECT, description='{"field": ["message"]} or {"detail"}')
 DENIED = OpenApiResponse(ErrorSerializer, description="Not allowed")

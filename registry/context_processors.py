@@ -1,4 +1,4 @@
-from .roles import Role, roles_of
+from cases.roles import Role, roles_of
 
 
 def roles(request):

@@ -19,11 +19,11 @@ from django.db import transaction
 import audit
 from audit.actions import AuditAction
 from audit.models import AuditEntry
+from cases.clock import today
+from cases.permissions import require, rule
+from cases.roles import is_admin, is_system_user
 
 from .models import Unit
-from .permissions import require, rule
-from .roles import is_admin, is_system_user
-from .services import today
 
 PERMISSION = "registry.record_lapsed_registrations"
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from cases.permissions import rule
+from cases.roles import Role, has_role, is_admin, is_system_user
+
 from .models import Department, Unit
-from .permissions import rule
-from .roles import Role, has_role, is_admin, is_system_user
 from .selectors import department_scope_ids
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from cases.roles import is_staff_member, is_system_user
+
 from .models import Department, DepartmentGroupObjectPermission, DepartmentUserObjectPermission, Unit
-from .roles import is_staff_member, is_system_user
 
 DEPARTMENT_PERMISSION = "work_in_department"
 
@@ -68,8 +69,7 @@ def case_scope(qs: QuerySet, user, *, unit_field: str, program_field: str | None
     ``call__program_id``…), of their program scope; internal control and administrators, all; an
     applicant, its own unit's (``unit_field``: ``unit_id``, ``beneficiary_id``…); anyone else, none."""
     from budget.selectors import program_scope_ids
-
-    from .roles import Role, roles_of
+    from cases.roles import Role, roles_of
 
     held = roles_of(user)
     if held & {Role.EVALUATOR, Role.LEGAL, Role.FINANCE, Role.DIRECTOR}:

@@ -41,9 +41,3 @@ class TokenRequestSerializer(serializers.Serializer):
 
 class TokenSerializer(serializers.Serializer):
     token = serializers.CharField(read_only=True)
-
-
-class ErrorSerializer(serializers.Serializer):
-    """``{"detail": "message"}`` (400 without a field, 401, 403, 404, 409)."""
-
-    detail = serializers.CharField()

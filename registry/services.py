@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
 from rest_framework.authtoken.models import Token
@@ -21,12 +19,13 @@ from rest_framework.authtoken.models import Token
 import audit
 from audit.actions import AuditAction
 from audit.flags import services_write_permissions
+from cases.clock import today
+from cases.permissions import require
+from cases.roles import ALL_STAFF_ROLES, Role, has_role, is_staff_member, is_system_user
+from cases.users import system_user
 
 from .models import Department, DepartmentUserObjectPermission, Unit, User
-from .permissions import require
-from .roles import ALL_STAFF_ROLES, SYSTEM_USERNAME, Role, has_role, is_staff_member, is_system_user
 
-LA_PAZ = ZoneInfo("America/La_Paz")
 DEPARTMENT_PERMISSION = "registry.work_in_department"
 UNIT_FIELDS = ("tax_id", "name", "kind", "department", "municipality", "sector")
 
@@ -34,30 +33,11 @@ UNIT_FIELDS = ("tax_id", "name", "kind", "department", "municipality", "sector")
 # --- Reference data -------------------------------------------------------------------------------
 
 
-def today() -> dt.date:
-    """Today's date in La Paz."""
-    return timezone.localdate(timezone=LA_PAZ)
-
-
 def one_year_after(day: dt.date) -> dt.date:
     try:
         return day.replace(year=day.year + 1)
     except ValueError:  # 29 February
         return day.replace(year=day.year + 1, day=28)
-
-
-def system_user() -> User:
-    """The named system actor of periodic jobs, commands and imports (no usable password)."""
-    user = User.objects.filter(username=SYSTEM_USERNAME).first()
-    if user is None:
-        try:
-            with transaction.atomic():
-                user = User(username=SYSTEM_USERNAME, first_name="Sistema", last_name="Expediente")
-                user.set_unusable_password()
-                user.save()
-        except IntegrityError:  # created meanwhile by another process
-            user = User.objects.get(username=SYSTEM_USERNAME)
-    return user
 
 
 def role_group(role: str) -> Group:

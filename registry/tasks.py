@@ -14,8 +14,9 @@ def expire_registrations(on: str | None = None) -> int:
     Scheduled daily by ``CELERY_BEAT_SCHEDULE``; acts as the system user. Returns how many units
     were newly recorded.
     """
+    from cases.users import system_user
+
     from .lapses import record_lapsed_registrations
-    from .services import system_user
 
     day = dt.date.fromisoformat(on) if on else None
     return len(record_lapsed_registrations(actor=system_user(), on=day))

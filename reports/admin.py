@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
 from django.utils.translation import gettext as _
 
-from registry.roles import is_admin
+from cases.roles import is_admin
 
 from . import services
 from .models import AGENCY_INDICATORS, Goal

@@ -23,7 +23,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from registry.serializers import ErrorSerializer
+from cases.serializers import ErrorSerializer
 
 from .exports import FORMATS, report_file
 from .selectors import attainment, budget_execution, can_view_execution, clean_fiscal_year

@@ -43,13 +43,13 @@ def report_title(report: BudgetExecution) -> str:
 
 
 def generated_at_text(report: BudgetExecution | Attainment) -> str:
-    from expediente.templatetags.expediente_tags import lpz_datetime
+    from cases.templatetags.expediente_tags import lpz_datetime
 
     return _("Generated on %(when)s (La Paz time)") % {"when": lpz_datetime(report.generated_at)}
 
 
 def summary_text(report: BudgetExecution) -> str:
-    from expediente.templatetags.expediente_tags import bs, percent
+    from cases.templatetags.expediente_tags import bs, percent
 
     total = report.total
     if report.closed:
@@ -237,7 +237,7 @@ def _count(row: IndicatorRow) -> int:
 
 
 def attainment_summary(report: Attainment) -> str:
-    from expediente.templatetags.expediente_tags import bs
+    from cases.templatetags.expediente_tags import bs
 
     total = report.total
     closed = _count(total.row(Indicator.INITIATIVES_CLOSED))

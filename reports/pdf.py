@@ -15,7 +15,7 @@ from xml.sax.saxutils import escape
 
 from django.utils.translation import gettext as _
 
-from expediente.templatetags.expediente_tags import money, percent
+from cases.templatetags.expediente_tags import money, percent
 
 from .exports import (
     attainment_headers,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from registry.permissions import rule
-from registry.roles import is_admin
+from cases.permissions import rule
+from cases.roles import is_admin
 
 
 @rule("reports.manage_goals")

@@ -33,8 +33,8 @@ from audit.actions import AuditAction
 from audit.models import AuditEntry
 from budget.models import MAX_FISCAL_YEAR, MIN_FISCAL_YEAR, ZERO, BudgetLine, BudgetMovement, Program
 from budget.selectors import ledger_mismatches, program_scope_ids
-from registry.roles import Role, has_role, is_admin
-from registry.services import today
+from cases.clock import today
+from cases.roles import Role, has_role, is_admin
 
 from .models import AGENCY_INDICATORS, MONEY_INDICATORS, PROGRAM_INDICATORS, Goal, Indicator
 

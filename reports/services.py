@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 import audit
 from audit.actions import AuditAction
 from budget.models import MAX_FISCAL_YEAR, MIN_FISCAL_YEAR, Program
-from registry.permissions import require
+from cases.permissions import require
 
 from .models import AGENCY_INDICATORS, MONEY_INDICATORS, Goal, Indicator
 

@@ -7,7 +7,7 @@ import pytest
 from django.template import Context, Template
 from django.utils import translation
 
-from expediente.templatetags.expediente_tags import bs, lpz_date, lpz_datetime, money, percent, share
+from cases.templatetags.expediente_tags import bs, lpz_date, lpz_datetime, money, percent, share
 
 
 def render(source: str, **context) -> str:

@@ -7,8 +7,8 @@ from django.core.exceptions import PermissionDenied
 
 from audit.actions import AuditAction
 from audit.models import AuditEntry
+from cases.roles import Role
 from registry.lapses import record_lapsed_registrations
-from registry.roles import Role
 from registry.services import create_user, register_unit, renew_registration, system_user, today
 from registry.tasks import expire_registrations
 

@@ -208,8 +208,8 @@ def test_seed_demo_refuses_when_debug_is_off(settings):
 @pytest.mark.django_db
 def test_seed_demo_creates_the_demo_world_through_services(settings, fast_hasher):
     from budget.models import BudgetLine
+    from cases.roles import roles_of
     from registry.models import User
-    from registry.roles import roles_of
     from registry.selectors import department_scope_ids, unit_list_for
 
     settings.DEBUG = True
@@ -293,7 +293,7 @@ def test_seed_demo_is_idempotent(settings, fast_hasher):
 def test_seed_demo_keeps_exactly_one_open_prolech_call(settings, fast_hasher, monkeypatch):
     """One PROLECHE call open today; re-running changes nothing while it is open, and once it has
     closed (the demo re-seeded months later) the next call of the year is opened."""
-    import registry.management.commands.seed_demo as seed_demo
+    import expediente.management.commands.seed_demo as seed_demo
     from iniciativas.models import Call
     from iniciativas.selectors import call_list_open
 

@@ -3,7 +3,7 @@ services, like the web UI and the API."""
 
 from django.contrib import admin
 
-from iniciativas.admin import ReadOnlyAdmin
+from cases.admin import ReadOnlyAdmin
 
 from .models import AssetItem, FollowupVisit, Transfer
 

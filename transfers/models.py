@@ -7,7 +7,6 @@ transition table is the ``TRANSITIONS`` tuple: plain data that the tests check t
 """
 
 from decimal import Decimal
-from typing import TypedDict
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -16,15 +15,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from cases.money import MONEY
 
-class MoneyFieldOptions(TypedDict):
-    """``**MONEY`` keyword arguments, typed so mypy checks them against ``DecimalField``."""
-
-    max_digits: int
-    decimal_places: int
-
-
-MONEY: MoneyFieldOptions = {"max_digits": 16, "decimal_places": 2}
 MAX_QUANTITY = 500  # units of one asset line: each gets its own serial slot
 
 

@@ -1,7 +1,7 @@
 """Permission rules of transfers (``require(actor, "transfers.<perm>", obj)``)."""
 
-from registry.permissions import rule
-from registry.roles import Role, has_role
+from cases.permissions import rule
+from cases.roles import Role, has_role
 from registry.selectors import department_scope_ids
 
 

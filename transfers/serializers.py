@@ -1,7 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from iniciativas.serializers import HistoryEntrySerializer
+from cases.serializers import HistoryEntrySerializer
 
 from .models import Asset, AssetItem, Transfer
 

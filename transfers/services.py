@@ -12,9 +12,9 @@ from django.utils.translation import gettext as _
 
 import audit
 from audit.actions import AuditAction
-from expediente.errors import Conflict
+from cases.errors import Conflict
+from cases.permissions import require
 from registry.models import Unit
-from registry.permissions import require
 from workflows.services import cancel_open_tasks, flow_locked, next_case_code, run_transition
 
 from .models import (
@@ -64,7 +64,7 @@ def _lock(transfer: Transfer | int) -> Transfer:
 
 
 def _money(value, field: str) -> Decimal:
-    from budget.services import clean_amount
+    from cases.money import clean_amount
 
     return clean_amount(value, field)
 

@@ -31,26 +31,17 @@ from approvals.steps import (
 )
 from budget import services as budget
 from budget.models import BudgetLine
+from workflows.transfer_flow import VERIFICATION, chain_steps
 
 from .models import AssetItem, FollowupVisit, Transfer, TransferState
 from .services import _transition
 
 S = TransferState
 A, OBS, R = Decision.APPROVE, Decision.OBSERVE, Decision.REJECT
-VERIFICATION = (Step.TECHNICAL_REPORT, Step.LEGAL_REPORT)
 
 
 def _spec(step, decisions, fields, handle):
     return register(StepSpec(CaseType.TRANSFER, step, decisions, fields, handle))
-
-
-def chain_steps(transfer: Transfer) -> list:
-    """The policy's steps after verification (technical and legal reports run in parallel first)."""
-    from approvals.services import policy_steps
-
-    if transfer.policy is None:  # ``create_transfer`` always sets one
-        raise ValueError(f"transfer {transfer.code} has no approval policy")
-    return [s for s in policy_steps(transfer.policy) if s.step not in VERIFICATION]
 
 
 def _items(transfer: Transfer):

@@ -21,10 +21,10 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from approvals.models import Step
 from budget.models import Program
-from expediente.errors import Conflict
+from cases.errors import Conflict
+from cases.permissions import allowed
+from cases.roles import Role, has_role
 from registry.models import Unit
-from registry.permissions import allowed
-from registry.roles import Role, has_role
 
 from . import selectors, services
 from .models import ANNULLABLE, FINAL_STATES, Modality, Transfer, TransferKind, TransferState

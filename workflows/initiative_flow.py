@@ -11,7 +11,7 @@ from viewflow import this
 from viewflow.workflow import flow, lock
 
 from approvals.models import CaseType, Step
-from registry.roles import Role
+from cases.roles import Role
 
 from .models import CaseProcess, CaseTask
 from .nodes import CaseFlowMixin, ChainStepMixin, DynamicSplit, HumanStep

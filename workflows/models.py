@@ -12,7 +12,7 @@ from viewflow.workflow.models import Process, Task
 from viewflow.workflow.status import STATUS
 
 from approvals.models import CaseType, Step
-from registry.roles import Role
+from cases.roles import Role
 
 CLOSED_STATUSES = frozenset({STATUS.DONE, STATUS.CANCELED, STATUS.REVIVED})
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
 import audit
-from expediente.errors import Conflict
+from cases.errors import Conflict
 
 from .models import CaseCounter
 

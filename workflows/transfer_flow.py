@@ -16,14 +16,25 @@ from viewflow import this
 from viewflow.workflow import flow, lock
 
 from approvals.models import CaseType, Step
-from registry.roles import Role
+from cases.roles import Role
 
 from .initiative_flow import ask, state_is
 from .models import CaseProcess, CaseTask
 from .nodes import CaseFlowMixin, ChainStepMixin, HumanStep
 
+# The reports that run in parallel first; the rest of the policy's steps form the approval chain.
+VERIFICATION = (Step.TECHNICAL_REPORT, Step.LEGAL_REPORT)
 # Business days of each report when the case's policy does not list it.
 DEFAULT_VERIFICATION_DAYS = {Step.TECHNICAL_REPORT: 10, Step.LEGAL_REPORT: 5}
+
+
+def chain_steps(case) -> list:
+    """The policy's steps after verification (technical and legal reports run in parallel first)."""
+    from approvals.services import policy_steps
+
+    if case.policy is None:  # ``create_transfer`` always sets one
+        raise ValueError(f"transfer {case.code} has no approval policy")
+    return [s for s in policy_steps(case.policy) if s.step not in VERIFICATION]
 
 
 class TransferFlow(CaseFlowMixin, ChainStepMixin, flow.Flow):
@@ -148,8 +159,6 @@ class TransferFlow(CaseFlowMixin, ChainStepMixin, flow.Flow):
         return self.case(activation).state == "rejected"
 
     def _chain_step(self, activation):
-        from transfers.steps import chain_steps
-
         case = self.case(activation)
         return chain_steps(case)[case.approval_step]
 

@@ -11,9 +11,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from approvals.models import Step
-from expediente.templatetags.expediente_tags import bs
+from cases.roles import ALL_STAFF_ROLES, roles_of
+from cases.templatetags.expediente_tags import bs
 from iniciativas.models import DocumentKind, InitiativeState, Tranche
-from registry.roles import ALL_STAFF_ROLES, roles_of
 
 register = template.Library()
 
@@ -210,7 +210,7 @@ def tranche_table(initiative) -> dict:
 @register.filter
 def pct_of(fraction) -> str:
     """``Decimal("0.50")`` → ``50 %``."""
-    from expediente.templatetags.expediente_tags import percent
+    from cases.templatetags.expediente_tags import percent
 
     if fraction in (None, ""):
         return "—"

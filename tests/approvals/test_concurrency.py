@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied
 
 from approvals import services as approvals
 from audit.models import AuditEntry
-from expediente.errors import Conflict
+from cases.errors import Conflict
 from iniciativas.models import Initiative
 from tests.iniciativas.conftest import World, submitted
 from workflows.initiative_flow import InitiativeFlow

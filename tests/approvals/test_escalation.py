@@ -17,7 +17,7 @@ from approvals import deadlines, selectors
 from approvals import services as approvals
 from approvals.models import Notification
 from audit.models import AuditEntry
-from expediente.errors import Conflict
+from cases.errors import Conflict
 from iniciativas.models import Initiative
 from registry import services as registry_services
 from tests.factories import UserFactory

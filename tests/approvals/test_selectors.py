@@ -20,9 +20,9 @@ from approvals.selectors import TaskFilters
 from approvals.views import page_by_due, page_by_newest
 from budget import services as budget_services
 from budget.selectors import program_scope_ids
+from cases.roles import roles_of
 from registry import services as registry_services
 from registry.models import Department
-from registry.roles import roles_of
 from registry.selectors import department_scope_ids
 from tests.factories import UserFactory
 from tests.iniciativas.conftest import World, submitted

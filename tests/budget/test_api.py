@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 from audit.actions import AuditAction as A
 from budget import services
 from budget.models import BudgetLine, BudgetMovement, FundingSource, Program
-from registry.roles import Role
+from cases.roles import Role
 from registry.services import today
 from tests.factories import (
     BudgetLineFactory,

@@ -31,7 +31,7 @@ from audit.verifier import GENESIS_HASH, entry_hash
 from budget import services
 from budget.models import BudgetMovement
 from budget.selectors import ledger_mismatches, line_reconciles
-from registry.roles import Role
+from cases.roles import Role
 from registry.services import today
 from tests.factories import BudgetLineFactory, UserFactory
 

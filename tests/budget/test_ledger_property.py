@@ -16,7 +16,7 @@ from audit.models import AuditEntry
 from budget import services
 from budget.models import BudgetLine, BudgetMovement
 from budget.selectors import case_figures, line_reconciles
-from registry.roles import Role
+from cases.roles import Role
 from registry.services import today
 from tests.factories import BudgetLineFactory, ProgramFactory, UserFactory
 

@@ -18,8 +18,8 @@ from budget.selectors import (
     line_reconciles,
     program_scope_ids,
 )
-from expediente.errors import Conflict
-from registry.roles import Role
+from cases.errors import Conflict
+from cases.roles import Role
 from registry.services import today
 from tests.factories import BudgetLineFactory, FundingSourceFactory, ProgramFactory, UserFactory
 from tests.registry.conftest import actions

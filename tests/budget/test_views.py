@@ -9,7 +9,7 @@ from django.test import Client
 
 from audit.actions import AuditAction as A
 from budget.models import BudgetLine, BudgetMovement
-from registry.roles import Role
+from cases.roles import Role
 from registry.services import today
 from tests.factories import BudgetLineFactory, ProgramFactory, UnitFactory, UserFactory
 from tests.registry.conftest import actions

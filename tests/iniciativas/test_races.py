@@ -9,7 +9,7 @@ from django.db import close_old_connections, connection
 
 from approvals import services as approvals
 from audit.models import AuditEntry
-from expediente.errors import Conflict
+from cases.errors import Conflict
 from iniciativas.models import Initiative
 from workflows.models import CaseTask
 

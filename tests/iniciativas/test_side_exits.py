@@ -12,7 +12,7 @@ from approvals import services as approvals
 from audit.models import AuditEntry
 from budget.models import BudgetLine, BudgetMovement
 from budget.selectors import case_figures, line_reconciles
-from expediente.errors import Conflict
+from cases.errors import Conflict
 from iniciativas import services as ini
 from iniciativas.models import FINAL_STATES, Document, Evaluation, Initiative, Report
 from registry.services import system_user

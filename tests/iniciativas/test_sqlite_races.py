@@ -53,7 +53,7 @@ if mode == "setup":
 
 if mode == "decide":
     from approvals.services import complete_task
-    from expediente.errors import Conflict
+    from cases.errors import Conflict
     from registry.models import User
     task_id, username, go = int(sys.argv[2]), sys.argv[3], sys.argv[4]
     actor = User.objects.get(username=username)

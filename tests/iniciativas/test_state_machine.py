@@ -27,11 +27,11 @@ from approvals.steps import spec_for
 from audit.models import AuditEntry
 from budget.models import BudgetLine, BudgetMovement
 from budget.selectors import case_figures, line_reconciles
-from expediente.errors import Conflict
+from cases.errors import Conflict
+from cases.roles import has_role
 from iniciativas import services as ini
 from iniciativas.conditions import paid_amount, unspent_balance
 from iniciativas.models import FINAL_STATES, TRANSITIONS, Initiative, InitiativeState
-from registry.roles import has_role
 from workflows.models import CaseTask
 
 from .conftest import REQUIRED, draft, pdf

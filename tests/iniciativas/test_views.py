@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from approvals import services as approvals
 from audit.models import AuditEntry
+from cases.money import format_amount, parse_amount
 from iniciativas import services as ini
-from iniciativas.forms import format_amount, parse_amount
 from iniciativas.models import Document, Initiative
 from workflows.models import CaseTask
 

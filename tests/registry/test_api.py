@@ -7,9 +7,9 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from audit.actions import AuditAction as A
 from audit.models import AuditEntry
+from cases.roles import Role
 from registry import services
 from registry.models import Unit, User
-from registry.roles import Role
 from tests.factories import DEMO_PASSWORD, UnitFactory, UserFactory
 from tests.registry.conftest import actions
 

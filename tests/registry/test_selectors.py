@@ -1,9 +1,9 @@
 import pytest
 from guardian.shortcuts import assign_perm
 
+from cases.roles import Role
 from registry import services
 from registry.models import Department, Unit
-from registry.roles import Role
 from registry.selectors import department_scope_ids, unit_get_for, unit_list_for
 from tests.factories import UnitFactory, UserFactory
 

@@ -8,9 +8,9 @@ from django.utils import translation
 
 from audit.actions import AuditAction as A
 from audit.flags import in_service_permission_write
+from cases.roles import Role, roles_of
 from registry import services
 from registry.models import Department, DepartmentUserObjectPermission, Unit, User
-from registry.roles import Role, roles_of
 from registry.selectors import department_scope_ids
 from tests.factories import UnitFactory, UserFactory
 from tests.registry.conftest import actions

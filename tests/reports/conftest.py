@@ -20,8 +20,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from budget import services as budget
+from cases.roles import Role
 from iniciativas.models import Initiative
-from registry.roles import Role
 from reports.selectors import current_fiscal_year
 from tests.factories import (
     BudgetLineFactory,

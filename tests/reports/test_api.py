@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from openpyxl import load_workbook
 
-from registry.roles import Role
+from cases.roles import Role
 from reports.selectors import current_fiscal_year
 
 from .conftest import api_client, make_world, user_with

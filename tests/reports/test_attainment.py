@@ -30,9 +30,9 @@ from openpyxl import load_workbook
 
 from budget import services as budget_services
 from budget.models import FundingSource, Program
+from cases.roles import Role
 from iniciativas.models import Initiative
 from registry import services as registry_services
-from registry.roles import Role
 from reports import selectors
 from reports.models import Goal, Indicator
 from reports.selectors import attainment, attainment_cases, current_fiscal_year

@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
 
 from audit.models import AuditEntry
-from registry.roles import Role
+from cases.roles import Role
 from reports import services
 from reports.models import Goal, Indicator
 from reports.selectors import attainment

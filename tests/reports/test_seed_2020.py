@@ -11,7 +11,7 @@ from django.utils import translation
 
 from budget.models import BudgetMovement
 from budget.selectors import ledger_mismatches
-from expediente.templatetags.expediente_tags import money
+from cases.templatetags.expediente_tags import money
 from reports.selectors import budget_execution
 
 from .conftest import api_client

@@ -4,7 +4,7 @@ import pytest
 
 from budget.models import BudgetLine
 from budget.selectors import ledger_mismatches
-from registry.roles import Role
+from cases.roles import Role
 from reports.selectors import (
     budget_execution,
     can_view_execution,

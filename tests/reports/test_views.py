@@ -6,7 +6,7 @@ from django.conf import settings
 from django.test import Client
 from openpyxl import load_workbook
 
-from registry.roles import Role
+from cases.roles import Role
 from reports.selectors import current_fiscal_year
 from tests.factories import BudgetLineFactory
 

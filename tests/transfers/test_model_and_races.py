@@ -10,7 +10,7 @@ from django_fsm import TransitionNotAllowed
 from approvals import services as approvals
 from audit.models import AuditEntry
 from budget.models import BudgetMovement
-from expediente.errors import Conflict
+from cases.errors import Conflict
 from transfers import services
 from transfers.models import TRANSITIONS, Transfer, TransferState
 from workflows.models import CaseTask

@@ -16,8 +16,8 @@ from approvals.steps import spec_for
 from audit.models import AuditEntry
 from budget.models import BudgetLine, Program
 from budget.selectors import line_reconciles
-from expediente.errors import Conflict
-from registry.roles import has_role
+from cases.errors import Conflict
+from cases.roles import has_role
 from transfers import services
 from transfers.models import FINAL_STATES, TRANSITIONS, Transfer, TransferState
 from workflows.models import CaseTask

@@ -21,7 +21,7 @@ class Command(BaseCommand):
     def handle(self, *args, job: str = "all", **options):
         from approvals import deadlines
         from approvals.notifications import send_pending_emails
-        from registry.services import system_user
+        from cases.users import system_user
 
         actor = system_user()
         counts: dict[str, int] = {}

@@ -33,8 +33,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from cases.roles import Role
 from registry.models import Unit, User
-from registry.roles import Role
 from registry.services import (
     create_user,
     ensure_reference_data,

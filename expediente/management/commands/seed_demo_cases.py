@@ -24,7 +24,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError
 
-from registry.services import today
+from cases.clock import today
 
 # A minimal well-formed PDF (documents are recognised by their first bytes).
 DEMO_PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -175,7 +175,7 @@ class Command(BaseCommand):
     def _decide(self, task) -> None:
         from approvals import services as approvals
         from approvals.steps import spec_for
-        from registry.roles import has_role
+        from cases.roles import has_role
 
         case = approvals.case_of(task)
         candidates = [

@@ -1,0 +1,17 @@
+"""The shared admin base: cases, ledgers and trails are read-only in the admin (no add, change,
+delete or bulk action); every change goes through the services, like the web UI and the API."""
+
+from django.contrib import admin
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    actions = None
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
