@@ -12,6 +12,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from approvals.models import Step
+from cases import kinds
 
 from . import selectors, services
 from .serializers import CompleteResultSerializer, CompleteSerializer, ReassignSerializer, TaskSerializer
@@ -33,12 +34,8 @@ def _cases_for(tasks) -> dict:
         by_type.setdefault(t.case_type, set()).add(t.case_id)
     cases = {}
     for case_type, ids in by_type.items():
-        model = services.case_model(case_type)
-        qs = model.objects.filter(pk__in=ids)
-        if hasattr(model, "call"):
-            qs = qs.select_related("call", "call__program", "unit")
-        elif hasattr(model, "program"):
-            qs = qs.select_related("program", "beneficiary")
+        kind = kinds.get(case_type)
+        qs = kind.model_class.objects.filter(pk__in=ids).select_related(*kind.related)
         for case in qs:
             cases[(case_type, case.pk)] = case
     return cases

@@ -17,7 +17,6 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django.apps import apps
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -30,6 +29,7 @@ from viewflow.workflow.status import STATUS
 import audit
 from audit.actions import AuditAction
 from audit.chain import to_jsonable
+from cases import kinds
 from cases.errors import Conflict
 from cases.permissions import require, rule
 from cases.roles import STAFF_ROLES, Role, has_role, is_admin, is_system_user, roles_of
@@ -40,14 +40,10 @@ from . import notifications, sod
 from .models import ApprovalPolicy, CaseType, Delegation, IncompatibleSteps, NonWorkingDay, PolicyStep, Step
 from .steps import Decision, StepContext, clean_data, spec_for
 
-CASE_MODELS: dict[str, str] = {
-    CaseType.INITIATIVE: "iniciativas.Initiative",
-    CaseType.TRANSFER: "transfers.Transfer",
-}
-
 
 def case_model(case_type: str):
-    return apps.get_model(CASE_MODELS[case_type])
+    """The case model of a task's or process's ``case_type`` (the registered kind's)."""
+    return kinds.get(case_type).model_class
 
 
 def case_of(task: CaseTask, *, lock: bool = False):

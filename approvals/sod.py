@@ -11,22 +11,24 @@ from django.db.models import Exists, OuterRef, Q, Subquery
 
 from audit.actions import AuditAction
 from audit.models import AuditEntry
+from cases import kinds
 from cases.roles import ALL_STAFF_ROLES
 
 from .models import APPLICANT_STEPS, IncompatibleSteps
 
-# What only a member of the applicant unit can do on its case (``iniciativas.rules``: create, edit,
-# submit, withdraw; the answer to observations is its ``initiative.answered`` transition).
-APPLICANT_ONLY_ACTIONS = (
-    AuditAction.INITIATIVE_CREATED,
-    AuditAction.INITIATIVE_UPDATED,
-    AuditAction.INITIATIVE_SUBMITTED,
-    AuditAction.INITIATIVE_WITHDRAWN,
-    AuditAction.INITIATIVE_ANSWERED,
-)
-# What either side may do (staff also upload documents and start direct transfers): on the
-# applicant side when done before the actor first held an agency role.
-EITHER_SIDE_ACTIONS = (AuditAction.DOCUMENT_UPLOADED, AuditAction.TRANSFER_REQUESTED)
+# What only a member of the applicant unit can do on its case, and what either side may do (staff
+# also upload documents and start direct transfers: on the applicant side when done before the actor
+# first held an agency role). Each case kind registers its own (``cases.kinds``).
+GENERIC_EITHER_SIDE_ACTIONS = (AuditAction.DOCUMENT_UPLOADED,)
+
+
+def applicant_only_actions() -> list[str]:
+    return sorted({str(a) for kind in kinds.all_kinds() for a in kind.applicant_actions})
+
+
+def either_side_actions() -> list[str]:
+    registered = {str(a) for kind in kinds.all_kinds() for a in kind.either_side_actions}
+    return sorted(registered | {str(a) for a in GENERIC_EITHER_SIDE_ACTIONS})
 
 
 def incompatible_map() -> dict[str, set[str]]:
@@ -131,7 +133,7 @@ def excluded_tasks_q(user, pairs: dict[str, set[str]] | None = None) -> Q | None
 def _became_staff(user):
     """The ``seq`` of the first ``auth.role_granted`` entry giving ``user`` an agency role (a
     subquery; NULL when the trail records none: then nothing it did counts as applicant-side by
-    this test, only by ``APPLICANT_ONLY_ACTIONS``)."""
+    this test, only by ``applicant_only_actions()``)."""
     from django.contrib.auth import get_user_model
 
     meta = get_user_model()._meta  # ``user`` may be a request's lazy object
@@ -154,9 +156,9 @@ def applicant_side_entries(user):
     e.g. a cooperative member who drafted and submitted the case and was later hired by the agency.
     One indexed probe of the trail (actor, then case)."""
     return AuditEntry.objects.filter(actor=user).filter(
-        Q(action__in=APPLICANT_ONLY_ACTIONS)
+        Q(action__in=applicant_only_actions())
         | Q(action=AuditAction.TASK_COMPLETED, data__step__in=list(APPLICANT_STEPS))
-        | Q(action__in=EITHER_SIDE_ACTIONS, seq__lt=_became_staff(user))
+        | Q(action__in=either_side_actions(), seq__lt=_became_staff(user))
     )
 
 

@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -25,8 +24,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F, Q
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -34,6 +31,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from cases import kinds
 from cases.errors import Conflict
 from cases.roles import STAFF_ROLES, Role, roles_of
 from cases.templatetags.expediente_tags import bs, lpz_date
@@ -41,7 +39,7 @@ from workflows.models import CaseTask
 
 from . import selectors, services
 from .forms import DECISION_LABELS, DecisionForm, ReassignForm, TaskFilterForm
-from .models import CaseType, Step
+from .models import Step
 from .steps import spec_for
 
 PAGE_SIZE = 25
@@ -58,12 +56,6 @@ STAFF_ONLY_TABS = frozenset({"available", "escalated"})
 TAB_URLS = {tab: url_name for tab, url_name, _label in TABS}
 
 # The reusable case file of the applicant pages, when it exists; ours otherwise.
-CASE_FILE_TEMPLATES: dict[str, tuple[str, ...]] = {
-    CaseType.INITIATIVE: ("iniciativas/_case_file.html", "approvals/_case_file.html"),
-    CaseType.TRANSFER: ("transfers/_case_file.html", "approvals/_case_file.html"),
-}
-
-
 # --- keyset pagination ---------------------------------------------------------------------------
 # No COUNT(*) and no OFFSET: a page is the next PAGE_SIZE + 1 rows after (or before) the cursor row
 # in the list's order, so page 400 costs what page 1 costs. Cursors are opaque strings.
@@ -298,21 +290,9 @@ def _row(task: CaseTask, now, delegators: dict, detail_url: str) -> dict:
 def _case_file_context(task: CaseTask, case, user) -> dict:
     """What the case file shows beside the form: the case, its documents and its history."""
     documents = list(case.documents.all()) if hasattr(case, "documents") else []
-    app = "iniciativas" if task.case_type == CaseType.INITIATIVE else "transfers"
-    try:
-        history_for = importlib.import_module(f"{app}.selectors").history_for
-    except (ImportError, AttributeError):
-        history = []
-    else:
-        history = history_for(case, user)
-    template = "approvals/_case_file.html"
-    for name in CASE_FILE_TEMPLATES.get(task.case_type, ()):
-        try:
-            get_template(name)
-        except TemplateDoesNotExist:
-            continue
-        template = name
-        break
+    kind = kinds.get(task.case_type)
+    history = kind.history_for(case, user)
+    template = kind.case_file_template or "approvals/_case_file.html"
     return {
         "case": case,
         "initiative": case,  # the names the case apps' own case-file templates expect

@@ -234,10 +234,10 @@ def bare_query(user, tab: str, params: dict, after=None):
             )
             args += [
                 user.pk,
-                [str(a) for a in sod.APPLICANT_ONLY_ACTIONS],
+                sod.applicant_only_actions(),
                 str(AuditAction.TASK_COMPLETED),
                 [str(st) for st in sod.APPLICANT_STEPS],
-                [str(a) for a in sod.EITHER_SIDE_ACTIONS],
+                sod.either_side_actions(),
                 _became_staff_seq(user),
             ]
             parts.append(" AND ".join(part))

@@ -7,4 +7,34 @@ class IniciativasConfig(AppConfig):
     verbose_name = _("Productive initiatives")
 
     def ready(self):
-        from . import rules, steps  # noqa: F401  (register permission rules and step handlers)
+        from audit.actions import AuditAction
+        from cases import kinds
+
+        from . import rules, selectors, steps  # noqa: F401  (register permission rules and step handlers)
+        from .models import Initiative
+
+        kinds.register(
+            kinds.CaseKind(
+                code="initiative",
+                label=_("Productive initiative"),
+                model="iniciativas.Initiative",
+                code_prefix="INI",
+                transitions=kinds.transitions_of(Initiative),
+                flow="workflows.initiative_flow.InitiativeFlow",
+                history=selectors.history_for,
+                payment_references=(("iniciativas.Tranche", "payment_reference"),),
+                program_path="call__program",
+                department_path="department",
+                related=("call", "call__program", "unit"),
+                case_file_template="iniciativas/_case_file.html",
+                detail_url_name="initiative-detail",
+                applicant_actions=(
+                    AuditAction.INITIATIVE_CREATED,
+                    AuditAction.INITIATIVE_UPDATED,
+                    AuditAction.INITIATIVE_SUBMITTED,
+                    AuditAction.INITIATIVE_WITHDRAWN,
+                    AuditAction.INITIATIVE_ANSWERED,
+                ),
+                either_side_actions=(),
+            )
+        )

@@ -22,6 +22,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_safe
 
 from audit.selectors import can_view_trail
+from cases import kinds
 
 from .exports import (
     FORMATS,
@@ -56,10 +57,6 @@ MOVEMENTS_PER_PAGE = 100
 
 # The web page of each kind of case, by content type (app label, model); a kind without a page yet
 # (or whose URL does not resolve) is shown without a link.
-CASE_PAGES = {
-    ("iniciativas", "initiative"): "initiative-detail",
-    ("transfers", "transfer"): "transfer-detail",
-}
 
 
 class _LoginRequired(Exception):
@@ -134,13 +131,8 @@ def budget_execution_file(request, fiscal_year: str, fmt: str):
 def case_url(movement) -> str | None:
     if movement.case_type_id is None or movement.case_id is None:
         return None
-    name = CASE_PAGES.get((movement.case_type.app_label, movement.case_type.model))
-    if name is None:
-        return None
-    try:
-        return reverse(name, args=[movement.case_id])
-    except NoReverseMatch:
-        return None
+    kind = kinds.for_label(f"{movement.case_type.app_label}.{movement.case_type.model}")
+    return kind.detail_url(movement.case_id) if kind is not None else None
 
 
 def trail_url(movement) -> str | None:
@@ -194,8 +186,6 @@ def execution_movements_page(request, fiscal_year: str, dimension: str, code: st
 
 
 # --- Goals and results (metas y resultados) ---------------------------------------------------------------
-
-CASE_DETAIL = {"initiative": "initiative-detail", "transfer": "transfer-detail"}
 
 
 def _attainment_downloads(fiscal_year: int) -> list[tuple[str, str]]:
@@ -288,10 +278,7 @@ def attainment_cases_page(request, fiscal_year: str, scope: str, indicator: str)
     show_trail = can_view_trail(request.user)
     rows = []
     for line in page.object_list:
-        try:
-            url = reverse(CASE_DETAIL[line.kind], args=[line.case_id])
-        except NoReverseMatch:
-            url = None
+        url = kinds.get(line.kind).detail_url(line.case_id)
         trail = None
         if show_trail:
             try:

@@ -32,7 +32,6 @@ class InitiativeFlow(CaseFlowMixin, ChainStepMixin, flow.Flow):
     task_class = CaseTask
     lock_impl = lock.select_for_update_lock
     case_type = CaseType.INITIATIVE
-    case_model = "iniciativas.Initiative"
     case_related = ("call", "unit", "policy")
     process_title = _("Productive initiative")
 

@@ -103,8 +103,9 @@ class CaseTask(Task):
 
     @property
     def case_url(self) -> str:
-        prefix = "initiatives" if self.case_type == CaseType.INITIATIVE else "transfers"
-        return f"/{prefix}/{self.case_id}/"
+        from cases import kinds
+
+        return kinds.get(self.case_type).detail_url(self.case_id) or ""
 
 
 class CaseCounter(models.Model):

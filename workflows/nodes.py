@@ -132,10 +132,10 @@ class ChainStepMixin:
 class CaseFlowMixin:
     """What every case flow reads of its case: the process is started with ``start.run(case=...)``
     and linked to the case (type, id, code); nodes and gateways read the case row through ``case``.
-    The flow sets ``case_type``, ``case_model`` ("app.Model") and ``case_related`` (select_related)."""
+    The flow sets ``case_type`` (a registered kind, ``cases.kinds``) and ``case_related``
+    (select_related)."""
 
     case_type: str = ""
-    case_model: str = ""
     case_related: tuple[str, ...] = ()
 
     def start_case(self, activation, case=None):
@@ -146,9 +146,9 @@ class CaseFlowMixin:
         return process
 
     def get_case(self, process):
-        from django.apps import apps
+        from cases import kinds
 
-        model = apps.get_model(self.case_model)
+        model = kinds.get(self.case_type).model_class
         return model.objects.select_related(*self.case_related).get(pk=process.case_id)
 
     def case(self, activation):

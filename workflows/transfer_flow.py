@@ -42,7 +42,6 @@ class TransferFlow(CaseFlowMixin, ChainStepMixin, flow.Flow):
     task_class = CaseTask
     lock_impl = lock.select_for_update_lock
     case_type = CaseType.TRANSFER
-    case_model = "transfers.Transfer"
     case_related = ("beneficiary", "program", "policy")
     process_title = _("Transfer")
 

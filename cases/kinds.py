@@ -1,0 +1,160 @@
+"""The case-kind registry: how the engine knows the case types.
+
+Each case app describes its kind once, in its ``AppConfig.ready``::
+
+    kinds.register(CaseKind(code="transfer", label=_("Transfer"), model="transfers.Transfer", ...))
+
+The engine apps (approvals, workflows, budget, reports, audit) never name a case app: they ask the
+registry for the kind of a task, a process or a model (``kinds.get("transfer")``,
+``kinds.for_model(obj)``) and use what it registered — its model, its flow, its history, its payment
+columns, its program and department paths, its report metrics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.apps import apps
+from django.db import models
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One row of a kind's transition table: ``name`` moves a case from ``sources`` to ``target``."""
+
+    name: str
+    sources: tuple[str, ...]
+    target: str
+
+
+@dataclass(frozen=True)
+class CaseKind:
+    """What a case type tells the engine about itself.
+
+    - ``code``: the value stored in tasks, processes and policies (``"initiative"``);
+    - ``model``: ``"app_label.Model"`` of the case row; ``code_prefix``: its codes' prefix (``INI``);
+    - ``transitions``: the transition table (the FSM's law, in data: name, sources, target);
+    - ``flow``: ``"module.Class"`` of its viewflow flow (imported on first use);
+    - ``history``: ``history(case, user) -> list`` of audit entries the user may see, oldest first;
+    - ``payment_references``: ``(model label, column)`` pairs where its payments keep their bank
+      reference (a reference pays once across every kind);
+    - ``program_path`` / ``department_path``: the ORM paths from the case to its program and
+      department (scopes, reports);
+    - ``related``: ``select_related`` paths for lists of its cases (inbox pages);
+    - ``case_file_template``: the template of the case file beside a task's form;
+    - ``detail_url_name``: the URL name of the case page (``reverse(name, args=[pk])``);
+    - ``applicant_actions``: audit actions only the applicant unit can take on its case (whoever
+      took one never acts as staff on that case: four eyes); ``either_side_actions``: actions staff
+      may take too, applicant-side only when taken before the actor held an agency role;
+    - ``metrics``: report figures it contributes, by indicator code (see ``reports``).
+    """
+
+    code: str
+    label: StrOrPromise
+    model: str
+    code_prefix: str
+    transitions: tuple[Transition, ...] = ()
+    flow: str = ""
+    history: Callable[[Any, Any], list] | None = None
+    payment_references: tuple[tuple[str, str], ...] = ()
+    program_path: str = "program"
+    department_path: str = "department"
+    related: tuple[str, ...] = ()
+    case_file_template: str = ""
+    detail_url_name: str = ""
+    applicant_actions: tuple[str, ...] = ()
+    either_side_actions: tuple[str, ...] = ()
+    metrics: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def model_class(self) -> type[models.Model]:
+        return apps.get_model(self.model)
+
+    @property
+    def flow_class(self) -> Any:
+        from django.utils.module_loading import import_string
+
+        return import_string(self.flow)
+
+    def transition(self, name: str) -> Transition:
+        for t in self.transitions:
+            if t.name == name:
+                return t
+        raise KeyError(f"{self.code} has no transition {name!r}")
+
+    def detail_url(self, pk) -> str | None:
+        """The case page of case ``pk`` (``None`` when the kind has none)."""
+        from django.urls import NoReverseMatch, reverse
+
+        if not self.detail_url_name:
+            return None
+        try:
+            return reverse(self.detail_url_name, args=[pk])
+        except NoReverseMatch:
+            return None
+
+    def history_for(self, case, user) -> list:
+        return self.history(case, user) if self.history is not None else []
+
+
+_KINDS: dict[str, CaseKind] = {}
+
+
+def register(kind: CaseKind) -> CaseKind:
+    """Register a kind (once per code; registering the same description again is harmless)."""
+    known = _KINDS.get(kind.code)
+    if known is not None and known != kind:
+        raise ValueError(f"case kind {kind.code!r} registered twice")
+    _KINDS[kind.code] = kind
+    return kind
+
+
+def get(code: str) -> CaseKind:
+    try:
+        return _KINDS[code]
+    except KeyError:
+        raise LookupError(f"no case kind {code!r} is registered") from None
+
+
+def all_kinds() -> Iterator[CaseKind]:
+    return iter(sorted(_KINDS.values(), key=lambda k: k.code))
+
+
+def for_model(obj_or_model) -> CaseKind:
+    """The kind whose case model ``obj_or_model`` is (an instance or a class)."""
+    model = obj_or_model if isinstance(obj_or_model, type) else type(obj_or_model)
+    label = model._meta.label
+    for kind in _KINDS.values():
+        if kind.model == label:
+            return kind
+    raise LookupError(f"{label} is not a registered case model")
+
+
+def for_label(label: str) -> CaseKind | None:
+    """The kind whose case model is ``"app_label.Model"`` (any letter case), or ``None``."""
+    for kind in _KINDS.values():
+        if kind.model.lower() == label.lower():
+            return kind
+    return None
+
+
+def choices() -> list[tuple[str, StrOrPromise]]:
+    """``(code, label)`` of every registered kind (for a field's ``choices``)."""
+    return [(k.code, k.label) for k in all_kinds()]
+
+
+def transitions_of(fsm_model, field_name: str = "state") -> tuple[Transition, ...]:
+    """The transition table of a django-fsm model, read from its declared transitions, so the table a
+    kind registers is the FSM's own (never a second copy to keep in step)."""
+    fsm_field = fsm_model._meta.get_field(field_name)
+    rows: dict[str, tuple[list[str], str]] = {}
+    for t in fsm_field.get_all_transitions(fsm_model):
+        sources, _target = rows.setdefault(t.name, ([], str(t.target)))
+        if t.source not in sources:
+            sources.append(str(t.source))
+    return tuple(Transition(name, tuple(src), target) for name, (src, target) in rows.items())
