@@ -34,7 +34,7 @@ from cases.errors import Conflict
 from cases.permissions import require, rule
 from cases.roles import STAFF_ROLES, Role, has_role, is_admin, is_system_user, roles_of
 from workflows.models import CaseTask
-from workflows.services import advance_task_version
+from workflows.services import advance_task_version, deciding
 
 from . import notifications, sod
 from .models import ApprovalPolicy, CaseType, Delegation, IncompatibleSteps, NonWorkingDay, PolicyStep, Step
@@ -415,7 +415,8 @@ def _complete_task(task_id: int, *, actor, decision: str, comment: str, data: di
                 comment=comment,
                 data=cleaned,
             )
-            spec.handle(ctx)
+            with deciding():  # the flow routes the case itself: no transition cancels it
+                spec.handle(ctx)
 
             task.decided_by = actor
             task.data = {

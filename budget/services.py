@@ -481,6 +481,21 @@ def release_reservation(line, amount, *, actor, case=None) -> BudgetMovement:
     return _move(line, Kind.RELEASE_RESERVATION, amount, actor=actor, case=case)
 
 
+def release_held(case, *, actor) -> None:
+    """Give back to the case's budget line whatever the case still holds reserved or committed there
+    (from its own ledger movements), inside the caller's transaction. Executed or paid money stays:
+    it is recovered, not released. The exit hook of every case kind whose exit ends the grant
+    without paying (``cases.kinds.CaseKind.on_enter``); any case with ``budget_line`` and ``code``."""
+    line = getattr(case, "budget_line", None)
+    if line is None:
+        return
+    held = case_figures(line, case.code)
+    if held["reserved"] > 0:
+        release_reservation(line, held["reserved"], actor=actor, case=case)
+    if held["committed"] > 0:
+        release_commitment(line, held["committed"], actor=actor, case=case)
+
+
 def commit(line, amount, *, actor, case=None) -> BudgetMovement:
     """Agreement signed: turn (part of) the case's reservation into a commitment."""
     return _move(line, Kind.COMMIT, amount, actor=actor, case=case)

@@ -51,6 +51,13 @@ class CaseKind:
     - ``applicant_actions``: audit actions only the applicant unit can take on its case (whoever
       took one never acts as staff on that case: four eyes); ``either_side_actions``: actions staff
       may take too, applicant-side only when taken before the actor held an agency role;
+    - ``actions``: transition name -> the audit action its entry is written with;
+    - ``on_enter``: state -> exit hooks ``hook(case, actor=...)`` run when a transition enters it,
+      before its audit entry (e.g. ``budget.services.release_held`` on every exit that pays nothing);
+    - ``flow_stops``: states in which the case's flow has nothing left to route: a direct action
+      (not a task decision) that enters one cancels the open tasks;
+    - ``not_now`` / ``not_yours``: the 409 and 403 messages of a refused transition (``%(code)s``,
+      ``%(state)s``);
     - ``metrics``: report figures it contributes, by indicator code (see ``reports``).
     """
 
@@ -69,6 +76,11 @@ class CaseKind:
     detail_url_name: str = ""
     applicant_actions: tuple[str, ...] = ()
     either_side_actions: tuple[str, ...] = ()
+    actions: Mapping[str, str] = field(default_factory=dict)
+    on_enter: Mapping[str, tuple[Callable[..., None], ...]] = field(default_factory=dict)
+    flow_stops: frozenset[str] = frozenset()
+    not_now: StrOrPromise = ""
+    not_yours: StrOrPromise = ""
     metrics: Mapping[str, Any] = field(default_factory=dict)
 
     @property

@@ -8,10 +8,12 @@ class IniciativasConfig(AppConfig):
 
     def ready(self):
         from audit.actions import AuditAction
+        from budget.services import release_held
         from cases import kinds
 
         from . import rules, selectors, steps  # noqa: F401  (register permission rules and step handlers)
-        from .models import Initiative
+        from .models import FINAL_STATES, RELEASING_STATES, Initiative, InitiativeState
+        from .services import TRANSITION_ACTIONS
 
         kinds.register(
             kinds.CaseKind(
@@ -36,5 +38,11 @@ class IniciativasConfig(AppConfig):
                     AuditAction.INITIATIVE_ANSWERED,
                 ),
                 either_side_actions=(),
+                actions=TRANSITION_ACTIONS,
+                # An exit that ends the grant without paying gives back what the case holds on its line.
+                on_enter=dict.fromkeys(RELEASING_STATES, (release_held,)),
+                flow_stops=frozenset({*FINAL_STATES, InitiativeState.IN_RECOVERY}),
+                not_now=_("Initiative %(code)s is %(state)s: that action is not possible now."),
+                not_yours=_("You may not do this on initiative %(code)s."),
             )
         )

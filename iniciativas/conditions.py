@@ -3,7 +3,7 @@
 
 ``iniciativas.models.GUARDS`` names these functions in every ``@transition(conditions=…,
 permission=…)``: django-fsm refuses a transition whose condition fails (``TransitionNotAllowed``), and
-``services._transition`` — the one way every transition runs — refuses an actor the transition's
+``workflows.services.transition`` — the one way every transition runs — refuses an actor the transition's
 permission does not allow (``django_fsm.has_transition_perm``). The services and step handlers check
 the same conditions first so that a refusal comes with a clear message (``submission_problems``,
 ``unspent_balance``…); the FSM's own check is the law behind them, whatever the caller.

@@ -110,7 +110,7 @@ S = InitiativeState
 # action moves it on to ``in_recovery``), so ``cancelled`` is final too.
 FINAL_STATES = frozenset({S.CLOSED, S.REJECTED, S.WITHDRAWN, S.ABANDONED, S.CANCELLED, S.RECOVERED})
 # Exits that end the grant without paying (more): whatever the case still holds reserved or committed
-# on its budget line goes back to the line in the same transaction (``services._transition``).
+# on its budget line goes back to the line in the same transaction (``workflows.services.transition``).
 RELEASING_STATES = frozenset({S.REJECTED, S.WITHDRAWN, S.ABANDONED, S.CANCELLED})
 
 # The whole transition table: (method, sources, target). Tests check the model against it.
@@ -135,7 +135,7 @@ TRANSITIONS = (
 _T = {name: (list(sources), target) for name, sources, target in TRANSITIONS}
 
 # Who may fire each transition and on which conditions (``iniciativas.conditions``): name ->
-# (conditions, permission). ``services._transition`` checks the permission for the actor; django-fsm
+# (conditions, permission). ``workflows.services.transition`` checks the permission for the actor; django-fsm
 # checks the conditions. Human steps are also routed to the right people by the flow and checked by
 # ``approvals.services.acting_principal``; these are the law behind them.
 GUARDS = {

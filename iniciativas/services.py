@@ -1,6 +1,6 @@
-"""Writes on productive initiatives. Every state change goes through ``_transition`` (FSM + save +
-audit in the caller's transaction); human steps are decided via ``approvals.services.complete_task``
-whose handlers live in ``iniciativas.steps``."""
+"""Writes on productive initiatives. Every state change goes through ``workflows.services.transition``
+(permission, FSM, exit hooks, audit entry and the flow in step, in the caller's transaction); human
+steps are decided via ``approvals.services.complete_task`` whose handlers live in ``iniciativas.steps``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import uuid
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -18,13 +18,12 @@ import audit
 from audit.actions import AuditAction
 from cases.errors import Conflict
 from cases.permissions import require
-from workflows.services import cancel_open_tasks, flow_locked, next_case_code, run_transition
+from workflows.services import case_action, next_case_code, transition
 
 from . import conditions
 from .conditions import amount_to_recover
 from .models import (
     FINAL_STATES,
-    RELEASING_STATES,
     TRANSITIONS,
     Call,
     Document,
@@ -62,55 +61,6 @@ MAGIC = (
     (b"\xff\xd8\xff", "image/jpeg", ".jpg"),
 )
 EDITABLE_FIELDS = ("title", "summary", "department", "requested_amount", "counterpart_amount")
-
-
-def _transition(initiative: Initiative, name: str, *, actor, data: dict | None = None) -> None:
-    """Run FSM transition ``name`` on a locked initiative, save it, and write its audit entry.
-
-    The one way every transition runs: the transition's permission (``models.GUARDS``) is checked for
-    ``actor`` first, django-fsm checks its conditions, and an exit that ends the grant without paying
-    (``RELEASING_STATES``) gives back whatever the case still holds on its budget line."""
-    meta = getattr(initiative, name)._django_fsm
-    if meta.has_transition(initiative.state) and not meta.has_transition_perm(
-        initiative, initiative.state, actor
-    ):
-        raise PermissionDenied(_("You may not do this on initiative %(code)s.") % {"code": initiative.code})
-    run_transition(
-        initiative,
-        name,
-        actor=actor,
-        action=TRANSITION_ACTIONS[name],
-        refused=_("Initiative %(code)s is %(state)s: that action is not possible now."),
-        data=data,
-    )
-    if initiative.state in RELEASING_STATES:
-        release_held_money(initiative, actor=actor)
-
-
-def may(initiative: Initiative, name: str, user) -> bool:
-    """Whether the initiative's state has transition ``name`` and ``user`` may fire it (its
-    conditions are not checked: the service refuses with the reason when one fails). For pages
-    deciding which actions to offer."""
-    meta = getattr(initiative, name)._django_fsm
-    state = initiative.state
-    return meta.has_transition(state) and meta.has_transition_perm(initiative, state, user)
-
-
-def release_held_money(initiative: Initiative, *, actor) -> None:
-    """Give back to the budget line whatever the case still holds reserved or committed there (from
-    its own ledger movements), inside the caller's transaction. Executed or paid money stays: it is
-    recovered, not released."""
-    from budget import services as budget
-    from budget.selectors import case_figures
-
-    line = initiative.budget_line
-    if line is None:
-        return
-    held = case_figures(line, initiative.code)
-    if held["reserved"] > 0:
-        budget.release_reservation(line, held["reserved"], actor=actor, case=initiative)
-    if held["committed"] > 0:
-        budget.release_commitment(line, held["committed"], actor=actor, case=initiative)
 
 
 def _lock(initiative: Initiative | int) -> Initiative:
@@ -309,7 +259,7 @@ def submit_initiative(initiative: Initiative, *, actor) -> Initiative:
         problems = missing_for_submission(initiative)
         if problems:
             raise ValidationError(problems)
-        _transition(initiative, "submit", actor=actor)
+        transition(initiative, "submit", actor=actor)
         InitiativeFlow.start.run(case=initiative)
         from approvals.notifications import after_case_started
 
@@ -317,25 +267,10 @@ def submit_initiative(initiative: Initiative, *, actor) -> Initiative:
     return initiative
 
 
-def _flow_locked(initiative_pk: int):
-    from workflows.initiative_flow import InitiativeFlow
-
-    return flow_locked(InitiativeFlow, "initiative", initiative_pk)
-
-
-def _cancel_open_tasks(initiative_pk: int) -> None:
-    from workflows.initiative_flow import InitiativeFlow
-
-    cancel_open_tasks(InitiativeFlow, "initiative", initiative_pk)
-
-
 def withdraw_initiative(initiative: Initiative, *, actor, reason: str = "") -> Initiative:
-    pk = initiative.pk
-    with _flow_locked(pk), transaction.atomic():
-        initiative = _lock(pk)
+    with case_action("initiative", initiative.pk) as initiative:
         require(actor, "iniciativas.withdraw", initiative)
-        _transition(initiative, "withdraw", actor=actor, data={"reason": reason})
-        _cancel_open_tasks(pk)
+        transition(initiative, "withdraw", actor=actor, data={"reason": reason})
     return initiative
 
 
@@ -344,15 +279,13 @@ CANCELLABLE_STATES = tuple(next(sources for name, sources, _t in TRANSITIONS if 
 
 def cancel_initiative(initiative: Initiative, *, actor, reason: str) -> Initiative:
     """The director cancels an approved or running initiative (e.g. misuse found): open tasks are
-    cancelled, what is still reserved or committed goes back to the line (``_transition``), and the
+    cancelled, what is still reserved or committed goes back to the line (the kind's exit hook), and the
     recovery of what was paid begins (``in_recovery``); with nothing paid the case ends ``cancelled``.
 
     Refused (409) while a tranche is ordered and not yet confirmed: its amount is already accrued
     (executed) on the line and the ledger has no move that undoes an accrual, so finance confirms that
     payment first (then it counts in what is to be recovered)."""
-    pk = initiative.pk
-    with _flow_locked(pk), transaction.atomic():
-        initiative = _lock(pk)
+    with case_action("initiative", initiative.pk) as initiative:
         require(actor, "iniciativas.cancel", initiative)
         if initiative.state not in CANCELLABLE_STATES:
             raise Conflict(
@@ -365,11 +298,10 @@ def cancel_initiative(initiative: Initiative, *, actor, reason: str) -> Initiati
         if not reason:
             raise ValidationError({"reason": [_("Give the reasons for the cancellation.")]})
         initiative.cancellation_reason = reason[:2000]
-        _transition(initiative, "cancel", actor=actor, data={"reason": initiative.cancellation_reason})
-        _cancel_open_tasks(pk)
+        transition(initiative, "cancel", actor=actor, data={"reason": initiative.cancellation_reason})
         due = amount_to_recover(initiative)
         if due > 0:
-            _transition(initiative, "start_recovery", actor=actor, data={"to_recover": due})
+            transition(initiative, "start_recovery", actor=actor, data={"to_recover": due})
     return initiative
 
 
@@ -424,7 +356,7 @@ def record_recovery(initiative: Initiative, *, actor, amount, reference: str) ->
     initiative.recovered_amount += amount
     if initiative.recovered_amount >= due:
         deposits = [{"amount": r.amount, "reference": r.reference} for r in initiative.recoveries.all()]
-        _transition(
+        transition(
             initiative,
             "recover",
             actor=actor,

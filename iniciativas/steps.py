@@ -27,10 +27,11 @@ from budget import services as budget
 from budget.models import BudgetLine
 from budget.services import bs
 from cases.errors import Conflict
+from workflows.services import transition
 
 from .conditions import paid_amount, unspent_balance
 from .models import Evaluation, InitiativeState, Report, Tranche
-from .services import _transition, missing_for_submission, tranche_amounts
+from .services import missing_for_submission, tranche_amounts
 
 S = InitiativeState
 A, OBS, R = Decision.APPROVE, Decision.OBSERVE, Decision.REJECT
@@ -65,13 +66,13 @@ def admissibility_fields(task, case):
 def handle_admissibility(ctx: StepContext):
     case = ctx.case
     if ctx.decision == A:
-        _transition(case, "admit", actor=ctx.actor, data={"step": ctx.task.step})
+        transition(case, "admit", actor=ctx.actor, data={"step": ctx.task.step})
     elif ctx.decision == OBS:
         case.observation = ctx.comment
         case.observation_days = ctx.data.get("deadline_days", case.call.observation_days)
-        _transition(case, "observe", actor=ctx.actor, data={"observation": ctx.comment})
+        transition(case, "observe", actor=ctx.actor, data={"observation": ctx.comment})
     else:
-        _transition(case, "reject", actor=ctx.actor, data={"reason": ctx.comment})
+        transition(case, "reject", actor=ctx.actor, data={"reason": ctx.comment})
 
 
 _spec(Step.ADMISSIBILITY, (A, OBS, R), admissibility_fields, handle_admissibility)
@@ -90,7 +91,7 @@ def handle_answer(ctx: StepContext):
         # Unanswered in time, at admissibility or in the approval chain: the case is abandoned and
         # whatever it held on the budget line (a certification already made) is released.
         reason = _("The observations were not answered in time.")
-        _transition(case, "abandon", actor=ctx.actor, data={"reason": reason})
+        transition(case, "abandon", actor=ctx.actor, data={"reason": reason})
         return
     if case.state == S.OBSERVED:
         # Back to ``submitted`` only if the corrected case meets every rule of a submission (the
@@ -101,7 +102,7 @@ def handle_answer(ctx: StepContext):
     observation = case.observation
     case.observation, case.observation_days = "", None
     if case.state == S.OBSERVED:
-        _transition(case, "answer", actor=ctx.actor, data={"answer": ctx.data["answer"]})
+        transition(case, "answer", actor=ctx.actor, data={"answer": ctx.data["answer"]})
     else:  # an observation of the approval chain: the case stays in approval
         case.save()
         ctx.audit_data["observation"] = observation
@@ -153,9 +154,9 @@ def _finish_evaluation(ctx: StepContext):
 
         case.policy = policy_for(CaseType.INITIATIVE, call.program, case.requested_amount)
         case.approval_step = 0
-        _transition(case, "pass_evaluation", actor=ctx.actor, data={"mean": mean, "policy": case.policy_id})
+        transition(case, "pass_evaluation", actor=ctx.actor, data={"mean": mean, "policy": case.policy_id})
     else:
-        _transition(
+        transition(
             case,
             "reject",
             actor=ctx.actor,
@@ -230,8 +231,8 @@ def handle_chain(ctx: StepContext):
     from approvals.services import policy_steps
 
     case = ctx.case
-    if ctx.decision == R:  # ``_transition`` releases a certification already made
-        _transition(case, "reject", actor=ctx.actor, data={"reason": ctx.comment, "step": ctx.task.step})
+    if ctx.decision == R:  # the exit hook releases a certification already made
+        transition(case, "reject", actor=ctx.actor, data={"reason": ctx.comment, "step": ctx.task.step})
         return
     if ctx.decision == OBS:
         case.observation = ctx.comment
@@ -253,7 +254,7 @@ def handle_chain(ctx: StepContext):
             raise ValidationError(
                 {"detail": _("The policy approved the case without a budget certification.")}
             )
-        _transition(case, "approve", actor=ctx.actor, data={"granted_amount": case.granted_amount})
+        transition(case, "approve", actor=ctx.actor, data={"granted_amount": case.granted_amount})
 
 
 for _step in (Step.LEGAL_REPORT, Step.BUDGET_CERTIFICATION, Step.DIRECTOR_RESOLUTION, Step.TECHNICAL_REPORT):
@@ -281,8 +282,8 @@ def handle_agreement(ctx: StepContext):
     case.agreement_number = ctx.data["agreement_number"]
     case.agreement_signed_on = ctx.data["signed_on"]
     budget.commit(case.budget_line, case.granted_amount, actor=ctx.actor, case=case)
-    _transition(case, "sign_agreement", actor=ctx.actor, data={"agreement_number": case.agreement_number})
-    _transition(case, "start_execution", actor=ctx.actor)
+    transition(case, "sign_agreement", actor=ctx.actor, data={"agreement_number": case.agreement_number})
+    transition(case, "start_execution", actor=ctx.actor)
 
 
 _spec(Step.AGREEMENT, (A,), agreement_fields, handle_agreement)
@@ -424,7 +425,7 @@ def handle_review(ctx: StepContext):
         report.approved, report.reviewed_by = True, ctx.actor
         report.save()
         if kind == Report.Kind.FINAL:
-            _transition(case, "start_closeout", actor=ctx.actor, data={"report": report.pk})
+            transition(case, "start_closeout", actor=ctx.actor, data={"report": report.pk})
     else:
         report.approved, report.reviewed_by = False, ctx.actor
         report.save()
@@ -473,7 +474,7 @@ def handle_closeout(ctx: StepContext):
         budget.refund(case.budget_line, refund, actor=ctx.actor, case=case)
     case.refunded_amount = refund
     case.closeout_record = ctx.data["closeout_record"]
-    _transition(case, "close", actor=ctx.actor, data={"refund": refund, "record": case.closeout_record})
+    transition(case, "close", actor=ctx.actor, data={"refund": refund, "record": case.closeout_record})
 
 
 _spec(Step.CLOSEOUT, (A,), closeout_fields, handle_closeout)

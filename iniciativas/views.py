@@ -35,6 +35,7 @@ from cases.errors import Conflict
 from cases.forms import add_service_errors
 from cases.permissions import allowed
 from cases.roles import Role, has_role
+from workflows.services import may
 
 from . import selectors, services
 from .forms import CancelForm, DocumentForm, InitiativeForm, RecoveryForm, WithdrawForm
@@ -486,10 +487,10 @@ def initiative_detail(request, pk):
 
 def _staff_actions(user, initiative: Initiative, context: dict, *, cancel_form=None, recovery_form=None):
     """The director's cancellation and finance's recovery, offered to whoever the FSM lets fire them."""
-    if services.may(initiative, "cancel", user):
+    if may(initiative, "cancel", user):
         context["cancel_form"] = cancel_form or CancelForm()
         context["payment_pending"] = initiative.tranches.filter(state="ordered").exists()
-    if services.may(initiative, "recover", user):
+    if may(initiative, "recover", user):
         context["recovery_form"] = recovery_form or RecoveryForm()
     context["recoveries"] = list(initiative.recoveries.all()) if initiative.recovered_amount else []
     context["to_recover"] = (
@@ -526,7 +527,7 @@ def initiative_cancel(request, pk):
                 % {"code": initiative.code, "state": initiative.get_state_display()},
             )
             return redirect("initiative-detail", pk=initiative.pk)
-    if not services.may(initiative, "cancel", request.user):
+    if not may(initiative, "cancel", request.user):
         raise PermissionDenied(_("Only the director cancels an initiative."))
     return _detail_with_errors(request, initiative, cancel_form=form)
 
@@ -561,7 +562,7 @@ def initiative_recover(request, pk):
                 },
             )
             return redirect("initiative-detail", pk=initiative.pk)
-    if not services.may(initiative, "recover", request.user):
+    if not may(initiative, "recover", request.user):
         raise PermissionDenied(_("Only finance records a recovery."))
     return _detail_with_errors(request, initiative, recovery_form=form)
 

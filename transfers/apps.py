@@ -8,10 +8,12 @@ class TransfersConfig(AppConfig):
 
     def ready(self):
         from audit.actions import AuditAction
+        from budget.services import release_held
         from cases import kinds
 
         from . import rules, selectors, steps  # noqa: F401  (register permission rules and step handlers)
-        from .models import Transfer
+        from .models import FINAL_STATES, Transfer, TransferState
+        from .services import TRANSITION_ACTIONS
 
         kinds.register(
             kinds.CaseKind(
@@ -30,5 +32,11 @@ class TransfersConfig(AppConfig):
                 detail_url_name="transfer-detail",
                 applicant_actions=(),
                 either_side_actions=(AuditAction.TRANSFER_REQUESTED,),
+                actions=TRANSITION_ACTIONS,
+                # A rejection or an annulment gives back what the transfer holds on its line.
+                on_enter=dict.fromkeys((TransferState.REJECTED, TransferState.ANNULLED), (release_held,)),
+                flow_stops=FINAL_STATES,
+                not_now=_("Transfer %(code)s is %(state)s: that action is not possible now."),
+                not_yours=_("You may not do this on transfer %(code)s."),
             )
         )

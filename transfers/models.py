@@ -2,7 +2,7 @@
 unit traceable by serial number) or in money (payment order and confirmation).
 
 The state field is protected: it changes only through the ``@transition`` methods below, run by
-``transfers.services._transition`` (FSM + save + audit entry in the caller's transaction). The
+``workflows.services.transition`` (FSM + save + audit entry in the caller's transaction). The
 transition table is the ``TRANSITIONS`` tuple: plain data that the tests check the model against.
 """
 
@@ -173,7 +173,7 @@ class Transfer(ConcurrentTransitionMixin, models.Model):
             "title": str(self.title),
         }
 
-    # --- transitions (called only from transfers.services._transition) -------------------------
+    # --- transitions (called only from workflows.services.transition) -------------------------
     @transition(state, *_T["start_verification"])
     def start_verification(self):
         pass

@@ -1,6 +1,6 @@
-"""Writes on transfers. Every state change goes through ``_transition`` (FSM + save + audit in the
-caller's transaction); human steps are decided via ``approvals.services.complete_task`` whose
-handlers live in ``transfers.steps``."""
+"""Writes on transfers. Every state change goes through ``workflows.services.transition``
+(permission, FSM, exit hooks, audit entry and the flow in step, in the caller's transaction); human
+steps are decided via ``approvals.services.complete_task`` whose handlers live in ``transfers.steps``."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from audit.actions import AuditAction
 from cases.errors import Conflict
 from cases.permissions import require
 from registry.models import Unit
-from workflows.services import cancel_open_tasks, flow_locked, next_case_code, run_transition
+from workflows.services import case_action, next_case_code, transition
 
 from .models import (
     ANNULLABLE,
@@ -44,18 +44,6 @@ TRANSITION_ACTIONS = {
     "annul": AuditAction.TRANSFER_ANNULLED,
     "revert": AuditAction.TRANSFER_REVERTED,
 }
-
-
-def _transition(transfer: Transfer, name: str, *, actor, data: dict | None = None) -> None:
-    """Run FSM transition ``name`` on a locked transfer, save it, and write its audit entry."""
-    run_transition(
-        transfer,
-        name,
-        actor=actor,
-        action=TRANSITION_ACTIONS[name],
-        refused=_("Transfer %(code)s is %(state)s: that action is not possible now."),
-        data=data,
-    )
 
 
 def _lock(transfer: Transfer | int) -> Transfer:
@@ -210,14 +198,9 @@ def create_transfer(
 def annul_transfer(transfer: Transfer, *, actor, reason: str) -> Transfer:
     """The director annuls a transfer before anything of it was executed: open tasks are
     cancelled and whatever was reserved or committed goes back to the budget line."""
-    from budget import services as budget
-    from workflows.transfer_flow import TransferFlow
-
     if not (reason or "").strip():
         raise ValidationError({"reason": [_("Give the reasons for the annulment.")]})
-    pk = transfer.pk
-    with flow_locked(TransferFlow, "transfer", pk), transaction.atomic():
-        transfer = _lock(pk)
+    with case_action("transfer", transfer.pk) as transfer:
         require(actor, "transfers.annul", transfer)
         if transfer.state not in ANNULLABLE:
             raise Conflict(
@@ -229,14 +212,7 @@ def annul_transfer(transfer: Transfer, *, actor, reason: str) -> Transfer:
                 _("Part of transfer %(code)s was already executed; it cannot be annulled.")
                 % {"code": transfer.code}
             )
-        previous = transfer.state
-        line = transfer.budget_line
-        if line is not None:
-            if previous in (S.IN_APPROVAL, S.APPROVED):
-                budget.release_reservation(line, transfer.amount, actor=actor, case=transfer)
-            else:
-                budget.release_commitment(line, transfer.amount, actor=actor, case=transfer)
         transfer.annulment_reason = reason.strip()
-        _transition(transfer, "annul", actor=actor, data={"reason": reason.strip()})
-        cancel_open_tasks(TransferFlow, "transfer", pk)
+        # The exit hook gives back what is reserved or committed; the open tasks are cancelled.
+        transition(transfer, "annul", actor=actor, data={"reason": reason.strip()})
     return transfer

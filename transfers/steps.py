@@ -31,10 +31,10 @@ from approvals.steps import (
 )
 from budget import services as budget
 from budget.models import BudgetLine
+from workflows.services import transition
 from workflows.transfer_flow import VERIFICATION, chain_steps
 
 from .models import AssetItem, FollowupVisit, Transfer, TransferState
-from .services import _transition
 
 S = TransferState
 A, OBS, R = Decision.APPROVE, Decision.OBSERVE, Decision.REJECT
@@ -74,10 +74,10 @@ def report_fields(task, case):
 def handle_report(ctx: StepContext):
     case = ctx.case
     if case.state == S.REQUESTED:
-        _transition(case, "start_verification", actor=ctx.actor)
+        transition(case, "start_verification", actor=ctx.actor)
     if ctx.decision == R:
         case.rejection_reason = ctx.comment
-        _transition(case, "reject", actor=ctx.actor, data={"reason": ctx.comment, "step": ctx.task.step})
+        transition(case, "reject", actor=ctx.actor, data={"reason": ctx.comment, "step": ctx.task.step})
         return
     if ctx.task.step == Step.TECHNICAL_REPORT:
         case.technical_report = ctx.data["report"]
@@ -86,7 +86,7 @@ def handle_report(ctx: StepContext):
     case.save()
     if case.technical_report and case.legal_report:
         case.approval_step = 0
-        _transition(case, "verify", actor=ctx.actor)
+        transition(case, "verify", actor=ctx.actor)
 
 
 for _step in VERIFICATION:
@@ -113,11 +113,9 @@ def chain_fields(task, case):
 
 def handle_chain(ctx: StepContext):
     case = ctx.case
-    if ctx.decision == R:
-        if case.budget_line_id:
-            budget.release_reservation(case.budget_line, case.amount, actor=ctx.actor, case=case)
+    if ctx.decision == R:  # the kind's exit hook gives back a certification already made
         case.rejection_reason = ctx.comment
-        _transition(case, "reject", actor=ctx.actor, data={"reason": ctx.comment, "step": ctx.task.step})
+        transition(case, "reject", actor=ctx.actor, data={"reason": ctx.comment, "step": ctx.task.step})
         return
     if ctx.task.step == Step.BUDGET_CERTIFICATION:
         line = BudgetLine.objects.filter(pk=ctx.data["budget_line"], program=case.program).first()
@@ -136,7 +134,7 @@ def handle_chain(ctx: StepContext):
             raise ValidationError(
                 {"detail": _("The policy approved the case without a budget certification.")}
             )
-        _transition(case, "approve", actor=ctx.actor, data={"amount": case.amount})
+        transition(case, "approve", actor=ctx.actor, data={"amount": case.amount})
 
 
 for _step in (Step.BUDGET_CERTIFICATION, Step.DIRECTOR_RESOLUTION):
@@ -159,8 +157,8 @@ def handle_agreement(ctx: StepContext):
     case.agreement_number = ctx.data["agreement_number"]
     case.agreement_signed_on = ctx.data["signed_on"]
     budget.commit(case.budget_line, case.amount, actor=ctx.actor, case=case)
-    _transition(case, "sign_agreement", actor=ctx.actor, data={"agreement_number": case.agreement_number})
-    _transition(case, "start_delivery", actor=ctx.actor)
+    transition(case, "sign_agreement", actor=ctx.actor, data={"agreement_number": case.agreement_number})
+    transition(case, "start_delivery", actor=ctx.actor)
 
 
 _spec(Step.AGREEMENT, (A,), agreement_fields, handle_agreement)
@@ -248,8 +246,8 @@ def handle_acceptance(ctx: StepContext):
     budget.execute(case.budget_line, case.amount, actor=ctx.actor, case=case)
     budget.pay(case.budget_line, case.amount, actor=ctx.actor, case=case)
     case.executed_amount = case.paid_amount = case.amount
-    _transition(case, "deliver", actor=ctx.actor, data={"record": case.delivery_record_number})
-    _transition(case, "start_followup", actor=ctx.actor)
+    transition(case, "deliver", actor=ctx.actor, data={"record": case.delivery_record_number})
+    transition(case, "start_followup", actor=ctx.actor)
 
 
 _spec(Step.DELIVERY_ACCEPTANCE, (A, OBS), acceptance_fields, handle_acceptance)
@@ -301,8 +299,8 @@ def handle_payment_confirmation(ctx: StepContext):
         raise ValidationError({"detail": _("No payment of this transfer is awaiting confirmation.")})
     budget.pay(case.budget_line, case.amount, actor=ctx.actor, case=case)
     case.payment_reference, case.paid_on, case.paid_amount = reference, ctx.data["paid_on"], case.amount
-    _transition(case, "deliver", actor=ctx.actor, data={"payment_reference": reference})
-    _transition(case, "start_followup", actor=ctx.actor)
+    transition(case, "deliver", actor=ctx.actor, data={"payment_reference": reference})
+    transition(case, "start_followup", actor=ctx.actor)
 
 
 _spec(Step.PAYMENT_CONFIRMATION, (A,), payment_confirmation_fields, handle_payment_confirmation)
@@ -368,7 +366,7 @@ def handle_followup(ctx: StepContext):
         visitor=ctx.on_behalf_of or ctx.actor,
     )
     if ctx.decision == A:
-        _transition(case, "close", actor=ctx.actor, data={"visited_on": ctx.data["visited_on"]})
+        transition(case, "close", actor=ctx.actor, data={"visited_on": ctx.data["visited_on"]})
     elif ctx.decision == R:
         case.reversion_reason = ctx.comment
         case.save()
@@ -441,7 +439,7 @@ def handle_reversion(ctx: StepContext):
     if amount > 0:
         budget.refund(case.budget_line, amount, actor=ctx.actor, case=case)
     case.recovered_amount += amount
-    _transition(
+    transition(
         case,
         "revert",
         actor=ctx.actor,

@@ -1,30 +1,95 @@
-"""Writes of the workflows layer that are not decisions: case codes, and the one way a case's FSM
-moves (transition + save + audit entry, in the caller's transaction)."""
+"""Writes of the workflows layer that are not decisions: case codes, and ``transition``, the one way
+a case's state changes (permission, FSM, exit hooks, audit entry, flow in step, in the caller's
+transaction)."""
 
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
+from contextvars import ContextVar
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_fsm import TransitionNotAllowed
 
 import audit
+from cases import kinds
 from cases.errors import Conflict
 
 from .models import CaseCounter
 
+# True while a task decision runs (``approvals.services.complete_task``): the flow then routes the
+# case itself (viewflow completes the task), so a transition must not cancel the process under it.
+_DECIDING: ContextVar[bool] = ContextVar("expediente_deciding", default=False)
 
-def run_transition(case, name: str, *, actor, action: str, refused: str, data: dict | None = None) -> None:
-    """Run FSM transition ``name`` on a locked case row, save it, and write its audit entry
-    ``action`` with ``from``/``to`` (and ``data``). ``refused``: the message of the 409 when the
-    state does not allow it, with ``%(code)s`` and ``%(state)s``."""
-    source = case.state
+
+@contextmanager
+def deciding():
+    """Mark the block as a task decision (see ``transition``)."""
+    token = _DECIDING.set(True)
     try:
-        getattr(case, name)()
+        yield
+    finally:
+        _DECIDING.reset(token)
+
+
+def transition(case, name: str, *, actor, data: dict | None = None) -> None:
+    """THE one way a case's state changes, for every caller: a task decision's step handler, a
+    direct action (withdraw, cancel, annul, recover), the admin, a periodic job. On a case row the
+    caller has locked, inside the caller's transaction:
+
+    1. the transition's permission (its ``permission=`` in the FSM) for ``actor`` → ``PermissionDenied``;
+    2. django-fsm fires it, checking its source state and conditions → ``Conflict`` (HTTP 409);
+    3. the row is saved;
+    4. the kind's exit hooks for the new state run (``CaseKind.on_enter``: e.g. releasing the money
+       the case holds on its budget line — row locks on budget lines come here, before the audit
+       chain's lock);
+    5. the audit entry (the kind's action for ``name``, with ``from``/``to`` and ``data``) is written:
+       the chain lock is taken last (lock order: flow, case, budget lines, audit chain);
+    6. the flow is brought into step: a direct action that ends the case's routing
+       (``CaseKind.flow_stops``) cancels its open tasks; inside a task decision viewflow routes on.
+    """
+    kind = kinds.for_model(case)
+    method = getattr(case, name)
+    meta = method._django_fsm
+    source = case.state
+    if meta.has_transition(source) and not meta.has_transition_perm(case, source, actor):
+        raise PermissionDenied(
+            (kind.not_yours or _("You may not do this on case %(code)s.")) % {"code": case.code}
+        )
+    try:
+        method()
     except TransitionNotAllowed as exc:
-        raise Conflict(refused % {"code": case.code, "state": case.get_state_display()}) from exc
+        message = kind.not_now or _("Case %(code)s is %(state)s: that action is not possible now.")
+        raise Conflict(message % {"code": case.code, "state": case.get_state_display()}) from exc
     case.save()
-    audit.record(action, actor=actor, subject=case, data={"from": source, "to": case.state, **(data or {})})
+    for hook in kind.on_enter.get(case.state, ()):
+        hook(case, actor=actor)
+    audit.record(
+        kind.actions[name], actor=actor, subject=case, data={"from": source, "to": case.state, **(data or {})}
+    )
+    if case.state in kind.flow_stops and not _DECIDING.get():
+        cancel_open_tasks(kind.flow_class, kind.code, case.pk)
+
+
+def may(case, name: str, user) -> bool:
+    """Whether the case's state has transition ``name`` and ``user`` may fire it (its conditions are
+    not checked: the action refuses with the reason when one fails). For pages deciding which
+    actions to offer."""
+    meta = getattr(case, name)._django_fsm
+    state = case.state
+    return meta.has_transition(state) and meta.has_transition_perm(case, state, user)
+
+
+@contextmanager
+def case_action(case_type: str, case_id: int):
+    """A direct action on a case: take the case's flow lock (BEFORE the transaction, as viewflow
+    requires), open the transaction and lock the case row, in the documented order; yields the
+    locked case. ``transition`` then takes budget lines and the audit chain, in that order."""
+    kind = kinds.get(case_type)
+    with flow_locked(kind.flow_class, case_type, case_id), transaction.atomic():
+        model = kind.model_class
+        yield model.objects.select_for_update(of=("self",)).select_related(*kind.related).get(pk=case_id)
 
 
 def advance_task_version(task, *, conflict: str) -> None:

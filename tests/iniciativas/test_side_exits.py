@@ -17,6 +17,7 @@ from iniciativas import services as ini
 from iniciativas.models import FINAL_STATES, Document, Evaluation, Initiative, Report
 from registry.services import system_user
 from workflows.models import CaseTask
+from workflows.services import transition
 
 from .conftest import REQUIRED, draft, pdf, submitted
 
@@ -221,7 +222,7 @@ def test_rejected_in_the_approval_chain_releases_the_reservation(world):
     assert line.reserved == Decimal("0.00") and line.available == line.amount_in_force
     assert case_figures(line, i.code)["reserved"] == Decimal("0.00")
     assert line_reconciles(line)
-    assert actions(i)[-3:] == ["initiative.rejected", "budget.reservation_released", "task.completed"]
+    assert actions(i)[-3:] == ["budget.reservation_released", "initiative.rejected", "task.completed"]
     assert not CaseTask.objects.filter(case_code=i.code, is_open=True).exists()
 
 
@@ -273,7 +274,7 @@ def test_unanswered_observation_of_the_director_abandons_and_releases_the_reserv
     assert line_reconciles(line)
     moves = AuditEntry.objects.filter(case=i.code, action="initiative.abandoned").get()
     assert (moves.data["from"], moves.data["to"]) == ("in_approval", "abandoned")
-    assert actions(i)[-3:] == ["initiative.abandoned", "budget.reservation_released", "task.completed"]
+    assert actions(i)[-3:] == ["budget.reservation_released", "initiative.abandoned", "task.completed"]
     assert not CaseTask.objects.filter(case_code=i.code, is_open=True).exists()
 
 
@@ -291,7 +292,7 @@ def test_abandon_needs_a_pending_observation_and_the_system(world):
     assert has_transition_perm(case.abandon, system_user())
     assert not has_transition_perm(case.abandon, world.staff["director1"])
     with pytest.raises(PermissionDenied):
-        ini._transition(case, "abandon", actor=world.staff["director1"])
+        transition(case, "abandon", actor=world.staff["director1"])
     assert state(i) == "in_approval"
 
 
@@ -384,7 +385,7 @@ def test_cancelled_when_approved_releases_the_reservation_and_is_final(world):
     line = BudgetLine.objects.get(pk=world.line.pk)
     assert line.available == line.amount_in_force and line_reconciles(line)
     assert not CaseTask.objects.filter(case_code=i.code, is_open=True).exists()
-    assert actions(i)[-2:] == ["initiative.cancelled", "budget.reservation_released"]
+    assert actions(i)[-2:] == ["budget.reservation_released", "initiative.cancelled"]
     with pytest.raises(Conflict):
         ini.upload_document(i, actor=world.applicant, kind="other", uploaded_file=pdf())
     with pytest.raises(Conflict):
@@ -397,7 +398,7 @@ def test_cancelled_in_execution_with_nothing_paid_releases_the_commitment(world)
     ini.cancel_initiative(i, actor=world.staff["director1"], reason="Incumplimiento de contraparte")
     assert state(i) == "cancelled"
     assert held(world, i) == (Decimal(0), Decimal(0))
-    assert actions(i)[-2:] == ["initiative.cancelled", "budget.commitment_released"]
+    assert actions(i)[-2:] == ["budget.commitment_released", "initiative.cancelled"]
 
 
 def test_cancelled_while_a_payment_is_ordered_is_refused_until_it_is_confirmed(world):
@@ -421,8 +422,8 @@ def test_cancelled_in_execution_then_recovered_in_two_deposits(world):
     line = BudgetLine.objects.get(pk=world.line.pk)
     assert line.committed == Decimal("0.00") and line.executed == Decimal("40000.00")
     assert actions(i)[-3:] == [
-        "initiative.cancelled",
         "budget.commitment_released",
+        "initiative.cancelled",
         "initiative.recovery_started",
     ]
     with pytest.raises(PermissionDenied):
@@ -612,7 +613,7 @@ def test_submit_and_answer_are_guarded_by_the_fsm_itself(world):
     assert not has_transition_perm(case.submit, world.other_applicant)
     assert not has_transition_perm(case.submit, world.staff["director1"])
     with pytest.raises(PermissionDenied):
-        ini._transition(case, "submit", actor=world.staff["evaluador1"])
+        transition(case, "submit", actor=world.staff["evaluador1"])
     assert state(i) == "draft"
 
 
