@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from cases.documents import CaseDocument
 from cases.money import MONEY
 
 from . import conditions as c
@@ -318,24 +319,14 @@ class Initiative(ConcurrentTransitionMixin, models.Model):
         pass
 
 
-class Document(models.Model):
-    """An uploaded file of a case: type checked by content, size-limited, SHA-256 recorded.
-    Immutable: a corrected document is a new upload."""
+class Document(CaseDocument):
+    """A document of an initiative (``cases.documents``: checked by content, hashed, immutable)."""
 
     initiative = models.ForeignKey(Initiative, on_delete=models.PROTECT, related_name="documents")
     kind = models.CharField(_("kind"), max_length=40, choices=DocumentKind.choices)
-    file = models.FileField(_("file"), upload_to="documents/%Y/%m/")
-    original_name = models.CharField(_("file name"), max_length=200)
-    content_type = models.CharField(_("content type"), max_length=40)
-    size = models.PositiveIntegerField(_("size (bytes)"))
-    sha256 = models.CharField(_("SHA-256"), max_length=64)
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    uploaded_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
-        ordering = ["uploaded_at"]
-        verbose_name = _("document")
-        verbose_name_plural = _("documents")
+    class Meta(CaseDocument.Meta):
+        pass
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.original_name}"

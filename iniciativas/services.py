@@ -4,18 +4,15 @@ steps are decided via ``approvals.services.complete_task`` whose handlers live i
 
 from __future__ import annotations
 
-import hashlib
-import uuid
 from decimal import Decimal
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 import audit
 from audit.actions import AuditAction
+from cases import documents
 from cases.errors import Conflict
 from cases.permissions import require
 from workflows.services import case_action, next_case_code, transition
@@ -54,12 +51,6 @@ TRANSITION_ACTIONS = {
     "recover": AuditAction.INITIATIVE_RECOVERED,
 }
 
-# Documents: allowed types are recognised by their first bytes, never by name or client header.
-MAGIC = (
-    (b"%PDF-", "application/pdf", ".pdf"),
-    (b"\x89PNG\r\n\x1a\n", "image/png", ".png"),
-    (b"\xff\xd8\xff", "image/jpeg", ".jpg"),
-)
 EDITABLE_FIELDS = ("title", "summary", "department", "requested_amount", "counterpart_amount")
 
 
@@ -172,13 +163,6 @@ def update_draft(initiative: Initiative, *, actor, **fields) -> Initiative:
     return initiative
 
 
-def _sniff(head: bytes) -> tuple[str, str] | None:
-    for magic, content_type, ext in MAGIC:
-        if head.startswith(magic):
-            return content_type, ext
-    return None
-
-
 @transaction.atomic
 def upload_document(initiative: Initiative, *, actor, kind: str, uploaded_file) -> Document:
     """Store a PDF/JPEG/PNG (checked by content), size-limited, with its SHA-256 in the trail."""
@@ -193,52 +177,9 @@ def upload_document(initiative: Initiative, *, actor, kind: str, uploaded_file) 
         errors["file"] = [_("Attach a file.")]
     if errors:
         raise ValidationError(errors)
-    limit = settings.DOCUMENT_MAX_BYTES
-    if uploaded_file.size is not None and uploaded_file.size > limit:
-        raise ValidationError(
-            {"file": [_("The file is larger than %(mb)s MB.") % {"mb": limit // (1024 * 1024)}]}
-        )
-    digest, size, chunks = hashlib.sha256(), 0, []
-    for chunk in uploaded_file.chunks():
-        size += len(chunk)
-        if size > limit:
-            raise ValidationError(
-                {"file": [_("The file is larger than %(mb)s MB.") % {"mb": limit // (1024 * 1024)}]}
-            )
-        digest.update(chunk)
-        chunks.append(chunk)
-    content = b"".join(chunks)
-    if not content:
-        raise ValidationError({"file": [_("The file is empty.")]})
-    sniffed = _sniff(content[:16])
-    if sniffed is None:
-        raise ValidationError({"file": [_("Only PDF, JPEG or PNG files are accepted (checked by content).")]})
-    content_type, ext = sniffed
-    original = (getattr(uploaded_file, "name", "") or "documento").replace("\x00", "")[-200:]
-    document = Document(
-        initiative=initiative,
-        kind=kind,
-        original_name=original,
-        content_type=content_type,
-        size=size,
-        sha256=digest.hexdigest(),
-        uploaded_by=actor,
-    )
-    document.file.save(f"{uuid.uuid4().hex}{ext}", ContentFile(content), save=False)
-    document.save()
-    audit.record(
-        AuditAction.DOCUMENT_UPLOADED,
-        actor=actor,
-        subject=initiative,
-        data={
-            "document": document.pk,
-            "kind": kind,
-            "name": original,
-            "size": size,
-            "sha256": document.sha256,
-            "content_type": content_type,
-        },
-    )
+    upload = documents.read_upload(uploaded_file)
+    document = documents.store(Document(initiative=initiative, kind=kind, uploaded_by=actor), upload)
+    audit.record(AuditAction.DOCUMENT_UPLOADED, actor=actor, subject=initiative, data=document.audit_data())
     return document
 
 

@@ -11,7 +11,6 @@ to them.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -21,7 +20,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -31,6 +30,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from approvals.models import Step
 from budget.services import bs
+from cases import documents
 from cases.errors import Conflict
 from cases.forms import add_service_errors
 from cases.permissions import allowed
@@ -49,7 +49,6 @@ EDITABLE_STATES = (S.DRAFT, S.OBSERVED)
 WITHDRAWABLE_STATES = (S.DRAFT, S.SUBMITTED, S.OBSERVED)
 PAGE_SIZE = 25
 # Where a content type's download gets its extension from (the stored name may say otherwise).
-EXTENSIONS = {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}
 
 
 # --- reading helpers ------------------------------------------------------------------------------
@@ -570,29 +569,9 @@ def initiative_recover(request, pk):
 # --- documents ------------------------------------------------------------------------------------------
 
 
-def download_name(document) -> str:
-    """The stored file name without any path, with the extension of its real content type."""
-    name = os.path.basename(str(document.original_name).replace("\\", "/")).strip() or "documento"
-    stem = os.path.splitext(name)[0].strip(". ") or "documento"
-    return stem[:120] + EXTENSIONS.get(document.content_type, "")
-
-
 @require_safe
 @login_required
 def document_download(request, pk, doc_pk):
     """A document of a case the user may see, as an attachment (never rendered inline)."""
     initiative = _visible(request.user, pk)
-    document = initiative.documents.filter(pk=doc_pk).first()
-    if document is None:
-        raise Http404
-    try:
-        handle = document.file.open("rb")
-    except (FileNotFoundError, ValueError) as exc:
-        raise Http404 from exc
-    response = FileResponse(
-        handle, as_attachment=True, filename=download_name(document), content_type=document.content_type
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    return documents.attachment(initiative.documents.filter(pk=doc_pk).first())
