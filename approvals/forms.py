@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.money import AmountField
 
-from .models import Step
+from .models import step_choices
 from .selectors import TaskFilters
 from .steps import Decision, Field
 
@@ -51,7 +51,7 @@ class TaskFilterForm(forms.Form):
     def __init__(self, *args, programs=(), departments=(), **kwargs):
         super().__init__(*args, **kwargs)
         everything = [("", _("All"))]
-        self.fields["step"].choices = everything + list(Step.choices)
+        self.fields["step"].choices = everything + step_choices()
         self.fields["program"].choices = everything + [(str(pk), label) for pk, label in programs]
         self.fields["department"].choices = everything + [(str(pk), label) for pk, label in departments]
         self.fields["case"].widget.attrs.update({"placeholder": "INI-2026-000123", "autocomplete": "off"})

@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from cases import kinds
 from cases.roles import Role
 
 
@@ -42,6 +43,18 @@ class Step(models.TextChoices):
     FOLLOWUP_VISIT = "followup_visit", _("Follow-up visit")
 
 
+def step_choices() -> list:
+    """Every step a task or policy may name: the engine's ``Step`` values and the steps each case kind
+    registers (``cases.kinds.CaseKind.steps``)."""
+    registered = [(code, label) for kind in kinds.all_kinds() for code, label in kind.steps]
+    known = set(Step.values)
+    return [*Step.choices, *((c, label) for c, label in registered if c not in known)]
+
+
+def step_label(code: str) -> str:
+    return str(dict(step_choices()).get(code, code))
+
+
 # Steps the applicant unit itself works (answers, reports, acceptance): they belong to the whole unit,
 # are never claimed, and deciding one is acting on the applicant side of the case.
 APPLICANT_STEPS = (
@@ -50,6 +63,13 @@ APPLICANT_STEPS = (
     Step.FINAL_REPORT,
     Step.DELIVERY_ACCEPTANCE,
 )
+
+
+
+def applicant_steps() -> list[str]:
+    """The applicant steps of the engine and of every registered case kind."""
+    return [*APPLICANT_STEPS, *(s for kind in kinds.all_kinds() for s in kind.applicant_steps)]
+
 
 # Steps whose decisions form "the approval chain" of a case (PRODUCT.md §1): one per person per case.
 APPROVAL_CHAIN_STEPS = (
@@ -70,7 +90,7 @@ class ApprovalPolicy(models.Model):
     """
 
     name = models.CharField(_("name"), max_length=120)
-    case_type = models.CharField(_("case type"), max_length=20, choices=CaseType.choices)
+    case_type = models.CharField(_("case type"), max_length=20, choices=kinds.choices)
     program = models.ForeignKey(
         "budget.Program",
         on_delete=models.PROTECT,
@@ -130,7 +150,7 @@ class PolicyStep(models.Model):
 
     policy = models.ForeignKey(ApprovalPolicy, on_delete=models.CASCADE, related_name="steps")
     order = models.PositiveSmallIntegerField(_("order"))
-    step = models.CharField(_("step"), max_length=40, choices=Step.choices)
+    step = models.CharField(_("step"), max_length=40, choices=step_choices)
     role = models.CharField(_("role"), max_length=20, choices=Role.choices)
     scope = models.CharField(_("scope"), max_length=12, choices=Scope.choices, default=Scope.NONE)
     deadline_days = models.PositiveSmallIntegerField(_("deadline (business days)"), default=5)
@@ -159,8 +179,8 @@ class IncompatibleSteps(models.Model):
     a step not paired with itself may be repeated by the same person (each tranche's payment order).
     """
 
-    step_a = models.CharField(_("step"), max_length=40, choices=Step.choices)
-    step_b = models.CharField(_("incompatible with"), max_length=40, choices=Step.choices)
+    step_a = models.CharField(_("step"), max_length=40, choices=step_choices)
+    step_b = models.CharField(_("incompatible with"), max_length=40, choices=step_choices)
     reason = models.CharField(_("reason"), max_length=200, blank=True)
 
     class Meta:

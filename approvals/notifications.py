@@ -54,7 +54,7 @@ from viewflow.workflow.status import STATUS
 
 from cases.roles import Role
 
-from .models import Delegation, Notification, Step
+from .models import Delegation, Notification, Step, step_label
 
 logger = logging.getLogger(__name__)
 
@@ -258,10 +258,7 @@ def _date(value) -> str:
 
 
 def _step_label(task) -> str:
-    try:
-        return str(Step(task.step).label)
-    except ValueError:
-        return task.step
+    return step_label(task.step)
 
 
 def task_url(task) -> str:

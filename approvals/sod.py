@@ -14,7 +14,7 @@ from audit.models import AuditEntry
 from cases import kinds
 from cases.roles import ALL_STAFF_ROLES
 
-from .models import APPLICANT_STEPS, IncompatibleSteps
+from .models import IncompatibleSteps, applicant_steps
 
 # What only a member of the applicant unit can do on its case, and what either side may do (staff
 # also upload documents and start direct transfers: on the applicant side when done before the actor
@@ -152,12 +152,12 @@ def _became_staff(user):
 def applicant_side_entries(user):
     """``user``'s entries in the audit trail that show it acting on the applicant side of a case
     (filter them by ``case``): what only the applicant unit can do, the applicant steps it decided
-    (``APPLICANT_STEPS``), and uploads or transfer requests made before it held an agency role —
+    (``applicant_steps()``), and uploads or transfer requests made before it held an agency role —
     e.g. a cooperative member who drafted and submitted the case and was later hired by the agency.
     One indexed probe of the trail (actor, then case)."""
     return AuditEntry.objects.filter(actor=user).filter(
         Q(action__in=applicant_only_actions())
-        | Q(action=AuditAction.TASK_COMPLETED, data__step__in=list(APPLICANT_STEPS))
+        | Q(action=AuditAction.TASK_COMPLETED, data__step__in=applicant_steps())
         | Q(action__in=either_side_actions(), seq__lt=_became_staff(user))
     )
 

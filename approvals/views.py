@@ -39,7 +39,7 @@ from workflows.models import CaseTask
 
 from . import selectors, services
 from .forms import DECISION_LABELS, DecisionForm, ReassignForm, TaskFilterForm
-from .models import Step
+from .models import Step, step_label
 from .steps import spec_for
 
 PAGE_SIZE = 25
@@ -251,11 +251,12 @@ def _row_columns(qs, *, with_holder: bool = False):
 
 
 def _step_label(step: str) -> str:
-    """``get_step_display()`` without rebuilding the choices dict on every row."""
+    """``get_step_display()`` without rebuilding the choices dict on every row (registered steps
+    of the case kinds included)."""
     try:
         return str(Step(step).label)
     except ValueError:
-        return step
+        return step_label(step)
 
 
 def _row(task: CaseTask, now, delegators: dict, detail_url: str) -> dict:

@@ -3,8 +3,15 @@
 The values are stored and hashed: never rename or reuse one; add new ones freely.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class AuditAction(models.TextChoices):
@@ -96,3 +103,37 @@ class AuditAction(models.TextChoices):
     # Reports: goals (metas) of the annual plan
     GOAL_SAVED = "goal.saved", _("Goal saved")
     GOAL_DELETED = "goal.deleted", _("Goal deleted")
+
+
+# Actions a case kind brings with it (``cases.kinds.CaseKind.audit_actions``), registered by the case
+# app in ``AppConfig.ready``: the trail knows them without naming the app. Same rule: stable values.
+_REGISTERED: dict[str, StrOrPromise] = {}
+
+
+def register(choices) -> None:
+    """Register ``(value, label)`` pairs as audit actions (a value registered twice must keep its label)."""
+    for value, label in choices:
+        value = str(value)
+        if value in AuditAction.values or _REGISTERED.get(value, label) != label:
+            raise ValueError(f"audit action {value!r} registered twice")
+        _REGISTERED[value] = label
+
+
+def choices() -> list[tuple[str, StrOrPromise]]:
+    """Every known action: the trail's own and the registered ones."""
+    return [*AuditAction.choices, *_REGISTERED.items()]
+
+
+def values() -> list[str]:
+    return [value for value, _label in choices()]
+
+
+def is_known(value: str) -> bool:
+    return value in AuditAction.values or value in _REGISTERED
+
+
+def label(value: str) -> str:
+    try:
+        return str(AuditAction(value).label)
+    except ValueError:
+        return str(_REGISTERED.get(value, value))

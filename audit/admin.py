@@ -6,7 +6,7 @@ from django.utils.functional import cached_property
 
 from cases.admin import ReadOnlyAdmin
 
-from .actions import AuditAction
+from . import actions
 from .models import AuditEntry, Checkpoint
 
 
@@ -17,7 +17,7 @@ class ActionFilter(admin.SimpleListFilter):
     parameter_name = "action"
 
     def lookups(self, request, model_admin):
-        return AuditAction.choices
+        return actions.choices()
 
     def queryset(self, request, queryset):
         return queryset.filter(action=self.value()) if self.value() else queryset

@@ -21,7 +21,7 @@ from typing import Any
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from . import context
+from . import actions, context
 from .actions import AuditAction
 from .models import AuditEntry
 from .verifier import FORMAT_VERSION, GENESIS_HASH, MAX_SAFE_INT, canonical_json, entry_hash
@@ -151,7 +151,9 @@ def record(
     ``actor`` is required (a user, or ``None`` only for anonymous events such as a failed login).
     ``case`` defaults to the subject's ``case_code`` (``INI-2026-000123``) when the subject is a case.
     """
-    action = AuditAction(action)
+    action = str(action.value if isinstance(action, AuditAction) else action)
+    if not actions.is_known(action):
+        raise ValueError(f"{action!r} is not an audit action")
     payload = to_jsonable(data or {})
     if not isinstance(payload, dict):
         raise TypeError("audit data must be a mapping")
@@ -163,7 +165,7 @@ def record(
         version=FORMAT_VERSION,
         actor=actor,
         actor_label=_check_text((actor_label_override or actor_label(actor))[:200]),
-        action=action.value,
+        action=action,
         case=_check_text(str(case))[:32],
         data=payload,
         request_id=context.current().request_id,

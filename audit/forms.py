@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext_lazy as _
 
-from .actions import AuditAction
+from . import actions
 from .selectors import TrailFilters, action_prefixes
 
 LA_PAZ = zoneinfo.ZoneInfo("America/La_Paz")
@@ -47,7 +47,7 @@ class DayOrMomentField(forms.CharField):
 
 def action_choices():
     grouped: dict[str, list] = {}
-    for value, label in AuditAction.choices:
+    for value, label in actions.choices():
         grouped.setdefault(value.split(".", 1)[0], []).append((value, label))
     return [("", _("All actions"))] + [
         (prefix, sorted(items, key=lambda c: str(c[1]))) for prefix, items in sorted(grouped.items())
@@ -76,7 +76,7 @@ class TrailFilterForm(forms.Form):
 
     def clean_action(self):
         action = self.cleaned_data["action"].strip()
-        if action and action not in AuditAction.values and action.rstrip(".") not in action_prefixes():
+        if action and not actions.is_known(action) and action.rstrip(".") not in action_prefixes():
             raise ValidationError(_("Unknown action."), code="invalid")
         return action
 

@@ -3,8 +3,6 @@ from django.db import models
 from django.db.models.signals import pre_save
 from django.utils.translation import gettext_lazy as _
 
-from .actions import AuditAction
-
 
 class AppendOnlyError(Exception):
     """Raised on any attempt to change or remove audit entries or checkpoints through the ORM."""
@@ -124,10 +122,9 @@ class AuditEntry(AppendOnlyModel):
 
     @property
     def action_label(self) -> str:
-        try:
-            return str(AuditAction(self.action).label)
-        except ValueError:
-            return self.action
+        from . import actions
+
+        return actions.label(self.action)
 
 
 class Checkpoint(AppendOnlyModel):

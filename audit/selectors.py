@@ -20,7 +20,7 @@ from django.db.models import Max, QuerySet
 
 from cases.roles import Role, has_role
 
-from .actions import AuditAction
+from . import actions
 from .models import AuditEntry, Checkpoint
 
 TRAIL_ROLES = (Role.INTERNAL_CONTROL, Role.ADMIN)
@@ -34,7 +34,7 @@ def can_view_trail(user) -> bool:
 
 def action_prefixes() -> list[str]:
     """The subject groups of the action codes (``auth``, ``budget``, ``initiative``...)."""
-    return sorted({value.split(".", 1)[0] for value in AuditAction.values})
+    return sorted({value.split(".", 1)[0] for value in actions.values()})
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def apply_filters(queryset: QuerySet, filters: TrailFilters | None) -> QuerySet:
             )
             queryset = queryset.filter(actor_id__in=ids) if ids else queryset.none()
     if filters.action:
-        if filters.action in AuditAction.values:
+        if actions.is_known(filters.action):
             queryset = queryset.filter(action=filters.action)
         else:
             queryset = queryset.filter(action__startswith=f"{filters.action.rstrip('.')}.")

@@ -236,7 +236,7 @@ def bare_query(user, tab: str, params: dict, after=None):
                 user.pk,
                 sod.applicant_only_actions(),
                 str(AuditAction.TASK_COMPLETED),
-                [str(st) for st in sod.APPLICANT_STEPS],
+                [str(st) for st in sod.applicant_steps()],
                 sod.either_side_actions(),
                 _became_staff_seq(user),
             ]

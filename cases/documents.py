@@ -120,7 +120,7 @@ def read_upload(uploaded_file) -> Upload:
     return Upload(content, content_type, ext, size, digest.hexdigest(), original)
 
 
-def store(document: CaseDocument, upload: Upload) -> CaseDocument:
+def store[D: CaseDocument](document: D, upload: Upload) -> D:
     """Fill ``document`` (its case, kind and uploader already set) from ``upload`` and save it, under
     a random file name."""
     document.original_name = upload.original_name

@@ -58,6 +58,9 @@ class CaseKind:
       (not a task decision) that enters one cancels the open tasks;
     - ``not_now`` / ``not_yours``: the 409 and 403 messages of a refused transition (``%(code)s``,
       ``%(state)s``);
+    - ``steps``: ``(code, label)`` of the human steps of its own (beyond the engine's ``Step``);
+      ``applicant_steps``: which of them the applicant works;
+    - ``audit_actions``: ``(code, label)`` of the audit actions of its own (``audit.actions``);
     - ``metrics``: report figures it contributes, by indicator code (see ``reports``).
     """
 
@@ -81,10 +84,14 @@ class CaseKind:
     flow_stops: frozenset[str] = frozenset()
     not_now: StrOrPromise = ""
     not_yours: StrOrPromise = ""
+    steps: tuple[tuple[str, StrOrPromise], ...] = ()
+    applicant_steps: tuple[str, ...] = ()
+    audit_actions: tuple[tuple[str, StrOrPromise], ...] = ()
     metrics: Mapping[str, Any] = field(default_factory=dict)
 
     @property
-    def model_class(self) -> type[models.Model]:
+    def model_class(self) -> Any:
+        """The case model (``Any``: each kind's model has its own fields and manager)."""
         return apps.get_model(self.model)
 
     @property
@@ -139,7 +146,7 @@ def all_kinds() -> Iterator[CaseKind]:
 
 def for_model(obj_or_model) -> CaseKind:
     """The kind whose case model ``obj_or_model`` is (an instance or a class)."""
-    model = obj_or_model if isinstance(obj_or_model, type) else type(obj_or_model)
+    model: type[models.Model] = obj_or_model if isinstance(obj_or_model, type) else type(obj_or_model)
     label = model._meta.label
     for kind in _KINDS.values():
         if kind.model == label:

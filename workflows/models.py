@@ -11,14 +11,15 @@ from django.utils.translation import gettext_lazy as _
 from viewflow.workflow.models import Process, Task
 from viewflow.workflow.status import STATUS
 
-from approvals.models import CaseType, Step
+from approvals.models import step_choices
+from cases import kinds
 from cases.roles import Role
 
 CLOSED_STATUSES = frozenset({STATUS.DONE, STATUS.CANCELED, STATUS.REVIVED})
 
 
 class CaseProcess(Process):
-    case_type = models.CharField(_("case type"), max_length=20, choices=CaseType.choices)
+    case_type = models.CharField(_("case type"), max_length=20, choices=kinds.choices)
     case_id = models.BigIntegerField(_("case id"))
     case_code = models.CharField(_("case"), max_length=32, db_index=True)
     purpose = models.CharField(_("purpose"), max_length=20, default="main")
@@ -35,10 +36,10 @@ class CaseProcess(Process):
 
 class CaseTask(Task):
     # Empty on the flow's own gateway/start/end rows; filled on human steps (``HumanStep``).
-    case_type = models.CharField(_("case type"), max_length=20, choices=CaseType.choices, blank=True)
+    case_type = models.CharField(_("case type"), max_length=20, choices=kinds.choices, blank=True)
     case_id = models.BigIntegerField(_("case id"), null=True)
     case_code = models.CharField(_("case"), max_length=32, blank=True)
-    step = models.CharField(_("step"), max_length=40, choices=Step.choices, blank=True)
+    step = models.CharField(_("step"), max_length=40, choices=step_choices, blank=True)
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, blank=True)
     # Scope columns (copied from the case when the task is created).
     department = models.ForeignKey(
