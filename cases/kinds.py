@@ -125,7 +125,7 @@ def all_kinds() -> Iterator[CaseKind]:
     return iter(sorted(_KINDS.values(), key=lambda k: k.code))
 
 
-def for_model(obj_or_model) -> CaseKind:
+def for_model(obj_or_model: models.Model | type[models.Model]) -> CaseKind:
     """The kind whose case model ``obj_or_model`` is (an instance or a class)."""
     model = obj_or_model if isinstance(obj_or_model, type) else type(obj_or_model)
     label = model._meta.label
