@@ -12,12 +12,14 @@ columns, its program and department paths, its report metrics.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
 from django.db import models
+
+from .metrics import Metric
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -51,7 +53,9 @@ class CaseKind:
     - ``applicant_actions``: audit actions only the applicant unit can take on its case (whoever
       took one never acts as staff on that case: four eyes); ``either_side_actions``: actions staff
       may take too, applicant-side only when taken before the actor held an agency role;
-    - ``metrics``: report figures it contributes, by indicator code (see ``reports``).
+    - ``metrics``: the report figures it contributes (``cases.metrics.Metric``: indicator codes, their
+      figures per program for a fiscal year, the cases behind them); ``reports`` adds up the metrics
+      of every kind.
     """
 
     code: str
@@ -69,7 +73,7 @@ class CaseKind:
     detail_url_name: str = ""
     applicant_actions: tuple[str, ...] = ()
     either_side_actions: tuple[str, ...] = ()
-    metrics: Mapping[str, Any] = field(default_factory=dict)
+    metrics: tuple[Metric, ...] = ()
 
     @property
     def model_class(self) -> type[models.Model]:
