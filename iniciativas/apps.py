@@ -10,7 +10,7 @@ class IniciativasConfig(AppConfig):
         from audit.actions import AuditAction
         from cases import kinds
 
-        from . import rules, selectors, steps  # noqa: F401  (register permission rules and step handlers)
+        from . import metrics, rules, selectors, steps  # noqa: F401  (register permission rules and step handlers)
         from .models import Initiative
 
         kinds.register(
@@ -36,5 +36,6 @@ class IniciativasConfig(AppConfig):
                     AuditAction.INITIATIVE_ANSWERED,
                 ),
                 either_side_actions=(),
+                metrics=metrics.METRICS,
             )
         )

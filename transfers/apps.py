@@ -10,7 +10,7 @@ class TransfersConfig(AppConfig):
         from audit.actions import AuditAction
         from cases import kinds
 
-        from . import rules, selectors, steps  # noqa: F401  (register permission rules and step handlers)
+        from . import metrics, rules, selectors, steps  # noqa: F401  (register permission rules and step handlers)
         from .models import Transfer
 
         kinds.register(
@@ -30,5 +30,6 @@ class TransfersConfig(AppConfig):
                 detail_url_name="transfer-detail",
                 applicant_actions=(),
                 either_side_actions=(AuditAction.TRANSFER_REQUESTED,),
+                metrics=metrics.METRICS,
             )
         )
