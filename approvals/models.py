@@ -65,7 +65,6 @@ APPLICANT_STEPS = (
 )
 
 
-
 def applicant_steps() -> list[str]:
     """The applicant steps of the engine and of every registered case kind."""
     return [*APPLICANT_STEPS, *(s for kind in kinds.all_kinds() for s in kind.applicant_steps)]

@@ -3,7 +3,8 @@
 Only ``internal_control`` and ``admin`` see the whole trail (``entry_list(user=...)`` is empty for
 anyone else). The case apps show an applicant the history of its own cases with
 ``history_for_case(code)`` *after* scoping the case to the user themselves; four-eyes checks ask
-``actor_ids_for_case(code, actions)`` who actually did the earlier steps.
+``actor_ids_for_case(code, actions)`` who actually did the earlier steps. The report metrics of the
+case kinds read WHEN a case reached a state from the trail: ``cases_reached`` and ``first_reached_at``.
 
 Pages are keyset pages on ``seq`` (``before``/``after``), so a page costs the same at entry 10 and at
 entry 1,000,000: every filter walks an index in seq order and nothing counts the whole table.
@@ -16,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.db.models import Max, QuerySet
+from django.db.models import Max, OuterRef, QuerySet, Subquery
 
 from cases.roles import Role, has_role
 
@@ -111,6 +112,24 @@ def actor_ids_for_case(code: str, actions: Iterable[str]) -> set[int]:
         AuditEntry.objects.filter(case=code, action__in=[str(a) for a in actions], actor__isnull=False)
         .values_list("actor_id", flat=True)
         .distinct()
+    )
+
+
+def cases_reached(actions: Iterable[str], start: dt.datetime, end: dt.datetime) -> QuerySet:
+    """The codes of the cases with an entry of any of ``actions`` in [start, end): a subquery
+    (``code__in=cases_reached(...)``), never evaluated here."""
+    return AuditEntry.objects.filter(action__in=[str(a) for a in actions], at__gte=start, at__lt=end).values(
+        "case"
+    )
+
+
+def first_reached_at(action: str, start: dt.datetime, end: dt.datetime) -> Subquery:
+    """When the outer row's case (``OuterRef("code")``) first got an ``action`` entry in [start, end):
+    a subquery for ``annotate`` (``None`` when it got none)."""
+    return Subquery(
+        AuditEntry.objects.filter(case=OuterRef("code"), action=action, at__gte=start, at__lt=end)
+        .order_by("at")
+        .values("at")[:1]
     )
 
 

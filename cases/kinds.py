@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 from django.apps import apps
 from django.db import models
 
+from .metrics import Metric
+
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
@@ -61,7 +63,9 @@ class CaseKind:
     - ``steps``: ``(code, label)`` of the human steps of its own (beyond the engine's ``Step``);
       ``applicant_steps``: which of them the applicant works;
     - ``audit_actions``: ``(code, label)`` of the audit actions of its own (``audit.actions``);
-    - ``metrics``: report figures it contributes, by indicator code (see ``reports``).
+    - ``metrics``: the report figures it contributes (``cases.metrics.Metric``: indicator codes, their
+      figures per program for a fiscal year, the cases behind them); ``reports`` adds up the metrics
+      of every kind.
     """
 
     code: str
@@ -87,7 +91,7 @@ class CaseKind:
     steps: tuple[tuple[str, StrOrPromise], ...] = ()
     applicant_steps: tuple[str, ...] = ()
     audit_actions: tuple[tuple[str, StrOrPromise], ...] = ()
-    metrics: Mapping[str, Any] = field(default_factory=dict)
+    metrics: tuple[Metric, ...] = ()
 
     @property
     def model_class(self) -> Any:
@@ -144,7 +148,7 @@ def all_kinds() -> Iterator[CaseKind]:
     return iter(sorted(_KINDS.values(), key=lambda k: k.code))
 
 
-def for_model(obj_or_model) -> CaseKind:
+def for_model(obj_or_model: models.Model | type[models.Model]) -> CaseKind:
     """The kind whose case model ``obj_or_model`` is (an instance or a class)."""
     model: type[models.Model] = obj_or_model if isinstance(obj_or_model, type) else type(obj_or_model)
     label = model._meta.label

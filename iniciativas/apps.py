@@ -11,7 +11,7 @@ class IniciativasConfig(AppConfig):
         from budget.services import release_held
         from cases import kinds
 
-        from . import rules, selectors, steps  # noqa: F401  (register permission rules and step handlers)
+        from . import metrics, rules, selectors, steps  # noqa: F401  (register permission rules and step handlers)
         from .models import FINAL_STATES, RELEASING_STATES, Initiative, InitiativeState
         from .services import TRANSITION_ACTIONS
 
@@ -44,5 +44,6 @@ class IniciativasConfig(AppConfig):
                 flow_stops=frozenset({*FINAL_STATES, InitiativeState.IN_RECOVERY}),
                 not_now=_("Initiative %(code)s is %(state)s: that action is not possible now."),
                 not_yours=_("You may not do this on initiative %(code)s."),
+                metrics=metrics.METRICS,
             )
         )

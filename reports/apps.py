@@ -7,4 +7,4 @@ class ReportsConfig(AppConfig):
     verbose_name = _("Reports")
 
     def ready(self):
-        from . import rules  # noqa: F401  (registers the permission rules)
+        from . import checks, rules  # noqa: F401  (registers the system check and the permission rules)

@@ -1,10 +1,10 @@
 """Goals (metas) of the annual plan, per fiscal year and program, against which the accountability report
 shows attainment (PRODUCT.md §5). Written only by ``reports.services`` (administrators, audited).
 
-The indicators are a fixed list: each one is counted from the case data by ``reports.selectors``
-(``attainment``). A goal without a program is a goal of the whole agency: it is set against the total.
-The registry indicators (units registered, renewed, valid) are agency-wide only: units belong to no
-program.
+The indicators are a fixed list: the case kinds count their cases for them (``cases.metrics``, the
+``metrics`` each kind registers in ``cases.kinds``) and ``reports.selectors.attainment`` adds them up.
+A goal without a program is a goal of the whole agency: it is set against the total. The registry
+indicators (units registered, renewed, valid) are agency-wide only: units belong to no program.
 """
 
 from __future__ import annotations

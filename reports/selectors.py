@@ -24,7 +24,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import Count, DecimalField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -33,8 +33,11 @@ from audit.actions import AuditAction
 from audit.models import AuditEntry
 from budget.models import MAX_FISCAL_YEAR, MIN_FISCAL_YEAR, ZERO, BudgetLine, BudgetMovement, Program
 from budget.selectors import ledger_mismatches, program_scope_ids
+from cases import kinds
 from cases.clock import today
+from cases.metrics import CaseLine, Figure, FiscalYear, Metric, Scope
 from cases.roles import Role, has_role, is_admin
+from registry.models import Unit
 
 from .models import AGENCY_INDICATORS, MONEY_INDICATORS, PROGRAM_INDICATORS, Goal, Indicator
 
@@ -268,36 +271,30 @@ def executed_total(movements: QuerySet) -> Decimal:
 
 # --- Goals and their attainment (metas y resultados) ----------------------------------------------------
 #
-# What the cases achieved in a fiscal year, per program and in total, from the case data only. WHEN a
-# case reached a state is read from the audit trail (one entry per FSM transition, with its time), so a
-# case closed on 2 January counts in the year it was closed, whatever it did later. Payments and
-# deliveries are read from their own dated rows. No names and no NITs: counts and amounts only.
+# What the cases achieved in a fiscal year, per program and in total, from the case data only. The
+# report owns the indicators (``models.Indicator``); each case kind counts its own cases for them
+# (``cases.metrics``: the ``metrics`` of its ``cases.kinds`` entry), and several kinds may give the same
+# indicator (their figures add up). WHEN a case reached a state is read from the audit trail (one entry
+# per FSM transition, with its time), so a case closed on 2 January counts in the year it was closed,
+# whatever it did later. Payments and deliveries are read from their own dated rows. The registry
+# figures (units) are read here. No names and no NITs: counts and amounts only.
 
 
-def year_bounds(fiscal_year: int) -> tuple[dt.datetime, dt.datetime]:
-    """[1 January 00:00, next 1 January 00:00) in La Paz, as aware datetimes."""
-    return (
-        dt.datetime(fiscal_year, 1, 1, tzinfo=LA_PAZ),
-        dt.datetime(fiscal_year + 1, 1, 1, tzinfo=LA_PAZ),
-    )
+def _metrics(indicator: str | None = None) -> list[Metric]:
+    """The metrics every registered case kind contributes (those giving ``indicator``, if given), in
+    the order of the kinds' codes."""
+    return [
+        metric
+        for kind in kinds.all_kinds()
+        for metric in kind.metrics
+        if indicator is None or indicator in metric.indicators
+    ]
 
 
-# The audit action that marks each case indicator, and the kind of case it counts.
-INITIATIVE_ACTIONS: dict[str, AuditAction] = {
-    Indicator.INITIATIVES_SUBMITTED: AuditAction.INITIATIVE_SUBMITTED,
-    Indicator.INITIATIVES_APPROVED: AuditAction.INITIATIVE_APPROVED,
-    Indicator.INITIATIVES_CLOSED: AuditAction.INITIATIVE_CLOSED,
-    Indicator.INITIATIVES_REJECTED: AuditAction.INITIATIVE_REJECTED,
-}
-TRANSFER_ACTIONS: dict[str, AuditAction] = {
-    Indicator.TRANSFERS_REQUESTED: AuditAction.TRANSFER_REQUESTED,
-    Indicator.TRANSFERS_DELIVERED: AuditAction.TRANSFER_DELIVERED,
-    Indicator.TRANSFERS_CLOSED: AuditAction.TRANSFER_CLOSED,
-}
-# Indicators whose figure is a list of cases (or of rows of cases) a staff member may open.
-DRILLABLE = frozenset(
-    {*INITIATIVE_ACTIONS, *TRANSFER_ACTIONS, Indicator.ASSETS_DELIVERED, Indicator.AMOUNT_PAID}
-)
+def is_drillable(indicator: str) -> bool:
+    """A figure that is a list of cases (or of rows of cases) a staff member may open: a program
+    indicator some case kind gives. The registry indicators are not: units are not cases."""
+    return indicator in PROGRAM_INDICATORS and bool(_metrics(indicator))
 
 
 def attainment_percent(achieved, target: Decimal | None) -> Decimal | None:
@@ -328,7 +325,7 @@ class IndicatorRow:
 
     @property
     def drillable(self) -> bool:
-        return self.indicator in DRILLABLE
+        return is_drillable(self.indicator)
 
 
 @dataclass(frozen=True)
@@ -356,78 +353,33 @@ class Attainment:
         return sum(1 for p in (*self.by_program, self.total) for r in p.rows if r.target is not None)
 
 
-def _count_by_program(queryset, program_path: str, indicators: dict) -> dict[str, dict[str, int]]:
-    """One grouped query: for each program code, the count of each indicator's filter."""
-    rows = (
-        queryset.order_by()
-        .values(program_code=F(program_path))
-        .annotate(
-            **{
-                str(ind): Count("pk", filter=condition, distinct=True)
-                for ind, condition in indicators.items()
-            }
-        )
-    )
-    return {row.pop("program_code"): row for row in rows}
-
-
-def _reached(action: str, start: dt.datetime, end: dt.datetime) -> QuerySet:
-    """The case codes with an ``action`` entry in [start, end) (a subquery, never evaluated here)."""
-    return AuditEntry.objects.filter(action=action, at__gte=start, at__lt=end).values("case")
+def _figures(year: FiscalYear) -> dict[str, dict[str, Figure]]:
+    """``{indicator: {program code: figure}}`` of the program indicators, each the sum of what every
+    case kind's metrics give for it (one read per metric)."""
+    figures: dict[str, dict[str, Figure]] = {}
+    for metric in _metrics():
+        table = metric.figures(year)
+        for indicator in metric.indicators:
+            by_program = figures.setdefault(indicator, {})
+            for code, value in table.get(indicator, {}).items():
+                known = by_program.get(code)
+                by_program[code] = value if known is None else known + value
+    return figures
 
 
 def attainment(fiscal_year: int) -> Attainment:
     """What the cases achieved in ``fiscal_year`` per program and in total, with the goals (targets).
 
-    Nine queries whatever the number of programs or cases: programs, initiatives (grouped, four
-    indicators), transfers (grouped, three), asset units, paid tranches, paid transfers, units (two
-    figures), renewals, goals. Amounts are summed in Python ``Decimal``. No access check here: callers
-    check ``can_view_execution`` (closed years public).
+    The program indicators come from the case kinds (``cases.kinds``: each kind's ``metrics``, one
+    read each: today initiatives grouped with four indicators, their paid tranches, transfers grouped
+    with three, their asset units, transfers paid); then programs, units (two figures), renewals and
+    goals: nine queries whatever the number of programs or cases. Amounts are summed in Python
+    ``Decimal``. No access check here: callers check ``can_view_execution`` (closed years public).
     """
-    from iniciativas.models import Initiative, Tranche
-    from registry.models import Unit
-    from transfers.models import AssetItem, Modality, Transfer
-
-    start, end = year_bounds(fiscal_year)
-    first_day, last_day = dt.date(fiscal_year, 1, 1), dt.date(fiscal_year, 12, 31)
+    year = FiscalYear(fiscal_year)
+    start, end, last_day = year.start, year.end, year.last_day
     programs = dict(Program.objects.order_by("code").values_list("code", "name"))
-
-    initiative_actions = [str(a) for a in INITIATIVE_ACTIONS.values()]
-    initiatives = _count_by_program(
-        Initiative.objects.filter(
-            code__in=AuditEntry.objects.filter(
-                action__in=initiative_actions, at__gte=start, at__lt=end
-            ).values("case")
-        ),
-        "call__program__code",
-        {ind: Q(code__in=_reached(action, start, end)) for ind, action in INITIATIVE_ACTIONS.items()},
-    )
-    transfer_actions = [str(a) for a in TRANSFER_ACTIONS.values()]
-    transfers = _count_by_program(
-        Transfer.objects.filter(
-            code__in=AuditEntry.objects.filter(action__in=transfer_actions, at__gte=start, at__lt=end).values(
-                "case"
-            )
-        ),
-        "program__code",
-        {ind: Q(code__in=_reached(action, start, end)) for ind, action in TRANSFER_ACTIONS.items()},
-    )
-    assets = dict(
-        AssetItem.objects.filter(delivered_on__range=(first_day, last_day))
-        .exclude(status=AssetItem.Status.PENDING)
-        .order_by()
-        .values_list("asset__transfer__program__code")
-        .annotate(n=Count("pk"))
-    )
-    paid: dict[str, Decimal] = {}
-    for code, amount in Tranche.objects.filter(
-        state=Tranche.State.PAID, confirmed_at__gte=start, confirmed_at__lt=end
-    ).values_list("initiative__call__program__code", "amount"):
-        paid[code] = paid.get(code, ZERO) + amount
-    for code, amount in Transfer.objects.filter(
-        modality=Modality.MONEY, paid_on__range=(first_day, last_day), paid_amount__gt=0
-    ).values_list("program__code", "paid_amount"):
-        paid[code] = paid.get(code, ZERO) + amount
+    contributed = _figures(year)
     units = Unit.objects.aggregate(
         registered=Count("pk", filter=Q(registered_at__gte=start, registered_at__lt=end)),
         valid=Count("pk", filter=Q(registered_at__lt=end, registration_valid_until__gte=last_day)),
@@ -447,13 +399,10 @@ def attainment(fiscal_year: int) -> Attainment:
     }
 
     def figure(code: str, indicator: str):
-        if indicator in INITIATIVE_ACTIONS:
-            return initiatives.get(code, {}).get(str(indicator), 0)
-        if indicator in TRANSFER_ACTIONS:
-            return transfers.get(code, {}).get(str(indicator), 0)
-        if indicator == Indicator.ASSETS_DELIVERED:
-            return assets.get(code, 0)
-        return paid.get(code, ZERO).quantize(CENT)
+        value = contributed.get(str(indicator), {}).get(code)
+        if indicator in MONEY_INDICATORS:
+            return Decimal(value or ZERO).quantize(CENT)
+        return value or 0
 
     def row(code: str, indicator: str, achieved) -> IndicatorRow:
         target, description = goals.get((code, str(indicator)), (None, ""))
@@ -488,22 +437,6 @@ def attainment(fiscal_year: int) -> Attainment:
 # --- Drill-down: the cases behind a figure of the attainment report ---------------------------------------
 
 
-@dataclass(frozen=True)
-class CaseLine:
-    """One row behind a figure: a case (by code), when it got there, and what it counts for."""
-
-    kind: str  # "initiative" or "transfer"
-    case_id: int
-    code: str
-    when: dt.datetime | dt.date
-    state: str  # the case's state now (display)
-    program: str
-    department: str
-    amount: Decimal  # the case's amount, or what this row paid
-    count: int = 1  # asset units (assets_delivered); 1 otherwise
-    note: str = ""
-
-
 def attainment_years_for(user) -> list[int]:
     """The fiscal years offered on the goals page: years with a budget or a goal, and the year in
     progress for staff; closed years only for everyone else (two queries)."""
@@ -520,128 +453,14 @@ def attainment_years_for(user) -> list[int]:
 
 def attainment_cases(user, fiscal_year: int, indicator: str, program: str | None = None) -> list[CaseLine]:
     """The cases (or payments, or deliveries) behind ``indicator`` of ``program`` (``None``: all) in
-    ``fiscal_year``, within the user's program scopes, oldest first. Empty for users who may not drill
-    down, and for the registry indicators (units are not cases)."""
-    from iniciativas.models import Initiative, Tranche
-    from transfers.models import AssetItem, Modality, Transfer
-
-    if not can_drill_down(user) or indicator not in DRILLABLE:
+    ``fiscal_year``, within the user's program scopes, oldest first: the lines of every case kind's
+    metrics giving it. Empty for users who may not drill down, and for the registry indicators (units
+    are not cases)."""
+    if not can_drill_down(user) or not is_drillable(indicator):
         return []
-    start, end = year_bounds(fiscal_year)
-    first_day, last_day = dt.date(fiscal_year, 1, 1), dt.date(fiscal_year, 12, 31)
-    scope = program_scope_ids(user)
-
-    def within(queryset, path: str):
-        if scope is not None:
-            queryset = queryset.filter(**{f"{path}_id__in": scope})
-        if program is not None:
-            queryset = queryset.filter(**{f"{path}__code": program})
-        return queryset
-
-    def reached(action):
-        return Subquery(
-            AuditEntry.objects.filter(case=OuterRef("code"), action=action, at__gte=start, at__lt=end)
-            .order_by("at")
-            .values("at")[:1]
-        )
-
-    lines: list[CaseLine] = []
-    if indicator in INITIATIVE_ACTIONS:
-        found = within(
-            Initiative.objects.select_related("call__program", "department"), "call__program"
-        ).annotate(reached_at=reached(INITIATIVE_ACTIONS[indicator]))
-        for i in found.filter(reached_at__isnull=False):
-            lines.append(
-                CaseLine(
-                    "initiative",
-                    i.pk,
-                    i.code,
-                    i.reached_at,
-                    i.get_state_display(),
-                    i.call.program.code,
-                    i.department.code,
-                    i.granted_amount if i.granted_amount is not None else i.requested_amount,
-                )
-            )
-    elif indicator in TRANSFER_ACTIONS:
-        found = within(Transfer.objects.select_related("program", "department"), "program").annotate(
-            reached_at=reached(TRANSFER_ACTIONS[indicator])
-        )
-        for t in found.filter(reached_at__isnull=False):
-            lines.append(
-                CaseLine(
-                    "transfer",
-                    t.pk,
-                    t.code,
-                    t.reached_at,
-                    t.get_state_display(),
-                    t.program.code,
-                    t.department.code,
-                    t.amount,
-                    note=t.get_modality_display(),
-                )
-            )
-    elif indicator == Indicator.ASSETS_DELIVERED:
-        delivered = Q(
-            assets__items__delivered_on__range=(first_day, last_day),
-            assets__items__status__in=[s for s in AssetItem.Status.values if s != AssetItem.Status.PENDING],
-        )
-        found = (
-            within(Transfer.objects.select_related("program", "department"), "program")
-            .annotate(units=Count("assets__items", filter=delivered))
-            .filter(units__gt=0)
-        )
-        for t in found:
-            lines.append(
-                CaseLine(
-                    "transfer",
-                    t.pk,
-                    t.code,
-                    t.delivered_on,
-                    t.get_state_display(),
-                    t.program.code,
-                    t.department.code,
-                    t.amount,
-                    count=t.units,
-                )
-            )
-    else:  # AMOUNT_PAID: confirmed tranches and transfers paid in money
-        tranches = within(
-            Tranche.objects.select_related("initiative__call__program", "initiative__department"),
-            "initiative__call__program",
-        ).filter(state=Tranche.State.PAID, confirmed_at__gte=start, confirmed_at__lt=end)
-        for tr in tranches:
-            i = tr.initiative
-            lines.append(
-                CaseLine(
-                    "initiative",
-                    i.pk,
-                    i.code,
-                    tr.confirmed_at,
-                    i.get_state_display(),
-                    i.call.program.code,
-                    i.department.code,
-                    tr.amount,
-                    note=_("Tranche %(n)s") % {"n": tr.number},
-                )
-            )
-        transfers = within(Transfer.objects.select_related("program", "department"), "program").filter(
-            modality=Modality.MONEY, paid_on__range=(first_day, last_day), paid_amount__gt=0
-        )
-        for t in transfers:
-            lines.append(
-                CaseLine(
-                    "transfer",
-                    t.pk,
-                    t.code,
-                    t.paid_on,
-                    t.get_state_display(),
-                    t.program.code,
-                    t.department.code,
-                    t.paid_amount,
-                    note=t.get_modality_display(),
-                )
-            )
+    year = FiscalYear(fiscal_year)
+    scope = Scope(program_ids=program_scope_ids(user), program=program)
+    lines = [line for metric in _metrics(indicator) for line in metric.lines(indicator, year, scope)]
 
     def sort_key(line: CaseLine):
         when = line.when

@@ -36,7 +36,6 @@ from .exports import (
 )
 from .models import Indicator
 from .selectors import (
-    DRILLABLE,
     EXECUTED_SIGN,
     ProgramAttainment,
     attainment,
@@ -50,6 +49,7 @@ from .selectors import (
     default_year_for,
     executed_total,
     execution_movements,
+    is_drillable,
     report_years_for,
 )
 
@@ -261,7 +261,7 @@ def attainment_cases_page(request, fiscal_year: str, scope: str, indicator: str)
     year = int(fiscal_year)
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
-    if not can_drill_down(request.user) or indicator not in DRILLABLE:
+    if not can_drill_down(request.user) or not is_drillable(indicator):
         raise Http404
     report = attainment(year)
     group: ProgramAttainment | None

@@ -11,7 +11,7 @@ class TransfersConfig(AppConfig):
         from budget.services import release_held
         from cases import kinds
 
-        from . import rules, selectors, steps  # noqa: F401  (register permission rules and step handlers)
+        from . import metrics, rules, selectors, steps  # noqa: F401  (register permission rules and step handlers)
         from .models import FINAL_STATES, Transfer, TransferState
         from .services import TRANSITION_ACTIONS
 
@@ -38,5 +38,6 @@ class TransfersConfig(AppConfig):
                 flow_stops=FINAL_STATES,
                 not_now=_("Transfer %(code)s is %(state)s: that action is not possible now."),
                 not_yours=_("You may not do this on transfer %(code)s."),
+                metrics=metrics.METRICS,
             )
         )

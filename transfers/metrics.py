@@ -1,0 +1,128 @@
+"""What transfers contribute to the goals report (``cases.metrics``).
+
+- ``transfers_requested`` / ``_delivered`` / ``_closed``: transfers with a ``transfer.requested`` /
+  ``.delivered`` / ``.closed`` entry in the year's audit trail (WHEN it reached the state, whatever it
+  did later); program = the transfer's. One grouped query for the three.
+- ``assets_delivered``: asset units (in kind) with ``delivered_on`` in the year and no longer
+  ``pending`` (accepted or otherwise settled by the beneficiary). One query.
+- ``amount_paid``: transfers in money paid (``paid_on`` in the year, ``paid_amount`` > 0). One query;
+  amounts summed in ``Decimal``. In-kind value is not money paid.
+
+Indicator codes are the report's (``reports.models.Indicator`` values), written here as plain strings.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q
+
+from audit.actions import AuditAction
+from audit.selectors import cases_reached, first_reached_at
+from cases.metrics import (
+    CaseLine,
+    Figures,
+    FiscalYear,
+    Metric,
+    Scope,
+    count_by_program,
+    sum_by_program,
+)
+
+from .models import AssetItem, Modality, Transfer
+
+KIND = "transfer"
+ASSETS_DELIVERED = "assets_delivered"
+AMOUNT_PAID = "amount_paid"
+
+# The audit action that marks each indicator.
+REACHED: dict[str, str] = {
+    "transfers_requested": AuditAction.TRANSFER_REQUESTED,
+    "transfers_delivered": AuditAction.TRANSFER_DELIVERED,
+    "transfers_closed": AuditAction.TRANSFER_CLOSED,
+}
+
+
+def _line(transfer: Transfer, when, amount, **extra) -> CaseLine:
+    return CaseLine(
+        KIND,
+        transfer.pk,
+        transfer.code,
+        when,
+        transfer.get_state_display(),
+        transfer.program.code,
+        transfer.department.code,
+        amount,
+        **extra,
+    )
+
+
+def _within(scope: Scope, transfers=None):
+    """``transfers`` (default: all) within ``scope``, with what a line shows."""
+    transfers = Transfer.objects.all() if transfers is None else transfers
+    return scope.apply(transfers.select_related("program", "department"), "program")
+
+
+def reached_figures(year: FiscalYear) -> Figures:
+    """Transfers that reached each state in ``year``, by program (one grouped query)."""
+    return count_by_program(
+        Transfer.objects.filter(code__in=cases_reached(REACHED.values(), year.start, year.end)),
+        "program__code",
+        {
+            indicator: Q(code__in=cases_reached([action], year.start, year.end))
+            for indicator, action in REACHED.items()
+        },
+    )
+
+
+def reached_lines(indicator: str, year: FiscalYear, scope: Scope) -> list[CaseLine]:
+    """The transfers that reached the state of ``indicator`` in ``year``, with when they first did."""
+    found = _within(scope).annotate(reached_at=first_reached_at(REACHED[indicator], year.start, year.end))
+    return [
+        _line(t, t.reached_at, t.amount, note=t.get_modality_display())
+        for t in found.filter(reached_at__isnull=False)
+    ]
+
+
+def assets_figures(year: FiscalYear) -> Figures:
+    """Asset units delivered in ``year``, by program (one grouped query)."""
+    delivered = (
+        AssetItem.objects.filter(delivered_on__range=(year.first_day, year.last_day))
+        .exclude(status=AssetItem.Status.PENDING)
+        .order_by()
+        .values_list("asset__transfer__program__code")
+        .annotate(n=Count("pk"))
+    )
+    return {ASSETS_DELIVERED: dict(delivered)}
+
+
+def assets_lines(indicator: str, year: FiscalYear, scope: Scope) -> list[CaseLine]:
+    """One line per transfer with units delivered in ``year``: how many (``count``)."""
+    delivered = Q(
+        assets__items__delivered_on__range=(year.first_day, year.last_day),
+        assets__items__status__in=[s for s in AssetItem.Status.values if s != AssetItem.Status.PENDING],
+    )
+    found = _within(scope).annotate(units=Count("assets__items", filter=delivered)).filter(units__gt=0)
+    return [_line(t, t.delivered_on, t.amount, count=t.units) for t in found]
+
+
+def _paid_in_money(year: FiscalYear):
+    return Transfer.objects.filter(
+        modality=Modality.MONEY, paid_on__range=(year.first_day, year.last_day), paid_amount__gt=0
+    )
+
+
+def paid_figures(year: FiscalYear) -> Figures:
+    """Bs paid in money in ``year``, by program (one query)."""
+    return {AMOUNT_PAID: sum_by_program(_paid_in_money(year).values_list("program__code", "paid_amount"))}
+
+
+def paid_lines(indicator: str, year: FiscalYear, scope: Scope) -> list[CaseLine]:
+    """One line per transfer paid in money in ``year``: when, and what it paid."""
+    paid = _within(scope, _paid_in_money(year))
+    return [_line(t, t.paid_on, t.paid_amount, note=t.get_modality_display()) for t in paid]
+
+
+METRICS = (
+    Metric(indicators=tuple(REACHED), figures=reached_figures, lines=reached_lines),
+    Metric(indicators=(ASSETS_DELIVERED,), figures=assets_figures, lines=assets_lines),
+    Metric(indicators=(AMOUNT_PAID,), figures=paid_figures, lines=paid_lines),
+)
