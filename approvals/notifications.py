@@ -217,6 +217,8 @@ def claimers_of(task) -> list:
 def task_audience(task) -> list:
     """Who must act on ``task`` (see the module's rules)."""
     if task.role == Role.APPLICANT:  # the whole unit's, whoever viewflow lists as its owner
+        if not task.unit_id and task.owner_id:  # no unit yet: the applicant in person
+            return [task.owner] if task.owner.is_active else []
         return unit_members(task.unit_id)
     if task.owner_id:
         return holders_of(task)

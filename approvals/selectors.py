@@ -110,9 +110,13 @@ def _claimable_by(user, pairs) -> Q | None:
 def _unit_tasks_q(user) -> Q | None:
     """The open steps of the applicant unit ``user`` belongs to (answer observations, progress and
     final reports, delivery acceptance): the whole unit's, whoever viewflow lists as their owner."""
-    if not user.unit_id or Role.APPLICANT not in roles_of(user):
+    if Role.APPLICANT not in roles_of(user):
         return None
-    return Q(role=Role.APPLICANT, unit_id=user.unit_id, status__in=(STATUS.NEW, STATUS.ASSIGNED))
+    # A case with no unit yet (a new unit's registration) gives its applicant steps to the person.
+    own = Q(role=Role.APPLICANT, unit__isnull=True, owner=user, status=STATUS.ASSIGNED)
+    if not user.unit_id:
+        return own
+    return Q(role=Role.APPLICANT, unit_id=user.unit_id, status__in=(STATUS.NEW, STATUS.ASSIGNED)) | own
 
 
 def _apply(qs: QuerySet, f: TaskFilters) -> QuerySet:
@@ -253,7 +257,8 @@ def task_for_action(user, pk: int) -> CaseTask:
     for delegator in active_delegators(user):
         held |= roles_of(delegator)
     if task.role == Role.APPLICANT:
-        if Role.APPLICANT not in held or user.unit_id != task.unit_id:
+        mine = task.owner_id == user.pk if task.unit_id is None else user.unit_id == task.unit_id
+        if Role.APPLICANT not in held or not mine:
             raise CaseTask.DoesNotExist
     elif task.role not in held:
         raise CaseTask.DoesNotExist

@@ -144,9 +144,11 @@ def _refusal_code(user, task: CaseTask, pairs=None) -> str | None:
     if not user.is_active:
         return "inactive"
     if task.role == Role.APPLICANT:
-        if not (has_role(user, Role.APPLICANT) and user.unit_id and user.unit_id == task.unit_id):
+        if not has_role(user, Role.APPLICANT):
             return "unit"
-        return None
+        if task.unit_id is None:  # a case with no unit yet: the step is its applicant's, in person
+            return None if task.owner_id == user.pk else "unit"
+        return None if user.unit_id == task.unit_id else "unit"
     if not has_role(user, task.role):
         return "role"
     if user.unit_id and user.unit_id == task.unit_id:

@@ -144,13 +144,16 @@ def attachment(document: CaseDocument | None) -> FileResponse:
     case and that the document is the case's). A missing file is a 404."""
     if document is None:
         raise Http404
+    return attachment_of_file(document.file, download_name(document), document.content_type)
+
+
+def attachment_of_file(file, filename: str, content_type: str) -> FileResponse:
+    """A stored file as an attachment with the headers that keep a browser from running it."""
     try:
-        handle = document.file.open("rb")
+        handle = file.open("rb")
     except (FileNotFoundError, ValueError) as exc:
         raise Http404 from exc
-    response = FileResponse(
-        handle, as_attachment=True, filename=download_name(document), content_type=document.content_type
-    )
+    response = FileResponse(handle, as_attachment=True, filename=filename, content_type=content_type)
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"

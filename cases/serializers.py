@@ -28,3 +28,28 @@ class HistoryEntrySerializer(serializers.Serializer):
     data = serializers.JSONField()
     prev_hash = serializers.CharField()
     hash = serializers.CharField()
+
+
+class OfficialDocumentSerializer(serializers.Serializer):
+    """An official document of a case (API.md: ``kind, number, issued_at, sha256, url, verify_url``);
+    ``url`` comes from the case app (``context["official_url"]``: a function of the document)."""
+
+    kind = serializers.CharField()
+    number = serializers.CharField()
+    issued_at = serializers.DateTimeField()
+    sha256 = serializers.CharField()
+    url = serializers.SerializerMethodField()
+    verify_url = serializers.SerializerMethodField()
+
+    def get_url(self, document) -> str:
+        make = self.context.get("official_url")
+        return self._absolute(make(document)) if make else ""
+
+    def get_verify_url(self, document) -> str:
+        from .official import verify_path
+
+        return self._absolute(verify_path(document))
+
+    def _absolute(self, path: str) -> str:
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path

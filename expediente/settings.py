@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "workflows",
     "iniciativas",
     "transfers",
+    "registrations",
     "reports",
     "expediente",  # the site: home page, demo seeding
 ]

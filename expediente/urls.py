@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from cases.api import OfficialDocumentVerifyView
+
 from . import views
 
 api_v1 = [
@@ -13,6 +15,12 @@ api_v1 = [
     path("", include("approvals.api_urls")),
     path("", include("iniciativas.api_urls")),
     path("", include("transfers.api_urls")),
+    path("", include("registrations.api_urls")),
+    path(
+        "official-documents/verify/",
+        OfficialDocumentVerifyView.as_view(),
+        name="official-document-verify",
+    ),
     path("reports/", include("reports.api_urls")),
 ]
 
@@ -25,6 +33,7 @@ urlpatterns = [
     path("tasks/", include("approvals.urls")),
     path("initiatives/", include("iniciativas.urls")),
     path("transfers/", include("transfers.urls")),
+    path("registrations/", include("registrations.urls")),
     path("reports/", include("reports.urls")),
     path("", views.home, name="home"),
     path("", include("registry.urls")),

@@ -351,6 +351,48 @@ def register_unit(
     return unit
 
 
+def unit_data_errors(data: dict) -> dict[str, list]:
+    """What is wrong with the data of a unit to be registered (``UNIT_FIELDS``), as field -> errors
+    (empty: it can be registered now). Nothing is written: a registration case checks the data an
+    applicant gives before an officer approves it (``register_unit`` checks it again then)."""
+    errors: dict[str, list] = {}
+    unknown = sorted(set(data) - set(UNIT_FIELDS))
+    for field in unknown:
+        errors[field] = [_("This field cannot be changed here.")]
+    try:
+        dept = department_from(data.get("department"))
+    except ValidationError as exc:
+        dept = None
+        errors["department"] = exc.error_list
+    unit = Unit(
+        **{f: str(data.get(f) or "").strip() for f in UNIT_FIELDS if f != "department"},
+        department=dept,
+        registration_valid_until=today(),
+    )
+    return {**_unit_errors(unit, exclude=["department"] if dept is None else []), **errors}
+
+
+@transaction.atomic
+def add_member(unit: Unit, user: User, *, actor: User) -> User:
+    """Make ``user`` (an applicant with no unit) a member of ``unit``: e.g. when the registration it
+    applied for is approved. Audited (``unit.member_added``)."""
+    require(actor, "registry.update_unit", unit)
+    user = _lock_user(user)
+    if user.unit_id == unit.pk:
+        return user
+    if user.unit_id is not None:
+        raise ValidationError({"user": [_("This person already belongs to another productive unit.")]})
+    user.unit = unit
+    user.save(update_fields=["unit"])
+    audit.record(
+        AuditAction.UNIT_MEMBER_ADDED,
+        actor=actor,
+        subject=unit,
+        data={"user": user.pk, "username": user.username},
+    )
+    return user
+
+
 def _is_staff(user: User) -> bool:
     return is_staff_member(user) or is_system_user(user)
 

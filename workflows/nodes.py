@@ -16,8 +16,10 @@ from django.utils import timezone
 from viewflow import this
 from viewflow.workflow import flow
 from viewflow.workflow.nodes.split import SplitActivation
+from viewflow.workflow.status import STATUS
 
 from approvals.calendar import add_business_days
+from cases.roles import Role
 
 ValueOrCallable = str | int | Callable
 
@@ -67,6 +69,12 @@ class HumanStep(flow.View):
         task.unit_id = info["unit_id"]
         task.scope_department = scope == "department"
         task.scope_program = scope == "program"
+        if task.role == Role.APPLICANT and not task.unit_id and info.get("applicant_id"):
+            # The case has no unit yet (a new unit's registration): its applicant's steps go to the
+            # person who applied, assigned to them (viewflow's ``assign``: owner and status).
+            task.owner_id = info["applicant_id"]
+            task.status = STATUS.ASSIGNED
+            task.assigned = timezone.now()
         task.beneficiary = info["beneficiary"][:200]
         task.amount = info["amount"]
         task.title = info["title"][:200]

@@ -1,0 +1,62 @@
+"""``GET /api/v1/official-documents/verify/`` (API.md "Cases"): public, no personal data."""
+
+from __future__ import annotations
+
+import re
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .models import OfficialDocument
+
+HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class VerificationSerializer(serializers.Serializer):
+    valid = serializers.BooleanField()
+    kind = serializers.CharField(allow_null=True)
+    case = serializers.CharField(allow_null=True)
+    issued_at = serializers.DateTimeField(allow_null=True)
+
+
+class OfficialDocumentVerifyView(APIView):
+    """Is this an official document the agency issued? By ``number`` and ``sha256`` (the hash of the
+    file in hand), or by the short ``code`` printed on it. Answers the kind, the case code and the
+    date of issue — never who it concerns."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(
+        tags=["official documents"],
+        parameters=[
+            OpenApiParameter("number", str, description="The document's number"),
+            OpenApiParameter("sha256", str, description="SHA-256 of the file (64 hex digits)"),
+            OpenApiParameter("code", str, description="Or the verification code printed on it"),
+        ],
+        responses=VerificationSerializer,
+    )
+    def get(self, request):
+        number = str(request.query_params.get("number", "")).strip()[:40]
+        digest = str(request.query_params.get("sha256", "")).strip().lower()[:64]
+        code = str(request.query_params.get("code", "")).strip().upper()[:16]
+        document = None
+        if number and HEX64.match(digest):
+            document = OfficialDocument.objects.filter(number=number, sha256=digest).first()
+        elif code and code.isalnum():
+            document = OfficialDocument.objects.filter(verification_code=code).first()
+        if document is None:
+            return Response({"valid": False, "kind": None, "case": None, "issued_at": None})
+        return Response(
+            VerificationSerializer(
+                {
+                    "valid": True,
+                    "kind": document.kind,
+                    "case": document.case_code,
+                    "issued_at": document.issued_at,
+                }
+            ).data
+        )

@@ -1,0 +1,101 @@
+"""``/api/v1/registrations/`` (API.md "Cases": Registrations). Staff work them in the task inbox."""
+
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.http import Http404
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+
+from registry.models import Unit
+
+from . import selectors, services
+from .serializers import (
+    DocumentSerializer,
+    DocumentUploadSerializer,
+    RegistrationCreateSerializer,
+    RegistrationSerializer,
+)
+
+
+@extend_schema(tags=["registrations"])
+class RegistrationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = RegistrationSerializer
+
+    def get_queryset(self):
+        return selectors.registration_list_for(self.request.user).prefetch_related("documents")
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        context["with_history"] = self.action != "list"
+        return context
+
+    def get_object(self):
+        try:
+            return self.get_queryset().get(pk=int(self.kwargs["pk"]))
+        except (ObjectDoesNotExist, ValueError) as exc:
+            raise Http404 from exc
+
+    @extend_schema(request=RegistrationCreateSerializer, responses={201: RegistrationSerializer})
+    def create(self, request):
+        payload = RegistrationCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        unit = None
+        if data["kind"] == "renewal":
+            unit = Unit.objects.filter(pk=data.get("unit") or 0).first()
+            if unit is None or unit.pk != request.user.unit_id:
+                raise ValidationError({"unit": [_("You can only renew your own productive unit.")]})
+        registration = services.create_registration(
+            actor=request.user, kind=data["kind"], unit=unit, unit_data=data.get("unit_data")
+        )
+        return Response(self.get_serializer(registration).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=RegistrationSerializer)
+    @action(detail=True, methods=["post"])
+    def submit(self, request, pk=None):
+        registration = services.submit_registration(self.get_object(), actor=request.user)
+        return Response(self.get_serializer(registration).data)
+
+    @extend_schema(request=None, responses=RegistrationSerializer)
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request, pk=None):
+        reason = request.data.get("reason", "") if isinstance(request.data, dict) else ""
+        registration = services.withdraw_registration(
+            self.get_object(),
+            actor=request.user,
+            reason=str(reason)[:2000] if isinstance(reason, str) else "",
+        )
+        return Response(self.get_serializer(registration).data)
+
+    @extend_schema(responses={(200, "application/pdf"): bytes})
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path=r"official/(?P<number>[A-Z0-9-]{1,40})",
+        url_name="official-api",
+    )
+    def official(self, request, pk=None, number=None):
+        """An official document of the case (the registration certificate), as a PDF attachment."""
+        from cases import documents, official
+
+        registration = self.get_object()
+        found = [d for d in official.documents_of("registration", registration.pk) if d.number == number]
+        if not found:
+            raise Http404
+        return documents.attachment_of_file(found[0].file, f"{found[0].number}.pdf", "application/pdf")
+
+    @extend_schema(
+        request={"multipart/form-data": DocumentUploadSerializer}, responses={201: DocumentSerializer}
+    )
+    @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
+    def documents(self, request, pk=None):
+        document = services.upload_document(
+            self.get_object(),
+            actor=request.user,
+            kind=str(request.data.get("kind", "")),
+            uploaded_file=request.FILES.get("file"),
+        )
+        return Response(DocumentSerializer(document).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,39 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class RegistrationsConfig(AppConfig):
+    name = "registrations"
+    verbose_name = _("Registrations of productive units")
+
+    def ready(self):
+        from audit import actions as audit_actions
+        from cases import kinds
+
+        from . import rules, selectors, steps  # noqa: F401  (register permission rules and step handlers)
+        from .actions import APPLICANT_ACTIONS, TRANSITION_ACTIONS, RegistrationAction
+        from .models import FINAL_STATES, Registration
+
+        audit_actions.register(RegistrationAction.choices)
+        kinds.register(
+            kinds.CaseKind(
+                code="registration",
+                label=_("Registration of a productive unit"),
+                model="registrations.Registration",
+                code_prefix="REG",
+                transitions=kinds.transitions_of(Registration),
+                flow="registrations.flow.RegistrationFlow",
+                history=selectors.history_for,
+                program_path="",
+                department_path="department",
+                related=("unit", "department", "applicant"),
+                case_file_template="registrations/_case_file.html",
+                detail_url_name="registration-detail",
+                applicant_actions=APPLICANT_ACTIONS,
+                actions=TRANSITION_ACTIONS,
+                flow_stops=FINAL_STATES,
+                not_now=_("Registration %(code)s is %(state)s: that action is not possible now."),
+                not_yours=_("You may not do this on registration %(code)s."),
+                steps=((steps.REVIEW, _("Registration review")),),
+            )
+        )

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.registration_list, name="registration-list"),
+    path("new/", views.registration_create, name="registration-create"),
+    path("<int:pk>/", views.registration_detail, name="registration-detail"),
+    path("<int:pk>/documents/", views.document_upload, name="registration-upload"),
+    path("<int:pk>/documents/<int:doc_pk>/", views.document_download, name="registration-document"),
+    path("<int:pk>/submit/", views.registration_submit, name="registration-submit"),
+    path("<int:pk>/withdraw/", views.registration_withdraw, name="registration-withdraw"),
+    path("<int:pk>/official/<str:number>/", views.official_download, name="registration-official"),
+]
