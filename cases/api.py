@@ -15,7 +15,7 @@ from .models import OfficialDocument
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
-class VerificationSerializer(serializers.Serializer):
+class OfficialDocumentVerificationSerializer(serializers.Serializer):
     valid = serializers.BooleanField()
     kind = serializers.CharField(allow_null=True)
     case = serializers.CharField(allow_null=True)
@@ -37,7 +37,7 @@ class OfficialDocumentVerifyView(APIView):
             OpenApiParameter("sha256", str, description="SHA-256 of the file (64 hex digits)"),
             OpenApiParameter("code", str, description="Or the verification code printed on it"),
         ],
-        responses=VerificationSerializer,
+        responses=OfficialDocumentVerificationSerializer,
     )
     def get(self, request):
         number = str(request.query_params.get("number", "")).strip()[:40]
@@ -51,7 +51,7 @@ class OfficialDocumentVerifyView(APIView):
         if document is None:
             return Response({"valid": False, "kind": None, "case": None, "issued_at": None})
         return Response(
-            VerificationSerializer(
+            OfficialDocumentVerificationSerializer(
                 {
                     "valid": True,
                     "kind": document.kind,

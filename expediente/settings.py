@@ -283,6 +283,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "UnitKindEnum": "registry.models.Unit.Kind",
         "BudgetMovementKindEnum": "budget.models.BudgetMovement.Kind",
+        "RegistrationKindEnum": "registrations.models.RegistrationKind",
+        "RegistrationDocumentKindEnum": "registrations.models.DocumentKind",
     },
 }
 

@@ -13,8 +13,8 @@ from registry.models import Unit
 
 from . import selectors, services
 from .serializers import (
-    DocumentSerializer,
-    DocumentUploadSerializer,
+    RegistrationDocumentSerializer,
+    RegistrationDocumentUploadSerializer,
     RegistrationCreateSerializer,
     RegistrationSerializer,
 )
@@ -88,7 +88,8 @@ class RegistrationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         return documents.attachment_of_file(found[0].file, f"{found[0].number}.pdf", "application/pdf")
 
     @extend_schema(
-        request={"multipart/form-data": DocumentUploadSerializer}, responses={201: DocumentSerializer}
+        request={"multipart/form-data": RegistrationDocumentUploadSerializer},
+        responses={201: RegistrationDocumentSerializer},
     )
     @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
     def documents(self, request, pk=None):
@@ -98,4 +99,4 @@ class RegistrationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
             kind=str(request.data.get("kind", "")),
             uploaded_file=request.FILES.get("file"),
         )
-        return Response(DocumentSerializer(document).data, status=status.HTTP_201_CREATED)
+        return Response(RegistrationDocumentSerializer(document).data, status=status.HTTP_201_CREATED)

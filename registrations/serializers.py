@@ -7,13 +7,13 @@ from cases.serializers import HistoryEntrySerializer, OfficialDocumentSerializer
 from .models import Document, DocumentKind, Registration, RegistrationKind
 
 
-class DocumentSerializer(serializers.ModelSerializer):
+class RegistrationDocumentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Document
         fields = ["id", "kind", "original_name", "content_type", "size", "sha256", "uploaded_at"]
 
 
-class DocumentUploadSerializer(serializers.Serializer):
+class RegistrationDocumentUploadSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=DocumentKind.choices)
     file = serializers.FileField()
 
@@ -41,7 +41,7 @@ class RegistrationSerializer(serializers.ModelSerializer):
     department = serializers.CharField(source="department.code")
     unit_data = UnitDataSerializer(required=False)
     required_documents = serializers.ListField(child=serializers.CharField())
-    documents = DocumentSerializer(many=True, read_only=True)
+    documents = RegistrationDocumentSerializer(many=True, read_only=True)
     official_documents = serializers.SerializerMethodField()
     history = serializers.SerializerMethodField()
 

@@ -70,7 +70,7 @@ def registration_list(request):
 def registration_create(request):
     """``?kind=renewal`` renews the applicant's unit; otherwise a new unit's data."""
     user = request.user
-    kind = request.POST.get("kind") or request.GET.get("kind") or RegistrationKind.NEW
+    kind = request.POST.get("registration") or request.GET.get("kind") or RegistrationKind.NEW
     if kind == RegistrationKind.RENEWAL:
         if request.method == "POST":
             try:
@@ -140,6 +140,7 @@ def _detail(request, registration: Registration, *, document_form=None, status=2
     )
     context = {
         "registration": registration,
+        "case": registration,  # the name the case file (also on the task page) reads
         "badge": BADGES.get(registration.state, "info"),
         "documents": list(registration.documents.select_related("uploaded_by")),
         "official_documents": official.documents_of("registration", registration.pk),

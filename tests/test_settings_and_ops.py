@@ -171,6 +171,7 @@ def test_celery_app_knows_the_periodic_job():
 DEMO_USERNAMES = {
     "solicitante1": "applicant",
     "solicitante2": "applicant",
+    "solicitante3": "applicant",  # no unit yet: registers one
     "evaluador1": "evaluator",
     "evaluador2": "evaluator",
     "evaluador3": "evaluator",

@@ -172,6 +172,8 @@ class DemoUser:
 USERS = (
     DemoUser("solicitante1", "María", "Quispe Mamani", Role.APPLICANT, unit="dairy"),
     DemoUser("solicitante2", "Juan Carlos", "Condori Apaza", Role.APPLICANT, unit="textile"),
+    # No unit yet: registers a new one (``seed_demo_cases`` sends her registration for review).
+    DemoUser("solicitante3", "Lucía", "Apaza Nina", Role.APPLICANT),
     # Admissibility, two independent evaluations, a third on disagreement, follow-up: five people.
     DemoUser("evaluador1", "Rosa", "Mamani Huanca", Role.EVALUATOR),
     DemoUser("evaluador2", "Luis Fernando", "Vargas Rojas", Role.EVALUATOR),

@@ -75,6 +75,16 @@ TYPED = {
 }
 
 
+REGISTRATION_UNIT = {
+    "tax_id": "3344556",
+    "name": "Cooperativa Lechera Valle Alto",
+    "kind": "cooperative",
+    "department": "CBB",
+    "municipality": "Punata",
+    "sector": "dairy",
+}
+
+
 class Command(BaseCommand):
     help = "Create a few demo cases in flight (after seed_demo), so every demo inbox has work."
 
@@ -91,6 +101,7 @@ class Command(BaseCommand):
             raise CommandError("Run `python manage.py seed_demo` first (its users and call are needed).")
         made = [self._initiative(spec) for spec in INITIATIVES]
         made.append(self._transfer())
+        made.append(self._registration())
         for line in filter(None, made):
             self.stdout.write(f"  + {line}")
         if not any(made):
@@ -157,6 +168,22 @@ class Command(BaseCommand):
             purpose=TRANSFER_PURPOSE,
         )
         return f"{transfer.code} {transfer.state}: {TRANSFER_PURPOSE}"
+
+    # --- a new unit's registration, waiting for the registry officer -------------------------------
+
+    def _registration(self) -> str | None:
+        from registrations import services
+        from registrations.models import Registration
+
+        applicant = self.users.get("solicitante3")
+        if applicant is None or applicant.unit_id or Registration.objects.filter(applicant=applicant).exists():
+            return None
+        registration = services.create_registration(actor=applicant, kind="new", unit_data=REGISTRATION_UNIT)
+        for kind in registration.required_documents:
+            upload = SimpleUploadedFile(f"{kind}.pdf", DEMO_PDF, content_type="application/pdf")
+            services.upload_document(registration, actor=applicant, kind=kind, uploaded_file=upload)
+        registration = services.submit_registration(registration, actor=applicant)
+        return f"{registration.code} {registration.state}: {REGISTRATION_UNIT['name']}"
 
     # --- the inbox work ------------------------------------------------------------------------------
 
