@@ -13,9 +13,9 @@ from registry.models import Unit
 
 from . import selectors, services
 from .serializers import (
+    RegistrationCreateSerializer,
     RegistrationDocumentSerializer,
     RegistrationDocumentUploadSerializer,
-    RegistrationCreateSerializer,
     RegistrationSerializer,
 )
 

@@ -176,7 +176,11 @@ class Command(BaseCommand):
         from registrations.models import Registration
 
         applicant = self.users.get("solicitante3")
-        if applicant is None or applicant.unit_id or Registration.objects.filter(applicant=applicant).exists():
+        if (
+            applicant is None
+            or applicant.unit_id
+            or Registration.objects.filter(applicant=applicant).exists()
+        ):
             return None
         registration = services.create_registration(actor=applicant, kind="new", unit_data=REGISTRATION_UNIT)
         for kind in registration.required_documents:
