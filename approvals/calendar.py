@@ -14,9 +14,15 @@ def _national(year: int) -> frozenset[dt.date]:
 
 
 def _local(start: dt.date, end: dt.date) -> set[dt.date]:
+    """Locally decreed non-working days in [start, end] (read once per decision: ``cases.memo``)."""
+    from cases import memo
+
     from .models import NonWorkingDay
 
-    return set(NonWorkingDay.objects.filter(date__range=(start, end)).values_list("date", flat=True))
+    return memo.remember(
+        ("non_working_days", start, end),
+        lambda: set(NonWorkingDay.objects.filter(date__range=(start, end)).values_list("date", flat=True)),
+    )
 
 
 def is_business_day(day: dt.date, local: set[dt.date] | None = None) -> bool:

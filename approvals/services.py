@@ -417,21 +417,21 @@ def _complete_task(task_id: int, *, actor, decision: str, comment: str, data: di
                 comment=comment,
                 data=cleaned,
             )
-            with deciding():  # the flow routes the case itself: no transition cancels it
+            # One view of the case for the whole decision: the handler changes this instance, and
+            # the flow's gateways and new tasks read it (``workflows.services.deciding``).
+            with deciding(case):
                 spec.handle(ctx)
+                task.decided_by = actor
+                task.data = {
+                    **(task.data or {}),
+                    "decision": decision,
+                    "comment": comment,
+                    "data": to_jsonable(ctx.data),
+                }
+                last_task_pk = notifications.last_task_pk(task.process_id)
+                activation.start(None)
+                activation.execute()  # completes the task and routes the case to its next step(s)
 
-            task.decided_by = actor
-            task.data = {
-                **(task.data or {}),
-                "decision": decision,
-                "comment": comment,
-                "data": to_jsonable(ctx.data),
-            }
-            last_task_pk = notifications.last_task_pk(task.process_id)
-            activation.start(None)
-            activation.execute()  # completes the task and routes the case to its next step(s)
-
-            case.refresh_from_db()
             audit.record(
                 AuditAction.TASK_COMPLETED,
                 actor=actor,

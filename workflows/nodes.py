@@ -154,10 +154,13 @@ class CaseFlowMixin:
         return process
 
     def get_case(self, process):
-        from cases import kinds
+        from cases import kinds, memo
 
         model = kinds.get(self.case_type).model_class
-        return model.objects.select_related(*self.case_related).get(pk=process.case_id)
+        return memo.remember(
+            ("case", self.case_type, process.case_id),
+            lambda: model.objects.select_related(*self.case_related).get(pk=process.case_id),
+        )
 
     def case(self, activation):
         return self.get_case(activation.process)

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django_fsm import TransitionNotAllowed
 
 import audit
-from cases import kinds
+from cases import kinds, memo
 from cases.errors import Conflict
 
 from .models import CaseCounter
@@ -24,13 +24,21 @@ _DECIDING: ContextVar[bool] = ContextVar("expediente_deciding", default=False)
 
 
 @contextmanager
-def deciding():
-    """Mark the block as a task decision (see ``transition``)."""
+def deciding(case=None):
+    """Mark the block as a task decision (see ``transition``) and share ``case`` — the row the
+    decision locked and changes — with everything that runs inside it: the flow's gateways and each
+    new task read that one instance (``CaseFlowMixin.get_case``), never the row again."""
+    seed = {case_key(case): case} if case is not None else {}
     token = _DECIDING.set(True)
     try:
-        yield
+        with memo.scope(seed):
+            yield
     finally:
         _DECIDING.reset(token)
+
+
+def case_key(case) -> tuple:
+    return ("case", kinds.for_model(case).code, case.pk)
 
 
 def transition(case, name: str, *, actor, data: dict | None = None) -> None:
