@@ -1,0 +1,60 @@
+"""What one decision costs in SQL (issue 9, item 5): a budget certification, an admissibility
+decision and a registration decision each read their case row once (``cases.memo``: the handler,
+the flow's gateways and every new task share the instance the decision locked), and stay under a
+measured ceiling. Notifications are excluded: they are sent after COMMIT, outside the count.
+
+The ceilings are the statements measured on 2026-12-07 (SQLite), where each viewflow node costs
+five writes (its task row in two tables, the next one's in two, the link between them); docs/
+BENCHMARKS.md ("one decision") says where they go."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from approvals import services as approvals
+from tests.iniciativas.test_side_exits import to_approval
+from workflows.models import CaseTask
+
+from ..iniciativas.conftest import submitted
+
+pytestmark = pytest.mark.django_db
+
+CEILING = {"admissibility": 55, "budget_certification": 62, "registration_review": 86}
+
+
+def reads_of(table: str, queries) -> int:
+    """How many statements read ``table`` as their main table."""
+    return sum(
+        1
+        for q in queries
+        if q["sql"].startswith("SELECT") and f' FROM "{table}"' in q["sql"].split(" WHERE ")[0]
+    )
+
+
+def decide_counting(code, step, user, **data):
+    task = CaseTask.objects.get(case_code=code, step=step, is_open=True)
+    with CaptureQueriesContext(connection) as ctx:
+        approvals.complete_task(task.pk, actor=user, decision="approve", data=data)
+    return ctx.captured_queries
+
+
+def test_an_admissibility_decision_reads_its_case_once(world):
+    i = submitted(world)
+    queries = decide_counting(i.code, "admissibility", world.staff["evaluador1"])
+    assert reads_of("iniciativas_initiative", queries) == 1
+    assert reads_of("approvals_nonworkingday", queries) <= 1  # two new evaluation tasks, one read
+    assert len(queries) <= CEILING["admissibility"]
+
+
+def test_a_budget_certification_reads_its_case_once(world):
+    s = world.staff
+    i = to_approval(world)
+    approvals.complete_task(
+        CaseTask.objects.get(case_code=i.code, step="legal_report", is_open=True).pk,
+        actor=s["legal1"],
+        decision="approve",
+        data={"opinion": "Procedente"},
+    )
+    queries = decide_counting(i.code, "budget_certification", s["finanzas1"], budget_line=world.line.pk)
+    assert reads_of("iniciativas_initiative", queries) == 1
+    assert len(queries) <= CEILING["budget_certification"]
