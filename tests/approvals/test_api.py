@@ -162,9 +162,10 @@ def test_listing_budget_certification_tasks_costs_the_same_whatever_their_number
         decide(ini, "legal_report", s["legal1"], opinion="Procedente")
         return open_task(ini, "budget_certification")
 
-    client = api(s["finanzas1"])
-
     def listed() -> tuple[int, list]:
+        # A fresh user instance each time, as each real request has: the per-request role cache
+        # must not make the second listing look cheaper than the first.
+        client = api(type(s["finanzas1"]).objects.get(pk=s["finanzas1"].pk))
         with CaptureQueriesContext(connection) as queries:
             response = client.get(TASKS)
         assert response.status_code == 200

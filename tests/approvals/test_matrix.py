@@ -30,6 +30,7 @@ from workflows.models import CaseTask
 pytestmark = pytest.mark.django_db
 
 INI, TRF = CaseType.INITIATIVE.value, CaseType.TRANSFER.value
+REG = "registration"
 
 # (case type, step) -> the one role that works it. Written out here, not read from the flows, so a
 # flow routing a step to the wrong role fails this test.
@@ -61,6 +62,8 @@ STEP_ROLE = {
     (TRF, "payment_confirmation"): "finance",
     (TRF, "followup_visit"): "evaluator",
     (TRF, "recovery"): "finance",
+    (REG, "registration_review"): "evaluator",
+    (REG, "answer_observation"): "applicant",
 }
 
 # One probe per role, plus an applicant of another unit. ``None``: the unit of the case.
@@ -244,6 +247,27 @@ def transfer_at(world: World, step: str) -> CaseTask:
     return drive(world, transfer.code, step, steer)
 
 
+def registration_at(world: World, step: str) -> CaseTask:
+    """A renewal of the world's unit, by its member, at ``step``."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from registrations import services as registrations
+
+    r = registrations.create_registration(actor=world.applicant, kind="renewal", unit=world.unit)
+    for kind in r.required_documents:
+        upload = SimpleUploadedFile("doc.pdf", b"%PDF-1.4\n%%EOF\n", content_type="application/pdf")
+        registrations.upload_document(r, actor=world.applicant, kind=kind, uploaded_file=upload)
+    registrations.submit_registration(r, actor=world.applicant)
+
+    def steer(current, n):
+        return ("observe", "Falta el informe de actividad.", {}) if current == "registration_review" else None
+
+    return drive(world, r.code, step, steer if step == "answer_observation" else None)
+
+
+BUILDERS = {INI: "initiative_at", TRF: "transfer_at", REG: "registration_at"}
+
+
 # --- the matrix ----------------------------------------------------------------------------------------
 
 
@@ -257,7 +281,7 @@ def refusals_of(user) -> list[str]:
 
 @pytest.mark.parametrize(("case_type", "step"), sorted(STEP_ROLE), ids=lambda v: str(v))
 def test_exactly_the_steps_role_may_claim_and_decide_it(world: World, case_type, step):
-    task = (initiative_at if case_type == INI else transfer_at)(world, step)
+    task = globals()[BUILDERS[case_type]](world, step)
     role = STEP_ROLE[(case_type, step)]
     assert task.role == role, f"the flow routes {step} to {task.role}"
     units = {None: world.unit, "other": world.other_unit, "": None}
