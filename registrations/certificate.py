@@ -21,7 +21,15 @@ TITLE = "CERTIFICADO DE REGISTRO DE UNIDAD PRODUCTIVA"
 
 
 def unit_fields(case) -> dict[str, str]:
-    """The unit's data as printed (a renewal reads the unit; a new registration what was applied for)."""
+    """The unit's data as printed, in Spanish whatever the officer's language (a renewal reads the
+    unit; a new registration what was applied for)."""
+    from django.utils import translation
+
+    with translation.override("es"):
+        return _unit_fields(case)
+
+
+def _unit_fields(case) -> dict[str, str]:
     if case.unit_id:
         unit = case.unit
         data = {
