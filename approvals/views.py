@@ -296,8 +296,7 @@ def _case_file_context(task: CaseTask, case, user) -> dict:
     template = kind.case_file_template or "approvals/_case_file.html"
     return {
         "case": case,
-        "initiative": case,  # the names the case apps' own case-file templates expect
-        "transfer": case,
+        kind.code: case,  # the name the kind's own case-file template reads ("initiative", …)
         "documents": documents,
         "history": history,
         "case_file_template": template,
