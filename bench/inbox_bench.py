@@ -405,8 +405,8 @@ def viewflow_stock(username: str, kind: str, reps: int) -> dict:
     from viewflow.workflow.models import Task
     from viewflow.workflow.status import STATUS
 
+    from iniciativas.flow import InitiativeFlow
     from registry.models import User
-    from workflows.initiative_flow import InitiativeFlow
 
     times, counts, total = [], [], None
     executed = []

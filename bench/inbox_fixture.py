@@ -192,7 +192,7 @@ def _object_permissions(user, departments, programs) -> None:
 
 
 def _refs():
-    from workflows.initiative_flow import InitiativeFlow
+    from iniciativas.flow import InitiativeFlow
     from workflows.models import CaseProcess, CaseTask
 
     flow_class = CaseProcess._meta.get_field("flow_class").get_prep_value(InitiativeFlow)

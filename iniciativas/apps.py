@@ -22,7 +22,7 @@ class IniciativasConfig(AppConfig):
                 model="iniciativas.Initiative",
                 code_prefix="INI",
                 transitions=kinds.transitions_of(Initiative),
-                flow="workflows.initiative_flow.InitiativeFlow",
+                flow="iniciativas.flow.InitiativeFlow",
                 history=selectors.history_for,
                 payment_references=(("iniciativas.Tranche", "payment_reference"),),
                 program_path="call__program",

@@ -190,7 +190,7 @@ def missing_for_submission(initiative: Initiative) -> dict[str, list[str]]:
 
 
 def submit_initiative(initiative: Initiative, *, actor) -> Initiative:
-    from workflows.initiative_flow import InitiativeFlow
+    from .flow import InitiativeFlow
 
     with transaction.atomic():
         initiative = _lock(initiative)

@@ -167,3 +167,14 @@ class CaseFlowMixin:
 
     def state(self, activation) -> str:
         return self.case(activation).state
+
+
+def state_is(value: str):
+    """Gateway condition: the case is in ``value`` (a state of the kind's typed ``TextChoices``)
+    after the step's decision."""
+    return lambda activation: activation.flow_task.flow_class.instance.state(activation) == value
+
+
+def ask(question: str):
+    """Gateway condition: a yes/no question the flow answers from the case."""
+    return lambda activation: bool(getattr(activation.flow_task.flow_class.instance, question)(activation))

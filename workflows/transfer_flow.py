@@ -18,9 +18,8 @@ from viewflow.workflow import flow, lock
 from approvals.models import CaseType, Step
 from cases.roles import Role
 
-from .initiative_flow import ask, state_is
 from .models import CaseProcess, CaseTask
-from .nodes import CaseFlowMixin, ChainStepMixin, HumanStep
+from .nodes import CaseFlowMixin, ChainStepMixin, HumanStep, ask, state_is
 
 # The reports that run in parallel first; the rest of the policy's steps form the approval chain.
 VERIFICATION = (Step.TECHNICAL_REPORT, Step.LEGAL_REPORT)

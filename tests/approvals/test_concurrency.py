@@ -17,9 +17,9 @@ from django.core.exceptions import PermissionDenied
 from approvals import services as approvals
 from audit.models import AuditEntry
 from cases.errors import Conflict
+from iniciativas.flow import InitiativeFlow
 from iniciativas.models import Initiative
 from tests.iniciativas.conftest import World, submitted
-from workflows.initiative_flow import InitiativeFlow
 from workflows.models import CaseTask
 
 from .clock import open_task

@@ -3,35 +3,29 @@
 The FSM on ``Initiative`` is the law (which changes are legal); this flow only routes work. Every
 human step is decided through ``approvals.services.complete_task``, whose step handlers
 (``iniciativas.steps``) move the FSM; the gateways below read the resulting case state.
-Node names are stored in task rows: rename one only with a data migration.
+Node names, and this module's path, are stored in process and task rows: change them only with a
+data migration (``iniciativas/migrations/0003_flow_moves_to_the_app.py`` moved it here).
 """
 
 from django.utils.translation import gettext_lazy as _
 from viewflow import this
 from viewflow.workflow import flow, lock
 
-from approvals.models import CaseType, Step
+from approvals.models import Step
 from cases.roles import Role
+from workflows.models import CaseProcess, CaseTask
+from workflows.nodes import CaseFlowMixin, ChainStepMixin, DynamicSplit, HumanStep, ask, state_is
 
-from .models import CaseProcess, CaseTask
-from .nodes import CaseFlowMixin, ChainStepMixin, DynamicSplit, HumanStep
+from .models import InitiativeState
 
-
-def state_is(value: str):
-    """Gateway condition: the case is in ``value`` after the step's decision."""
-    return lambda activation: activation.flow_task.flow_class.instance.state(activation) == value
-
-
-def ask(question: str):
-    """Gateway condition: a yes/no question the flow answers from the case."""
-    return lambda activation: bool(getattr(activation.flow_task.flow_class.instance, question)(activation))
+S = InitiativeState
 
 
 class InitiativeFlow(CaseFlowMixin, ChainStepMixin, flow.Flow):
     process_class = CaseProcess
     task_class = CaseTask
     lock_impl = lock.select_for_update_lock
-    case_type = CaseType.INITIATIVE
+    case_type = "initiative"
     case_related = ("call", "unit", "policy")
     process_title = _("Productive initiative")
 
@@ -47,8 +41,8 @@ class InitiativeFlow(CaseFlowMixin, ChainStepMixin, flow.Flow):
     ).Next(this.after_admissibility)
     after_admissibility = (
         flow.Switch()
-        .Case(this.evaluations, state_is("in_evaluation"))
-        .Case(this.answer_observation, state_is("observed"))
+        .Case(this.evaluations, state_is(S.IN_EVALUATION))
+        .Case(this.answer_observation, state_is(S.OBSERVED))
         .Default(this.end)
     )
     answer_observation = HumanStep(
@@ -58,8 +52,8 @@ class InitiativeFlow(CaseFlowMixin, ChainStepMixin, flow.Flow):
     ).Next(this.after_answer)
     after_answer = (
         flow.Switch()
-        .Case(this.admissibility, state_is("submitted"))
-        .Case(this.approval, state_is("in_approval"))
+        .Case(this.admissibility, state_is(S.SUBMITTED))
+        .Case(this.approval, state_is(S.IN_APPROVAL))
         .Default(this.end)
     )
 
@@ -76,7 +70,7 @@ class InitiativeFlow(CaseFlowMixin, ChainStepMixin, flow.Flow):
     after_evaluation = (
         flow.Switch()
         .Case(this.third_evaluation, ask("needs_third_evaluation"))
-        .Case(this.approval, state_is("in_approval"))
+        .Case(this.approval, state_is(S.IN_APPROVAL))
         .Default(this.end)
     )
     third_evaluation = HumanStep(
@@ -97,9 +91,9 @@ class InitiativeFlow(CaseFlowMixin, ChainStepMixin, flow.Flow):
     ).Next(this.after_approval)
     after_approval = (
         flow.Switch()
-        .Case(this.agreement, state_is("approved"))
+        .Case(this.agreement, state_is(S.APPROVED))
         .Case(this.answer_observation, ask("awaits_answer"))
-        .Case(this.approval, state_is("in_approval"))
+        .Case(this.approval, state_is(S.IN_APPROVAL))
         .Default(this.end)
     )
 
@@ -140,7 +134,7 @@ class InitiativeFlow(CaseFlowMixin, ChainStepMixin, flow.Flow):
         escalation_role=Role.DIRECTOR,
     ).Next(this.after_final_inspection)
     after_final_inspection = (
-        flow.Switch().Case(this.closeout, state_is("in_closeout")).Default(this.final_report)
+        flow.Switch().Case(this.closeout, state_is(S.IN_CLOSEOUT)).Default(this.final_report)
     )
     closeout = HumanStep(
         step=Step.CLOSEOUT, role=Role.FINANCE, deadline_days=10, escalation_role=Role.DIRECTOR
