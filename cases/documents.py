@@ -56,7 +56,8 @@ class CaseDocument(models.Model):
         verbose_name_plural = gettext_lazy("documents")
 
     def __str__(self) -> str:
-        return f"{self.original_name} ({self.sha256[:12]}…)"
+        label = getattr(self, "get_kind_display", lambda: self.kind)()
+        return f"{label}: {self.original_name}"
 
     def audit_data(self) -> dict:
         """What the ``document.uploaded`` entry records of this document."""
@@ -78,6 +79,19 @@ class Upload:
     size: int
     sha256: str
     original_name: str
+
+
+def receive(kind: str, allowed_kinds, uploaded_file) -> Upload:
+    """The checks every case's upload makes, all reported at once: a kind the case knows, a file,
+    and the file's own checks (``read_upload``). Raises ``ValidationError``; nothing is written."""
+    errors = {}
+    if kind not in allowed_kinds:
+        errors["kind"] = [_("Choose a valid document kind.")]
+    if uploaded_file is None:
+        errors["file"] = [_("Attach a file.")]
+    if errors:
+        raise ValidationError(errors)
+    return read_upload(uploaded_file)
 
 
 def sniff(head: bytes) -> tuple[str, str] | None:

@@ -325,12 +325,6 @@ class Document(CaseDocument):
     initiative = models.ForeignKey(Initiative, on_delete=models.PROTECT, related_name="documents")
     kind = models.CharField(_("kind"), max_length=40, choices=DocumentKind.choices)
 
-    class Meta(CaseDocument.Meta):
-        pass
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()}: {self.original_name}"
-
 
 class Evaluation(models.Model):
     """One evaluator's sealed technical evaluation (scores hidden from others until all are in)."""

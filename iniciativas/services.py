@@ -170,14 +170,7 @@ def upload_document(initiative: Initiative, *, actor, kind: str, uploaded_file) 
     require(actor, "iniciativas.upload", initiative)
     if initiative.state in FINAL_STATES:
         raise Conflict(_("This case is finished; no more documents can be added."))
-    errors = {}
-    if kind not in DocumentKind.values:
-        errors["kind"] = [_("Choose a valid document kind.")]
-    if uploaded_file is None:
-        errors["file"] = [_("Attach a file.")]
-    if errors:
-        raise ValidationError(errors)
-    upload = documents.read_upload(uploaded_file)
+    upload = documents.receive(kind, DocumentKind.values, uploaded_file)
     document = documents.store(Document(initiative=initiative, kind=kind, uploaded_by=actor), upload)
     audit.record(AuditAction.DOCUMENT_UPLOADED, actor=actor, subject=initiative, data=document.audit_data())
     return document

@@ -227,12 +227,6 @@ class Document(CaseDocument):
     registration = models.ForeignKey(Registration, on_delete=models.PROTECT, related_name="documents")
     kind = models.CharField(_("kind"), max_length=40, choices=DocumentKind.choices)
 
-    class Meta(CaseDocument.Meta):
-        pass
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()}: {self.original_name}"
-
 
 def add_months(day: dt.date, months: int) -> dt.date:
     """``day`` plus ``months`` calendar months (the last day of a shorter month when needed)."""

@@ -109,14 +109,7 @@ def upload_document(registration: Registration, *, actor, kind: str, uploaded_fi
     require(actor, "registrations.upload", registration)
     if registration.state in FINAL_STATES:
         raise Conflict(_("This case is finished; no more documents can be added."))
-    errors = {}
-    if kind not in DocumentKind.values:
-        errors["kind"] = [_("Choose a valid document kind.")]
-    if uploaded_file is None:
-        errors["file"] = [_("Attach a file.")]
-    if errors:
-        raise ValidationError(errors)
-    upload = documents.read_upload(uploaded_file)
+    upload = documents.receive(kind, DocumentKind.values, uploaded_file)
     document = documents.store(Document(registration=registration, kind=kind, uploaded_by=actor), upload)
     audit.record(AuditAction.DOCUMENT_UPLOADED, actor=actor, subject=registration, data=document.audit_data())
     return document
