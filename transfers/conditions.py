@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from cases.roles import Role, has_role
+from cases.roles import Role, has_role, is_system_user
 
 ZERO = Decimal("0.00")
 
@@ -28,6 +28,16 @@ def reports_favourable(transfer) -> bool:
     """Verify: both the technical and the legal report are in (and favourable: a negative one
     rejects the case instead)."""
     return bool(transfer.technical_report.strip() and transfer.legal_report.strip())
+
+
+def no_observation_pending(transfer) -> bool:
+    """The approval chain goes on only once the beneficiary answered its observation."""
+    return not transfer.observation
+
+
+def observation_pending(transfer) -> bool:
+    """Lapse: the case waits for the beneficiary's answer to an observation of the chain."""
+    return bool(transfer.observation)
 
 
 def held_on_line(transfer) -> Decimal:
@@ -50,10 +60,14 @@ def budget_certified(transfer) -> bool:
 
 
 def chain_completed(transfer) -> bool:
-    """Approve: every step of the policy's approval chain was decided."""
+    """Approve: every step of the policy's approval chain was decided, none awaits an answer."""
     from workflows.transfer_flow import chain_steps
 
-    return transfer.policy_id is not None and transfer.approval_step >= len(chain_steps(transfer))
+    return (
+        transfer.policy_id is not None
+        and no_observation_pending(transfer)
+        and transfer.approval_step >= len(chain_steps(transfer))
+    )
 
 
 def agreement_recorded(transfer) -> bool:
@@ -98,7 +112,7 @@ def reversion_reason_given(transfer) -> bool:
 
 
 def nothing_executed(transfer) -> bool:
-    """Annul: nothing of the transfer was executed (devengado) or paid yet."""
+    """Annul / lapse: nothing of the transfer was executed (devengado) or paid yet."""
     return transfer.executed_amount == 0 and transfer.paid_amount == 0
 
 
@@ -175,3 +189,8 @@ def by_director(transfer, user) -> bool:
     from cases.permissions import allowed
 
     return allowed(user, "transfers.annul", transfer)
+
+
+def by_system(transfer, user) -> bool:
+    """Lapse: only the system (expiry of an unanswered observation)."""
+    return is_system_user(user)

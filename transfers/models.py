@@ -67,6 +67,9 @@ TRANSITIONS = (
     ("reject", (S.IN_VERIFICATION, S.IN_APPROVAL), S.REJECTED),
     ("annul", ANNULLABLE, S.ANNULLED),
     ("revert", (S.IN_FOLLOWUP,), S.REVERTED),
+    # An observation of the approval chain not answered in time: the system ends the case
+    # ``annulled`` (§2.2 has no ``abandoned``), releasing what it holds on its line.
+    ("lapse", (S.IN_APPROVAL,), S.ANNULLED),
 )
 _T = {name: (list(sources), target) for name, sources, target in TRANSITIONS}
 
@@ -87,6 +90,7 @@ GUARDS = {
     "reject": ([c.rejection_reason_given], c.by_reviewer),
     "annul": ([c.nothing_executed, c.annulment_reason_given], c.by_director),
     "revert": ([c.reversion_reason_given], c.by_finance),
+    "lapse": ([c.observation_pending, c.nothing_executed, c.annulment_reason_given], c.by_system),
 }
 if set(GUARDS) != set(_T):  # pragma: no cover - a table error, caught at import
     raise RuntimeError("every transition of the transfer FSM declares its guards")
@@ -126,6 +130,10 @@ class Transfer(ConcurrentTransitionMixin, models.Model):
         "approvals.ApprovalPolicy", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     approval_step = models.PositiveSmallIntegerField(default=0, help_text="Index of the next chain step.")
+    # An observation of the approval chain awaiting the beneficiary's answer (the case stays
+    # ``in_approval``), and the business days it has to answer.
+    observation = models.TextField(_("observation"), blank=True)
+    observation_days = models.PositiveSmallIntegerField(null=True, blank=True)
     resolution_number = models.CharField(_("resolution number"), max_length=40, blank=True)
 
     # Money and delivery.
@@ -247,6 +255,10 @@ class Transfer(ConcurrentTransitionMixin, models.Model):
 
     @transition(state, **_guarded("revert"))
     def revert(self):
+        pass
+
+    @transition(state, **_guarded("lapse"))
+    def lapse(self):
         pass
 
 

@@ -64,6 +64,7 @@ class TransferSerializer(serializers.ModelSerializer):
             "rejection_reason",
             "annulment_reason",
             "reversion_reason",
+            "observation",
             "created_at",
             "assets",
             "history",

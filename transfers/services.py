@@ -43,6 +43,9 @@ TRANSITION_ACTIONS = {
     "reject": AuditAction.TRANSFER_REJECTED,
     "annul": AuditAction.TRANSFER_ANNULLED,
     "revert": AuditAction.TRANSFER_REVERTED,
+    # An unanswered observation ends the case annulled: the same entry as the director's annulment,
+    # its data saying why (``lapsed``, the observation).
+    "lapse": AuditAction.TRANSFER_ANNULLED,
 }
 
 

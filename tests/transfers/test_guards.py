@@ -84,6 +84,7 @@ def test_every_transition_declares_its_guards_in_the_table():
         "reject",
         "annul",
         "revert",
+        "lapse",
     ):
         assert GUARDS[name][0], f"{name} has no condition"
 
@@ -153,6 +154,9 @@ def test_approve_needs_the_certified_reservation_the_whole_chain_and_a_chain_rol
         member_of_the_unit(world, world.staff["director1"]),
     ):
         refused(transfer, "approve", who, PermissionDenied, case=case)
+    case.observation = "Aclare el destino."  # an observation awaits the unit's answer
+    refused(transfer, "approve", world.staff["director1"], Conflict, case=case)
+    case.observation = ""
     transition(case, "approve", actor=world.staff["director1"])
     assert Transfer.objects.get(pk=transfer.pk).state == S.APPROVED
 
@@ -369,6 +373,19 @@ def test_annul_needs_the_director_its_reasons_and_nothing_executed(world):
     refused(executed, "annul", world.staff["director1"], Conflict, case=case_executed)
 
     transition(case, "annul", actor=world.staff["director1"])
+    assert Transfer.objects.get(pk=transfer.pk).state == S.ANNULLED
+
+
+def test_lapse_needs_a_pending_observation_and_the_system(world):
+    transfer = new_transfer(world)
+    drive(world, transfer.code, "director_resolution")
+    case = locked(transfer)
+    case.annulment_reason = "Observaciones no respondidas."
+    refused(transfer, "lapse", system_user(), Conflict, case=case)  # nothing was observed
+    case.observation = "Adjunte la cotización."
+    for who in (world.staff["director1"], world.applicant, world.staff["admin1"], world.staff["finanzas1"]):
+        refused(transfer, "lapse", who, PermissionDenied, case=case)
+    transition(case, "lapse", actor=system_user())
     assert Transfer.objects.get(pk=transfer.pk).state == S.ANNULLED
 
 
