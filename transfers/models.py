@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from cases.documents import CaseDocument
 from cases.money import MONEY
 
 from . import conditions as c
@@ -100,6 +101,14 @@ def _guarded(name: str) -> dict:
     sources, target = _T[name]
     conditions, permission = GUARDS[name]
     return {"source": sources, "target": target, "conditions": conditions, "permission": permission}
+
+
+class DocumentKind(models.TextChoices):
+    REQUEST_LETTER = "request_letter", _("Request letter")
+    LEGAL_REPRESENTATIVE_ID = "legal_representative_id", _("Legal representative's ID")
+    QUOTATION = "quotation", _("Quotation")
+    DELIVERY_RECORD_SCAN = "delivery_record_scan", _("Signed delivery record (scan)")
+    OTHER = "other", _("Other")
 
 
 class Transfer(ConcurrentTransitionMixin, models.Model):
@@ -260,6 +269,19 @@ class Transfer(ConcurrentTransitionMixin, models.Model):
     @transition(state, **_guarded("lapse"))
     def lapse(self):
         pass
+
+
+class Document(CaseDocument):
+    """A document of a transfer (``cases.documents``: checked by content, hashed, immutable)."""
+
+    transfer = models.ForeignKey(Transfer, on_delete=models.PROTECT, related_name="documents")
+    kind = models.CharField(_("kind"), max_length=40, choices=DocumentKind.choices)
+
+    class Meta(CaseDocument.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.original_name}"
 
 
 class Asset(models.Model):
