@@ -7,14 +7,21 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from budget.models import Program
 from registry.models import Unit
 
 from . import selectors, services
-from .models import Asset, AssetItem
-from .serializers import AnnulSerializer, TransferCreateSerializer, TransferSerializer
+from .models import Asset, AssetItem, Document
+from .serializers import (
+    AnnulSerializer,
+    TransferCreateSerializer,
+    TransferDocumentSerializer,
+    TransferDocumentUploadSerializer,
+    TransferSerializer,
+)
 
 
 @extend_schema(tags=["transfers"])
@@ -25,7 +32,8 @@ class TransferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         items = AssetItem.objects.order_by("number")
         assets = Asset.objects.order_by("position").prefetch_related(Prefetch("items", queryset=items))
         return selectors.transfer_list_for(self.request.user).prefetch_related(
-            Prefetch("assets", queryset=assets)
+            Prefetch("assets", queryset=assets),
+            Prefetch("documents", queryset=Document.objects.order_by("uploaded_at", "pk")),
         )
 
     def get_serializer_context(self):
@@ -76,3 +84,19 @@ class TransferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             self.get_object(), actor=request.user, reason=payload.validated_data["reason"]
         )
         return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(
+        request={"multipart/form-data": TransferDocumentUploadSerializer},
+        responses={201: TransferDocumentSerializer},
+    )
+    @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
+    def documents(self, request, pk=None):
+        """Attach a document (multipart ``kind``, ``file``): the beneficiary unit's members and the
+        staff working the case, while it is open."""
+        document = services.upload_document(
+            self.get_object(),
+            actor=request.user,
+            kind=str(request.data.get("kind", "")),
+            uploaded_file=request.FILES.get("file"),
+        )
+        return Response(TransferDocumentSerializer(document).data, status=status.HTTP_201_CREATED)

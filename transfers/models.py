@@ -2,8 +2,10 @@
 unit traceable by serial number) or in money (payment order and confirmation).
 
 The state field is protected: it changes only through the ``@transition`` methods below, run by
-``workflows.services.transition`` (FSM + save + audit entry in the caller's transaction). The
-transition table is the ``TRANSITIONS`` tuple: plain data that the tests check the model against.
+``workflows.services.transition`` (permission + FSM + save + exit hooks + audit entry in the caller's
+transaction). The transition table is the ``TRANSITIONS`` tuple, and who may fire each transition and
+on which conditions is the ``GUARDS`` table next to it (functions of ``transfers.conditions``): plain
+data you can grep, which the tests check the model against.
 """
 
 from decimal import Decimal
@@ -15,7 +17,10 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from cases.documents import CaseDocument
 from cases.money import MONEY
+
+from . import conditions as c
 
 MAX_QUANTITY = 500  # units of one asset line: each gets its own serial slot
 
@@ -63,8 +68,47 @@ TRANSITIONS = (
     ("reject", (S.IN_VERIFICATION, S.IN_APPROVAL), S.REJECTED),
     ("annul", ANNULLABLE, S.ANNULLED),
     ("revert", (S.IN_FOLLOWUP,), S.REVERTED),
+    # An observation of the approval chain not answered in time: the system ends the case
+    # ``annulled`` (§2.2 has no ``abandoned``), releasing what it holds on its line.
+    ("lapse", (S.IN_APPROVAL,), S.ANNULLED),
 )
 _T = {name: (list(sources), target) for name, sources, target in TRANSITIONS}
+
+# Who may fire each transition and on which conditions (``transfers.conditions``): name ->
+# (conditions, permission). ``workflows.services.transition`` checks the permission for the actor;
+# django-fsm checks the conditions. Human steps are also routed to the right people by the flow and
+# checked by ``approvals.services.acting_principal``; these are the law behind them. Staff
+# permissions never admit a member of the beneficiary unit.
+GUARDS = {
+    "start_verification": ([], c.by_verifier),
+    "verify": ([c.reports_favourable], c.by_verifier),
+    "approve": ([c.budget_certified, c.chain_completed], c.by_chain),
+    "sign_agreement": ([c.budget_certified, c.agreement_recorded], c.by_legal),
+    "start_delivery": ([c.agreement_recorded], c.by_legal),
+    "deliver": ([c.delivered_as_recorded], c.by_receiver),
+    "start_followup": ([c.delivered_as_recorded], c.by_receiver),
+    "close": ([c.use_verified], c.by_evaluator),
+    "reject": ([c.rejection_reason_given], c.by_reviewer),
+    "annul": ([c.nothing_executed, c.annulment_reason_given], c.by_director),
+    "revert": ([c.reversion_reason_given], c.by_finance),
+    "lapse": ([c.observation_pending, c.nothing_executed, c.annulment_reason_given], c.by_system),
+}
+if set(GUARDS) != set(_T):  # pragma: no cover - a table error, caught at import
+    raise RuntimeError("every transition of the transfer FSM declares its guards")
+
+
+def _guarded(name: str) -> dict:
+    sources, target = _T[name]
+    conditions, permission = GUARDS[name]
+    return {"source": sources, "target": target, "conditions": conditions, "permission": permission}
+
+
+class DocumentKind(models.TextChoices):
+    REQUEST_LETTER = "request_letter", _("Request letter")
+    LEGAL_REPRESENTATIVE_ID = "legal_representative_id", _("Legal representative's ID")
+    QUOTATION = "quotation", _("Quotation")
+    DELIVERY_RECORD_SCAN = "delivery_record_scan", _("Signed delivery record (scan)")
+    OTHER = "other", _("Other")
 
 
 class Transfer(ConcurrentTransitionMixin, models.Model):
@@ -95,6 +139,10 @@ class Transfer(ConcurrentTransitionMixin, models.Model):
         "approvals.ApprovalPolicy", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     approval_step = models.PositiveSmallIntegerField(default=0, help_text="Index of the next chain step.")
+    # An observation of the approval chain awaiting the beneficiary's answer (the case stays
+    # ``in_approval``), and the business days it has to answer.
+    observation = models.TextField(_("observation"), blank=True)
+    observation_days = models.PositiveSmallIntegerField(null=True, blank=True)
     resolution_number = models.CharField(_("resolution number"), max_length=40, blank=True)
 
     # Money and delivery.
@@ -174,49 +222,66 @@ class Transfer(ConcurrentTransitionMixin, models.Model):
         }
 
     # --- transitions (called only from workflows.services.transition) -------------------------
-    @transition(state, *_T["start_verification"])
+    @transition(state, **_guarded("start_verification"))
     def start_verification(self):
         pass
 
-    @transition(state, *_T["verify"])
+    @transition(state, **_guarded("verify"))
     def verify(self):
         pass
 
-    @transition(state, *_T["approve"])
+    @transition(state, **_guarded("approve"))
     def approve(self):
         pass
 
-    @transition(state, *_T["sign_agreement"])
+    @transition(state, **_guarded("sign_agreement"))
     def sign_agreement(self):
         pass
 
-    @transition(state, *_T["start_delivery"])
+    @transition(state, **_guarded("start_delivery"))
     def start_delivery(self):
         pass
 
-    @transition(state, *_T["deliver"])
+    @transition(state, **_guarded("deliver"))
     def deliver(self):
         pass
 
-    @transition(state, *_T["start_followup"])
+    @transition(state, **_guarded("start_followup"))
     def start_followup(self):
         pass
 
-    @transition(state, *_T["close"])
+    @transition(state, **_guarded("close"))
     def close(self):
         pass
 
-    @transition(state, *_T["reject"])
+    @transition(state, **_guarded("reject"))
     def reject(self):
         pass
 
-    @transition(state, *_T["annul"])
+    @transition(state, **_guarded("annul"))
     def annul(self):
         pass
 
-    @transition(state, *_T["revert"])
+    @transition(state, **_guarded("revert"))
     def revert(self):
         pass
+
+    @transition(state, **_guarded("lapse"))
+    def lapse(self):
+        pass
+
+
+class Document(CaseDocument):
+    """A document of a transfer (``cases.documents``: checked by content, hashed, immutable)."""
+
+    transfer = models.ForeignKey(Transfer, on_delete=models.PROTECT, related_name="documents")
+    kind = models.CharField(_("kind"), max_length=40, choices=DocumentKind.choices)
+
+    class Meta(CaseDocument.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.original_name}"
 
 
 class Asset(models.Model):

@@ -30,3 +30,19 @@ def can_create(user, unit) -> bool:
 def can_annul(user, transfer) -> bool:
     """Only the agency's highest authority annuls a transfer."""
     return has_role(user, Role.DIRECTOR) and user.unit_id != transfer.beneficiary_id
+
+
+@rule("transfers.upload")
+def can_upload(user, transfer) -> bool:
+    """Members of the beneficiary unit, and the staff who work transfers (evaluators, legal, finance,
+    the director) within their department scope — never internal control (reads only) nor
+    administrators (never decide cases), never as staff on their own unit's transfer."""
+    if (
+        has_role(user, Role.APPLICANT)
+        and user.unit_id is not None
+        and user.unit_id == transfer.beneficiary_id
+    ):
+        return True
+    return user.unit_id != transfer.beneficiary_id and _staff_covering(
+        user, transfer.department_id, Role.EVALUATOR, Role.LEGAL, Role.FINANCE, Role.DIRECTOR
+    )

@@ -16,6 +16,11 @@ def transfer_get_for(user, pk) -> Transfer:
     return transfer_list_for(user).get(pk=pk)
 
 
+def documents_of(transfer: Transfer) -> list:
+    """The transfer's documents, oldest first, with who uploaded each (one query)."""
+    return list(transfer.documents.select_related("uploaded_by").order_by("uploaded_at", "pk"))
+
+
 def history_for(transfer: Transfer, user) -> list:
     """The case's audit entries, oldest first, for whoever may see the case."""
     from audit.models import AuditEntry

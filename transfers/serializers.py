@@ -3,7 +3,7 @@ from rest_framework import serializers
 
 from cases.serializers import HistoryEntrySerializer
 
-from .models import Asset, AssetItem, Transfer
+from .models import Asset, AssetItem, Document, DocumentKind, Transfer
 
 MONEY = {"max_digits": 16, "decimal_places": 2}
 
@@ -25,6 +25,12 @@ class AssetSerializer(serializers.ModelSerializer):
         fields = ["position", "description", "quantity", "unit_value", "items"]
 
 
+class TransferDocumentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Document
+        fields = ["id", "kind", "original_name", "content_type", "size", "sha256", "uploaded_at"]
+
+
 class TransferSerializer(serializers.ModelSerializer):
     beneficiary = serializers.PrimaryKeyRelatedField(read_only=True)
     beneficiary_name = serializers.CharField(source="beneficiary.name")
@@ -36,6 +42,7 @@ class TransferSerializer(serializers.ModelSerializer):
     paid_amount = serializers.DecimalField(**MONEY)
     recovered_amount = serializers.DecimalField(**MONEY)
     assets = AssetSerializer(many=True, read_only=True)
+    documents = TransferDocumentSerializer(many=True, read_only=True)
     history = serializers.SerializerMethodField()
 
     class Meta:
@@ -64,8 +71,10 @@ class TransferSerializer(serializers.ModelSerializer):
             "rejection_reason",
             "annulment_reason",
             "reversion_reason",
+            "observation",
             "created_at",
             "assets",
+            "documents",
             "history",
         ]
 
@@ -96,6 +105,11 @@ class TransferCreateSerializer(serializers.Serializer):
     )
     purpose = serializers.CharField(required=False, allow_blank=True, max_length=5000)
     assets = serializers.JSONField(required=False, help_text="[{description, quantity, unit_value}]")
+
+
+class TransferDocumentUploadSerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text="One of: " + ", ".join(DocumentKind.values))
+    file = serializers.FileField(help_text="PDF, JPEG or PNG (checked by content), size-limited")
 
 
 class AnnulSerializer(serializers.Serializer):

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 import audit
 from audit.actions import AuditAction
+from cases import documents
 from cases.errors import Conflict
 from cases.permissions import require
 from registry.models import Unit
@@ -19,9 +20,12 @@ from workflows.services import case_action, next_case_code, transition
 
 from .models import (
     ANNULLABLE,
+    FINAL_STATES,
     MAX_QUANTITY,
     Asset,
     AssetItem,
+    Document,
+    DocumentKind,
     Modality,
     Transfer,
     TransferKind,
@@ -43,6 +47,9 @@ TRANSITION_ACTIONS = {
     "reject": AuditAction.TRANSFER_REJECTED,
     "annul": AuditAction.TRANSFER_ANNULLED,
     "revert": AuditAction.TRANSFER_REVERTED,
+    # An unanswered observation ends the case annulled: the same entry as the director's annulment,
+    # its data saying why (``lapsed``, the observation).
+    "lapse": AuditAction.TRANSFER_ANNULLED,
 }
 
 
@@ -216,3 +223,26 @@ def annul_transfer(transfer: Transfer, *, actor, reason: str) -> Transfer:
         # The exit hook gives back what is reserved or committed; the open tasks are cancelled.
         transition(transfer, "annul", actor=actor, data={"reason": reason.strip()})
     return transfer
+
+
+@transaction.atomic
+def upload_document(transfer: Transfer, *, actor, kind: str, uploaded_file) -> Document:
+    """Attach a PDF/JPEG/PNG (checked by content, size-limited) to a transfer, with its SHA-256 in
+    the trail (``document.uploaded``). Members of the beneficiary unit and the staff working the
+    case may, while the case is open; nothing is stored when anything is wrong."""
+    transfer = _lock(transfer)
+    require(actor, "transfers.upload", transfer)
+    if transfer.state in FINAL_STATES:
+        raise Conflict(_("This case is finished; no more documents can be added."))
+    errors = {}
+    if kind not in DocumentKind.values:
+        errors["kind"] = [_("Choose a valid document kind.")]
+    if uploaded_file is None:
+        errors["file"] = [_("Attach a file.")]
+    if errors:
+        raise ValidationError(errors)
+    upload = documents.read_upload(uploaded_file)
+    document = Document(transfer=transfer, kind=kind, uploaded_by=actor)
+    documents.store(document, upload)
+    audit.record(AuditAction.DOCUMENT_UPLOADED, actor=actor, subject=transfer, data=document.audit_data())
+    return document

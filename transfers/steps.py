@@ -8,6 +8,12 @@ order executes it (devengado) and the bank confirmation pays it; in kind the ass
 beforehand (procurement is outside Expediente), so the beneficiary's acceptance of the delivery
 record executes and settles the transfer's value at once. A rejection releases the reservation;
 a reversion refunds what was recovered.
+
+The approval chain's steps also accept ``observe``: the case goes back to the beneficiary unit with
+the reasons and a deadline in business days (it stays ``in_approval``, ``observation`` set), the
+unit answers (``answer_observation``, an applicant step) and the same chain step is taken again; an
+observation not answered in time is expired by the system and the case ends ``annulled`` (``lapse``),
+the kind's exit hook releasing the reservation.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from approvals.steps import (
 from budget import services as budget
 from budget.models import BudgetLine
 from workflows.services import transition
-from workflows.transfer_flow import VERIFICATION, chain_steps
+from workflows.transfer_flow import OBSERVATION_DAYS, VERIFICATION, chain_steps
 
 from .models import AssetItem, FollowupVisit, Transfer, TransferState
 
@@ -96,11 +102,24 @@ for _step in VERIFICATION:
 # --- approval chain: budget certification, the top authority's resolution ------------------------
 
 
+def observation_deadline_field() -> Field:
+    return Field(
+        "deadline_days",
+        gettext_lazy("Business days to answer"),
+        "integer",
+        required=False,
+        min=1,
+        max=30,
+        default=OBSERVATION_DAYS,
+        for_decisions=(OBS,),
+    )
+
+
 def chain_fields(task, case):
     if task.step == Step.BUDGET_CERTIFICATION:
-        return [certification_field(case.program, case.amount)]
-    if task.step == Step.DIRECTOR_RESOLUTION:
-        return [
+        fields = [certification_field(case.program, case.amount)]
+    elif task.step == Step.DIRECTOR_RESOLUTION:
+        fields = [
             Field(
                 "resolution_number",
                 gettext_lazy("Resolution approving amount, use and destination"),
@@ -108,7 +127,9 @@ def chain_fields(task, case):
                 for_decisions=(A,),
             )
         ]
-    return [Field("report", gettext_lazy("Report"), "string", for_decisions=(A,))]
+    else:
+        fields = [Field("report", gettext_lazy("Report"), "string", for_decisions=(A,))]
+    return [*fields, observation_deadline_field()]
 
 
 def handle_chain(ctx: StepContext):
@@ -116,6 +137,14 @@ def handle_chain(ctx: StepContext):
     if ctx.decision == R:  # the kind's exit hook gives back a certification already made
         case.rejection_reason = ctx.comment
         transition(case, "reject", actor=ctx.actor, data={"reason": ctx.comment, "step": ctx.task.step})
+        return
+    if ctx.decision == OBS:
+        # Back to the beneficiary unit with the reasons: the case stays ``in_approval``, the flow
+        # routes it to ``answer_observation`` and then to this same chain step again.
+        case.observation = ctx.comment
+        case.observation_days = ctx.data.get("deadline_days", OBSERVATION_DAYS)
+        case.save()
+        ctx.audit_data["observation_days"] = case.observation_days
         return
     if ctx.task.step == Step.BUDGET_CERTIFICATION:
         line = BudgetLine.objects.filter(pk=ctx.data["budget_line"], program=case.program).first()
@@ -138,7 +167,37 @@ def handle_chain(ctx: StepContext):
 
 
 for _step in (Step.BUDGET_CERTIFICATION, Step.DIRECTOR_RESOLUTION):
-    _spec(_step, (A, R), chain_fields, handle_chain)
+    _spec(_step, (A, OBS, R), chain_fields, handle_chain)
+
+
+# --- the beneficiary answers an observation of the chain ---------------------------------------------
+
+
+def answer_fields(task, case):
+    return [Field("answer", gettext_lazy("Your answer to the observations"), "string")]
+
+
+def handle_answer(ctx: StepContext):
+    case = ctx.case
+    if ctx.decision == Decision.EXPIRE:
+        # Unanswered in time: the case ends annulled, and the kind's exit hook gives back whatever
+        # it holds on its budget line (a certification already made).
+        reason = _("The observations were not answered in time.")
+        case.annulment_reason = reason
+        transition(
+            case,
+            "lapse",
+            actor=ctx.actor,
+            data={"reason": reason, "lapsed": True, "observation": case.observation},
+        )
+        return
+    observation = case.observation
+    case.observation, case.observation_days = "", None
+    case.save()
+    ctx.audit_data["observation"] = observation
+
+
+_spec(Step.ANSWER_OBSERVATION, (A, Decision.EXPIRE), answer_fields, handle_answer)
 
 
 # --- agreement --------------------------------------------------------------------------------------

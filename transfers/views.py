@@ -1,7 +1,8 @@
 """Web pages of transfers (``/transfers/``): the list in the user's scope, a new request (the
 beneficiary unit's members, or technical staff for a unit of their department), the case page with
-its assets unit by unit (serial, holder, status), follow-up visits, what is awaited and the
-history, and the director's annulment.
+its assets unit by unit (serial, holder, status), its documents, follow-up visits, what is awaited
+and the history, the director's annulment, the upload of a document (the beneficiary unit's members
+and the staff working the case, while it is open) and the permission-checked download.
 
 Reads go through ``transfers.selectors`` (a transfer the user may not see is a 404); every POST
 calls ONE service; bad input re-renders the page with the service's messages and changes nothing.
@@ -10,23 +11,30 @@ Decisions are taken in the task inbox (``/tasks/``), which shows the same case f
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from approvals.models import Step
 from budget.models import Program
+from cases import documents
 from cases.errors import Conflict
+from cases.forms import add_service_errors
 from cases.permissions import allowed
 from cases.roles import Role, has_role
 from registry.models import Unit
 
 from . import selectors, services
+from .forms import DocumentForm
 from .models import ANNULLABLE, FINAL_STATES, Modality, Transfer, TransferKind, TransferState
 
 S = TransferState
@@ -195,27 +203,32 @@ def transfer_create(request):
     )
 
 
-def _case_context(request, transfer: Transfer) -> dict:
-    return {
+def _case_context(request, transfer: Transfer, *, document_form: DocumentForm | None = None) -> dict:
+    user = request.user
+    context = {
         "transfer": transfer,
         "badge": BADGES.get(transfer.state, "neutral"),
-        "history": selectors.history_for(transfer, request.user),
-        "pending": _pending(request.user, transfer),
+        "history": selectors.history_for(transfer, user),
+        "pending": _pending(user, transfer),
+        "documents": selectors.documents_of(transfer),
         "is_final": transfer.state in FINAL_STATES,
+        "can_annul": (
+            transfer.state in ANNULLABLE
+            and transfer.executed_amount == 0
+            and allowed(user, "transfers.annul", transfer)
+        ),
     }
+    if transfer.state not in FINAL_STATES and allowed(user, "transfers.upload", transfer):
+        context["document_form"] = document_form or DocumentForm()
+        context["max_mb"] = settings.DOCUMENT_MAX_BYTES // (1024 * 1024)
+    return context
 
 
 @require_safe
 @login_required
 def transfer_detail(request, pk):
     transfer = _visible(request.user, pk)
-    context = _case_context(request, transfer)
-    context["can_annul"] = (
-        transfer.state in ANNULLABLE
-        and transfer.executed_amount == 0
-        and allowed(request.user, "transfers.annul", transfer)
-    )
-    return render(request, "transfers/transfer_detail.html", context)
+    return render(request, "transfers/transfer_detail.html", _case_context(request, transfer))
 
 
 @require_POST
@@ -232,3 +245,87 @@ def transfer_annul(request, pk):
     else:
         messages.success(request, _("Transfer %(code)s annulled.") % {"code": transfer.code})
     return redirect("transfer-detail", pk=transfer.pk)
+
+
+# --- documents ------------------------------------------------------------------------------------------
+
+
+class DocumentSizeLimitHandler(FileUploadHandler):
+    """Stops reading a file as soon as it passes ``DOCUMENT_MAX_BYTES`` (the rest of the request is
+    discarded, not stored), so a huge upload is answered with a clear message instead of filling
+    the disk or failing."""
+
+    def __init__(self, request=None):
+        super().__init__(request)
+        self.limit = settings.DOCUMENT_MAX_BYTES
+
+    def receive_data_chunk(self, raw_data, start):
+        if start + len(raw_data) > self.limit:
+            self.request.document_too_large = True
+            raise SkipFile
+        return raw_data
+
+    def file_complete(self, file_size):
+        return None
+
+
+@csrf_exempt  # CSRF is checked by ``_document_upload`` once the upload handler is in place
+@require_POST
+@login_required
+def document_upload(request, pk):
+    request.upload_handlers.insert(0, DocumentSizeLimitHandler(request))
+    return _document_upload(request, pk)
+
+
+@csrf_protect
+def _document_upload(request, pk):
+    transfer = _visible(request.user, pk)
+    form = DocumentForm(request.POST, request.FILES)
+    if getattr(request, "document_too_large", False):
+        form.is_valid()
+        form.errors.pop("file", None)
+        form.add_error(
+            "file",
+            _("The file is larger than %(mb)s MB; reduce it or scan it again.")
+            % {"mb": settings.DOCUMENT_MAX_BYTES // (1024 * 1024)},
+        )
+    elif form.is_valid():
+        try:
+            document = services.upload_document(
+                transfer,
+                actor=request.user,
+                kind=form.cleaned_data["kind"],
+                uploaded_file=form.cleaned_data["file"],
+            )
+        except Conflict as exc:
+            messages.error(request, str(exc))
+            return redirect("transfer-detail", pk=transfer.pk)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("Document «%(name)s» uploaded as %(kind)s (SHA-256 %(hash)s…).")
+                % {
+                    "name": document.original_name,
+                    "kind": document.get_kind_display(),
+                    "hash": document.sha256[:12],
+                },
+            )
+            return redirect(reverse("transfer-detail", args=[transfer.pk]) + "#documentos")
+    context = _case_context(request, transfer, document_form=form)
+    if "document_form" not in context:  # the case is finished, or the user may not upload to it
+        if transfer.state in FINAL_STATES:
+            messages.error(request, _("This case is finished; no more documents can be added."))
+            return redirect("transfer-detail", pk=transfer.pk)
+        raise PermissionDenied(_("You may not do this on transfer %(code)s.") % {"code": transfer.code})
+    return render(request, "transfers/transfer_detail.html", context, status=400)
+
+
+@require_safe
+@login_required
+def document_download(request, pk, doc_pk):
+    """A document of a transfer the user may see, as an attachment (never rendered inline); 404 for
+    anyone who may not see the case, and for a document of another case."""
+    transfer = _visible(request.user, pk)
+    return documents.attachment(transfer.documents.filter(pk=doc_pk).first())

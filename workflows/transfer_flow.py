@@ -6,7 +6,9 @@ FSM; the gateways below read the resulting case state. Node names are stored in 
 one only with a data migration.
 
 requested → technical report ∥ legal report (a negative one ends the other at once) → the rest of
-the policy's chain in order (budget certification, the top authority's resolution) → agreement →
+the policy's chain in order (budget certification, the top authority's resolution; a step may observe:
+the beneficiary answers within the deadline and the same step is taken again, or the system expires
+the observation and the case ends annulled) → agreement →
 in kind: delivery record ⇄ the beneficiary's acceptance; in money: payment order → confirmation →
 follow-up visits (again until the use is verified) → closed, or reversion → reverted.
 """
@@ -25,6 +27,8 @@ from .nodes import CaseFlowMixin, ChainStepMixin, HumanStep, ask, state_is
 VERIFICATION = (Step.TECHNICAL_REPORT, Step.LEGAL_REPORT)
 # Business days of each report when the case's policy does not list it.
 DEFAULT_VERIFICATION_DAYS = {Step.TECHNICAL_REPORT: 10, Step.LEGAL_REPORT: 5}
+# Business days the beneficiary has to answer an observation of the chain, unless the step says.
+OBSERVATION_DAYS = 10
 
 
 def chain_steps(case) -> list:
@@ -65,7 +69,8 @@ class TransferFlow(CaseFlowMixin, ChainStepMixin, flow.Flow):
     verified = flow.Join(continue_on_condition=this.verification_failed).Next(this.after_verification)
     after_verification = flow.Switch().Case(this.approval, state_is("in_approval")).Default(this.end)
 
-    # The rest of the policy's chain, one task per step, in order.
+    # The rest of the policy's chain, one task per step, in order. A step may observe: the
+    # beneficiary unit answers (the case stays in approval) and the same step is taken again.
     approval = HumanStep(
         step=this.chain_step_code,
         role=this.chain_step_role,
@@ -76,9 +81,17 @@ class TransferFlow(CaseFlowMixin, ChainStepMixin, flow.Flow):
     after_approval = (
         flow.Switch()
         .Case(this.agreement, state_is("approved"))
+        .Case(this.answer_observation, ask("awaits_answer"))
         .Case(this.approval, state_is("in_approval"))
         .Default(this.end)
     )
+    answer_observation = HumanStep(
+        step=Step.ANSWER_OBSERVATION,
+        role=Role.APPLICANT,
+        deadline_days=this.observation_days,
+    ).Next(this.after_answer)
+    # Answered: back to the chain step that observed. Expired: ``annulled``, nothing left to route.
+    after_answer = flow.Switch().Case(this.approval, state_is("in_approval")).Default(this.end)
 
     agreement = HumanStep(
         step=Step.AGREEMENT, role=Role.LEGAL, deadline_days=10, escalation_role=Role.DIRECTOR
@@ -159,6 +172,13 @@ class TransferFlow(CaseFlowMixin, ChainStepMixin, flow.Flow):
     def _chain_step(self, activation):
         case = self.case(activation)
         return chain_steps(case)[case.approval_step]
+
+    def awaits_answer(self, activation) -> bool:
+        case = self.case(activation)
+        return case.state == "in_approval" and bool(case.observation)
+
+    def observation_days(self, activation) -> int:
+        return self.case(activation).observation_days or OBSERVATION_DAYS
 
     def is_in_kind(self, activation) -> bool:
         case = self.case(activation)

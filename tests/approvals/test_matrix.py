@@ -54,6 +54,7 @@ STEP_ROLE = {
     (TRF, "technical_report"): "evaluator",
     (TRF, "legal_report"): "legal",
     (TRF, "budget_certification"): "finance",
+    (TRF, "answer_observation"): "applicant",
     (TRF, "director_resolution"): "director",
     (TRF, "agreement"): "legal",
     (TRF, "delivery_record"): "evaluator",
@@ -243,6 +244,13 @@ def transfer_at(world: World, step: str) -> CaseTask:
 
         def steer(current, n):
             return ("reject", "Uso indebido de los fondos.", {}) if current == "followup_visit" else None
+
+    elif step == "answer_observation":  # the top authority observes the certified transfer
+
+        def steer(current, n):
+            if current == "director_resolution":
+                return ("observe", "Adjunte la cotización actualizada.", {})
+            return None
 
     return drive(world, transfer.code, step, steer)
 

@@ -1,21 +1,26 @@
 """Property test: no sequence of actions on a transfer, by any role, with good or bad input, reaches
-an illegal state, skips a transition's audit entry, leaves a finished case with open tasks, pays more
-than the amount, or breaks the budget invariant (each figure = its movements)."""
+an illegal state, skips a transition's audit entry, leaves a finished case with open tasks or money
+held, pays more than the amount, or breaks the budget invariant (each figure = its movements). The
+approval chain's observations and their expiry by the system (``lapse`` → ``annulled``) are among the
+actions."""
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from approvals import services as approvals
+from approvals.deadlines import expire_observations
 from approvals.steps import spec_for
 from audit.models import AuditEntry
 from budget.models import BudgetLine, Program
-from budget.selectors import line_reconciles
+from budget.selectors import case_figures, line_reconciles
 from cases.errors import Conflict
 from cases.roles import has_role
 from transfers import services
@@ -35,9 +40,12 @@ GOOD = {
     "payment_reference": "REF",
     "findings": "En uso",
     "reference": "DEV-1",
+    "answer": "Adjuntamos lo observado.",
 }
 BAD = [None, "", -1, "abc", 1.5, True, {"x": 1}, [{"unit": 0}]]
 REACHED: set[str] = set()
+TAKEN: set[tuple[str, str]] = set()
+LATER = dt.timedelta(days=400)  # "every deadline has passed"
 
 
 def _filled(value):
@@ -133,6 +141,29 @@ def make_machine(world, modality):
         def work_the_inbox(self, who, pick):
             self.decide(who, "approve", "Motivo", True, None, pick, True)
 
+        @rule(pick=st.integers(min_value=0, max_value=3))
+        def observe_in_the_chain(self, pick):
+            """The chain's current step observes (so that runs also reach the answer and its expiry)."""
+            task = CaseTask.objects.filter(
+                case_code=self.transfer.code,
+                is_open=True,
+                step__in=["budget_certification", "director_resolution"],
+            ).first()
+            if task is not None:
+                people_of_role = [p for p in people if has_role(p, task.role)]
+                actor = people_of_role[pick % len(people_of_role)]
+                self._try(
+                    lambda: approvals.complete_task(
+                        task.pk, actor=actor, decision="observe", comment="Aclare el destino"
+                    )
+                )
+
+        @rule()
+        def deadlines_pass(self):
+            """The system's periodic job, as if every deadline had passed: an unanswered observation
+            expires and the transfer ends annulled."""
+            self._try(lambda: expire_observations(actor=world.system, now=timezone.now() + LATER))
+
         @invariant()
         def state_is_legal_and_audited(self):
             transfer = Transfer.objects.get(pk=self.transfer.pk)
@@ -145,6 +176,9 @@ def make_machine(world, modality):
             for data in moves.order_by("seq").values_list("data", flat=True):
                 assert data["from"] == current, (data, current)
                 assert (data["from"], data["to"]) in LEGAL_EDGES, data
+                TAKEN.add((data["from"], data["to"]))
+                if data.get("lapsed"):
+                    TAKEN.add(("lapse", data["to"]))
                 current = data["to"]
             assert current == transfer.state
             assert Decimal(0) <= transfer.paid_amount <= transfer.executed_amount <= transfer.amount
@@ -155,6 +189,11 @@ def make_machine(world, modality):
             transfer = Transfer.objects.get(pk=self.transfer.pk)
             if transfer.state in FINAL_STATES:
                 assert not CaseTask.objects.filter(case_code=transfer.code, is_open=True).exists()
+            if transfer.state in (TransferState.REJECTED, TransferState.ANNULLED) and transfer.budget_line_id:
+                held = case_figures(transfer.budget_line, transfer.code)
+                assert held["reserved"] == held["committed"] == 0, (transfer.state, held)
+            if transfer.observation:  # an observation is only ever pending in the approval chain
+                assert transfer.state in (TransferState.IN_APPROVAL, *FINAL_STATES), transfer.state
 
         @invariant()
         def budget_holds(self):
@@ -169,6 +208,7 @@ def make_machine(world, modality):
 @pytest.mark.parametrize("modality", ["in_kind", "money"])
 def test_no_sequence_of_actions_breaks_the_rules(world, modality):
     REACHED.clear()
+    TAKEN.clear()
     run_state_machine_as_test(
         make_machine(world, modality),
         settings=settings(
@@ -183,4 +223,5 @@ def test_no_sequence_of_actions_breaks_the_rules(world, modality):
     # The exploration must get deep into the journey, or this test would prove little.
     assert {"in_verification", "in_approval", "in_delivery", "closed"} <= REACHED, REACHED
     assert REACHED & {"rejected", "annulled", "reverted"}, REACHED  # and side exits
-    print(modality, sorted(REACHED))
+    assert ("lapse", "annulled") in TAKEN, TAKEN  # an observation of the chain expired
+    print(modality, sorted(REACHED), sorted(TAKEN))
