@@ -277,12 +277,6 @@ class Document(CaseDocument):
     transfer = models.ForeignKey(Transfer, on_delete=models.PROTECT, related_name="documents")
     kind = models.CharField(_("kind"), max_length=40, choices=DocumentKind.choices)
 
-    class Meta(CaseDocument.Meta):
-        pass
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()}: {self.original_name}"
-
 
 class Asset(models.Model):
     """One line of the itemised list of an in-kind transfer (e.g. 3 milking machines at Bs 12.500)."""

@@ -234,15 +234,7 @@ def upload_document(transfer: Transfer, *, actor, kind: str, uploaded_file) -> D
     require(actor, "transfers.upload", transfer)
     if transfer.state in FINAL_STATES:
         raise Conflict(_("This case is finished; no more documents can be added."))
-    errors = {}
-    if kind not in DocumentKind.values:
-        errors["kind"] = [_("Choose a valid document kind.")]
-    if uploaded_file is None:
-        errors["file"] = [_("Attach a file.")]
-    if errors:
-        raise ValidationError(errors)
-    upload = documents.read_upload(uploaded_file)
-    document = Document(transfer=transfer, kind=kind, uploaded_by=actor)
-    documents.store(document, upload)
+    upload = documents.receive(kind, DocumentKind.values, uploaded_file)
+    document = documents.store(Document(transfer=transfer, kind=kind, uploaded_by=actor), upload)
     audit.record(AuditAction.DOCUMENT_UPLOADED, actor=actor, subject=transfer, data=document.audit_data())
     return document
