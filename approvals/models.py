@@ -12,11 +12,6 @@ from cases import kinds
 from cases.roles import Role
 
 
-class CaseType(models.TextChoices):
-    INITIATIVE = "initiative", _("Productive initiative")
-    TRANSFER = "transfer", _("Transfer")
-
-
 class Step(models.TextChoices):
     """Every kind of human step a case can go through. Stored in tasks and audit entries: never
     rename a value."""

@@ -37,7 +37,7 @@ from workflows.models import CaseTask
 from workflows.services import advance_task_version, deciding
 
 from . import notifications, sod
-from .models import ApprovalPolicy, CaseType, Delegation, IncompatibleSteps, NonWorkingDay, PolicyStep, Step
+from .models import ApprovalPolicy, Delegation, IncompatibleSteps, NonWorkingDay, PolicyStep, Step
 from .steps import Decision, StepContext, clean_data, spec_for
 
 
@@ -674,7 +674,7 @@ def _save_policy_version(
         errors["family"] = [_("Give the policy family a short stable key.")]
     if not (name or "").strip():
         errors["name"] = [_("This field is required.")]
-    if case_type not in CaseType.values:
+    if case_type not in dict(kinds.choices()):
         errors["case_type"] = [_("Select a valid choice.")]
     amounts: dict[str, Decimal | None] = {}
     for field, value in (("min_amount", min_amount), ("max_amount", max_amount)):

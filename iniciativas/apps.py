@@ -12,12 +12,12 @@ class IniciativasConfig(AppConfig):
         from cases import kinds
 
         from . import metrics, rules, selectors, steps  # noqa: F401  (register permission rules and step handlers)
-        from .models import FINAL_STATES, RELEASING_STATES, Initiative, InitiativeState
+        from .models import FINAL_STATES, KIND, RELEASING_STATES, Initiative, InitiativeState
         from .services import TRANSITION_ACTIONS
 
         kinds.register(
             kinds.CaseKind(
-                code="initiative",
+                code=KIND,
                 label=_("Productive initiative"),
                 model="iniciativas.Initiative",
                 code_prefix="INI",

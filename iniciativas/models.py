@@ -106,6 +106,8 @@ class InitiativeState(models.TextChoices):
     RECOVERED = "recovered", _("Recovered")
 
 
+# The kind's code: in tasks, processes and policies (``cases.kinds``).
+KIND = "initiative"
 S = InitiativeState
 # A case cancelled with nothing paid rests in ``cancelled`` for good (with something paid, the same
 # action moves it on to ``in_recovery``), so ``cancelled`` is final too.

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from approvals.models import CaseType, Step
+from approvals.models import Step
 from approvals.steps import (
     Decision,
     Field,
@@ -30,7 +30,7 @@ from cases.errors import Conflict
 from workflows.services import transition
 
 from .conditions import paid_amount, unspent_balance
-from .models import Evaluation, InitiativeState, Report, Tranche
+from .models import KIND, Evaluation, InitiativeState, Report, Tranche
 from .services import missing_for_submission, tranche_amounts
 
 S = InitiativeState
@@ -38,7 +38,7 @@ A, OBS, R = Decision.APPROVE, Decision.OBSERVE, Decision.REJECT
 
 
 def _spec(step, decisions, fields, handle):
-    return register(StepSpec(CaseType.INITIATIVE, step, decisions, fields, handle))
+    return register(StepSpec(KIND, step, decisions, fields, handle))
 
 
 def _no_fields(task, case):
@@ -152,7 +152,7 @@ def _finish_evaluation(ctx: StepContext):
     if mean >= call.threshold:
         from approvals.services import policy_for
 
-        case.policy = policy_for(CaseType.INITIATIVE, call.program, case.requested_amount)
+        case.policy = policy_for(KIND, call.program, case.requested_amount)
         case.approval_step = 0
         transition(case, "pass_evaluation", actor=ctx.actor, data={"mean": mean, "policy": case.policy_id})
     else:

@@ -12,17 +12,17 @@ class TransfersConfig(AppConfig):
         from cases import kinds
 
         from . import metrics, rules, selectors, steps  # noqa: F401  (register permission rules and step handlers)
-        from .models import FINAL_STATES, Transfer, TransferState
+        from .models import FINAL_STATES, KIND, Transfer, TransferState
         from .services import TRANSITION_ACTIONS
 
         kinds.register(
             kinds.CaseKind(
-                code="transfer",
+                code=KIND,
                 label=_("Transfer"),
                 model="transfers.Transfer",
                 code_prefix="TRF",
                 transitions=kinds.transitions_of(Transfer),
-                flow="workflows.transfer_flow.TransferFlow",
+                flow="transfers.flow.TransferFlow",
                 history=selectors.history_for,
                 payment_references=(("transfers.Transfer", "payment_reference"),),
                 program_path="program",

@@ -61,7 +61,7 @@ def budget_certified(transfer) -> bool:
 
 def chain_completed(transfer) -> bool:
     """Approve: every step of the policy's approval chain was decided, none awaits an answer."""
-    from workflows.transfer_flow import chain_steps
+    from .flow import chain_steps
 
     return (
         transfer.policy_id is not None
@@ -146,7 +146,7 @@ by_finance = _staff_of(Role.FINANCE)
 
 def chain_roles(transfer) -> set[str]:
     """The roles of the steps of the transfer's approval chain (its policy version)."""
-    from workflows.transfer_flow import chain_steps
+    from .flow import chain_steps
 
     if transfer.policy_id is None:
         return set()

@@ -50,6 +50,8 @@ class TransferKind(models.TextChoices):
     PUBLIC_PUBLIC = "public_public", _("Public-public")
 
 
+# The kind's code: in tasks, processes and policies (``cases.kinds``).
+KIND = "transfer"
 S = TransferState
 FINAL_STATES = frozenset({S.CLOSED, S.REJECTED, S.ANNULLED, S.REVERTED})
 # Before anything is executed a transfer can still be annulled (everything reserved is released).

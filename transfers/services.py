@@ -21,6 +21,7 @@ from workflows.services import case_action, next_case_code, transition
 from .models import (
     ANNULLABLE,
     FINAL_STATES,
+    KIND,
     MAX_QUANTITY,
     Asset,
     AssetItem,
@@ -113,10 +114,10 @@ def create_transfer(
 ) -> Transfer:
     """Request a transfer: validated, numbered, audited, and its verification (technical ∥ legal
     report) started in the inboxes. Nothing is written when any field is wrong."""
-    from approvals.models import CaseType
     from approvals.notifications import after_case_started
     from approvals.services import policy_for
-    from workflows.transfer_flow import TransferFlow
+
+    from .flow import TransferFlow
 
     require(actor, "transfers.create", beneficiary)
     errors: dict[str, list[str]] = {}
@@ -164,7 +165,7 @@ def create_transfer(
         errors["purpose"] = [_("Keep this text under 5000 characters.")]
     if errors or value is None:  # the amount is set whenever nothing was wrong
         raise ValidationError(errors)
-    policy = policy_for(CaseType.TRANSFER, program, value)
+    policy = policy_for(KIND, program, value)
 
     transfer = Transfer(
         code=next_case_code("TRF"),

@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from approvals.models import CaseType, Step
+from approvals.models import Step
 from approvals.steps import (
     Decision,
     Field,
@@ -38,16 +38,16 @@ from approvals.steps import (
 from budget import services as budget
 from budget.models import BudgetLine
 from workflows.services import transition
-from workflows.transfer_flow import OBSERVATION_DAYS, VERIFICATION, chain_steps
 
-from .models import AssetItem, FollowupVisit, Transfer, TransferState
+from .flow import OBSERVATION_DAYS, VERIFICATION, chain_steps
+from .models import KIND, AssetItem, FollowupVisit, Transfer, TransferState
 
 S = TransferState
 A, OBS, R = Decision.APPROVE, Decision.OBSERVE, Decision.REJECT
 
 
 def _spec(step, decisions, fields, handle):
-    return register(StepSpec(CaseType.TRANSFER, step, decisions, fields, handle))
+    return register(StepSpec(KIND, step, decisions, fields, handle))
 
 
 def _items(transfer: Transfer):

@@ -115,13 +115,13 @@ def _detail_value(kind: str, value):
 def _has_choice(step: str, decision: str) -> bool:
     """Whether the decision says something: steps with a single way to complete them (a report
     sent, a payment ordered) show no "approved"."""
-    from approvals.models import CaseType
     from approvals.steps import Decision, spec_for
+    from iniciativas.models import KIND
 
     if decision == Decision.EXPIRE:
         return True
     try:
-        decisions = spec_for(CaseType.INITIATIVE, step).decisions
+        decisions = spec_for(KIND, step).decisions
     except KeyError:
         return True
     return len([d for d in decisions if d != Decision.EXPIRE]) > 1

@@ -17,7 +17,6 @@ from django.utils import timezone
 
 from approvals import selectors
 from approvals import services as approvals
-from approvals.models import CaseType
 from approvals.steps import _SPECS, spec_for
 from audit.models import AuditEntry
 from iniciativas import services as ini
@@ -29,7 +28,7 @@ from workflows.models import CaseTask
 
 pytestmark = pytest.mark.django_db
 
-INI, TRF = CaseType.INITIATIVE.value, CaseType.TRANSFER.value
+INI, TRF = "initiative", "transfer"
 REG = "registration"
 
 # (case type, step) -> the one role that works it. Written out here, not read from the flows, so a

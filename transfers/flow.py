@@ -2,7 +2,8 @@
 
 The FSM on ``transfers.Transfer`` is the law; this flow only routes. Every human step is decided
 through ``approvals.services.complete_task``, whose step handlers (``transfers.steps``) move the
-FSM; the gateways below read the resulting case state. Node names are stored in task rows: rename
+FSM; the gateways below read the resulting (typed) case state. Node names, and this module's path
+(``transfers/migrations/0004_flow_moves_to_the_app.py`` moved it here), are stored in task rows: rename
 one only with a data migration.
 
 requested → technical report ∥ legal report (a negative one ends the other at once) → the rest of
@@ -17,11 +18,14 @@ from django.utils.translation import gettext_lazy as _
 from viewflow import this
 from viewflow.workflow import flow, lock
 
-from approvals.models import CaseType, Step
+from approvals.models import Step
 from cases.roles import Role
+from workflows.models import CaseProcess, CaseTask
+from workflows.nodes import CaseFlowMixin, ChainStepMixin, HumanStep, ask, state_is
 
-from .models import CaseProcess, CaseTask
-from .nodes import CaseFlowMixin, ChainStepMixin, HumanStep, ask, state_is
+from .models import TransferState
+
+S = TransferState
 
 # The reports that run in parallel first; the rest of the policy's steps form the approval chain.
 VERIFICATION = (Step.TECHNICAL_REPORT, Step.LEGAL_REPORT)
@@ -44,7 +48,7 @@ class TransferFlow(CaseFlowMixin, ChainStepMixin, flow.Flow):
     process_class = CaseProcess
     task_class = CaseTask
     lock_impl = lock.select_for_update_lock
-    case_type = CaseType.TRANSFER
+    case_type = "transfer"
     case_related = ("beneficiary", "program", "policy")
     process_title = _("Transfer")
 
@@ -67,7 +71,7 @@ class TransferFlow(CaseFlowMixin, ChainStepMixin, flow.Flow):
         escalation_role=Role.DIRECTOR,
     ).Next(this.verified)
     verified = flow.Join(continue_on_condition=this.verification_failed).Next(this.after_verification)
-    after_verification = flow.Switch().Case(this.approval, state_is("in_approval")).Default(this.end)
+    after_verification = flow.Switch().Case(this.approval, state_is(S.IN_APPROVAL)).Default(this.end)
 
     # The rest of the policy's chain, one task per step, in order. A step may observe: the
     # beneficiary unit answers (the case stays in approval) and the same step is taken again.
@@ -80,9 +84,9 @@ class TransferFlow(CaseFlowMixin, ChainStepMixin, flow.Flow):
     ).Next(this.after_approval)
     after_approval = (
         flow.Switch()
-        .Case(this.agreement, state_is("approved"))
+        .Case(this.agreement, state_is(S.APPROVED))
         .Case(this.answer_observation, ask("awaits_answer"))
-        .Case(this.approval, state_is("in_approval"))
+        .Case(this.approval, state_is(S.IN_APPROVAL))
         .Default(this.end)
     )
     answer_observation = HumanStep(
@@ -91,7 +95,7 @@ class TransferFlow(CaseFlowMixin, ChainStepMixin, flow.Flow):
         deadline_days=this.observation_days,
     ).Next(this.after_answer)
     # Answered: back to the chain step that observed. Expired: ``annulled``, nothing left to route.
-    after_answer = flow.Switch().Case(this.approval, state_is("in_approval")).Default(this.end)
+    after_answer = flow.Switch().Case(this.approval, state_is(S.IN_APPROVAL)).Default(this.end)
 
     agreement = HumanStep(
         step=Step.AGREEMENT, role=Role.LEGAL, deadline_days=10, escalation_role=Role.DIRECTOR
@@ -99,7 +103,7 @@ class TransferFlow(CaseFlowMixin, ChainStepMixin, flow.Flow):
     after_agreement = (
         flow.Switch()
         .Case(this.delivery_record, ask("is_in_kind"))
-        .Case(this.payment_order, state_is("in_delivery"))
+        .Case(this.payment_order, state_is(S.IN_DELIVERY))
         .Default(this.end)
     )
 
@@ -116,8 +120,8 @@ class TransferFlow(CaseFlowMixin, ChainStepMixin, flow.Flow):
     ).Next(this.after_acceptance)
     after_acceptance = (
         flow.Switch()
-        .Case(this.followup_visit, state_is("in_followup"))
-        .Case(this.delivery_record, state_is("in_delivery"))
+        .Case(this.followup_visit, state_is(S.IN_FOLLOWUP))
+        .Case(this.delivery_record, state_is(S.IN_DELIVERY))
         .Default(this.end)
     )
 
@@ -128,7 +132,7 @@ class TransferFlow(CaseFlowMixin, ChainStepMixin, flow.Flow):
     payment_confirmation = HumanStep(
         step=Step.PAYMENT_CONFIRMATION, role=Role.FINANCE, deadline_days=3, escalation_role=Role.DIRECTOR
     ).Next(this.after_payment)
-    after_payment = flow.Switch().Case(this.followup_visit, state_is("in_followup")).Default(this.end)
+    after_payment = flow.Switch().Case(this.followup_visit, state_is(S.IN_FOLLOWUP)).Default(this.end)
 
     # Follow-up: visits until the use is verified (closed), or misuse found (reversion).
     followup_visit = HumanStep(
@@ -141,7 +145,7 @@ class TransferFlow(CaseFlowMixin, ChainStepMixin, flow.Flow):
     after_followup = (
         flow.Switch()
         .Case(this.reversion, ask("reversion_pending"))
-        .Case(this.followup_visit, state_is("in_followup"))
+        .Case(this.followup_visit, state_is(S.IN_FOLLOWUP))
         .Default(this.end)
     )
     reversion = HumanStep(
@@ -167,7 +171,7 @@ class TransferFlow(CaseFlowMixin, ChainStepMixin, flow.Flow):
         return self._verification_days(activation, Step.LEGAL_REPORT)
 
     def verification_failed(self, activation, active_tasks) -> bool:
-        return self.case(activation).state == "rejected"
+        return self.case(activation).state == S.REJECTED
 
     def _chain_step(self, activation):
         case = self.case(activation)
@@ -175,15 +179,15 @@ class TransferFlow(CaseFlowMixin, ChainStepMixin, flow.Flow):
 
     def awaits_answer(self, activation) -> bool:
         case = self.case(activation)
-        return case.state == "in_approval" and bool(case.observation)
+        return case.state == S.IN_APPROVAL and bool(case.observation)
 
     def observation_days(self, activation) -> int:
         return self.case(activation).observation_days or OBSERVATION_DAYS
 
     def is_in_kind(self, activation) -> bool:
         case = self.case(activation)
-        return case.state == "in_delivery" and case.is_in_kind
+        return case.state == S.IN_DELIVERY and case.is_in_kind
 
     def reversion_pending(self, activation) -> bool:
         case = self.case(activation)
-        return case.state == "in_followup" and bool(case.reversion_reason)
+        return case.state == S.IN_FOLLOWUP and bool(case.reversion_reason)
