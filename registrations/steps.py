@@ -4,7 +4,6 @@ inside ``approvals.services.complete_task``: one transaction with the decision's
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -42,12 +41,9 @@ def review_fields(task, case: Registration) -> list[Field]:
 
 
 def term_months(on) -> int:
+    """The months of validity of the term in force ``on`` that day (12 when none was ever set)."""
     term = RegistrationTerm.objects.filter(starts_on__lte=on).order_by("-starts_on").first()
-    if term is None:
-        raise ValidationError(
-            {"detail": _("No registration term is in force; an administrator must set one.")}
-        )
-    return term.months
+    return term.months if term is not None else DEFAULT_TERM_MONTHS
 
 
 def validity(case: Registration, on) -> tuple:

@@ -296,3 +296,12 @@ def test_certificate_numbers_never_skip_when_a_decision_is_refused(office):
     decide(renewal, "registration_review", office.officer)
     year = timezone.localdate().year
     assert OfficialDocument.objects.get().number == f"CRU-{year}-000001"
+
+
+def test_without_any_term_set_a_registration_is_valid_twelve_months(office):
+    RegistrationTerm.objects.all().delete()
+    r = ready_new(office)
+    services.submit_registration(r, actor=office.newcomer)
+    decide(r, "registration_review", office.officer)
+    r.refresh_from_db()
+    assert r.valid_until == add_months(timezone.localdate(), 12)
