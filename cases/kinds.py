@@ -127,8 +127,7 @@ def all_kinds() -> Iterator[CaseKind]:
 
 def for_model(obj_or_model) -> CaseKind:
     """The kind whose case model ``obj_or_model`` is (an instance or a class)."""
-    model = obj_or_model if isinstance(obj_or_model, type) else type(obj_or_model)
-    label = model._meta.label
+    label = obj_or_model._meta.label  # a model class and its instances share ``_meta``
     for kind in _KINDS.values():
         if kind.model == label:
             return kind
