@@ -35,7 +35,7 @@ def _cases_for(tasks) -> dict:
     cases = {}
     for case_type, ids in by_type.items():
         kind = kinds.get(case_type)
-        qs = kind.model_class.objects.filter(pk__in=ids).select_related(*kind.related)
+        qs = kind.model_class._default_manager.filter(pk__in=ids).select_related(*kind.related)
         for case in qs:
             cases[(case_type, case.pk)] = case
     return cases

@@ -1,6 +1,11 @@
 """Reads of the task inbox. One indexed query per list, whatever the number of tasks or object
 permissions: the role, scope and four-eyes rules are turned into a SQL filter on ``CaseTask``'s
-own columns (role, department, program, unit, case code, step), never checked row by row."""
+own columns (role, department, program, unit, case code, step), never checked row by row.
+
+The filter is ``services.acting_principal`` in SQL, for «Disponibles» and «Mis tareas» alike: a task
+is listed exactly when the user, itself or for a colleague whose inbox it holds, may claim it (open,
+unassigned) or decide it (held) — so no page and no API answer offers a task that claim or
+decision would refuse (``tests/approvals/test_inbox_offers.py`` checks it both ways)."""
 
 from __future__ import annotations
 
@@ -30,12 +35,23 @@ class TaskFilters:
     overdue: bool = False
 
 
-def _roles_and_scopes(user) -> tuple[frozenset[str], set[int] | None, set[int] | None]:
+Facts = tuple[frozenset[str], set[int] | None, set[int] | None]
+
+
+def _roles_and_scopes(user) -> Facts:
     """``(roles_of(user), department_scope_ids(user), program_scope_ids(user))`` in ONE query: the
     same group and guardian tables and filters as ``cases.roles``, ``registry.selectors`` and
     ``budget.selectors``, as a UNION ALL, so an inbox page costs the same number of queries
     whatever the number of object permissions. Roles already cached on the user object (the
     request's cache of ``roles_of``; a delegator's narrowed roles) are kept, not re-read."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return frozenset(), set(), set()
+    return _roles_and_scopes_of([user])[user.pk]
+
+
+def _roles_and_scopes_of(users) -> dict[int, Facts]:
+    """``_roles_and_scopes`` of several users — a user and the colleagues whose inbox it holds — in
+    the same ONE query (each row carries its user's id), by user id."""
     from django.contrib.auth.models import Group
 
     from budget.models import ProgramGroupObjectPermission, ProgramUserObjectPermission
@@ -43,68 +59,81 @@ def _roles_and_scopes(user) -> tuple[frozenset[str], set[int] | None, set[int] |
     from registry.models import DepartmentGroupObjectPermission, DepartmentUserObjectPermission
     from registry.selectors import DEPARTMENT_PERMISSION
 
-    if user is None or not getattr(user, "is_authenticated", False):
-        return frozenset(), set(), set()
+    users = [u for u in users if u is not None and getattr(u, "is_authenticated", False)]
+    if not users:
+        return {}
+    pks = sorted({u.pk for u in users})
     text, number = CharField(), BigIntegerField()
 
-    def scope_rows(model, kind, codename, app_label, **who):
+    def scope_rows(model, kind, codename, app_label, who):
         return (
             model.objects.filter(
-                **who, permission__codename=codename, permission__content_type__app_label=app_label
+                **{f"{who}__in": pks},
+                permission__codename=codename,
+                permission__content_type__app_label=app_label,
             )
             .order_by()
-            .values_list(Value(kind, output_field=text), Value("", output_field=text), "content_object_id")
+            .values_list(
+                Value(kind, output_field=text), Value("", output_field=text), "content_object_id", who
+            )
         )
 
     dept, prog = (DEPARTMENT_PERMISSION, "registry"), (PROGRAM_PERMISSION, "budget")
     parts = [
-        scope_rows(DepartmentUserObjectPermission, "d", *dept, user=user),
-        scope_rows(DepartmentGroupObjectPermission, "d", *dept, group__user=user),
-        scope_rows(ProgramUserObjectPermission, "p", *prog, user=user),
-        scope_rows(ProgramGroupObjectPermission, "p", *prog, group__user=user),
+        scope_rows(DepartmentUserObjectPermission, "d", *dept, "user"),
+        scope_rows(DepartmentGroupObjectPermission, "d", *dept, "group__user"),
+        scope_rows(ProgramUserObjectPermission, "p", *prog, "user"),
+        scope_rows(ProgramGroupObjectPermission, "p", *prog, "group__user"),
     ]
-    roles = getattr(user, "_expediente_roles", None)
-    if roles is None:
+    unknown = sorted({u.pk for u in users if getattr(u, "_expediente_roles", None) is None})
+    if unknown:
         parts.append(
-            Group.objects.filter(user=user)
+            Group.objects.filter(user__in=unknown)
             .order_by()
-            .values_list(Value("r", output_field=text), "name", Value(0, output_field=number))
+            .values_list(Value("r", output_field=text), "name", Value(0, output_field=number), "user")
         )
-    found: dict[str, set] = {"d": set(), "p": set(), "r": set()}
-    for kind, name, pk in parts[0].union(*parts[1:], all=True).order_by():
-        found[kind].add(name if kind == "r" else pk)
-    if roles is None:
-        roles = frozenset(name for name in found["r"] if name in Role.values)  # as roles_of
-        user._expediente_roles = roles
-    return roles, found["d"] or None, found["p"] or None
+    found: dict[int, dict[str, set]] = {pk: {"d": set(), "p": set(), "r": set()} for pk in pks}
+    for kind, name, pk, user_id in parts[0].union(*parts[1:], all=True).order_by():
+        found[user_id][kind].add(name if kind == "r" else pk)
+    facts: dict[int, Facts] = {}
+    for user in users:
+        rows = found[user.pk]
+        roles = getattr(user, "_expediente_roles", None)
+        if roles is None:
+            roles = frozenset(name for name in rows["r"] if name in Role.values)  # as roles_of
+            user._expediente_roles = roles
+        facts[user.pk] = (roles, rows["d"] or None, rows["p"] or None)
+    return facts
 
 
-def _claimable_by(user, pairs) -> Q | None:
-    """Open, unassigned tasks ``user`` itself could take, as one Q (None: none at all)."""
-    held, depts, programs = _roles_and_scopes(user)
-    parts = []
+def _workable_by(user, pairs=None, facts: Facts | None = None) -> Q | None:
+    """The tasks ``user`` itself may work, open or held, as one Q (None: none at all):
+    ``services.refusal_reason`` in SQL — a staff role of the task's, within its department and
+    program scopes, not of the applicant unit, four eyes (what it decided or holds on the case) and
+    never on a case it acted on for the applicant. ``facts``: its ``_roles_and_scopes``, when read."""
+    held, depts, programs = facts if facts is not None else _roles_and_scopes(user)
     staff_roles = sorted(held & STAFF_ROLES)
-    if staff_roles:
-        q = Q(role__in=staff_roles)
-        if depts is not None:
-            q &= Q(scope_department=False) | Q(department_id__in=depts)
-        if programs is not None:
-            q &= Q(scope_program=False) | Q(program_id__in=programs)
-        if user.unit_id:
-            q &= ~Q(unit_id=user.unit_id)
-        excluded = sod.excluded_tasks_q(user, pairs)
-        if excluded is not None:
-            q &= ~excluded
-        q &= ~sod.acted_as_applicant_q(user)
-        parts.append(q)
-    # The applicant unit's own steps are never claimed: they are in every member's "Mis tareas"
-    # (``task_list_assigned``).
-    if not parts:
+    if not staff_roles:
+        # The applicant unit's own steps are never claimed: they are in every member's "Mis tareas"
+        # (``_unit_tasks_q``).
         return None
-    combined = parts[0]
-    for part in parts[1:]:
-        combined |= part
-    return combined
+    q = Q(role__in=staff_roles)
+    if depts is not None:
+        q &= Q(scope_department=False) | Q(department_id__in=depts)
+    if programs is not None:
+        q &= Q(scope_program=False) | Q(program_id__in=programs)
+    if user.unit_id:
+        q &= ~Q(unit_id=user.unit_id)
+    return q & _actor_q(user, pairs)
+
+
+def _actor_q(user, pairs=None) -> Q:
+    """What ``user`` may work whoever it acts for (``services.acting_principal``'s check of the
+    actor): nothing incompatible with what it decided or holds on the case, nothing on a case it
+    acted on for the applicant."""
+    q = ~sod.acted_as_applicant_q(user)
+    excluded = sod.four_eyes_q(user, pairs)
+    return q if excluded is None else ~excluded & q
 
 
 def _unit_tasks_q(user) -> Q | None:
@@ -141,67 +170,75 @@ def _base() -> QuerySet:
     return CaseTask.objects.select_related("owner", "department", "program")
 
 
-def task_list_assigned(user, filters: TaskFilters = TaskFilters(), *, delegators=None) -> QuerySet:
-    """«Mis tareas»: open tasks held by ``user`` or by a colleague whose inbox it holds by
-    delegation, and the open steps of its own applicant unit (every member's, never claimed).
-    ``delegators``: ``active_delegators(user)`` when the caller already has them (one query less)."""
-    delegators = active_delegators(user) if delegators is None else delegators
-    held = Q(owner_id=user.pk, status=STATUS.ASSIGNED)
+def _principals_q(user, delegators, pairs, facts) -> list[tuple[int, Q]]:
+    """``(principal id, what user may work for it)`` for itself and each colleague whose inbox it
+    holds: ``services.acting_principal`` in SQL (the principal's rules; for a delegator, also the
+    delegate's own four eyes and applicant side). ``facts``: ``_roles_and_scopes_of`` of them all,
+    read here in ONE query when the caller has not."""
+    facts = _roles_and_scopes_of([user, *delegators]) if facts is None else facts
+    parts = []
+    own = _workable_by(user, pairs, facts.get(user.pk))
+    if own is not None:
+        parts.append((user.pk, own))
     if delegators:
         # A delegator's tasks of the delegated role(s) only (``active_delegators`` narrows
-        # ``roles_of``), minus those the delegate's own four eyes forbid it to decide.
-        delegated: Q = reduce(
-            operator.or_, (Q(owner_id=d.pk, role__in=sorted(roles_of(d))) for d in delegators)
-        )
-        excluded = sod.excluded_tasks_q(user)  # one SQL condition, no read of its own
-        if excluded is not None:
-            delegated &= ~excluded
-        delegated &= ~sod.acted_as_applicant_q(user)
-        held |= delegated & Q(status=STATUS.ASSIGNED)
+        # ``roles_of``) that it may work, and that the delegate's own four eyes and applicant side
+        # let the delegate work for it.
+        actor = _actor_q(user, pairs)
+        for delegator in delegators:
+            theirs = _workable_by(delegator, pairs, facts.get(delegator.pk))
+            if theirs is not None:
+                parts.append((delegator.pk, theirs & actor))
+    return parts
+
+
+def task_list_assigned(
+    user, filters: TaskFilters = TaskFilters(), *, delegators=None, pairs=None, facts=None
+) -> QuerySet:
+    """«Mis tareas»: open tasks held by ``user`` or by a colleague whose inbox it holds by
+    delegation, that it may decide (the rules of claiming them: role, scope, four eyes, applicant
+    side — a task it holds but may no longer decide is not offered), and the open steps of its own
+    applicant unit (every member's, never claimed). ``delegators`` (``active_delegators(user)``),
+    ``pairs`` (``sod.incompatible_map()``) and ``facts`` (``_roles_and_scopes_of``): when the
+    caller already read them."""
+    delegators = active_delegators(user) if delegators is None else delegators
     unit_tasks = _unit_tasks_q(user)
     if unit_tasks is not None and not delegators and not roles_of(user) & STAFF_ROLES:
         # A member of an applicant unit (never staff: the registry refuses both) can only ever hold
         # its own unit's steps, which the unit condition already lists: leaving out the owner branch
         # lets the database walk the (unit, is_open) index instead of an OR that defeats both
         # indexes (bench/inbox_bench.py, scenario "applicant": 241 ms → see docs/BENCHMARKS.md).
-        held = unit_tasks
-    elif unit_tasks is not None:
-        held |= unit_tasks
-    qs = _base().filter(held, is_open=True)
+        return _apply(_base().filter(unit_tasks, is_open=True), filters).order_by("due_at", "pk")
+    held = [Q(owner_id=pk) & q for pk, q in _principals_q(user, delegators, pairs, facts)]
+    condition = reduce(operator.or_, held) & Q(status=STATUS.ASSIGNED) if held else None
+    if unit_tasks is not None:
+        condition = unit_tasks if condition is None else condition | unit_tasks
+    if condition is None:
+        return CaseTask.objects.none()
+    qs = _base().filter(condition, is_open=True)
     return _apply(qs, filters).order_by("due_at", "pk")
 
 
 def task_list_available(
-    user, filters: TaskFilters = TaskFilters(), *, delegators=None, pairs=None
+    user, filters: TaskFilters = TaskFilters(), *, delegators=None, pairs=None, facts=None
 ) -> QuerySet:
-    """Open, unassigned tasks ``user`` may claim (for itself or a delegator). ``delegators`` and
-    ``pairs`` (``sod.incompatible_map()``): when the caller already read them."""
+    """Open, unassigned tasks ``user`` may claim (for itself or a delegator). ``delegators``,
+    ``pairs`` (``sod.incompatible_map()``) and ``facts``: when the caller already read them."""
     pairs = sod.incompatible_map() if pairs is None else pairs
     delegators = active_delegators(user) if delegators is None else delegators
-    principals = [user, *delegators]
-    condition = None
-    for principal in principals:
-        q = _claimable_by(principal, pairs)
-        if q is not None:
-            condition = q if condition is None else condition | q
-    if condition is None:
+    parts = [q for _pk, q in _principals_q(user, delegators, pairs, facts)]
+    if not parts:
         return CaseTask.objects.none()
-    if len(principals) > 1:
-        # Acting for a delegator never lets the delegate break four eyes on its own account, nor
-        # act as staff on a case it acted on for the applicant.
-        excluded = sod.excluded_tasks_q(user, pairs)
-        if excluded is not None:
-            condition &= ~excluded
-        condition &= ~sod.acted_as_applicant_q(user)
-    qs = _base().filter(condition, is_open=True, status=STATUS.NEW)
+    qs = _base().filter(reduce(operator.or_, parts), is_open=True, status=STATUS.NEW)
     return _apply(qs, filters).order_by("due_at", "pk")
 
 
 def task_list_open(user, filters: TaskFilters = TaskFilters()) -> QuerySet:
     """Assigned to ``user`` or claimable by it (the API's ``GET /tasks/``)."""
-    delegators = active_delegators(user)
-    assigned = task_list_assigned(user, filters, delegators=delegators).values("pk")
-    available = task_list_available(user, filters, delegators=delegators).values("pk")
+    delegators, pairs = active_delegators(user), sod.incompatible_map()
+    read = {"delegators": delegators, "pairs": pairs, "facts": _roles_and_scopes_of([user, *delegators])}
+    assigned = task_list_assigned(user, filters, **read).values("pk")
+    available = task_list_available(user, filters, **read).values("pk")
     return _base().filter(Q(pk__in=assigned) | Q(pk__in=available)).order_by("due_at", "pk")
 
 

@@ -163,9 +163,27 @@ def _refusal_code(user, task: CaseTask, pairs=None) -> str | None:
             return "program"
     if sod.acted_as_applicant(user, task.case_code):
         return "applicant_side"
-    if sod.violation(user, task, pairs):
-        return "four_eyes"
-    return None
+    conflict = sod.conflict(user, task, pairs)
+    return FOUR_EYES_CODES[conflict] if conflict is not None else None
+
+
+# ``sod.conflict`` -> the refusal code.
+FOUR_EYES_CODES = {"decided": "four_eyes", "held": "four_eyes_held"}
+
+
+def _own_four_eyes_reason(code: str, case_code: str) -> str:
+    """Why four eyes or the applicant side stops the user, itself or as someone's delegate."""
+    return {
+        "applicant_side": _(
+            "Segregation of duties: you acted for the applicant on case %(code)s, so you cannot act "
+            "as staff on it."
+        ),
+        "four_eyes": _("Segregation of duties: you already decided an incompatible step of case %(code)s."),
+        "four_eyes_held": _(
+            "Segregation of duties: you already hold a step of case %(code)s that one person may not "
+            "do as well as this one; this one is for a colleague."
+        ),
+    }[code] % {"code": case_code}
 
 
 def refusal_reason(user, task: CaseTask, *, pairs=None) -> str | None:
@@ -173,7 +191,9 @@ def refusal_reason(user, task: CaseTask, *, pairs=None) -> str | None:
     code = _refusal_code(user, task, pairs)
     if code is None:
         return None
-    params = {"code": task.case_code, "role": Role(task.role).label if task.role else ""}
+    if code in ("applicant_side", *FOUR_EYES_CODES.values()):
+        return _own_four_eyes_reason(code, task.case_code)
+    params = {"role": Role(task.role).label if task.role else ""}
     return {
         "inactive": _("Your account is inactive."),
         "unit": _("Only members of the applicant unit can do this step."),
@@ -181,11 +201,6 @@ def refusal_reason(user, task: CaseTask, *, pairs=None) -> str | None:
         "own_unit": _("A member of the applicant unit cannot act as staff on its own case."),
         "department": _("This case is outside your departments."),
         "program": _("This case is outside your programs."),
-        "applicant_side": _(
-            "Segregation of duties: you acted for the applicant on case %(code)s, so you cannot act "
-            "as staff on it."
-        ),
-        "four_eyes": _("Segregation of duties: you already decided an incompatible step of case %(code)s."),
     }[code] % params
 
 
@@ -213,6 +228,10 @@ def candidate_refusal(user, task: CaseTask, *, pairs=None) -> str | None:
         "four_eyes": _(
             "Segregation of duties: %(name)s already decided an incompatible step of case %(code)s."
         ),
+        "four_eyes_held": _(
+            "Segregation of duties: %(name)s already holds a step of case %(code)s that one person may "
+            "not do as well as this one."
+        ),
     }[code] % params
 
 
@@ -234,17 +253,13 @@ def acting_principal(actor, task: CaseTask):
     for principal in candidates:
         reason = refusal_reason(principal, task, pairs=pairs)
         if reason is None and principal.pk != actor.pk:
-            # Acting for someone else never lets a person decide two incompatible steps, nor act
-            # as staff on a case it acted on for the applicant.
+            # Acting for someone else never lets a person decide two incompatible steps (nor take
+            # one incompatible with a step it holds), nor act as staff on a case it acted on for
+            # the applicant.
             if sod.acted_as_applicant(actor, task.case_code):
-                reason = _(
-                    "Segregation of duties: you acted for the applicant on case %(code)s, so you cannot "
-                    "act as staff on it."
-                ) % {"code": task.case_code}
-            elif sod.violation(actor, task, pairs):
-                reason = _(
-                    "Segregation of duties: you already decided an incompatible step of case %(code)s."
-                ) % {"code": task.case_code}
+                reason = _own_four_eyes_reason("applicant_side", task.case_code)
+            elif (conflict := sod.conflict(actor, task, pairs)) is not None:
+                reason = _own_four_eyes_reason(FOUR_EYES_CODES[conflict], task.case_code)
         if reason is None:
             return principal
         first_reason = first_reason or reason

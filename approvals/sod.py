@@ -1,13 +1,22 @@
 """Segregation of duties (PRODUCT.md §1), checked against who actually did each earlier step of
-the case, as the audit trail records it (``task.completed`` entries carry the step), and against who
-acted on the applicant side of the case (``applicant_side_entries``): such a person never acts as
-staff on it, whatever roles it holds today."""
+the case, as the audit trail records it (``task.completed`` entries carry the step); against the
+open tasks of the case a person holds (claimed or given to it, not yet decided: a decision it has
+taken on — so nobody holds both technical-evaluation slots of a case, to find the second refused
+once the first is decided); and against who acted on the applicant side of the case
+(``applicant_side_entries``): such a person never acts as staff on it, whatever roles it holds
+today.
+
+Each rule has two shapes that must agree: a check of one task for the services (``conflict``,
+``acted_as_applicant``) and a correlated SQL condition for the inbox query (``four_eyes_q``,
+``acted_as_applicant_q``), so the inbox never offers what a claim or decision would refuse."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Literal
 
 from django.db.models import Exists, OuterRef, Q, Subquery
+from viewflow.workflow.status import STATUS
 
 from audit.actions import AuditAction
 from audit.models import AuditEntry
@@ -64,11 +73,32 @@ def steps_done_by(user, case_code: str) -> set[str]:
     return {step for step in rows.values_list("data__step", flat=True) if step}
 
 
-def violation(user, task, pairs: dict[str, set[str]] | None = None) -> bool:
-    """True when ``user`` may not work ``task`` because of what it already did on the case."""
+def steps_held_by(user, task) -> set[str]:
+    """The steps of the other open tasks of ``task``'s case that ``user`` holds (claimed by it or
+    for it by a delegate, or given to it by a reassignment), not yet decided."""
+    from workflows.models import CaseTask
+
+    held = CaseTask.objects.filter(
+        owner_id=user.pk, status=STATUS.ASSIGNED, is_open=True, case_code=task.case_code
+    ).exclude(pk=task.pk)
+    return set(held.values_list("step", flat=True))
+
+
+def conflict(user, task, pairs: dict[str, set[str]] | None = None) -> Literal["decided", "held"] | None:
+    """Why ``user`` may not work ``task`` on four-eyes grounds: it already decided a step of the
+    case incompatible with the task's (``"decided"``), or holds another open task of the case whose
+    step is (``"held"``: deciding both would break the rule, so taking the second is refused up
+    front — for a step incompatible with itself, one evaluation per person per case, the second
+    slot). None: neither. The same rule as ``four_eyes_q``."""
     pairs = incompatible_map() if pairs is None else pairs
     conflicting = pairs.get(task.step, set())
-    return bool(conflicting and steps_done_by(user, task.case_code) & conflicting)
+    if not conflicting:
+        return None
+    if steps_done_by(user, task.case_code) & conflicting:
+        return "decided"
+    if steps_held_by(user, task) & conflicting:
+        return "held"
+    return None
 
 
 def excluded_cases_by_step(user, pairs: dict[str, set[str]] | None = None) -> dict[str, set[str]]:
@@ -128,6 +158,41 @@ def excluded_tasks_q(user, pairs: dict[str, set[str]] | None = None) -> Q | None
         .order_by()
     )
     return Q(Exists(decided))
+
+
+def held_tasks_q(user, pairs: dict[str, set[str]] | None = None) -> Q | None:
+    """For the inbox query: the tasks of a case on which ``user`` holds another open task of a step
+    incompatible with theirs (``conflict``'s ``"held"``), as ONE correlated ``EXISTS`` on the task
+    table's case index joined to the pairs table; no read of its own. ``pairs``: as
+    ``excluded_tasks_q``."""
+    from workflows.models import CaseTask
+
+    if pairs is not None and not any(pairs.values()):
+        return None
+    incompatible = IncompatibleSteps.objects.filter(
+        Q(step_a=OuterRef(OuterRef("step")), step_b=OuterRef("step"))
+        | Q(step_b=OuterRef(OuterRef("step")), step_a=OuterRef("step"))
+    )
+    held = (
+        CaseTask.objects.filter(
+            case_code=OuterRef("case_code"), owner_id=user.pk, status=STATUS.ASSIGNED, is_open=True
+        )
+        .exclude(pk=OuterRef("pk"))
+        .filter(Exists(incompatible))
+        .order_by()
+    )
+    return Q(Exists(held))
+
+
+def four_eyes_q(user, pairs: dict[str, set[str]] | None = None) -> Q | None:
+    """For the inbox query: every task ``user`` may not take on four-eyes grounds — a step
+    incompatible with one it decided, itself or through a delegate (``excluded_tasks_q``), or with
+    one it holds (``held_tasks_q``). ``conflict`` in SQL; None when no pair is defined."""
+    decided = excluded_tasks_q(user, pairs)
+    held = held_tasks_q(user, pairs)
+    if decided is None or held is None:
+        return None
+    return decided | held
 
 
 def _became_staff(user):

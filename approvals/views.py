@@ -196,7 +196,7 @@ def task_list(request, tab: str = "mine"):
         if tab == "available":
             qs = selectors.task_list_available(user, filters, delegators=delegators, pairs=reference.pairs)
         else:
-            qs = selectors.task_list_assigned(user, filters, delegators=delegators)
+            qs = selectors.task_list_assigned(user, filters, delegators=delegators, pairs=reference.pairs)
         page = page_by_due(_row_columns(qs), after=after, before=before)
     now = timezone.now()
     holders = {d.pk: d for d in delegators}
@@ -348,9 +348,9 @@ def _may_work(user, task: CaseTask, holders: set[int]) -> bool:
     sees an escalated task to reassign it, not to decide it."""
     if task.role == Role.APPLICANT:
         return True  # only members of the unit reach the page of their unit's step
-    if task.owner_id:
-        return task.owner_id in holders
-    try:
+    if task.owner_id and task.owner_id not in holders:
+        return False
+    try:  # also for a task it holds: never a form whose decision would be refused
         services.acting_principal(user, task)
     except (PermissionDenied, Conflict):
         return False
