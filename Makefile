@@ -27,8 +27,13 @@ run: install messages
 	$(PY) manage.py seed_demo_cases
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
+# `make test` runs the suite on 2 pytest-xdist workers (PYTEST_WORKERS=0: in one process);
+# PYTEST_MARKS selects by marker (pytest -m).
+PYTEST_WORKERS ?= 2
+PYTEST_MARKS ?=
+
 test: install messages
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) $(if $(PYTEST_MARKS),-m "$(PYTEST_MARKS)") $(PYTEST_ARGS)
 
 lint: install
 	$(PY) -m ruff check .
