@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PYTHON313 ?= $(shell for p in $$HOME/.pyenv/versions/3.13*/bin/python3.13 $$(command -v python3.13); do \
 	[ -x "$$p" ] && "$$p" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null && { echo "$$p"; break; }; done)
 
-.PHONY: run test install messages lint typecheck check clean
+.PHONY: run test test-all install messages lint typecheck check clean
 
 $(VENV)/.installed: pyproject.toml
 	@if [ -z "$(PYTHON313)" ]; then echo "Python 3.13 is required (pyenv install 3.13.0)"; exit 1; fi
@@ -27,8 +27,17 @@ run: install messages
 	$(PY) manage.py seed_demo_cases
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
+# `make test` runs the suite on 2 pytest-xdist workers and leaves out the slow kinds: the browser
+# tests (marked `browser`) and the multi-process and long hypothesis tests (marked `slow`).
+# Everything, as .ci/run does: `make test-all` (or `make test PYTEST_MARKS=`); one process: PYTEST_WORKERS=0.
+PYTEST_WORKERS ?= 2
+PYTEST_MARKS ?= not browser and not slow
+
 test: install messages
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) $(if $(PYTEST_MARKS),-m "$(PYTEST_MARKS)") $(PYTEST_ARGS)
+
+test-all:
+	$(MAKE) test PYTEST_MARKS=
 
 lint: install
 	$(PY) -m ruff check .

@@ -1,4 +1,8 @@
+from contextlib import contextmanager
+
 import pytest
+
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -14,7 +18,7 @@ def _audit_tables_flushable():
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """Tests create many users; the production hasher (PBKDF2) is deliberately slow."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
 @pytest.fixture(autouse=True)
@@ -51,3 +55,49 @@ def _celery_tasks_in_process(request):
         yield
     finally:
         app.conf.task_always_eager = previous
+
+
+@pytest.fixture(scope="module")
+def module_db(django_db_setup, django_db_blocker, tmp_path_factory):
+    """One transaction around a whole module, rolled back when the module ends, for data that costs too
+    much to build for each test (e.g. cases driven through the task API). A module-scoped fixture
+    builds it once, through the services, under ``with module_db():``; each test still runs in its own
+    savepoint inside this transaction (pytest-django's ``db``), so what a test changes is rolled back
+    before the next test. Not for modules with transactional tests. The build gets what the fixtures
+    above give each test: a fast hasher, private media and checkpoint folders, eager tasks, an empty
+    cache."""
+    from django.core.cache import cache
+    from django.db import transaction
+    from django.test.utils import override_settings
+
+    from expediente.celery import app
+
+    folder = tmp_path_factory.mktemp("module-db")
+    previous_eager = app.conf.task_always_eager
+    with django_db_blocker.unblock():
+        atomic = transaction.atomic()
+        atomic._from_testcase = True  # as Django's TestCase marks its own: durable blocks may nest in it
+        atomic.__enter__()
+
+    @contextmanager
+    def building():
+        overridden = override_settings(
+            PASSWORD_HASHERS=FAST_HASHERS,
+            MEDIA_ROOT=str(folder / "media"),
+            AUDIT_CHECKPOINT_DIR=str(folder / "checkpoints"),
+        )
+        with django_db_blocker.unblock(), overridden:
+            app.conf.task_always_eager = True
+            cache.clear()
+            try:
+                yield
+            finally:
+                app.conf.task_always_eager = previous_eager
+                cache.clear()
+
+    try:
+        yield building
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)

@@ -131,6 +131,7 @@ def _last_json(output: str) -> dict:
     return json.loads(output.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_two_processes_write_concurrently_without_database_is_locked(sqlite_file, tmp_path):
     _db_path, env = sqlite_file
     go = tmp_path / "go"
@@ -172,6 +173,7 @@ def test_two_processes_write_concurrently_without_database_is_locked(sqlite_file
     assert state["journal_mode"] == "wal"
 
 
+@pytest.mark.slow
 def test_a_django_transaction_takes_the_write_lock_at_begin(sqlite_file, tmp_path):
     """IMMEDIATE, not DEFERRED: an open ``atomic()`` block holds the write lock before its first
     write, so a second writer waits (busy timeout) instead of failing halfway with "locked"."""

@@ -54,8 +54,23 @@ def _many_object_permissions(user, group, count: int) -> None:
     )
 
 
-@pytest.fixture
-def busy(world: World):
+@pytest.fixture(scope="module")
+def world(module_db) -> World:
+    """The agency of ``tests.iniciativas.conftest``, built once for the module with ``busy`` (each
+    test's own changes are rolled back, see ``module_db``)."""
+    from tests.iniciativas.conftest import make_world
+
+    with module_db():
+        return make_world()
+
+
+@pytest.fixture(scope="module")
+def busy(module_db, world: World):
+    with module_db():
+        return make_busy(world)
+
+
+def make_busy(world: World):
     """More open tasks than a page, two evaluators: ``plain`` (national, no object permission) and
     ``loaded`` (all nine departments and six programs through services, more department and program
     scopes through a group, and 600 other guardian object permissions)."""

@@ -51,6 +51,7 @@ def writer_env(database_url: str) -> dict:
     return env
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_four_processes_one_chain_on_postgresql(tmp_path):
@@ -77,6 +78,7 @@ def test_four_processes_one_chain_on_postgresql(tmp_path):
     assert result.entries == before + WRITERS * PER_WRITER
 
 
+@pytest.mark.slow
 def test_four_processes_one_chain_on_sqlite(tmp_path):
     """Runs on a file database (an in-memory one cannot be shared between processes), with the
     project's SQLite options (WAL, IMMEDIATE)."""

@@ -171,6 +171,7 @@ def _worker(env: dict, *args: str, timeout: float = 120) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_concurrent_reservations_sqlite_processes():
     """Separate OS processes on one SQLite file: 8 reservations of 300.00 on a line of 1,000.00."""
     if connection.vendor != "sqlite":

@@ -37,6 +37,11 @@ class World:
 
 @pytest.fixture
 def world(db) -> World:
+    return make_world()
+
+
+def make_world() -> World:
+    """The world of the fixture above, for a module-scoped fixture (see ``module_db``)."""
     system = registry_services.system_user()
     program = budget_services.create_program(actor=system, code="PROLECHE", name="Fondo PROLECHE")
     source = budget_services.create_source(

@@ -107,6 +107,7 @@ def _run(args, env, timeout=120):
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("second_user", ["ev1", "ev2"], ids=["same-user-twice", "two-evaluators"])
 def test_two_processes_decide_the_same_task_on_sqlite(tmp_path, second_user):
     db = tmp_path / "db.sqlite3"

@@ -346,6 +346,7 @@ def make_machine(world, goal: str):
     return InitiativeMachine
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("goal", GOALS)
 def test_no_sequence_of_actions_breaks_the_rules(world, goal):
     # The legal report after the certification, so that a rejection or an unanswered observation

@@ -92,8 +92,16 @@ def work_initiative(code: str, clients: dict, *, until: str, decide=None, limit:
     raise AssertionError(f"{code} did not reach {until}")
 
 
-@pytest.fixture
-def cases(world) -> Cases:  # noqa: F811
+@pytest.fixture(scope="module")
+def cases(module_db) -> Cases:
+    """Built once for the module (each test's own changes are rolled back, see ``module_db``)."""
+    from tests.iniciativas.conftest import make_world
+
+    with module_db():
+        return make_cases(make_world())
+
+
+def make_cases(world) -> Cases:  # noqa: F811
     year = current_fiscal_year()
     system = world.system
     promype = budget_services.create_program(

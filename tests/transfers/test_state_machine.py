@@ -205,6 +205,7 @@ def make_machine(world, modality):
     return TransferMachine
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("modality", ["in_kind", "money"])
 def test_no_sequence_of_actions_breaks_the_rules(world, modality):
     REACHED.clear()
