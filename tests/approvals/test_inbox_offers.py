@@ -290,6 +290,7 @@ def make_machine(stage: dict):
     return InboxMachine
 
 
+@pytest.mark.slow  # about a minute: left out of `make test`, run by .ci/run
 def test_the_inbox_offers_exactly_what_claim_and_complete_accept(stage):
     """Each run starts from ``stage`` (its writes are rolled back at the end of the run)."""
     tasks = list(CaseTask.objects.filter(is_open=True).exclude(step="").order_by("pk"))
