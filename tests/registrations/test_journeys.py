@@ -53,8 +53,9 @@ def test_a_new_unit_is_registered_after_review_with_a_numbered_certificate(offic
     assert office.newcomer.unit_id == unit.pk  # the applicant is now its member
     cert = OfficialDocument.objects.get(case_code=r.code)
     assert cert.number == r.certificate_number == f"CRU-{today.year}-000001"
-    assert cert.sha256 == hashlib.sha256(cert.file.read()).hexdigest()
-    assert cert.file.open("rb").read(5) == b"%PDF-"
+    with cert.file.open("rb") as pdf_file:
+        content = pdf_file.read()
+    assert cert.sha256 == hashlib.sha256(content).hexdigest() and content.startswith(b"%PDF-")
     assert actions(r) == [
         "registration.created",
         "document.uploaded",
