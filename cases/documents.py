@@ -16,14 +16,17 @@ import hashlib
 import os
 import uuid
 from dataclasses import dataclass
+from functools import wraps
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.db import models
 from django.http import FileResponse, Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 # Allowed types, recognised by their first bytes.
 MAGIC = (
@@ -172,3 +175,55 @@ def attachment_of_file(file, filename: str, content_type: str) -> FileResponse:
     response["Cache-Control"] = "private, no-store"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
+
+
+# --- upload pages --------------------------------------------------------------------------------------
+
+
+class SizeLimitHandler(FileUploadHandler):
+    """Stops reading a file as soon as it passes ``DOCUMENT_MAX_BYTES`` (the rest of the request is
+    discarded, not stored), so a huge upload is answered with a clear message instead of filling
+    the disk or failing. The view finds ``request.document_too_large`` set."""
+
+    def __init__(self, request=None):
+        super().__init__(request)
+        self.limit = settings.DOCUMENT_MAX_BYTES
+
+    def receive_data_chunk(self, raw_data, start):
+        if start + len(raw_data) > self.limit:
+            self.request.document_too_large = True
+            raise SkipFile
+        return raw_data
+
+    def file_complete(self, file_size):
+        return None
+
+
+def size_limited(view):
+    """An upload page that never stores more than ``DOCUMENT_MAX_BYTES`` of a file: the handler goes
+    in before the body is read, and CSRF is checked after (``csrf_protect`` inside,
+    ``csrf_exempt`` outside, as Django's upload-handler docs require)."""
+    protected = csrf_protect(view)
+
+    @csrf_exempt
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        request.upload_handlers.insert(0, SizeLimitHandler(request))
+        return protected(request, *args, **kwargs)
+
+    return wrapper
+
+
+def too_large(request, form) -> bool:
+    """When the upload was cut (``SizeLimitHandler``), put the message next to the form's file field
+    and answer True."""
+    if not getattr(request, "document_too_large", False):
+        return False
+    form.is_valid()
+    form.errors.pop("file", None)
+    form.add_error(
+        "file",
+        _("The file is larger than %(mb)s MB; reduce it or scan it again.")
+        % {"mb": settings.DOCUMENT_MAX_BYTES // (1024 * 1024)},
+    )
+    return True

@@ -18,14 +18,12 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
-from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from approvals.models import Step
@@ -324,44 +322,15 @@ def initiative_edit(request, pk):
     return redirect("initiative-edit", pk=initiative.pk)
 
 
-class DocumentSizeLimitHandler(FileUploadHandler):
-    """Stops reading a file as soon as it passes ``DOCUMENT_MAX_BYTES`` (the rest of the request is
-    discarded, not stored), so a huge upload is answered with a clear message instead of filling
-    the disk or failing."""
-
-    def __init__(self, request=None):
-        super().__init__(request)
-        self.limit = settings.DOCUMENT_MAX_BYTES
-
-    def receive_data_chunk(self, raw_data, start):
-        if start + len(raw_data) > self.limit:
-            self.request.document_too_large = True
-            raise SkipFile
-        return raw_data
-
-    def file_complete(self, file_size):
-        return None
-
-
-@csrf_exempt  # CSRF is checked by ``_document_upload`` once the upload handler is in place
+@documents.size_limited
 @require_POST
 @login_required
 def document_upload(request, pk):
-    request.upload_handlers.insert(0, DocumentSizeLimitHandler(request))
-    return _document_upload(request, pk)
-
-
-@csrf_protect
-def _document_upload(request, pk):
     initiative = _visible(request.user, pk)
     form = DocumentForm(request.POST, request.FILES, required_documents=initiative.call.required_documents)
     limit_mb = settings.DOCUMENT_MAX_BYTES // (1024 * 1024)
-    if getattr(request, "document_too_large", False):
-        form.is_valid()
-        form.errors.pop("file", None)
-        form.add_error(
-            "file", _("The file is larger than %(mb)s MB; reduce it or scan it again.") % {"mb": limit_mb}
-        )
+    if documents.too_large(request, form):
+        pass
     elif form.is_valid():
         try:
             document = services.upload_document(

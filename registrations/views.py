@@ -165,12 +165,15 @@ def registration_detail(request, pk):
     return _detail(request, _visible(request.user, pk))
 
 
+@documents.size_limited
 @require_POST
 @login_required
 def document_upload(request, pk):
     registration = _visible(request.user, pk)
     form = DocumentForm(request.POST, request.FILES, required=registration.required_documents)
-    if form.is_valid():
+    if documents.too_large(request, form):
+        pass
+    elif form.is_valid():
         try:
             services.upload_document(
                 registration,

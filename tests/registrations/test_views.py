@@ -61,3 +61,36 @@ def test_other_people_get_404(office):
     assert client_for(office.officer).get(f"/registrations/{r.pk}/").status_code == 200
     assert client_for(office.control).get(f"/registrations/{r.pk}/").status_code == 200
     assert client_for(office.member).post(f"/registrations/{r.pk}/submit/").status_code == 404
+
+
+def test_an_oversize_upload_is_cut_with_a_clear_message_and_nothing_is_stored(office, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from registrations import services
+
+    from .conftest import PDF
+
+    settings.DOCUMENT_MAX_BYTES = 4096
+    r = services.create_registration(actor=office.newcomer, kind="new", unit_data=UNIT_DATA)
+    c = client_for(office.newcomer)
+    big = SimpleUploadedFile("nit.pdf", PDF + b"0" * 10_000, content_type="application/pdf")
+    response = c.post(f"/registrations/{r.pk}/documents/", {"kind": "nit_certificate", "file": big})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "supera" in html and 'id="id_file_error"' in html
+    assert not r.documents.exists()
+    fits = SimpleUploadedFile("nit.pdf", PDF + b"0" * (4096 - len(PDF)), content_type="application/pdf")
+    assert (
+        c.post(f"/registrations/{r.pk}/documents/", {"kind": "nit_certificate", "file": fits}).status_code
+        == 302
+    )
+
+
+def test_the_upload_page_still_checks_csrf(office):
+    from registrations import services
+
+    r = services.create_registration(actor=office.newcomer, kind="new", unit_data=UNIT_DATA)
+    c = Client(enforce_csrf_checks=True)
+    c.force_login(office.newcomer)
+    response = c.post(f"/registrations/{r.pk}/documents/", {"kind": "nit_certificate", "file": pdf()})
+    assert response.status_code == 403 and not r.documents.exists()
