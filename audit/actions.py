@@ -105,7 +105,7 @@ class AuditAction(models.TextChoices):
     GOAL_DELETED = "goal.deleted", _("Goal deleted")
 
 
-# Actions a case kind brings with it (``cases.kinds.CaseKind.audit_actions``), registered by the case
+# Actions a case kind brings with it, registered by the case
 # app in ``AppConfig.ready``: the trail knows them without naming the app. Same rule: stable values.
 _REGISTERED: dict[str, StrOrPromise] = {}
 

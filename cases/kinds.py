@@ -62,7 +62,6 @@ class CaseKind:
       ``%(state)s``);
     - ``steps``: ``(code, label)`` of the human steps of its own (beyond the engine's ``Step``);
       ``applicant_steps``: which of them the applicant works;
-    - ``audit_actions``: ``(code, label)`` of the audit actions of its own (``audit.actions``);
     - ``metrics``: the report figures it contributes (``cases.metrics.Metric``: indicator codes, their
       figures per program for a fiscal year, the cases behind them); ``reports`` adds up the metrics
       of every kind.
@@ -90,7 +89,6 @@ class CaseKind:
     not_yours: StrOrPromise = ""
     steps: tuple[tuple[str, StrOrPromise], ...] = ()
     applicant_steps: tuple[str, ...] = ()
-    audit_actions: tuple[tuple[str, StrOrPromise], ...] = ()
     metrics: tuple[Metric, ...] = ()
 
     @property
