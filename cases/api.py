@@ -1,11 +1,14 @@
-"""``GET /api/v1/official-documents/verify/`` (API.md "Cases"): public, no personal data."""
+"""What every case type's API shares: ``CaseViewSet`` (list and detail of the cases the user may
+see, anything else 404), and ``GET /api/v1/official-documents/verify/`` (public, no personal data)."""
 
 from __future__ import annotations
 
 import re
 
+from django.core.exceptions import ObjectDoesNotExist
+from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -13,6 +16,23 @@ from rest_framework.views import APIView
 from .models import OfficialDocument
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """A case type's ``/api/v1/<cases>/``: ``get_queryset`` is the user's visible cases (its selector);
+    a case outside it, or a malformed id, is 404 (API.md). The detail carries the case's history, the
+    list does not (``with_history`` in the serializer context)."""
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        context["with_history"] = self.action != "list"
+        return context
+
+    def get_object(self):
+        try:
+            return self.get_queryset().get(pk=int(self.kwargs["pk"]))
+        except (ObjectDoesNotExist, ValueError) as exc:
+            raise Http404 from exc
 
 
 class OfficialDocumentVerificationSerializer(serializers.Serializer):

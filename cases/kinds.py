@@ -102,12 +102,6 @@ class CaseKind:
 
         return import_string(self.flow)
 
-    def transition(self, name: str) -> Transition:
-        for t in self.transitions:
-            if t.name == name:
-                return t
-        raise KeyError(f"{self.code} has no transition {name!r}")
-
     def detail_url(self, pk) -> str | None:
         """The case page of case ``pk`` (``None`` when the kind has none)."""
         from django.urls import NoReverseMatch, reverse

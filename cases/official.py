@@ -82,6 +82,11 @@ def documents_of(case_type: str, case_id: int) -> list[OfficialDocument]:
     )
 
 
+def document_of(case_type: str, case_id: int, number: str) -> OfficialDocument | None:
+    """The official document ``number`` of that case, or ``None``."""
+    return OfficialDocument.objects.filter(case_type=case_type, case_id=case_id, number=number).first()
+
+
 def audit_data(document: OfficialDocument) -> dict:
     """What the audit entry of the step that issued ``document`` records of it."""
     return {"kind": document.kind, "number": document.number, "sha256": document.sha256}

@@ -1,7 +1,6 @@
 """``/api/v1/initiatives/`` and ``/api/v1/calls/`` (API.md "Cases")."""
 
-from django.core.exceptions import ObjectDoesNotExist, ValidationError
-from django.http import Http404
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
@@ -9,6 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
+from cases.api import CaseViewSet
 from registry.models import Unit
 
 from . import selectors, services
@@ -33,22 +33,11 @@ class CallViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
 
 @extend_schema(tags=["initiatives"])
-class InitiativeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class InitiativeViewSet(CaseViewSet):
     serializer_class = InitiativeSerializer
 
     def get_queryset(self):
         return selectors.initiative_list_for(self.request.user).prefetch_related("documents", "tranches")
-
-    def get_serializer_context(self):
-        context = super().get_serializer_context()
-        context["with_history"] = self.action != "list"
-        return context
-
-    def get_object(self):
-        try:
-            return self.get_queryset().get(pk=int(self.kwargs["pk"]))
-        except (ObjectDoesNotExist, ValueError) as exc:
-            raise Http404 from exc
 
     @extend_schema(request=InitiativeCreateSerializer, responses={201: InitiativeSerializer})
     def create(self, request):

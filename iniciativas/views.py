@@ -329,9 +329,7 @@ def document_upload(request, pk):
     initiative = _visible(request.user, pk)
     form = DocumentForm(request.POST, request.FILES, required_documents=initiative.call.required_documents)
     limit_mb = settings.DOCUMENT_MAX_BYTES // (1024 * 1024)
-    if documents.too_large(request, form):
-        pass
-    elif form.is_valid():
+    if not documents.too_large(request, form) and form.is_valid():
         try:
             document = services.upload_document(
                 initiative,

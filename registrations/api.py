@@ -1,14 +1,15 @@
 """``/api/v1/registrations/`` (API.md "Cases": Registrations). Staff work them in the task inbox."""
 
-from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
+from cases.api import CaseViewSet
 from registry.models import Unit
 
 from . import selectors, services
@@ -21,22 +22,11 @@ from .serializers import (
 
 
 @extend_schema(tags=["registrations"])
-class RegistrationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class RegistrationViewSet(CaseViewSet):
     serializer_class = RegistrationSerializer
 
     def get_queryset(self):
         return selectors.registration_list_for(self.request.user).prefetch_related("documents")
-
-    def get_serializer_context(self):
-        context = super().get_serializer_context()
-        context["with_history"] = self.action != "list"
-        return context
-
-    def get_object(self):
-        try:
-            return self.get_queryset().get(pk=int(self.kwargs["pk"]))
-        except (ObjectDoesNotExist, ValueError) as exc:
-            raise Http404 from exc
 
     @extend_schema(request=RegistrationCreateSerializer, responses={201: RegistrationSerializer})
     def create(self, request):
@@ -82,10 +72,10 @@ class RegistrationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         from cases import documents, official
 
         registration = self.get_object()
-        found = [d for d in official.documents_of("registration", registration.pk) if d.number == number]
-        if not found:
+        document = official.document_of("registration", registration.pk, number)
+        if document is None:
             raise Http404
-        return documents.attachment_of_file(found[0].file, f"{found[0].number}.pdf", "application/pdf")
+        return documents.attachment_of_file(document.file, f"{document.number}.pdf", "application/pdf")
 
     @extend_schema(
         request={"multipart/form-data": RegistrationDocumentUploadSerializer},

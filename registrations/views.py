@@ -75,8 +75,6 @@ def registration_create(request):
         if request.method == "POST":
             try:
                 registration = services.create_registration(actor=user, kind=kind, unit=user.unit)
-            except PermissionDenied:
-                raise
             except Conflict as exc:
                 messages.error(request, exc.message)
                 return redirect("registration-list")
@@ -171,9 +169,7 @@ def registration_detail(request, pk):
 def document_upload(request, pk):
     registration = _visible(request.user, pk)
     form = DocumentForm(request.POST, request.FILES, required=registration.required_documents)
-    if documents.too_large(request, form):
-        pass
-    elif form.is_valid():
+    if not documents.too_large(request, form) and form.is_valid():
         try:
             services.upload_document(
                 registration,
@@ -235,9 +231,7 @@ def document_download(request, pk, doc_pk):
 def official_download(request, pk, number):
     """The issued certificate (PDF), for whoever may see the case."""
     registration = _visible(request.user, pk)
-    document = next(
-        (d for d in official.documents_of("registration", registration.pk) if d.number == number), None
-    )
+    document = official.document_of("registration", registration.pk, number)
     if document is None:
         raise Http404
     return documents.attachment_of_file(document.file, f"{document.number}.pdf", "application/pdf")

@@ -1,16 +1,16 @@
 """``/api/v1/transfers/`` (API.md "Cases")."""
 
-from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
-from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from budget.models import Program
+from cases.api import CaseViewSet
 from registry.models import Unit
 
 from . import selectors, services
@@ -25,7 +25,7 @@ from .serializers import (
 
 
 @extend_schema(tags=["transfers"])
-class TransferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class TransferViewSet(CaseViewSet):
     serializer_class = TransferSerializer
 
     def get_queryset(self):
@@ -35,17 +35,6 @@ class TransferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             Prefetch("assets", queryset=assets),
             Prefetch("documents", queryset=Document.objects.order_by("uploaded_at", "pk")),
         )
-
-    def get_serializer_context(self):
-        context = super().get_serializer_context()
-        context["with_history"] = self.action != "list"
-        return context
-
-    def get_object(self):
-        try:
-            return self.get_queryset().get(pk=int(self.kwargs["pk"]))
-        except (ObjectDoesNotExist, ValueError) as exc:
-            raise Http404 from exc
 
     @extend_schema(request=TransferCreateSerializer, responses={201: TransferSerializer})
     def create(self, request):

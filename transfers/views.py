@@ -254,9 +254,7 @@ def transfer_annul(request, pk):
 def document_upload(request, pk):
     transfer = _visible(request.user, pk)
     form = DocumentForm(request.POST, request.FILES)
-    if documents.too_large(request, form):
-        pass
-    elif form.is_valid():
+    if not documents.too_large(request, form) and form.is_valid():
         try:
             document = services.upload_document(
                 transfer,
