@@ -4,8 +4,8 @@ the flow's gateways and every new task share the instance the decision locked), 
 measured ceiling. Notifications are excluded: they are sent after COMMIT, outside the count.
 
 The ceilings are the statements measured on 2026-12-07 (SQLite), where each viewflow node costs
-five writes (its task row in two tables, the next one's in two, the link between them); docs/
-BENCHMARKS.md ("one decision") says where they go."""
+five writes (its task row in two tables, the next one's in two, the link between them); ``pytest -s``
+prints each count, and docs/BENCHMARKS.md ("one decision") says where they go."""
 
 import pytest
 from django.db import connection
@@ -35,6 +35,8 @@ def decide_counting(code, step, user, **data):
     task = CaseTask.objects.get(case_code=code, step=step, is_open=True)
     with CaptureQueriesContext(connection) as ctx:
         approvals.complete_task(task.pk, actor=user, decision="approve", data=data)
+    # What docs/BENCHMARKS.md reports ("one decision"): ``pytest -s`` prints it.
+    print(f"\n{step} on {connection.vendor}: {len(ctx.captured_queries)} statements")
     return ctx.captured_queries
 
 
