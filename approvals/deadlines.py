@@ -136,7 +136,7 @@ def escalate_overdue(*, actor, now: dt.datetime | None = None) -> list[int]:
                 "escalation_role": task.escalation_role,
                 "due_at": task.due_at,
                 "holder": task.owner_id,
-                "holder_label": task.owner.get_username() if task.owner_id else "",
+                "holder_label": task.owner.get_username() if task.owner is not None else "",
             },
         )
         notifications.after_escalation(task.pk)

@@ -47,7 +47,6 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from viewflow.workflow.status import STATUS
@@ -71,13 +70,6 @@ def _cap() -> int:
 # --- hooks called by the services, inside their transaction -----------------------------------------
 
 
-def last_task_pk(process_id: int) -> int:
-    """The newest task row of a process (to tell, after a decision, which tasks it created)."""
-    from workflows.models import CaseTask
-
-    return CaseTask.objects.filter(process_id=process_id).aggregate(m=Max("pk"))["m"] or 0
-
-
 def _enqueue(task_name: str, **kwargs) -> None:
     """Send Celery task ``approvals.tasks.<task_name>`` once the current transaction commits."""
 
@@ -89,17 +81,11 @@ def _enqueue(task_name: str, **kwargs) -> None:
     transaction.on_commit(send, robust=True)
 
 
-def after_decision(task, case, *, from_state: str, after_task_pk: int) -> None:
+def after_decision(task, case, *, from_state: str, new_tasks: Iterable) -> None:
     """Called by ``complete_task`` once the decision is recorded: notify the new tasks' people and
-    the applicant about a new state, after commit."""
-    from workflows.models import CaseTask
-
-    new_ids = list(
-        CaseTask.objects.filter(process_id=task.process_id, pk__gt=after_task_pk, status__in=OPEN_STATUSES)
-        .exclude(step="")
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    the applicant about a new state, after commit. ``new_tasks``: the human tasks the decision
+    created (``workflows.services.created_tasks``), those still open."""
+    new_ids = sorted(t.pk for t in new_tasks if t.status in OPEN_STATUSES)
     _enqueue(
         "notify_decision",
         decided_task_id=task.pk,

@@ -34,7 +34,7 @@ from cases.errors import Conflict
 from cases.permissions import require, rule
 from cases.roles import STAFF_ROLES, Role, has_role, is_admin, is_system_user, roles_of
 from workflows.models import CaseTask
-from workflows.services import advance_task_version, deciding
+from workflows.services import advance_task_version, created_tasks, deciding
 
 from . import notifications, sod
 from .models import ApprovalPolicy, Delegation, IncompatibleSteps, NonWorkingDay, PolicyStep, Step
@@ -47,9 +47,13 @@ def case_model(case_type: str):
 
 
 def case_of(task: CaseTask, *, lock: bool = False):
-    qs = case_model(task.case_type).objects.all()
+    """The task's case, with what its pages and its flow read of it (the kind's and the flow's
+    ``select_related``) in the same query; ``lock``: its row only is locked."""
+    kind = kinds.get(task.case_type)
+    related = dict.fromkeys((*kind.related, *getattr(kind.flow_class, "case_related", ())))
+    qs = kind.model_class.objects.select_related(*related)
     if lock:
-        qs = qs.select_for_update()
+        qs = qs.select_for_update(of=("self",))
     return qs.get(pk=task.case_id)
 
 
@@ -290,6 +294,12 @@ def _task_and_flow(task_id: int) -> tuple[CaseTask, Any]:
     return task, flow_class
 
 
+def _read_locked(task_id: int) -> CaseTask:
+    """The task read again once its flow's lock is held, with its process (what viewflow's
+    activation reads): one query, where ``refresh_from_db`` and the process would be two."""
+    return CaseTask.objects.select_related("process").get(pk=task_id)
+
+
 # --- claim / release ---------------------------------------------------------------------------------
 
 LOCKED = gettext_lazy("Someone else is working on this case right now; try again.")
@@ -395,7 +405,7 @@ def _complete_task(task_id: int, *, actor, decision: str, comment: str, data: di
     comment = (comment or "").strip()
     try:
         with flow_class.lock(task.process_id), transaction.atomic():
-            task.refresh_from_db()
+            task = _read_locked(task_id)
             decided = _("This task has already been decided.")
             if task.status not in (STATUS.NEW, STATUS.ASSIGNED):
                 raise Conflict(decided)
@@ -443,9 +453,9 @@ def _complete_task(task_id: int, *, actor, decision: str, comment: str, data: di
                     "comment": comment,
                     "data": to_jsonable(ctx.data),
                 }
-                last_task_pk = notifications.last_task_pk(task.process_id)
                 activation.start(None)
                 activation.execute()  # completes the task and routes the case to its next step(s)
+                new_tasks = created_tasks()
 
             audit.record(
                 AuditAction.TASK_COMPLETED,
@@ -462,7 +472,7 @@ def _complete_task(task_id: int, *, actor, decision: str, comment: str, data: di
                 },
             )
             # After commit: tell whoever must act next, and the applicant about a new state.
-            notifications.after_decision(task, case, from_state=from_state, after_task_pk=last_task_pk)
+            notifications.after_decision(task, case, from_state=from_state, new_tasks=new_tasks)
     except FlowLockFailed as exc:
         raise Conflict(str(LOCKED)) from exc
     return case

@@ -54,7 +54,7 @@ def _has_data_set() -> bool:
 
     try:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM workflows_casetask WHERE is_open")
+            cursor.execute("SELECT count(*) FROM workflows_task WHERE is_open")
             return cursor.fetchone()[0] > 0
     except ProgrammingError:  # not migrated yet
         return False
@@ -186,29 +186,28 @@ def bare_query(user, tab: str, params: dict, after=None):
     from cases.roles import STAFF_ROLES
 
     select = (
-        "SELECT ct.task_ptr_id, ct.case_code, ct.beneficiary, ct.step, ct.amount, ct.due_at, t.created "
-        "FROM workflows_casetask ct JOIN viewflow_task t ON t.id = ct.task_ptr_id"
+        "SELECT ct.id, ct.case_code, ct.beneficiary, ct.step, ct.amount, ct.due_at, ct.created "
+        "FROM workflows_task ct"
     )
     where, args = [], []
-    order = "ct.due_at, ct.task_ptr_id"
+    order = "ct.due_at, ct.id"
     if tab == "mine":
         # Held by the user, or an open step of its own applicant unit (every member's, never claimed).
         roles = selectors._roles_and_scopes(type(user).objects.get(pk=user.pk))[0]
         if user.unit_id and "applicant" in roles and not roles & STAFF_ROLES:
             # A unit member holds nothing but its unit's steps (the page's shortcut, same rows).
-            where.append("ct.role = 'applicant' AND ct.unit_id = %s AND t.status IN ('NEW', 'ASSIGNED')")
+            where.append("ct.role = 'applicant' AND ct.unit_id = %s AND ct.status IN ('NEW', 'ASSIGNED')")
             args.append(user.unit_id)
         else:
-            where.append("t.owner_id = %s AND t.status = 'ASSIGNED'")
+            where.append("ct.owner_id = %s AND ct.status = 'ASSIGNED'")
             args.append(user.pk)
         where.append("ct.is_open")
     elif tab == "done":  # the page's shape: the ids from the index first, then their rows
         where.append(
-            "ct.task_ptr_id IN (SELECT task_ptr_id FROM workflows_casetask WHERE decided_by_id = %s "
-            "ORDER BY task_ptr_id DESC LIMIT %s)"
+            "ct.id IN (SELECT id FROM workflows_task WHERE decided_by_id = %s ORDER BY id DESC LIMIT %s)"
         )
         args += [user.pk, PAGE_ROWS + 1]
-        order = "ct.task_ptr_id DESC"
+        order = "ct.id DESC"
     else:
         roles, depts, programs = selectors._roles_and_scopes(type(user).objects.get(pk=user.pk))
         staff = sorted(roles & STAFF_ROLES)
@@ -244,7 +243,7 @@ def bare_query(user, tab: str, params: dict, after=None):
         # An applicant's unit steps are in its "Mis tareas", never in "Disponibles".
         if not parts:
             parts.append("FALSE")
-        where += [f"({' OR '.join(parts)})", "ct.is_open", "t.status = 'NEW'"]
+        where += [f"({' OR '.join(parts)})", "ct.is_open", "ct.status = 'NEW'"]
     if params.get("step"):
         where.append("ct.step = %s")
         args.append(params["step"])
@@ -259,7 +258,7 @@ def bare_query(user, tab: str, params: dict, after=None):
         args.append(timezone.make_aware(dt.datetime.combine(day, dt.time.min)))
     if after is not None:
         due, pk = after
-        where.append("ct.due_at >= %s AND (ct.due_at > %s OR ct.task_ptr_id > %s)")
+        where.append("ct.due_at >= %s AND (ct.due_at > %s OR ct.id > %s)")
         args += [due, due, pk]
     sql = f"{select} WHERE {' AND '.join(where)} ORDER BY {order} LIMIT {PAGE_ROWS + 1}"
     return sql, args
@@ -351,7 +350,7 @@ def run_scenario(client_for, key, label, username, tab, params, requests: int, w
     row_queries = [
         q["sql"]
         for q in queries.captured_queries
-        if 'FROM "workflows_casetask"' in q["sql"] and "LIMIT" in q["sql"]
+        if 'FROM "workflows_task"' in q["sql"] and "LIMIT" in q["sql"]
     ]
     plan = explain(row_queries[-1]) if row_queries else None
     result = {
@@ -402,11 +401,11 @@ def viewflow_stock(username: str, kind: str, reps: int) -> dict:
     fresh (cold permission caches, as in a request), ``Paginator(qs, 25).page(1)`` (COUNT + rows)."""
     from django.core.paginator import Paginator
     from django.db import connection
-    from viewflow.workflow.models import Task
     from viewflow.workflow.status import STATUS
 
     from iniciativas.flow import InitiativeFlow
     from registry.models import User
+    from workflows.models import CaseTask as Task  # viewflow's TaskQuerySet, on our one task table
 
     times, counts, total = [], [], None
     executed = []
@@ -463,7 +462,7 @@ def machine() -> dict:
         pg = cursor.fetchone()[0].split(" on ")[0]
         cursor.execute("SHOW shared_buffers")
         shared = cursor.fetchone()[0]
-        cursor.execute("SELECT count(*) FILTER (WHERE is_open), count(*) FROM workflows_casetask")
+        cursor.execute("SELECT count(*) FILTER (WHERE is_open), count(*) FROM workflows_task")
         open_tasks, all_tasks = cursor.fetchone()
         cursor.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
         size = cursor.fetchone()[0]

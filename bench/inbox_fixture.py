@@ -3,10 +3,10 @@
 People, units, programs, scopes and the four-eyes history go through the services (so they are the
 real rows, permissions and audit entries). The 100,000 processes and their tasks do NOT: driving
 100,000 flows through ``complete_task`` would take hours, so this BENCHMARK FIXTURE (and nothing
-outside ``bench/``) writes the rows of ``viewflow_process``, ``workflows_caseprocess``,
-``viewflow_task`` and ``workflows_casetask`` with ``COPY``, in the exact shapes the flow writes
-(see ``workflows.nodes.HumanStep``): per case one DONE start task, for half of the cases one DONE
-human step decided by someone, and one open human step (NEW, or ASSIGNED to a person of its role).
+outside ``bench/``) writes the rows of ``workflows_process`` and ``workflows_task`` with ``COPY``,
+in the exact shapes the flow writes (see ``workflows.nodes.HumanStep``): per case one DONE start
+task, for half of the cases one DONE human step decided by someone, and one open human step (NEW,
+or ASSIGNED to a person of its role).
 
 Distribution (seeded, reproducible): steps weighted as a busy agency's inbox would be; the nine
 departments weighted like the productive units (Santa Cruz first); five programs (PROLECHE
@@ -373,26 +373,28 @@ def _plan(rng, tasks, units, staff, special, departments, programs, busy_unit) -
 
 
 COLUMNS = {
-    "viewflow_process": "id, flow_class, status, created, finished, data",
-    "workflows_caseprocess": "process_ptr_id, case_type, case_id, case_code, purpose",
-    "viewflow_task": (
-        "id, flow_task, flow_task_type, status, created, started, finished, token, owner_id, process_id, "
-        "assigned, data"
+    "workflows_process": (
+        "id, flow_class, status, created, finished, data, case_type, case_id, case_code, purpose"
     ),
-    "workflows_casetask": (
-        "task_ptr_id, case_type, case_id, case_code, step, role, scope_department, scope_program, "
+    "workflows_task": (
+        "id, flow_task, flow_task_type, status, created, started, finished, token, owner_id, process_id, "
+        "assigned, data, case_type, case_id, case_code, step, role, scope_department, scope_program, "
         "beneficiary, amount, title, due_at, escalation_role, is_open, decided_by_id, department_id, "
         "program_id, unit_id"
     ),
 }
 
 
+def _joined(rows: list, extra: list) -> list:
+    """One row per id: viewflow's columns, then ours (``extra`` rows start with the same id)."""
+    by_id = {row[0]: row[1:] for row in extra}
+    return [(*row, *by_id[row[0]]) for row in rows]
+
+
 def _copy(plan: dict) -> None:
     order = (
-        ("viewflow_process", plan["processes"]),
-        ("workflows_caseprocess", plan["case_processes"]),
-        ("viewflow_task", plan["tasks"]),
-        ("workflows_casetask", plan["case_tasks"]),
+        ("workflows_process", _joined(plan["processes"], plan["case_processes"])),
+        ("workflows_task", _joined(plan["tasks"], plan["case_tasks"])),
     )
     with transaction.atomic(), connection.cursor() as cursor:
         raw = cursor.cursor  # psycopg 3
@@ -400,7 +402,7 @@ def _copy(plan: dict) -> None:
             with raw.copy(f"COPY {table} ({COLUMNS[table]}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
-        for table in ("viewflow_process", "viewflow_task"):
+        for table in ("workflows_process", "workflows_task"):
             cursor.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"  # noqa: S608
             )

@@ -1,14 +1,25 @@
-"""viewflow process and task rows of Expediente's flows (multi-table inheritance).
+"""viewflow process and task rows of Expediente's flows: one table each.
 
-``CaseProcess`` links a viewflow process to its case; ``CaseTask`` carries, besides viewflow's own
-columns, what an inbox row shows and filters on (case code, step, role, scope, amount, due date),
-so inbox pages are one indexed query whatever the number of tasks or object permissions.
+``CaseProcess`` and ``CaseTask`` are built on viewflow's abstract models (``AbstractProcess``,
+``AbstractTask``), as its ``process_class``/``task_class`` hooks allow, not on the concrete
+``Process``/``Task`` (multi-table inheritance wrote every node's row to two tables: five statements
+per node instead of two; issue 12, docs/BENCHMARKS.md). They keep the columns viewflow's nodes use
+(``data``, ``parent_task``, ``process.task_set``); the generic ``seed``/``artifact`` links, which no
+flow of ours uses, are plain attributes.
+
+``CaseProcess`` links a process to its case; ``CaseTask`` carries, besides viewflow's own columns,
+what an inbox row shows and filters on (case code, step, role, scope, amount, due date), so inbox
+pages are one indexed query whatever the number of tasks or object permissions.
+
+viewflow's ``fire_due_timers`` sweeps only its own ``Task`` table; none of our flows has a ``Timer``
+node (deadlines are ``approvals.deadlines``' jobs), so nothing is lost — a flow that adds one must
+sweep ``CaseTask`` too.
 """
 
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-from viewflow.workflow.models import Process, Task
+from viewflow.workflow.models import AbstractProcess, AbstractTask
 from viewflow.workflow.status import STATUS
 
 from approvals.models import step_choices
@@ -18,13 +29,19 @@ from cases.roles import Role
 CLOSED_STATUSES = frozenset({STATUS.DONE, STATUS.CANCELED, STATUS.REVIVED})
 
 
-class CaseProcess(Process):
+class CaseProcess(AbstractProcess):
+    data = models.JSONField(default=dict, blank=True)
+    parent_task = models.ForeignKey(
+        "workflows.CaseTask", on_delete=models.CASCADE, null=True, blank=True, related_name="subprocesses"
+    )
     case_type = models.CharField(_("case type"), max_length=20, choices=kinds.choices)
     case_id = models.BigIntegerField(_("case id"))
     case_code = models.CharField(_("case"), max_length=32, db_index=True)
     purpose = models.CharField(_("purpose"), max_length=20, default="main")
 
     class Meta:
+        db_table = "workflows_process"
+        ordering = ["-created"]
         verbose_name = _("case process")
         verbose_name_plural = _("case processes")
         constraints = [
@@ -34,7 +51,21 @@ class CaseProcess(Process):
         ]
 
 
-class CaseTask(Task):
+class CaseTask(AbstractTask):
+    process = models.ForeignKey(
+        CaseProcess, on_delete=models.CASCADE, related_name="task_set", verbose_name=_("process")
+    )
+    data = models.JSONField(default=dict, blank=True)
+    # viewflow's owner, but PROTECT (its CASCADE would delete a person's task history with them;
+    # users are deactivated, never deleted) and no reverse accessor on the user.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("Owner"),
+    )
     # Empty on the flow's own gateway/start/end rows; filled on human steps (``HumanStep``).
     case_type = models.CharField(_("case type"), max_length=20, choices=kinds.choices, blank=True)
     case_id = models.BigIntegerField(_("case id"), null=True)
@@ -61,10 +92,8 @@ class CaseTask(Task):
     )
     reminded_at = models.DateTimeField(null=True, blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)
-    # Derived from viewflow's ``status`` on every save, so the inbox index needs no join to filter
-    # open tasks. viewflow saves the row whenever it changes the status — through this class, or
-    # through the base ``Task`` (e.g. ``Flow.cancel`` walks ``process.task_set``), which
-    # ``workflows.apps`` follows with a post_save hook.
+    # Derived from viewflow's ``status`` on every save (viewflow saves the row whenever it changes
+    # the status), so the inbox index needs no join to filter open tasks.
     is_open = models.BooleanField(default=True, editable=False)
     # The optimistic guard of every write on a human task (claim, release, decide, reassign): each
     # one is a conditional ``UPDATE … SET version = version + 1 WHERE pk, status and version are what
@@ -75,6 +104,8 @@ class CaseTask(Task):
     version = models.PositiveIntegerField(_("version"), default=0, db_default=0, editable=False)
 
     class Meta:
+        db_table = "workflows_task"
+        ordering = ["-created"]
         verbose_name = _("case task")
         verbose_name_plural = _("case tasks")
         indexes = [
@@ -84,7 +115,7 @@ class CaseTask(Task):
             models.Index(fields=["is_open", "due_at"], name="casetask_due_idx"),
             models.Index(fields=["decided_by", "due_at"], name="casetask_decided_idx"),
             # "Realizadas por mí" (newest first, keyset on the id): bench/inbox_bench.py, done-heavy.
-            models.Index(fields=["decided_by", "task_ptr"], name="casetask_done_idx"),
+            models.Index(fields=["decided_by", "id"], name="casetask_done_idx"),
             # The queues filtered by step, soonest due first (bench/inbox_bench.py, queue-filtered).
             models.Index(fields=["step", "is_open", "due_at"], name="casetask_step_due_idx"),
             # "Escaladas": the few open overdue tasks escalated to a role, soonest due first.

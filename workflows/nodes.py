@@ -28,6 +28,12 @@ def _value(spec, activation):
     return spec(activation) if callable(spec) else spec
 
 
+def _note_created(activation) -> None:
+    from .services import task_created
+
+    task_created(activation.task)
+
+
 class HumanStep(flow.View):
     def __init__(
         self,
@@ -42,7 +48,7 @@ class HumanStep(flow.View):
         super().__init__(view=None, **kwargs)
         self._step, self._role = step, role
         self._deadline_days, self._escalation_role, self._scope = deadline_days, escalation_role, scope
-        self._on_create = self._describe_task
+        self._on_create = _note_created
 
     def _resolve(self, instance):
         super()._resolve(instance)
@@ -51,7 +57,14 @@ class HumanStep(flow.View):
         self._deadline_days = this.resolve(instance, self._deadline_days)
         self._escalation_role = this.resolve(instance, self._escalation_role)
         self._scope = this.resolve(instance, self._scope)
-        self._on_create = self._describe_task
+        self._on_create = _note_created
+
+    def calc_owner(self, activation):
+        """viewflow asks each new task's owner just before its first save: we describe the task
+        there (inbox columns, due date, and the owner of an applicant step of a case without a
+        unit), so a new task is written once. No owner for viewflow to set: it is set here."""
+        self._describe_task(activation)
+        return None
 
     def _describe_task(self, activation):
         task, process = activation.task, activation.process
@@ -80,7 +93,6 @@ class HumanStep(flow.View):
         task.title = info["title"][:200]
         # Due at the end of the business day, La Paz time.
         task.due_at = timezone.make_aware(dt.datetime.combine(due_date, dt.time(23, 59, 59)))
-        task.save()
 
 
 class DynamicSplitActivation(SplitActivation):

@@ -28,13 +28,29 @@ def deciding(case=None):
     """Mark the block as a task decision (see ``transition``) and share ``case`` — the row the
     decision locked and changes — with everything that runs inside it: the flow's gateways and each
     new task read that one instance (``CaseFlowMixin.get_case``), never the row again."""
-    seed = {case_key(case): case} if case is not None else {}
+    seed: dict = {CREATED_TASKS: []}
+    if case is not None:
+        seed[case_key(case)] = case
     token = _DECIDING.set(True)
     try:
         with memo.scope(seed):
             yield
     finally:
         _DECIDING.reset(token)
+
+
+# The memo key under which a decision collects the human tasks its flow created (``HumanStep``).
+CREATED_TASKS = ("created_tasks",)
+
+
+def task_created(task) -> None:
+    """A human task was just written (``HumanStep``): the decision running, if any, notes it."""
+    memo.remember(CREATED_TASKS, list).append(task)
+
+
+def created_tasks() -> list:
+    """The human tasks created so far inside the running decision (``deciding``), oldest first."""
+    return list(memo.remember(CREATED_TASKS, list))
 
 
 def case_key(case) -> tuple:

@@ -38,10 +38,10 @@ class Clock:
 
 @contextmanager
 def frozen(start: dt.datetime):
-    from viewflow.workflow.models import Process, Task
+    from workflows.models import CaseProcess, CaseTask
 
     clock = Clock(start)
-    fields = (Task._meta.get_field("created"), Process._meta.get_field("created"))
+    fields = (CaseTask._meta.get_field("created"), CaseProcess._meta.get_field("created"))
 
     def forget_cached_defaults():
         # Django caches each field's default callable (``Field._get_default`` is a cached_property):

@@ -41,6 +41,7 @@ def only_the_conditional_update(monkeypatch):
         monkeypatch.setattr(InitiativeFlow, "lock", classmethod(lambda cls, pk: nullcontext()))
         monkeypatch.setattr(approvals, "_task_and_flow", lambda task_id: (stale, InitiativeFlow))
         monkeypatch.setattr(stale, "refresh_from_db", lambda *args, **kwargs: None)
+        monkeypatch.setattr(approvals, "_read_locked", lambda task_id: stale)
 
     return act
 
