@@ -32,9 +32,10 @@ the e-mail for good; we prefer a rare duplicate, and give every message a Messag
 the event so mail clients can fold duplicates. E-mails that still fail after Celery's retries are
 sent by the periodic ``approvals.send_pending_emails`` sweep (for up to ``NOTIFY_EMAIL_MAX_AGE_DAYS``).
 
-Enqueueing happens after commit (``transaction.on_commit(…, robust=True)``): a rolled-back decision
-notifies nobody, and a broker outage never breaks the decision itself (the error is logged, and the
-reminder and escalation jobs still reach people before and after the deadline).
+Enqueueing is a row of the transactional outbox (``cases.outbox``), written in the decision's own
+transaction: a rolled-back decision notifies nobody, a committed one always gets its notifications,
+and the decision never waits for the broker — the relay publishes the row after the commit, and
+again until the broker takes it.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from viewflow.workflow.status import STATUS
 
+from cases import outbox
 from cases.roles import Role
 
 from .models import Delegation, Notification, Step, step_label
@@ -71,14 +73,9 @@ def _cap() -> int:
 
 
 def _enqueue(task_name: str, **kwargs) -> None:
-    """Send Celery task ``approvals.tasks.<task_name>`` once the current transaction commits."""
-
-    def send():
-        from . import tasks
-
-        getattr(tasks, task_name).delay(**kwargs)
-
-    transaction.on_commit(send, robust=True)
+    """Owe Celery task ``approvals.<task_name>``: a row of the transactional outbox, written in the
+    caller's transaction (``cases.outbox``); the relay hands it to the broker after the commit."""
+    outbox.post(f"approvals.{task_name}", **kwargs)
 
 
 def after_decision(task, case, *, from_state: str, new_tasks: Iterable) -> None:

@@ -15,3 +15,18 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+def _register_outbox() -> None:
+    from .models import OutboxMessage
+
+    @admin.register(OutboxMessage)
+    class OutboxMessageAdmin(ReadOnlyAdmin):
+        """What the relay still owes the broker (sent_at empty), and what it sent this week."""
+
+        list_display = ("id", "task", "created_at", "available_at", "attempts", "sent_at", "last_error")
+        list_filter = ("task",)
+        ordering = ("-id",)
+
+
+_register_outbox()

@@ -49,3 +49,35 @@ class OfficialCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.year}: {self.last}"
+
+
+class OutboxMessage(models.Model):
+    """A job a write owes, recorded in the write's own transaction (``cases.outbox``): a decision
+    commits with its notifications' jobs or not at all. The relay hands each row to Celery and marks
+    it sent; a broker that is down, hung or wiped loses nothing — the row waits and is published
+    again. Delivery is at least once; every job is idempotent."""
+
+    task = models.CharField(_("task"), max_length=200)
+    kwargs = models.JSONField(_("arguments"), default=dict)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    available_at = models.DateTimeField(_("available at"))
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        verbose_name = _("outbox message")
+        verbose_name_plural = _("outbox messages")
+        indexes = [
+            models.Index(
+                fields=["available_at", "id"],
+                condition=models.Q(sent_at__isnull=True),
+                name="outbox_pending_idx",
+            ),
+            models.Index(
+                fields=["sent_at"], condition=models.Q(sent_at__isnull=False), name="outbox_sent_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task} #{self.pk}"

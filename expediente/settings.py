@@ -178,8 +178,25 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Bounded waits on the broker (the outbox relay publishes; a hung broker fails its publish within
+# seconds and the row is tried again) and a task a dead worker held comes back within minutes, not
+# Redis' default hour (acks_late). Tasks must finish well within the visibility timeout.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_timeout": 5,
+    "socket_connect_timeout": 3,
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=300),
+    # Connecting to publish: one retry at once, then the error (kombu's default keeps trying).
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 1,
+}
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_TASK_DEFAULT_QUEUE = env.str("EXPEDIENTE_CELERY_QUEUE", default="celery")
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict = {
+    # The outbox relay's back-up (cases/outbox.py): the `relay_outbox` process does it within a second.
+    "cases.relay_outbox": {"task": "cases.relay_outbox", "schedule": 10.0},
     # Daily, 00:15 La Paz: record the registrations that lapsed (registry/lapses.py).
     "registry.expire_registrations": {
         "task": "registry.expire_registrations",

@@ -64,3 +64,41 @@ def test_expire_registrations_runs_on_the_worker_and_its_entry_reaches_the_datab
     # exactly once (acks_late redelivery or a duplicate send would show here)
     time.sleep(1)
     assert lapses.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_outbox_row_reaches_the_worker_through_the_relay():
+    """What a decision owes goes the outbox's way: a row written in a transaction, published by the
+    relay (not by the writer), run once by the worker, marked sent."""
+    from django.db import transaction
+
+    from cases import outbox
+    from cases.models import OutboxMessage
+
+    on = today()
+    unit = register_unit(
+        actor=system_user(),
+        tax_id="5566778899",
+        name="Asociación Textil Integración",
+        kind="association",
+        department="LPZ",
+        municipality="El Alto",
+        sector="textiles",
+        registration_valid_until=on,
+    )
+    day_after = (on + dt.timedelta(days=1)).isoformat()
+    with transaction.atomic():
+        row = outbox.post("registry.expire_registrations", on=day_after)
+    lapses = AuditEntry.objects.filter(action=AuditAction.UNIT_REGISTRATION_LAPSED, subject_id=str(unit.pk))
+    time.sleep(0.5)
+    assert not lapses.exists(), "nothing may run before the relay publishes the row"
+
+    assert outbox.relay() == 1
+    assert OutboxMessage.objects.get(pk=row.pk).sent_at is not None
+    deadline = time.monotonic() + WORKER_TIMEOUT_SECONDS
+    while not lapses.exists():
+        assert time.monotonic() < deadline, f"the worker did not run outbox row {row.pk} (see the worker log)"
+        time.sleep(0.2)
+    assert outbox.relay() == 0  # published once
+    time.sleep(1)
+    assert lapses.count() == 1

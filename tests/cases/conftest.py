@@ -1,0 +1,1 @@
+from tests.iniciativas.conftest import world  # noqa: F401 - fixture
