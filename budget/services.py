@@ -416,10 +416,8 @@ def _write_figures(line: BudgetLine, kind: str, amount: Decimal) -> BudgetLine:
     for figure, sign in FIGURE_DELTAS[kind].items():
         new[figure] = as_read[figure] + sign * amount
     try:
-        with transaction.atomic():
-            updated = BudgetLine.objects.filter(pk=line.pk, **as_read).update(
-                **new, updated_at=timezone.now()
-            )
+        # No savepoint of its own: ``_move`` (atomic) rolls back to its savepoint on the way out.
+        updated = BudgetLine.objects.filter(pk=line.pk, **as_read).update(**new, updated_at=timezone.now())
     except IntegrityError:
         # The CheckConstraints: the last line of defence, should the checks above ever miss.
         raise _refuse(

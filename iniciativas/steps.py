@@ -24,7 +24,6 @@ from approvals.steps import (
     register,
 )
 from budget import services as budget
-from budget.models import BudgetLine
 from budget.services import bs
 from cases.errors import Conflict
 from workflows.services import transition
@@ -240,21 +239,21 @@ def handle_chain(ctx: StepContext):
         case.save()
         return
     if ctx.task.step == Step.BUDGET_CERTIFICATION:
-        line = BudgetLine.objects.filter(pk=ctx.data["budget_line"], program=case.call.program).first()
-        if line is None:
+        # The field offers only the call's program's lines; the ledger locks and reads the line once,
+        # and a line of another program undoes the whole decision.
+        line = budget.reserve(ctx.data["budget_line"], case.requested_amount, actor=ctx.actor, case=case).line
+        if line.program_id != case.call.program_id:
             raise ValidationError({"data.budget_line": [_("Choose a budget line of the call's program.")]})
-        budget.reserve(line, case.requested_amount, actor=ctx.actor, case=case)
         case.budget_line, case.granted_amount = line, case.requested_amount
     elif ctx.task.step == Step.DIRECTOR_RESOLUTION:
         case.resolution_number = ctx.data["resolution_number"]
     case.approval_step += 1
-    case.save()
-    if case.approval_step >= len(policy_steps(case.policy)):
-        if case.budget_line_id is None:
-            raise ValidationError(
-                {"detail": _("The policy approved the case without a budget certification.")}
-            )
-        transition(case, "approve", actor=ctx.actor, data={"granted_amount": case.granted_amount})
+    if case.approval_step < len(policy_steps(case.policy)):
+        case.save()
+        return
+    if case.budget_line_id is None:
+        raise ValidationError({"detail": _("The policy approved the case without a budget certification.")})
+    transition(case, "approve", actor=ctx.actor, data={"granted_amount": case.granted_amount})  # saves it
 
 
 for _step in (Step.LEGAL_REPORT, Step.BUDGET_CERTIFICATION, Step.DIRECTOR_RESOLUTION, Step.TECHNICAL_REPORT):

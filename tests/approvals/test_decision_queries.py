@@ -21,7 +21,7 @@ from ..iniciativas.conftest import submitted
 
 pytestmark = pytest.mark.django_db
 
-CEILING = {"admissibility": 36, "budget_certification": 48, "registration_review": 73}
+CEILING = {"admissibility": 36, "budget_certification": 44, "registration_review": 73}
 
 
 def reads_of(table: str, queries) -> int:
