@@ -12,11 +12,20 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from approvals.models import Step
-from cases import kinds
+from cases import kinds, params
 
 from . import selectors, services
 from .serializers import CompleteResultSerializer, CompleteSerializer, ReassignSerializer, TaskSerializer
 from .steps import certification_lines
+
+
+def _pk(value) -> int:
+    """A task id from the URL: anything but a number that fits a bigint is a task nobody has (404)."""
+    pk = params.number(value)
+    if pk is None:
+        raise Http404
+    return pk
+
 
 STATUS_ALIASES = {
     "available": "available",
@@ -92,7 +101,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     def get_object(self):
         try:
-            return selectors.task_get_for(self.request.user, int(self.kwargs["pk"]))
+            return selectors.task_get_for(self.request.user, _pk(self.kwargs["pk"]))
         except (ObjectDoesNotExist, ValueError) as exc:
             raise Http404 from exc
 
@@ -116,7 +125,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     @extend_schema(request=None, responses=TaskSerializer)
     @action(detail=True, methods=["post"])
     def claim(self, request, pk=None):
-        task = selectors.task_for_action(request.user, int(pk))
+        task = selectors.task_for_action(request.user, _pk(pk))
         task = services.claim_task(task.pk, actor=request.user)
         task.refresh_from_db()
         return Response(TaskSerializer(task, context=self.get_serializer_context()).data)
@@ -124,7 +133,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     @extend_schema(request=None, responses=TaskSerializer)
     @action(detail=True, methods=["post"])
     def release(self, request, pk=None):
-        task = selectors.task_for_action(request.user, int(pk))
+        task = selectors.task_for_action(request.user, _pk(pk))
         task = services.release_task(task.pk, actor=request.user)
         task.refresh_from_db()
         return Response(TaskSerializer(task, context=self.get_serializer_context()).data)
@@ -132,7 +141,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     @extend_schema(request=CompleteSerializer, responses=CompleteResultSerializer)
     @action(detail=True, methods=["post"])
     def complete(self, request, pk=None):
-        task = selectors.task_for_action(request.user, int(pk))
+        task = selectors.task_for_action(request.user, _pk(pk))
         payload = CompleteSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         case = services.complete_task(
@@ -153,7 +162,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     @action(detail=True, methods=["post"])
     def reassign(self, request, pk=None):
         """An escalated (overdue) task, by a holder of its escalation role, to a named colleague."""
-        task = selectors.task_for_reassign(request.user, int(pk))
+        task = selectors.task_for_reassign(request.user, _pk(pk))
         payload = ReassignSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         username = payload.validated_data["user"].strip()

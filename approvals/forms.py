@@ -13,6 +13,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from cases import params
 from cases.money import AmountField
 
 from .models import step_choices
@@ -98,7 +99,7 @@ class ReassignForm(forms.Form):
 
     @staticmethod
     def _any_number(value) -> bool:
-        return str(value).isdigit()
+        return params.is_number(value)
 
     def add_service_errors(self, error: ValidationError) -> None:
         if not hasattr(error, "error_dict"):

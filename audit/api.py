@@ -17,6 +17,8 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
+from cases import params
+
 from . import exports, selectors, services
 from . import keys as audit_keys
 from .checkpoints import checkpoint_document
@@ -44,9 +46,10 @@ def _int(request, name: str) -> int | None:
     value = request.query_params.get(name, "")
     if not value:
         return None
-    if not value.isdigit():
+    parsed = params.number(value)
+    if parsed is None:
         raise ValidationError({name: [_("Enter a whole number.")]})
-    return int(value)
+    return parsed
 
 
 class SeqKeysetPagination(BasePagination):

@@ -38,9 +38,13 @@ class DayOrMomentField(forms.CharField):
         except ValueError:
             day = moment = None
         if day is not None:
+            if not dt.date(1900, 1, 1) <= day < dt.date(9999, 12, 31):
+                raise ValidationError(_("Enter a date between 1900 and 9998."), code="out_of_range")
             start = dt.datetime.combine(day, dt.time.min, tzinfo=LA_PAZ)
             return start + dt.timedelta(days=1) if self.end_of_day else start
         if moment is not None:
+            if not 1900 <= moment.year < 9999:
+                raise ValidationError(_("Enter a date between 1900 and 9998."), code="out_of_range")
             return moment if moment.tzinfo else moment.replace(tzinfo=LA_PAZ)
         raise ValidationError(_("Enter a date (YYYY-MM-DD) or an ISO 8601 date and time."), code="invalid")
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.db.models import Max, OuterRef, QuerySet, Subquery
 
+from cases import params
 from cases.roles import Role, has_role
 
 from . import actions
@@ -67,7 +68,7 @@ def apply_filters(queryset: QuerySet, filters: TrailFilters | None) -> QuerySet:
     if filters.case:
         queryset = queryset.filter(case=filters.case)
     if filters.actor:
-        if filters.actor.isdigit():
+        if params.is_number(filters.actor):
             queryset = queryset.filter(actor_id=int(filters.actor))
         else:
             user_model = get_user_model()

@@ -11,6 +11,8 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_safe
 
+from cases import params
+
 from . import exports, selectors, services
 from .forms import TrailFilterForm
 from .presentation import error_text, readable_data, verification_notes
@@ -25,7 +27,7 @@ def _require_trail_reader(request) -> None:
 
 def _int_param(request, name: str) -> int | None:
     value = request.GET.get(name, "")
-    return int(value) if value.isdigit() else None
+    return params.number(value)
 
 
 def _rows(entries):

@@ -22,6 +22,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
+from cases import params
 from cases.clock import today
 from cases.forms import add_service_errors
 from cases.permissions import allowed
@@ -56,7 +57,7 @@ def _line(user, pk) -> BudgetLine:
 def _fiscal_year(request, years: list[int]) -> int:
     """The year asked for, if the user has lines in it; else the current year (its empty page)."""
     asked = request.GET.get("fiscal_year", "")
-    return int(asked) if asked.isdigit() and int(asked) in years else today().year
+    return int(asked) if params.is_number(asked) and int(asked) in years else today().year
 
 
 def _overview(request, *, create_form=None, status=200):

@@ -3,10 +3,11 @@
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
-from rest_framework import exceptions, status
+from rest_framework import exceptions, parsers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -44,3 +45,43 @@ def exception_handler(exc, context):
     elif isinstance(exc, Http404 | ObjectDoesNotExist):
         exc = exceptions.NotFound()
     return drf_exception_handler(exc, context)
+
+
+# --- the JSON parser: bad bodies are 400s, never 500s ------------------------------------------------
+
+
+BAD_TEXT = gettext_lazy("Text may not contain NUL or unpaired surrogate characters.")
+
+
+def _bad_text(value: str) -> bool:
+    return "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value)
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, plus two refusals that would otherwise end in a 500: a body nested too deep
+    for the decoder (``RecursionError``), and text the database cannot store — a NUL character, or
+    half of a UTF-16 surrogate pair (``"\\ud800"``) — anywhere in the body."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError(_("The JSON body is nested too deeply.")) from None
+        pending = [data]
+        while pending:  # iterative: the body may be deep
+            item = pending.pop()
+            if isinstance(item, dict):
+                for key, value in item.items():
+                    if _bad_text(key):
+                        raise exceptions.ParseError(BAD_TEXT)
+                    pending.append(value)
+            elif isinstance(item, list):
+                pending.extend(item)
+            elif isinstance(item, str) and _bad_text(item):
+                raise exceptions.ParseError(BAD_TEXT)
+        return data
+
+
+def not_found(request, *args, **kwargs):
+    """An unknown path under /api/: a JSON 404, as every other API error."""
+    return JsonResponse({"detail": _("Not found.")}, status=404)

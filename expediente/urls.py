@@ -1,10 +1,10 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from cases.api import OfficialDocumentVerifyView
 
-from . import views
+from . import api, views
 
 api_v1 = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -22,6 +22,7 @@ api_v1 = [
         name="official-document-verify",
     ),
     path("reports/", include("reports.api_urls")),
+    re_path(r"^.*$", api.not_found),  # last: an unknown API path is a JSON 404
 ]
 
 urlpatterns = [

@@ -8,6 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
+from cases import params
 from cases.api import CaseViewSet
 from registry.models import Unit
 
@@ -50,7 +51,7 @@ class InitiativeViewSet(CaseViewSet):
         ref = str(data["call"]).strip()
         call = (
             Call.objects.filter(pk=int(ref)).first()
-            if ref.isdigit()
+            if params.is_number(ref)
             else Call.objects.filter(code=ref).first()
         )
         if call is None:

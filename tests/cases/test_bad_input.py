@@ -1,0 +1,98 @@
+"""Bad input is a 400 or a 404 — as JSON on the API — never a 500 (issue 10, item 6): the
+reproductions found by fuzzing, each probed with a role that may reach the endpoint."""
+
+import pytest
+from django.test import Client
+from rest_framework.authtoken.models import Token
+
+from iniciativas.models import Initiative
+from tests.iniciativas.conftest import submitted
+
+pytestmark = pytest.mark.django_db
+
+API_PROBES = [
+    # (who, method, path): a task id that is no number, or one past a bigint
+    ("evaluador1", "get", "/api/v1/tasks/abc/"),
+    ("evaluador1", "post", "/api/v1/tasks/abc/claim/"),
+    ("evaluador1", "post", "/api/v1/tasks/abc/complete/"),
+    ("evaluador1", "get", "/api/v1/tasks/99999999999999999999/"),
+    ("evaluador1", "post", "/api/v1/tasks/99999999999999999999/claim/"),
+    ("evaluador1", "get", "/api/v1/tasks/?page=99999999999999999999"),
+    # numbers in query strings written with Unicode digits ("²" passes str.isdigit)
+    (None, "get", "/api/v1/audit/checkpoints/?since_seq=²"),
+    ("control1", "get", "/api/v1/audit/entries/?until=9999-12-31"),
+    ("control1", "get", "/api/v1/audit/entries/?since=0001-01-01"),
+    ("control1", "get", "/api/v1/audit/entries/?after=²"),
+    ("finanzas1", "get", "/api/v1/budget/lines/?fiscal_year=²"),
+    (None, "get", "/api/v1/reports/budget-execution/?year=²"),
+    ("evaluador1", "get", "/api/v1/initiatives/?page=²"),
+    # an unknown API path
+    ("evaluador1", "get", "/api/v1/no-such-thing/"),
+]
+
+PAGE_PROBES = [
+    ("control1", "/audit/?before=²"),
+    ("control1", "/audit/?actor=²"),
+    ("control1", "/audit/?after=99999999999999999999"),
+    ("finanzas1", "/budget/?fiscal_year=²"),
+    (None, "/reports/?year=²"),
+    ("evaluador1", "/tasks/abc/"),
+    ("evaluador1", "/tasks/99999999999999999999/"),
+    ("evaluador1", "/initiatives/99999999999999999999/"),
+]
+
+
+def api_client(world, who) -> Client:
+    client = Client(raise_request_exception=False)
+    if who is not None:
+        user = world.applicant if who == "applicant" else world.staff[who]
+        client.defaults["HTTP_AUTHORIZATION"] = "Token " + Token.objects.get_or_create(user=user)[0].key
+    return client
+
+
+def test_the_api_answers_bad_input_with_a_json_4xx(world):
+    answers = {}
+    for who, method, path in API_PROBES:
+        response = getattr(api_client(world, who), method)(path)
+        answers[path] = (response.status_code, response["Content-Type"])
+        if response.status_code in (400, 404) and response["Content-Type"] == "application/json":
+            assert response.json()
+    wrong = {path: a for path, a in answers.items() if a[0] not in (400, 404) or a[1] != "application/json"}
+    assert wrong == {}
+
+
+def test_an_actor_written_in_unicode_digits_is_a_name_that_matches_nobody(world):
+    response = api_client(world, "control1").get("/api/v1/audit/entries/?actor=²")
+    assert response.status_code == 200
+    assert response.json()["results"] == []
+
+
+def test_the_pages_answer_bad_input_without_a_500(world):
+    wrong = {}
+    for who, path in PAGE_PROBES:
+        client = Client(raise_request_exception=False)
+        if who is not None:
+            client.force_login(world.staff[who])
+        status = client.get(path).status_code
+        if status not in (200, 400, 404):
+            wrong[path] = status
+    assert wrong == {}
+
+
+BODIES = {
+    "deep": "[" * 50_000 + "]" * 50_000,  # too deep for the decoder
+    "nul": '{"reason": "a\\u0000b"}',  # NUL: PostgreSQL cannot store it
+    "surrogate": '{"reason": "\\ud800"}',  # half a surrogate pair: not encodable
+    "nul-key": '{"\\u0000": "x"}',
+}
+
+
+def test_a_body_the_database_cannot_take_is_a_400_and_changes_nothing(world):
+    initiative = submitted(world)
+    client = api_client(world, "applicant")
+    for name, body in BODIES.items():
+        response = client.post(
+            f"/api/v1/initiatives/{initiative.pk}/withdraw/", data=body, content_type="application/json"
+        )
+        assert (name, response.status_code, response["Content-Type"]) == (name, 400, "application/json")
+    assert Initiative.objects.get(pk=initiative.pk).state == "submitted"
