@@ -193,7 +193,9 @@ class BudgetMovement(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="budget_movement_amount_positive"),
         ]
-        indexes = [models.Index(fields=["line", "kind"], name="budget_mov_line_kind_idx")]
+        # (line, kind) ranges holding the amount: the ledger sums read this index alone
+        # (``budget.selectors.line_ledgers``), on SQLite and PostgreSQL.
+        indexes = [models.Index(fields=["line", "kind", "amount"], name="budget_mov_ledger_idx")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} Bs {self.amount} ({self.line_id})"
