@@ -1,3 +1,4 @@
+# ruff: noqa: S608  (SQL built from the constant table and function names below)
 """Database triggers that keep each budget line's ledger stamp (``budget.models.LedgerStamp``).
 
 The stamp of a line counts the writes to its ledger. The database bumps it in the same transaction as
@@ -135,7 +136,8 @@ def missing_triggers(connection) -> list[str]:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
-                "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgenabled = 'A' AND tgname = ANY(%s)",
+                "SELECT tgname FROM pg_trigger "
+                "WHERE NOT tgisinternal AND tgenabled = 'A' AND tgname = ANY(%s)",
                 [list(expected)],
             )
         else:
@@ -156,5 +158,5 @@ def ensure_triggers(connection) -> list[str]:
     with connection.cursor() as cursor:
         for sql in create_sql(connection.vendor, missing):
             cursor.execute(sql)
-        cursor.execute(f"UPDATE {STAMPS} SET version = version + 1")  # noqa: S608 (constant name)
+        cursor.execute(f"UPDATE {STAMPS} SET version = version + 1")
     return missing

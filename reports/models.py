@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from budget.models import MAX_FISCAL_YEAR, MIN_FISCAL_YEAR
+from cases.money import MoneyFieldOptions
 
 
 class Indicator(models.TextChoices):
@@ -93,7 +94,7 @@ class Goal(models.Model):
         return f"{self.fiscal_year} · {program} · {self.get_indicator_display()}"
 
 
-_SUM = {"max_digits": 18, "decimal_places": 2}
+_SUM: MoneyFieldOptions = {"max_digits": 18, "decimal_places": 2}  # sums of amounts: 2 digits more
 
 
 class LedgerSnapshot(models.Model):
