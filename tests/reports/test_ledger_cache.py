@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -20,6 +20,7 @@ from budget import services as budget
 from budget.models import BudgetLine, BudgetMovement, LedgerStamp
 from reports.models import LedgerSnapshot
 from reports.selectors import budget_execution, current_fiscal_year, is_closed
+from tests.audit.test_restricted_role import app_role_name, django_connected_as  # noqa: F401 (fixture)
 
 from .conftest import make_world
 
@@ -223,8 +224,6 @@ def test_a_year_that_closes_is_kept_from_its_first_report(db, finance, monkeypat
 
 
 def test_a_failed_snapshot_write_still_gives_the_right_report(world, monkeypatch, caplog):
-    from django.db import DatabaseError
-
     def refuse(*args, **kwargs):
         raise DatabaseError("read-only")
 
@@ -277,3 +276,21 @@ def test_a_movement_written_by_another_process_changes_the_report_here(finance):
     report = budget_execution(world.year)
     assert report.total.executed == D("903.75") and report.ledger_reconciles is True
     assert report.by_program[2].executed == D("350.00")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_restricted_application_role_keeps_and_drops_sums(finance, app_role_name):  # noqa: F811
+    """Production connects as the role of docs/AUDIT.md (DML only, granted after every migrate): its
+    movements bump the stamps (the triggers run with its rights), it writes the snapshots, and it cannot
+    switch the stamp triggers off."""
+    world = make_world(current_fiscal_year() - 1, finance)
+    with django_connected_as(app_role_name) as app:
+        kept(world)
+        _refund(world)
+        report = budget_execution(world.year)
+        assert report.total.executed == D("903.75") and report.ledger_reconciles
+        with pytest.raises(DatabaseError), app.cursor() as cursor:
+            cursor.execute("ALTER TABLE budget_budgetmovement DISABLE TRIGGER budget_budgetmovement_stamp")
+    stamps = dict(LedgerStamp.objects.filter(line__fiscal_year=world.year).values_list("line", "version"))
+    assert dict(LedgerSnapshot.objects.values_list("line", "version")) == stamps
