@@ -1,5 +1,20 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
+
+
+def _ensure_triggers(sender, using="default", plan=None, **kwargs):
+    """After ``migrate``: put back any ledger-stamp trigger that is missing (SQLite drops a table's
+    triggers when it rebuilds the table to alter it)."""
+    from django.db import connections
+    from django.db.migrations.recorder import MigrationRecorder
+
+    from .db import ensure_triggers
+
+    connection = connections[using]
+    applied = MigrationRecorder(connection).applied_migrations()
+    if ("budget", "0003_ledger_stamp") in applied:
+        ensure_triggers(connection)
 
 
 class BudgetConfig(AppConfig):
@@ -8,3 +23,5 @@ class BudgetConfig(AppConfig):
 
     def ready(self):
         from . import rules  # noqa: F401  (registers the permission rules)
+
+        post_migrate.connect(_ensure_triggers, sender=self, dispatch_uid="budget_ensure_triggers")

@@ -193,7 +193,9 @@ class BudgetMovement(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="budget_movement_amount_positive"),
         ]
-        indexes = [models.Index(fields=["line", "kind"], name="budget_mov_line_kind_idx")]
+        # (line, kind) ranges holding the amount: the ledger sums read this index alone
+        # (``budget.selectors.line_ledgers``), on SQLite and PostgreSQL.
+        indexes = [models.Index(fields=["line", "kind", "amount"], name="budget_mov_ledger_idx")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} Bs {self.amount} ({self.line_id})"
@@ -205,6 +207,35 @@ class BudgetMovement(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("budget movements are append-only")
+
+
+class LedgerStamp(models.Model):
+    """How many times the ledger of a budget line has been written (``version``).
+
+    The database bumps it (triggers, ``budget.db``) in the same transaction as every insert, update or
+    delete of one of the line's movements, whoever writes them; a new line starts at 0. Nothing else
+    writes it. Something computed from a line's movements and kept with the version it was computed at
+    is still true while the version is the same: ``reports`` caches the ledger sums of closed fiscal
+    years this way."""
+
+    line = models.OneToOneField(
+        BudgetLine,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="ledger_stamp",
+        verbose_name=_("budget line"),
+    )
+    version = models.PositiveBigIntegerField(_("version"), default=0)
+
+    class Meta:
+        verbose_name = _("ledger stamp")
+        verbose_name_plural = _("ledger stamps")
+
+    def __str__(self) -> str:
+        return f"{self.line_id}@{self.version}"
+
+    def save(self, *args, **kwargs):
+        raise TypeError("ledger stamps are written by the database only")
 
 
 # How each kind of movement changes the figures of its line (+1 adds the amount, -1 subtracts it).

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
-from django.db.models import DecimalField, Q, QuerySet, Sum, Value
+from django.db.models import DecimalField, F, Func, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from cases.roles import is_staff_member, is_system_user
@@ -125,6 +128,7 @@ def movement_list(line: BudgetLine) -> QuerySet[BudgetMovement]:
 # --- Ledger -------------------------------------------------------------------------------------------
 
 _MONEY_FIELD = DecimalField(max_digits=18, decimal_places=2)
+CENT = Decimal("0.01")
 
 
 def _kind_sums(movements_prefix: str = "") -> dict:
@@ -138,13 +142,15 @@ def _kind_sums(movements_prefix: str = "") -> dict:
     }
 
 
-def _figures_from_sums(sums: dict) -> dict[str, Decimal]:
+def _figures_from_sums(sums: Mapping[str, Any]) -> dict[str, Decimal]:
+    """The five figures from the sums by kind (``sum_<kind>``, missing or ``None`` = 0), to the cent: on
+    SQLite the sums are binary floats, whose noise below the cent is rounded away."""
     figures = dict.fromkeys(LINE_FIGURES, ZERO)
     for kind, deltas in FIGURE_DELTAS.items():
-        amount = Decimal(sums[f"sum_{kind}"] or 0)
+        amount = Decimal(sums.get(f"sum_{kind}") or 0)
         for figure, sign in deltas.items():
             figures[figure] += sign * amount
-    return figures
+    return {figure: value.quantize(CENT, rounding=ROUND_HALF_UP) for figure, value in figures.items()}
 
 
 def figures_from_movements(line: BudgetLine) -> dict[str, Decimal]:
@@ -166,23 +172,66 @@ def line_reconciles(line: BudgetLine) -> bool:
     return all(stored[f] == derived[f] for f in LINE_FIGURES)
 
 
+def _ledger_sums() -> dict[str, Subquery]:
+    """One correlated sum per kind of movement of the line (``sum_<kind>``, ``None`` when it has none):
+    each reads one (line, kind) range of ``budget_mov_ledger_idx``, which holds the amount, so the
+    database walks every movement of the lines exactly once, in the index alone, with no grouping."""
+    return {
+        f"sum_{kind}": Subquery(
+            BudgetMovement.objects.filter(line=OuterRef("pk"), kind=kind)
+            .order_by()
+            .values(total=Func(F("amount"), function="SUM", output_field=_MONEY_FIELD)),
+            output_field=_MONEY_FIELD,
+        )
+        for kind in BudgetMovement.Kind.values
+    }
+
+
+@dataclass(frozen=True)
+class LineLedger:
+    """A budget line's recorded figures beside the sums of its movements, read in one statement (one
+    snapshot of the database), with the line's ledger stamp at that moment (``None``: no stamp)."""
+
+    recorded: dict[str, Decimal]
+    movements: dict[str, Decimal]
+    version: int | None
+
+    @property
+    def mismatches(self) -> list[str]:
+        return [f for f in LINE_FIGURES if self.recorded[f] != self.movements[f]]
+
+
+def line_ledgers(lines: QuerySet[BudgetLine] | Iterable[int]) -> dict[int, LineLedger]:
+    """``{line pk: LineLedger}`` of the given lines (a queryset or primary keys), in one query.
+
+    The figures, the stamp and the sums come from the same statement, so a movement committed meanwhile
+    can never show as a mismatch, and the sums are exactly those of the stamp's version."""
+    if not isinstance(lines, QuerySet):
+        lines = BudgetLine.objects.filter(pk__in=list(lines))
+    rows = lines.order_by().values("pk", *LINE_FIGURES, "ledger_stamp__version").annotate(**_ledger_sums())
+    return {
+        row["pk"]: LineLedger(
+            recorded={f: row[f] for f in LINE_FIGURES},
+            movements=_figures_from_sums(row),
+            version=row["ledger_stamp__version"],
+        )
+        for row in rows
+    }
+
+
 def ledger_mismatches(lines: QuerySet[BudgetLine] | None = None) -> list[dict]:
     """Every (line, figure) whose recorded value differs from the sum of its movements.
 
-    One query over all lines. Empty list: the ledger reconciles.
+    One query over all lines (``line_ledgers``). Empty list: the ledger reconciles.
     """
-    lines = BudgetLine.objects.all() if lines is None else lines
-    mismatches = []
-    for row in lines.annotate(**_kind_sums("movements__")).values("pk", *LINE_FIGURES, *_kind_sums()):
-        derived = _figures_from_sums(row)
-        for figure in LINE_FIGURES:
-            if row[figure] != derived[figure]:
-                mismatches.append(
-                    {
-                        "line": row["pk"],
-                        "figure": figure,
-                        "recorded": row[figure],
-                        "movements": derived[figure],
-                    }
-                )
-    return mismatches
+    ledgers = line_ledgers(BudgetLine.objects.all() if lines is None else lines)
+    return [
+        {
+            "line": pk,
+            "figure": figure,
+            "recorded": ledger.recorded[figure],
+            "movements": ledger.movements[figure],
+        }
+        for pk, ledger in sorted(ledgers.items())
+        for figure in ledger.mismatches
+    ]

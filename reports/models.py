@@ -12,9 +12,11 @@ from __future__ import annotations
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from budget.models import MAX_FISCAL_YEAR, MIN_FISCAL_YEAR
+from cases.money import MoneyFieldOptions
 
 
 class Indicator(models.TextChoices):
@@ -90,3 +92,36 @@ class Goal(models.Model):
     def __str__(self) -> str:
         program = self.program.code if self.program is not None else "PRO-BOLIVIA"
         return f"{self.fiscal_year} · {program} · {self.get_indicator_display()}"
+
+
+_SUM: MoneyFieldOptions = {"max_digits": 18, "decimal_places": 2}  # sums of amounts: 2 digits more
+
+
+class LedgerSnapshot(models.Model):
+    """The sums of one budget line's movements, as of one version of the line's ledger stamp
+    (``budget.LedgerStamp``): what the budget-execution report of a closed fiscal year keeps instead of
+    summing the ledger again (``reports.ledger``). True while the stamp still has this version: the
+    database bumps it with every write to the line's movements. A cache: written by the report when it
+    finds it missing or outdated, never by hand; deleting rows only costs a recomputation."""
+
+    line = models.OneToOneField(
+        "budget.BudgetLine",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="report_snapshot",
+        verbose_name=_("budget line"),
+    )
+    version = models.PositiveBigIntegerField(_("version"))
+    amount_in_force = models.DecimalField(_("amount in force"), **_SUM)
+    reserved = models.DecimalField(_("reserved"), **_SUM)
+    committed = models.DecimalField(_("committed"), **_SUM)
+    executed = models.DecimalField(_("executed"), **_SUM)
+    paid = models.DecimalField(_("paid"), **_SUM)
+    computed_at = models.DateTimeField(_("computed at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("ledger snapshot")
+        verbose_name_plural = _("ledger snapshots")
+
+    def __str__(self) -> str:
+        return f"{self.line_id}@{self.version}"

@@ -7,6 +7,8 @@ report states whether they still do (``ledger_reconciles``), so a reader never h
 
 ``budget_execution(2020)`` runs two queries whatever the number of lines: the lines of the year (one
 row each, summed here in ``Decimal``: SQLite would add decimals as binary floats) and the ledger check.
+A closed year whose ledger has not changed since it was last summed runs one: its sums are kept per
+line (``reports.ledger``), invalidated by the database with every write to the line's movements.
 
 Percentages: executed / in force x 100, rounded half-up to one decimal (``Decimal``, never float).
 A row with nothing in force has no percentage (``None``, shown as "—" and ``null`` in JSON): 0 % would
@@ -31,14 +33,23 @@ from django.utils.translation import gettext as _
 
 from audit.actions import AuditAction
 from audit.models import AuditEntry
-from budget.models import MAX_FISCAL_YEAR, MIN_FISCAL_YEAR, ZERO, BudgetLine, BudgetMovement, Program
-from budget.selectors import ledger_mismatches, program_scope_ids
+from budget.models import (
+    LINE_FIGURES,
+    MAX_FISCAL_YEAR,
+    MIN_FISCAL_YEAR,
+    ZERO,
+    BudgetLine,
+    BudgetMovement,
+    Program,
+)
+from budget.selectors import program_scope_ids
 from cases import kinds
 from cases.clock import today
 from cases.metrics import CaseLine, Figure, FiscalYear, Metric, Scope
 from cases.roles import Role, has_role, is_admin
 from registry.models import Unit
 
+from . import ledger
 from .models import AGENCY_INDICATORS, MONEY_INDICATORS, PROGRAM_INDICATORS, Goal, Indicator
 
 LA_PAZ = zoneinfo.ZoneInfo("America/La_Paz")
@@ -91,7 +102,8 @@ class BudgetExecution:
     by_program: tuple[ExecutionRow, ...]
     total: ExecutionRow
     generated_at: dt.datetime
-    ledger_reconciles: bool  # every line's figures equal the sum of its ledger movements
+    # every line's figures equal the sum of its ledger movements; None: not checked (check_ledger=False)
+    ledger_reconciles: bool | None
 
     @property
     def is_empty(self) -> bool:
@@ -192,26 +204,24 @@ def _group(lines: Iterable[Mapping[str, Any]], prefix: str) -> tuple[dict[str, l
     return groups, names
 
 
-def budget_execution(fiscal_year: int) -> BudgetExecution:
+def budget_execution(fiscal_year: int, *, check_ledger: bool = True) -> BudgetExecution:
     """Budget execution of ``fiscal_year`` by funding source and by program, with the total.
 
-    No access check here: callers check ``can_view_execution`` (the command runs for operators).
+    One query reads the lines of the year (their figures, program and source); the ledger check
+    (``reports.ledger``) sums the year's movements in one more query, except for a closed year whose
+    ledger has not changed since it was last summed: its kept sums come with the lines, in the same
+    query. ``check_ledger=False``: no ledger check at all (``ledger_reconciles`` is None), for pages that
+    only need the rows. No access check here: callers check ``can_view_execution`` (the command runs
+    for operators).
     """
-    lines_of_year = BudgetLine.objects.filter(fiscal_year=fiscal_year)
-    lines = list(
-        lines_of_year.order_by().values(
-            "program__code",
-            "program__name",
-            "source__code",
-            "source__name",
-            "amount_in_force",
-            "executed",
-        )
-    )
+    keep = is_closed(fiscal_year)
+    fields = ["pk", "program__code", "program__name", "source__code", "source__name", *LINE_FIGURES]
+    if keep and check_ledger:
+        fields += ledger.SNAPSHOT_FIELDS
+    lines = list(BudgetLine.objects.filter(fiscal_year=fiscal_year).order_by().values(*fields))
     by_source = _rows(*_group(lines, "source"))
     by_program = _rows(*_group(lines, "program"))
-    # One query for the ledger check, skipped when the year has no line at all.
-    reconciles = not ledger_mismatches(lines_of_year) if lines else True
+    reconciles = ledger.reconciles(lines, keep=keep) if check_ledger else None
     total = ExecutionRow(
         code="",
         name=_("Total"),
@@ -220,7 +230,7 @@ def budget_execution(fiscal_year: int) -> BudgetExecution:
     )
     return BudgetExecution(
         fiscal_year=fiscal_year,
-        closed=is_closed(fiscal_year),
+        closed=keep,
         by_source=by_source,
         by_program=by_program,
         total=total,

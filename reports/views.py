@@ -152,7 +152,7 @@ def execution_movements_page(request, fiscal_year: str, dimension: str, code: st
         return redirect_to_login(request.get_full_path())
     if not can_drill_down(request.user):
         raise Http404
-    report = budget_execution(year)
+    report = budget_execution(year, check_ledger=False)  # the rows only: this page shows no verdict
     rows = report.by_program if dimension == "program" else report.by_source
     row = next((r for r in rows if r.code == code), None)
     if row is None:

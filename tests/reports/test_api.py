@@ -42,7 +42,11 @@ def pdf_text(content: bytes) -> str:
 
 
 def test_public_json_for_a_closed_year(world, django_assert_num_queries):
-    with django_assert_num_queries(2):  # the lines of the year and the ledger check
+    # The first report of the closed year reads its lines and sums its ledger, and keeps the sums
+    # (reports.ledger: one insert, in a savepoint); the next ones read the lines with their kept sums.
+    with django_assert_num_queries(5):
+        api_client().get(URL, {"fiscal_year": world.year})
+    with django_assert_num_queries(1):
         response = api_client().get(URL, {"fiscal_year": world.year})
     assert response.status_code == 200
     body = response.json()
