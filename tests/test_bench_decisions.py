@@ -37,6 +37,10 @@ def test_the_decisions_bench_runs_on_sqlite(tmp_path):
         assert row["ratio"][0] > 0 and row["cpu_ratio"][0] > 0
         assert row["ours_statements"][0] > 0 and row["bare_statements"][0] > 0
         assert row["ours_ms"][0] > 0 and row["bare_ms"][0] > 0
+        # One round: the throughput ratio is the bare block's time per completion over ours (the
+        # blocks have different sizes), and the CPU ratio ours over bare, per completion.
+        assert row["ratio"][0] == pytest.approx(row["bare_ms"][0] / row["ours_ms"][0])
+        assert row["cpu_ratio"][0] == pytest.approx(row["ours_cpu_ms"][0] / row["bare_cpu_ms"][0])
         # The bare flow's approve tasks reached DONE (and their processes finished).
         bare = 2 * decisions.BARE_FACTOR
         assert result["checks"]["bare"][decision] == {
