@@ -1016,7 +1016,13 @@ def main() -> int:
         args.sizes = config["sizes"]
         return child_main(args)
 
-    command = ".venv/bin/python bench/decisions.py" + ("".join(f" {a}" for a in sys.argv[1:]))
+    shown, skip = [], False
+    for arg in sys.argv[1:]:  # the command that reproduces the block (without where the raw JSON went)
+        if skip or arg == "--json" or arg.startswith("--json="):
+            skip = arg == "--json"
+            continue
+        shown.append(arg)
+    command = " ".join([".venv/bin/python bench/decisions.py", *shown])
     started = time.perf_counter()
     load_before = os.getloadavg()[0]
     meta = machine()
