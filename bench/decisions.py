@@ -632,23 +632,67 @@ def _env(url: str, broker: str, var_dir: Path) -> dict:
     return env
 
 
-def migrate(url: str, env: dict) -> None:
-    done = subprocess.run(
-        [PY, "manage.py", "migrate", "--noinput", "-v", "0", "--skip-checks"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode:
-        raise SystemExit(f"migrate failed on {url}:\n{done.stderr[-3000:]}")
-
-
 def _pg_admin(sql: str) -> None:
     import psycopg
 
     with psycopg.connect(f"{PG_HOST}/postgres", autocommit=True) as conn:
         conn.execute(sql)
+
+
+class Database:
+    """A fresh database of ``vendor`` ("sqlite" or "postgresql") for one measurement: created (the
+    PostgreSQL one, ``exp_decisions_bench``, dropped again by ``drop``), migrated with the bench
+    settings, measured in a child process."""
+
+    def __init__(self, vendor: str, folder: Path, broker: str) -> None:
+        self.vendor, self.folder = vendor, Path(folder)
+        var_dir = self.folder / f"var-{vendor}"
+        var_dir.mkdir(parents=True, exist_ok=True)
+        if vendor == "sqlite":
+            self.url = f"sqlite:///{self.folder / 'decisions.sqlite3'}"
+        else:
+            self.url = f"{PG_HOST}/{PG_DB}"
+            _pg_admin(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
+            _pg_admin(f"CREATE DATABASE {PG_DB}")
+        self.env = _env(self.url, broker, var_dir)
+        self.migration: subprocess.Popen | None = None
+
+    def start_migrating(self) -> None:
+        self.started = time.perf_counter()
+        self.migration = subprocess.Popen(
+            [PY, "manage.py", "migrate", "--noinput", "-v", "0", "--skip-checks"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+    def wait_migrated(self) -> None:
+        if self.migration is None:
+            self.start_migrating()
+        assert self.migration is not None
+        output, _ = self.migration.communicate()
+        if self.migration.returncode:
+            raise SystemExit(f"migrate failed on {self.url}:\n{output[-3000:]}")
+        log(f"{self.vendor}: migrated ({time.perf_counter() - self.started:.1f} s after it started)")
+
+    def measure(self, *, rounds: int, n: int, sizes: tuple[int, ...], warmup: int) -> dict:
+        out = self.folder / f"result-{self.vendor}.json"
+        command = [PY, str(Path(__file__).resolve()), "--child", "--out", str(out)]
+        command += ["--rounds", str(rounds), "--n", str(n), "--warmup", str(warmup)]
+        command += ["--sizes", *map(str, sizes)]
+        done = subprocess.run(command, cwd=ROOT, env=self.env)
+        if done.returncode:
+            raise SystemExit(f"the {self.vendor} measurement failed (exit {done.returncode})")
+        return json.loads(out.read_text(encoding="utf-8"))
+
+    def drop(self) -> None:
+        if self.migration is not None and self.migration.poll() is None:
+            self.migration.kill()
+            self.migration.wait()
+        if self.vendor == "postgresql":
+            _pg_admin(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
 
 
 def run_database(
@@ -663,43 +707,12 @@ def run_database(
 ) -> dict:
     """Prepare a fresh database of ``vendor`` ("sqlite" or "postgresql"), migrate it with the bench
     settings, and measure in a child process; returns the child's results (see ``measure``)."""
-    folder = Path(folder)
-    var_dir = folder / f"var-{vendor}"
-    var_dir.mkdir(parents=True, exist_ok=True)
-    if vendor == "sqlite":
-        url = f"sqlite:///{folder / 'decisions.sqlite3'}"
-    else:
-        url = f"{PG_HOST}/{PG_DB}"
-        _pg_admin(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
-        _pg_admin(f"CREATE DATABASE {PG_DB}")
-    env = _env(url, broker, var_dir)
+    database = Database(vendor, folder, broker)
     try:
-        t0 = time.perf_counter()
-        migrate(url, env)
-        log(f"{vendor}: migrated in {time.perf_counter() - t0:.1f} s")
-        out = folder / f"result-{vendor}.json"
-        command = [
-            PY,
-            str(Path(__file__).resolve()),
-            "--child",
-            "--out",
-            str(out),
-            "--rounds",
-            str(rounds),
-            "--n",
-            str(n),
-            "--warmup",
-            str(warmup),
-            "--sizes",
-            *map(str, sizes),
-        ]
-        done = subprocess.run(command, cwd=ROOT, env=env)
-        if done.returncode:
-            raise SystemExit(f"the {vendor} measurement failed (exit {done.returncode})")
-        return json.loads(out.read_text(encoding="utf-8"))
+        database.wait_migrated()
+        return database.measure(rounds=rounds, n=n, sizes=sizes, warmup=warmup)
     finally:
-        if vendor == "postgresql":
-            _pg_admin(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
+        database.drop()
 
 
 class PrivateRedis:
@@ -1049,22 +1062,29 @@ def main() -> int:
                 f"decisions bench: {config['rounds']} rounds, N={config['n']}, sizes {config['sizes']}, "
                 f"notifications queued on {broker}"
             )
-            for vendor in vendors:
-                results[vendor] = run_database(
-                    vendor,
-                    folder,
-                    rounds=config["rounds"],
-                    n=config["n"],
-                    sizes=tuple(config["sizes"]),
-                    warmup=config["warmup"],
-                    broker=broker,
-                )
-                res = results[vendor]
-                log(
-                    f"{vendor}: {res['messages']['queued']} notification messages queued by "
-                    f"{res['messages']['expected']} timed decisions; prepared in {res['prep_seconds']:.0f} s, "
-                    f"measured in {res['seconds']:.0f} s"
-                )
+            databases = []
+            try:
+                # Both migrations at once (nothing is timed yet); then one measurement after the other.
+                for vendor in vendors:
+                    databases.append(Database(vendor, folder, broker))
+                    databases[-1].start_migrating()
+                for database in databases:
+                    database.wait_migrated()
+                for database in databases:
+                    res = results[database.vendor] = database.measure(
+                        rounds=config["rounds"],
+                        n=config["n"],
+                        sizes=tuple(config["sizes"]),
+                        warmup=config["warmup"],
+                    )
+                    log(
+                        f"{database.vendor}: {res['messages']['queued']} notification messages queued by "
+                        f"{res['messages']['expected']} timed decisions; prepared in {res['prep_seconds']:.0f} s, "
+                        f"measured in {res['seconds']:.0f} s"
+                    )
+            finally:
+                for database in databases:
+                    database.drop()
     meta["elapsed"] = time.perf_counter() - started
     loads = (load_before, os.getloadavg()[0])
     section = report(meta, results, command, loads, config)
