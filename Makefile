@@ -57,7 +57,7 @@ check: install messages
 # viewflow flow on PostgreSQL (127.0.0.1:5432, its own database, created and dropped) and SQLite, with
 # notifications queued on a private redis-server (port 6391). About 15 minutes; options in BENCH_ARGS:
 # `make bench BENCH_ARGS=--write-docs` rewrites its block in docs/BENCHMARKS.md, `make bench-quick`
-# (= `make bench BENCH_ARGS=--quick`) is a smaller run of about one minute.
+# (= `make bench BENCH_ARGS=--quick`) is a smaller run of under 2 minutes.
 BENCH_ARGS ?=
 
 bench: install messages
