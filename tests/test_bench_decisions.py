@@ -58,8 +58,10 @@ def test_the_decisions_bench_runs_on_sqlite(tmp_path):
         }
         assert result["breakdown"][decision]["ours"] and result["breakdown"][decision]["bare"]
     assert decisions.EXPECTED["technical_evaluation"] == ("in_approval", "legal_report")
-    # Each timed decision queued its notification for the broker (none ran in-process).
-    assert result["messages"] == {"expected": 8, "queued": 8}
+    # Each timed decision queued its notification for the broker after COMMIT (none ran in-process),
+    # or, with a transactional outbox, left it to the relay (nothing on the broker yet).
+    assert result["messages"]["expected"] == 8
+    assert result["messages"]["queued"] in (0, 8)
     assert result["checks"]["bare_receiver_reconnected"]
     meta = {**decisions.machine(), "when": "now", "elapsed": 1.0}
     config = {"rounds": 1, "n": 2, "warmup": 1, "sizes": (4,), "broker_label": "memory://"}
