@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PYTHON313 ?= $(shell for p in $$HOME/.pyenv/versions/3.13*/bin/python3.13 $$(command -v python3.13); do \
 	[ -x "$$p" ] && "$$p" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null && { echo "$$p"; break; }; done)
 
-.PHONY: run test test-all install messages lint typecheck check clean
+.PHONY: run test test-all install messages lint typecheck check clean bench bench-quick
 
 $(VENV)/.installed: pyproject.toml
 	@if [ -z "$(PYTHON313)" ]; then echo "Python 3.13 is required (pyenv install 3.13.0)"; exit 1; fi
@@ -52,6 +52,19 @@ typecheck: install
 check: install messages
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
+
+# Decisions benchmark (docs/BENCHMARKS.md, "Decisions: ours against bare viewflow"): ours against a bare
+# viewflow flow on PostgreSQL (127.0.0.1:5432, its own database, created and dropped) and SQLite, with
+# notifications queued on a private redis-server (port 6391). About 15 minutes; options in BENCH_ARGS:
+# `make bench BENCH_ARGS=--write-docs` rewrites its block in docs/BENCHMARKS.md, `make bench-quick`
+# (= `make bench BENCH_ARGS=--quick`) is a smaller run of under 2 minutes.
+BENCH_ARGS ?=
+
+bench: install messages
+	$(PY) bench/decisions.py $(BENCH_ARGS)
+
+bench-quick: install messages
+	$(PY) bench/decisions.py --quick $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm
