@@ -60,7 +60,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import weakref
 from collections import Counter
 from pathlib import Path
 
@@ -452,42 +451,6 @@ def _grant_bare_permission() -> None:
         role_group(role).permissions.add(perm)
 
 
-class _BareViewflow:
-    """While the bare side runs, ``workflows``' receiver of viewflow's base ``Task`` saves is off.
-
-    It keeps ``CaseTask.is_open`` in step when viewflow saves one of our tasks through the base
-    model, and would add one UPDATE (of no row) to every save of a bare task: a cost of our
-    multi-table inheritance, not of bare viewflow. Found by its dispatch uid; if a later version of
-    ``workflows`` has no such receiver, there is nothing to turn off."""
-
-    UID = "workflows_sync_open_flag"
-
-    def __enter__(self):
-        from django.db.models.signals import post_save
-        from viewflow.workflow.models import Task
-
-        self.receiver = None
-        for key, ref, *_ in list(post_save.receivers):
-            if key[0] == self.UID:
-                self.receiver = ref() if isinstance(ref, weakref.ReferenceType) else ref
-        self.disconnected = post_save.disconnect(sender=Task, dispatch_uid=self.UID)
-        return self
-
-    def __exit__(self, *exc):
-        from django.db.models.signals import post_save
-        from viewflow.workflow.models import Task
-
-        if self.disconnected and self.receiver is not None:
-            post_save.connect(self.receiver, sender=Task, dispatch_uid=self.UID)
-        return False
-
-    @classmethod
-    def connected(cls) -> bool:
-        from django.db.models.signals import post_save
-
-        return any(key[0] == cls.UID for key, *_ in post_save.receivers)
-
-
 def _summary(values: list[float]) -> list[float]:
     return [statistics.median(values), min(values), max(values)]
 
@@ -531,17 +494,12 @@ def measure(rounds: int, n: int, sizes: tuple[int, ...], warmup: int) -> dict:
             f"{per_block * 4} cases and {(rounds * n_bare + warmup) * 4} bare processes prepared in {prepared:.1f} s"
         )
         rows: dict = {d: {"ours": [], "bare": [], "ratio": [], "cpu_ratio": []} for d in DECISIONS}
-        with _BareViewflow() as off:
-            pass
-        out["checks"]["bare_receiver_disconnected"] = off.disconnected
-        out["checks"]["bare_receiver_reconnected"] = _BareViewflow.connected()
         # Warm-up, discarded (first statements, connection to the broker, caches); at the first size
         # the statements of the last warm-up completion of each side are kept to say where they go.
         for d in DECISIONS:
             for k in range(warmup):
                 keep = size == sizes[0] and k == warmup - 1
-                with _BareViewflow():
-                    b = run_block("bare", world, d, bare[d][k : k + 1], keep_sql=keep)
+                b = run_block("bare", world, d, bare[d][k : k + 1], keep_sql=keep)
                 o = run_block("ours", world, d, ours[d][k : k + 1], keep_sql=keep)
                 if keep:
                     out["breakdown"][d] = {
@@ -559,8 +517,7 @@ def measure(rounds: int, n: int, sizes: tuple[int, ...], warmup: int) -> dict:
                 for side in order:
                     before = queued_messages() if side == "ours" else 0
                     if side == "bare":
-                        with _BareViewflow():
-                            got[side] = run_block(side, world, d, items[side])
+                        got[side] = run_block(side, world, d, items[side])
                         out["checks"]["bare"][d] = check_bare(items[side])
                     else:
                         got[side] = run_block(side, world, d, items[side])
@@ -880,9 +837,8 @@ def report(meta: dict, results: dict, command: str, loads: tuple, config: dict) 
         "work (flow lock, task by pk, `can_assign`, assign, `can_execute`, start, process save, execute "
         "→ If → Function → End) in one transaction, as our `complete_task` does assign and decide in one; "
         "viewflow's UI posts assign and execute separately, which would add a second lock, transaction "
-        "and task read to the bare side. While bare blocks run, `workflows`' receiver of viewflow's base "
-        "`Task` saves (kept for our multi-table `CaseTask`) is disconnected: it would add an UPDATE to "
-        "every bare task save."
+        "and task read to the bare side. Our tasks live in their own table (`workflows_task`), the bare "
+        "flow's in viewflow's."
     )
     out.append("")
     out.extend(breakdown_lines(results))
