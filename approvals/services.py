@@ -594,18 +594,32 @@ def _reassign_task(task_id: int, *, actor, to_user, reason: str) -> CaseTask:
 
 def policy_for(case_type: str, program, amount: Decimal) -> ApprovalPolicy:
     """The active policy version for a case: the program's own band first, then any-program."""
-    candidates = ApprovalPolicy.objects.filter(case_type=case_type, active=True).prefetch_related("steps")
-    for scoped in (candidates.filter(program=program), candidates.filter(program__isnull=True)):
-        for policy in scoped.order_by("min_amount"):
-            if policy.covers(amount):
-                return policy
+    from cases import memo
+
+    candidates = (
+        ApprovalPolicy.objects.filter(case_type=case_type, active=True)
+        .filter(Q(program=program) | Q(program__isnull=True))
+        .prefetch_related("steps")
+    )
+    # The program's own bands first, then the any-program ones; each by amount (one query, and one
+    # for the steps, which the decision then reads from its memo: ``policy_steps``).
+    ordered = sorted(candidates, key=lambda p: (p.program_id is None, p.min_amount, p.pk))
+    for policy in ordered:
+        if policy.covers(amount):
+            steps = sorted(policy.steps.all(), key=lambda st: st.order)
+            memo.remember(("policy_steps", policy.pk), lambda steps=steps: steps)
+            return policy
     raise ValidationError(
         {"detail": _("No approval policy covers this case; an administrator must configure one.")}
     )
 
 
 def policy_steps(policy: ApprovalPolicy) -> list[PolicyStep]:
-    return list(policy.steps.order_by("order"))
+    """The steps of a policy version, in order; read once per decision (``cases.memo``: the flow's
+    chain helpers and the step handler all ask). Versions are never edited in place."""
+    from cases import memo
+
+    return memo.remember(("policy_steps", policy.pk), lambda: list(policy.steps.order_by("order")))
 
 
 # Steps an approval chain may contain: each is decided once per case, in the policy's order.

@@ -32,10 +32,12 @@ IMMEDIATE included; COMMIT, and BEGIN on PostgreSQL, are the driver's and not co
 median (min–max) over the rounds, per staff size: 4, 24, 100 and 200 active users of the step's role,
 all scoped to the case's department and program.
 
-Notifications run as in production: queued for a broker after COMMIT, not resolved on the decision's
-path (``CELERY_TASK_ALWAYS_EAGER`` off). The broker is a private ``redis-server --port 6391 --save ''``
-started and stopped by this script (``--broker memory`` uses kombu's in-process ``memory://``
-instead); nobody consumes the messages, and the bench checks that each decision queued one.
+Notifications run as in production (``CELERY_TASK_ALWAYS_EAGER`` off): the decision writes its
+notification job as a row of the transactional outbox (``cases.outbox``) in its own transaction; the
+relay that would publish it runs in another process and is not running here, so nothing is resolved or
+published on the decision's path; the bench checks that each decision wrote one row. A broker is
+configured all the same (a private ``redis-server --port 6391 --save ''`` started and stopped by this
+script, or kombu's in-process ``memory://`` with ``--broker memory``) so that Celery is not eager.
 
 PostgreSQL: database ``exp_decisions_bench`` on 127.0.0.1:5432, created and dropped here. SQLite: a
 temporary file with the project's OPTIONS (WAL, synchronous=NORMAL, IMMEDIATE). The machine is shared:
@@ -402,13 +404,10 @@ def run_block(side: str, world: World, decision: str, items: list, *, keep_sql: 
 
 
 def queued_messages() -> int:
-    """Messages waiting in Celery's default queue on the broker (nobody consumes them here)."""
-    from expediente.celery import app
+    """Notification jobs owed (the transactional outbox's unsent rows; no relay runs here)."""
+    from cases.models import OutboxMessage
 
-    with app.connection_for_write() as conn:
-        return conn.default_channel.queue_declare(
-            queue=app.conf.task_default_queue, passive=True
-        ).message_count
+    return OutboxMessage.objects.filter(sent_at__isnull=True).count()
 
 
 def statement_kind(sql: str) -> str:
@@ -1006,13 +1005,13 @@ def main() -> int:
         if args.broker == "redis":
             broker_cm = PrivateRedis(folder)
             config["broker_label"] = (
-                f"queued on a private `redis-server` {meta['redis']} (port {REDIS_PORT}, no persistence) started "
-                "and stopped by the bench; nobody consumes them"
+                f"written to the outbox; broker: a private `redis-server` {meta['redis']} (port {REDIS_PORT}, "
+                "no persistence) started and stopped by the bench; no relay runs"
             )
         else:
             broker_cm = contextlib.nullcontext("memory://")
             config["broker_label"] = (
-                "queued on kombu's in-process `memory://` transport; nobody consumes them"
+                "written to the outbox; broker: kombu's in-process `memory://`; no relay runs"
             )
         with broker_cm as broker:
             log(
@@ -1035,7 +1034,7 @@ def main() -> int:
                         warmup=config["warmup"],
                     )
                     log(
-                        f"{database.vendor}: {res['messages']['queued']} notification messages queued by "
+                        f"{database.vendor}: {res['messages']['queued']} outbox rows written by "
                         f"{res['messages']['expected']} timed decisions; prepared in {res['prep_seconds']:.0f} s, "
                         f"measured in {res['seconds']:.0f} s"
                     )

@@ -2,6 +2,7 @@
 transaction; the broker is never touched by the decision; the relay publishes, marks sent, and
 keeps a row it could not publish for later."""
 
+import os
 import time
 from contextlib import contextmanager
 
@@ -23,15 +24,21 @@ pytestmark = pytest.mark.django_db
 
 @contextmanager
 def broker(url: str):
-    """Tasks go to the broker at ``url`` (not run in-process) for the block."""
-    saved = (app.conf.task_always_eager, app.conf.broker_url)
+    """Tasks go to the broker at ``url`` (not run in-process) for the block. Celery prefers the
+    ``CELERY_BROKER_URL`` environment variable (set by .ci/run's PostgreSQL pass) to its setting."""
+    saved = (app.conf.task_always_eager, app.conf.broker_url, os.environ.get("CELERY_BROKER_URL"))
     app.conf.task_always_eager = False
     app.conf.broker_url = url
+    os.environ["CELERY_BROKER_URL"] = url
     forget_connections()
     try:
         yield
     finally:
-        app.conf.task_always_eager, app.conf.broker_url = saved
+        app.conf.task_always_eager, app.conf.broker_url, env = saved
+        if env is None:
+            os.environ.pop("CELERY_BROKER_URL", None)
+        else:
+            os.environ["CELERY_BROKER_URL"] = env
         forget_connections()
 
 
