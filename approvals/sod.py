@@ -199,18 +199,35 @@ def _became_staff(user):
     """The ``seq`` of the first ``auth.role_granted`` entry giving ``user`` an agency role (a
     subquery; NULL when the trail records none: then nothing it did counts as applicant-side by
     this test, only by ``applicant_only_actions()``)."""
+    return _became_staff_seq(str(user.pk))  # ``user`` may be a request's lazy object: its pk only
+
+
+def _became_staff_seq(subject_id) -> Subquery:
+    """``_became_staff`` of the user whose id, as text, is ``subject_id`` (a value or an
+    expression)."""
     from django.contrib.auth import get_user_model
 
-    meta = get_user_model()._meta  # ``user`` may be a request's lazy object
+    meta = get_user_model()._meta
     return Subquery(
         AuditEntry.objects.filter(
             action=AuditAction.ROLE_GRANTED,
             subject_type=f"{meta.app_label}.{meta.model_name}",
-            subject_id=str(user.pk),
+            subject_id=subject_id,
             data__role__in=sorted(ALL_STAFF_ROLES),
         )
         .order_by("seq")
         .values("seq")[:1]
+    )
+
+
+def _applicant_side_q(became_staff) -> Q:
+    """What marks an entry of the trail as done on the applicant side, given the ``seq`` at which
+    its actor first held an agency role (``became_staff``, ``_became_staff_seq``): shared by
+    ``applicant_side_entries`` (one user) and its shape over users."""
+    return (
+        Q(action__in=applicant_only_actions())
+        | Q(action=AuditAction.TASK_COMPLETED, data__step__in=applicant_steps())
+        | Q(action__in=either_side_actions(), seq__lt=became_staff)
     )
 
 
@@ -220,11 +237,7 @@ def applicant_side_entries(user):
     (``applicant_steps()``), and uploads or transfer requests made before it held an agency role —
     e.g. a cooperative member who drafted and submitted the case and was later hired by the agency.
     One indexed probe of the trail (actor, then case)."""
-    return AuditEntry.objects.filter(actor=user).filter(
-        Q(action__in=applicant_only_actions())
-        | Q(action=AuditAction.TASK_COMPLETED, data__step__in=applicant_steps())
-        | Q(action__in=either_side_actions(), seq__lt=_became_staff(user))
-    )
+    return AuditEntry.objects.filter(actor=user).filter(_applicant_side_q(_became_staff(user)))
 
 
 def acted_as_applicant(user, case_code: str) -> bool:
