@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db.models import DecimalField, Q, QuerySet, Sum, Value
+from django.db.models import DecimalField, Exists, OuterRef, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
 from cases.roles import is_staff_member, is_system_user
@@ -43,6 +43,24 @@ def program_scope_ids(user) -> set[int] | None:
         )
     )
     return ids or None
+
+
+def users_in_program_scope(program_id: int | None) -> Q:
+    """For a query over users: those whose program scope covers ``program_id`` — no program scope
+    at all (every program), or one on that program, held by themselves or through a group
+    (``program_scope_ids`` seen from the program). Correlated ``EXISTS`` on the two guardian
+    tables; nothing is read here."""
+    perm = {"permission__codename": PROGRAM_PERMISSION, "permission__content_type__app_label": "budget"}
+    own = ProgramUserObjectPermission.objects.filter(user=OuterRef("pk"), **perm).order_by()
+    shared = ProgramGroupObjectPermission.objects.filter(group__user=OuterRef("pk"), **perm).order_by()
+    every = ~Q(Exists(own)) & ~Q(Exists(shared))
+    if program_id is None:
+        return every
+    return (
+        every
+        | Q(Exists(own.filter(content_object_id=program_id)))
+        | Q(Exists(shared.filter(content_object_id=program_id)))
+    )
 
 
 def in_program_scope(user, program: Program | None) -> bool:
