@@ -8,7 +8,10 @@ Who is told (the rule, kept small on purpose so that nobody is flooded):
   scope, not a member of the applicant unit, four eyes — ``approvals.services.refusal_reason``), plus
   their active delegates. When more than ``NOTIFY_QUEUE_MAX_RECIPIENTS`` people could claim it, nobody
   is told personally: the task waits in the role's queue of the inbox (ordered by due date), and the
-  escalation job reaches the escalation role if it becomes overdue.
+  escalation job reaches the escalation role if it becomes overdue. Who could claim it is one SQL
+  query over users (``approvals.selectors.eligible_users``, the inbox's rules seen from the task),
+  counted exactly up to the cap plus one, and their delegates one more: the cost does not grow with
+  the staff.
 - A task of the applicant (answer observations, progress or final report): the active members of
   the applicant unit (same cap).
 - A decision that changes the case's state: the applicant unit's members (unless the same decision
@@ -61,8 +64,6 @@ logger = logging.getLogger(__name__)
 
 K = Notification.Kind
 OPEN_STATUSES = (STATUS.NEW, STATUS.ASSIGNED)
-# How many users with the role are examined at most before a queue counts as "large".
-SCAN_FACTOR = 5
 
 
 def _cap() -> int:
@@ -143,13 +144,29 @@ def _unique(users: Iterable) -> list:
 
 def delegates_of(user, role: str, *, on: dt.date | None = None) -> list:
     """Colleagues who hold ``user``'s inbox for ``role`` today."""
-    from cases.roles import has_role
+    return delegates_of_all([user], role, on=on)
 
+
+def delegates_of_all(users: Iterable, role: str, *, on: dt.date | None = None) -> list:
+    """``delegates_of`` each of ``users``, in their order, in ONE query: the colleagues who hold their
+    inbox for ``role`` today (a delegation within its dates, not revoked) and are active and still
+    hold the role (``services.active_delegations``' rules for the delegate)."""
+    ids = [u.pk for u in users]
+    if not ids:
+        return []
     on = on or timezone.localdate()
     rows = Delegation.objects.filter(
-        delegator=user, role=role, starts_on__lte=on, ends_on__gte=on, revoked_at__isnull=True
+        delegator__in=ids,
+        role=role,
+        starts_on__lte=on,
+        ends_on__gte=on,
+        revoked_at__isnull=True,
+        delegate__is_active=True,
+        delegate__groups__name=role,  # ``has_role``: one group per role
     ).select_related("delegate")
-    return [d.delegate for d in rows.order_by("pk") if d.delegate.is_active and has_role(d.delegate, role)]
+    position = {pk: n for n, pk in enumerate(ids)}
+    found = sorted(rows.order_by("pk"), key=lambda d: position[d.delegator_id])
+    return [d.delegate for d in found]
 
 
 def holders_of(task) -> list:
@@ -173,28 +190,17 @@ def unit_members(unit_id: int | None) -> list:
     return [] if len(members) > _cap() else members
 
 
-def _role_candidates(role: str, task):
-    qs = _users().filter(is_active=True, groups__name=role).distinct().order_by("pk")
-    if task.unit_id:
-        qs = qs.exclude(unit_id=task.unit_id)
-    return qs
-
-
 def claimers_of(task) -> list:
-    """Who could claim an unassigned staff task (and their delegates); [] when the queue is large."""
-    from . import sod
-    from .services import refusal_reason
+    """Who could claim an unassigned staff task (and their delegates); [] when the queue is large.
+    Two queries whatever the staff: who may work it (``selectors.eligible_users``, at most one more
+    than the cap) and their delegates."""
+    from .selectors import eligible_users
 
     cap = _cap()
-    candidates = list(_role_candidates(task.role, task)[: cap * SCAN_FACTOR + 1])
-    if len(candidates) > cap * SCAN_FACTOR:
-        return []
-    pairs = sod.incompatible_map()
-    eligible = [u for u in candidates if refusal_reason(u, task, pairs=pairs) is None]
+    eligible = list(eligible_users(task)[: cap + 1])
     if len(eligible) > cap:
         return []
-    extra = [d for u in eligible for d in delegates_of(u, task.role)]
-    return _unique([*eligible, *extra])
+    return _unique([*eligible, *delegates_of_all(eligible, task.role)])
 
 
 def task_audience(task) -> list:
@@ -209,26 +215,21 @@ def task_audience(task) -> list:
 
 
 def escalation_audience(task) -> list:
-    """The escalation role's active users whose scope covers the task's case (capped)."""
-    from budget.selectors import program_scope_ids
-    from registry.selectors import department_scope_ids
+    """The escalation role's active users, not of the applicant unit, whose department and program
+    scopes cover the task's case (capped), in ONE query whatever the staff."""
+    from budget.selectors import users_in_program_scope
+    from registry.selectors import users_in_department_scope
 
     if not task.escalation_role:
         return []
     cap = _cap()
-    candidates = list(_role_candidates(task.escalation_role, task)[: cap * SCAN_FACTOR + 1])
-    if len(candidates) > cap * SCAN_FACTOR:
-        return []
-    out = []
-    for user in candidates:
-        depts = department_scope_ids(user)
-        if depts is not None and task.department_id not in depts:
-            continue
-        programs = program_scope_ids(user)
-        if programs is not None and task.program_id not in programs:
-            continue
-        out.append(user)
-    return [] if len(out) > cap else out
+    users = _users().filter(is_active=True, groups__name=task.escalation_role)  # one group per role
+    if task.unit_id:
+        users = users.exclude(unit_id=task.unit_id)
+    users = users.filter(users_in_department_scope(task.department_id))
+    users = users.filter(users_in_program_scope(task.program_id))
+    found = list(users.order_by("pk")[: cap + 1])
+    return [] if len(found) > cap else found
 
 
 # --- what --------------------------------------------------------------------------------------------

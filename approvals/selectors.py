@@ -312,6 +312,45 @@ def task_for_reassign(user, pk: int) -> CaseTask:
     return task
 
 
+def eligible_users(task: CaseTask, *, pairs=None) -> QuerySet:
+    """The users who may work ``task`` themselves — exactly those for whom
+    ``services.refusal_reason(user, task)`` is None — as ONE query over users, ordered by id: the
+    inbox's rules (``_workable_by`` and ``_actor_q``) seen from the task. For a staff step: active,
+    holding its role, not a member of its applicant unit, within its department and program scopes
+    when the step is scoped (guardian permissions of their own or of a group; none at all:
+    national), never on a case they acted on for the applicant, and four eyes (nothing incompatible
+    with what they decided or hold on the case). For a step of the applicant unit: its active
+    members (a case with no unit yet: its applicant in person). Correlated ``EXISTS`` on the guardian
+    tables, the audit trail, the task table and the pairs table, so the number of queries does not
+    grow with the staff. ``pairs`` (``sod.incompatible_map()``), when the caller already read them."""
+    from django.contrib.auth import get_user_model
+
+    from budget.selectors import users_in_program_scope
+    from registry.selectors import users_in_department_scope
+
+    users = get_user_model().objects.filter(is_active=True)
+    if task.role not in Role.values:  # no role would ever hold it (``has_role``)
+        return users.none()
+    users = users.filter(groups__name=task.role)  # one group per role: no duplicate rows
+    if task.role == Role.APPLICANT:
+        if task.unit_id is None:  # a case with no unit yet: the step is its applicant's, in person
+            return users.filter(pk=task.owner_id).order_by("pk")
+        return users.filter(unit_id=task.unit_id).order_by("pk")
+    if task.unit_id:
+        users = users.exclude(unit_id=task.unit_id)
+    if task.scope_department:
+        users = users.filter(users_in_department_scope(task.department_id))
+    if task.scope_program:
+        users = users.filter(users_in_program_scope(task.program_id))
+    applicant_side = sod.acted_as_applicant_users_q(task.case_code)
+    if applicant_side is not None:
+        users = users.exclude(applicant_side)
+    four_eyes = sod.four_eyes_users_q(task, pairs)
+    if four_eyes is not None:
+        users = users.exclude(four_eyes)
+    return users.order_by("pk")
+
+
 def reassign_candidates(task: CaseTask, *, limit: int = 200) -> list:
     """Who an escalated task may be given to: active users of the task's role who could work it
     themselves (role, scope, four eyes, not of the applicant unit, never on its applicant side),

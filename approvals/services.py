@@ -606,8 +606,8 @@ def policy_for(case_type: str, program, amount: Decimal) -> ApprovalPolicy:
     ordered = sorted(candidates, key=lambda p: (p.program_id is None, p.min_amount, p.pk))
     for policy in ordered:
         if policy.covers(amount):
-            steps = sorted(policy.steps.all(), key=lambda st: st.order)
-            memo.remember(("policy_steps", policy.pk), lambda steps=steps: steps)
+            steps: list[PolicyStep] = sorted(policy.steps.all(), key=lambda st: st.order)
+            memo.remember(("policy_steps", policy.pk), lambda: steps)
             return policy
     raise ValidationError(
         {"detail": _("No approval policy covers this case; an administrator must configure one.")}

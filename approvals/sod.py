@@ -6,9 +6,12 @@ once the first is decided); and against who acted on the applicant side of the c
 (``applicant_side_entries``): such a person never acts as staff on it, whatever roles it holds
 today.
 
-Each rule has two shapes that must agree: a check of one task for the services (``conflict``,
-``acted_as_applicant``) and a correlated SQL condition for the inbox query (``four_eyes_q``,
-``acted_as_applicant_q``), so the inbox never offers what a claim or decision would refuse."""
+Each rule has three shapes that must agree: a check of one person and one task for the services
+(``conflict``, ``acted_as_applicant``); a correlated SQL condition on tasks for one person's inbox
+(``four_eyes_q``, ``acted_as_applicant_q``), so the inbox never offers what a claim or decision would
+refuse; and a correlated SQL condition on users for one task (``four_eyes_users_q``,
+``acted_as_applicant_users_q``), so whom a new task is notified to (``selectors.eligible_users``) is
+exactly who could claim it."""
 
 from __future__ import annotations
 
@@ -199,18 +202,35 @@ def _became_staff(user):
     """The ``seq`` of the first ``auth.role_granted`` entry giving ``user`` an agency role (a
     subquery; NULL when the trail records none: then nothing it did counts as applicant-side by
     this test, only by ``applicant_only_actions()``)."""
+    return _became_staff_seq(str(user.pk))  # ``user`` may be a request's lazy object: its pk only
+
+
+def _became_staff_seq(subject_id) -> Subquery:
+    """``_became_staff`` of the user whose id, as text, is ``subject_id`` (a value or an
+    expression)."""
     from django.contrib.auth import get_user_model
 
-    meta = get_user_model()._meta  # ``user`` may be a request's lazy object
+    meta = get_user_model()._meta
     return Subquery(
         AuditEntry.objects.filter(
             action=AuditAction.ROLE_GRANTED,
             subject_type=f"{meta.app_label}.{meta.model_name}",
-            subject_id=str(user.pk),
+            subject_id=subject_id,
             data__role__in=sorted(ALL_STAFF_ROLES),
         )
         .order_by("seq")
         .values("seq")[:1]
+    )
+
+
+def _applicant_side_q(became_staff) -> Q:
+    """What marks an entry of the trail as done on the applicant side, given the ``seq`` at which
+    its actor first held an agency role (``became_staff``, ``_became_staff_seq``): shared by
+    ``applicant_side_entries`` (one user) and ``acted_as_applicant_users_q`` (over users)."""
+    return (
+        Q(action__in=applicant_only_actions())
+        | Q(action=AuditAction.TASK_COMPLETED, data__step__in=applicant_steps())
+        | Q(action__in=either_side_actions(), seq__lt=became_staff)
     )
 
 
@@ -220,11 +240,7 @@ def applicant_side_entries(user):
     (``applicant_steps()``), and uploads or transfer requests made before it held an agency role —
     e.g. a cooperative member who drafted and submitted the case and was later hired by the agency.
     One indexed probe of the trail (actor, then case)."""
-    return AuditEntry.objects.filter(actor=user).filter(
-        Q(action__in=applicant_only_actions())
-        | Q(action=AuditAction.TASK_COMPLETED, data__step__in=applicant_steps())
-        | Q(action__in=either_side_actions(), seq__lt=_became_staff(user))
-    )
+    return AuditEntry.objects.filter(actor=user).filter(_applicant_side_q(_became_staff(user)))
 
 
 def acted_as_applicant(user, case_code: str) -> bool:
@@ -236,3 +252,90 @@ def acted_as_applicant_q(user) -> Q:
     """For the inbox query: the tasks of cases on whose applicant side ``user`` acted, as ONE
     correlated ``EXISTS`` on the audit trail (no read of its own, so no query is added to a page)."""
     return Q(Exists(applicant_side_entries(user).filter(case=OuterRef("case_code")).order_by()))
+
+
+# --- over users: who may not work one given task (``selectors.eligible_users``) ------------------------
+
+
+def decided_users_q(task, pairs: dict[str, set[str]] | None = None) -> Q | None:
+    """For a query over users: those who decided a step of ``task``'s case incompatible with the
+    task's step, themselves or through a delegate on their behalf (``conflict``'s ``"decided"``;
+    ``excluded_tasks_q`` seen from the task), as ONE correlated ``EXISTS`` on the audit trail's
+    ``case`` index. ``pairs``: as ``excluded_tasks_q``; without them the pairs table is joined in
+    the SQL (nothing is read here). None: no step is incompatible with the task's."""
+    from django.db.models import CharField
+    from django.db.models.fields.json import KeyTextTransform
+    from django.db.models.functions import Cast
+
+    from .models import Delegation
+
+    completed = AuditEntry.objects.filter(case=task.case_code, action=AuditAction.TASK_COMPLETED)
+    if pairs is not None:
+        conflicting = pairs.get(task.step, set())
+        if not conflicting:
+            return None
+        completed = completed.filter(data__step__in=sorted(conflicting))
+    else:
+        done = OuterRef("done_step")
+        incompatible = IncompatibleSteps.objects.filter(
+            Q(step_a=task.step, step_b=done) | Q(step_b=task.step, step_a=done)
+        )
+        completed = completed.annotate(done_step=KeyTextTransform("step", "data"))
+        completed = completed.filter(Exists(incompatible))
+    # ``_decisions_of`` of the outer user: its own, and its delegates' on its behalf. The entry's
+    # ``on_behalf_of`` (a user id, written by ``complete_task``) is compared as text: SQL has no
+    # portable cast of a column to JSON.
+    delegates = Delegation.objects.filter(delegator=OuterRef(OuterRef("pk"))).values("delegate_id")
+    for_it = Q(
+        actor__in=delegates,
+        on_behalf_of=Cast(OuterRef("pk"), output_field=CharField()),
+    )
+    completed = completed.alias(on_behalf_of=KeyTextTransform("on_behalf_of", "data"))
+    return Q(Exists(completed.filter(Q(actor=OuterRef("pk")) | for_it).order_by()))
+
+
+def held_users_q(task, pairs: dict[str, set[str]] | None = None) -> Q | None:
+    """For a query over users: those who hold another open task of ``task``'s case whose step is
+    incompatible with the task's (``conflict``'s ``"held"``; ``held_tasks_q`` seen from the task),
+    as ONE correlated ``EXISTS`` on the task table's case index. ``pairs``: as ``decided_users_q``."""
+    from workflows.models import CaseTask
+
+    held = CaseTask.objects.filter(
+        case_code=task.case_code, owner_id=OuterRef("pk"), status=STATUS.ASSIGNED, is_open=True
+    ).exclude(pk=task.pk)
+    if pairs is not None:
+        conflicting = pairs.get(task.step, set())
+        if not conflicting:
+            return None
+        held = held.filter(step__in=sorted(conflicting))
+    else:
+        incompatible = IncompatibleSteps.objects.filter(
+            Q(step_a=task.step, step_b=OuterRef("step")) | Q(step_b=task.step, step_a=OuterRef("step"))
+        )
+        held = held.filter(Exists(incompatible))
+    return Q(Exists(held.order_by()))
+
+
+def four_eyes_users_q(task, pairs: dict[str, set[str]] | None = None) -> Q | None:
+    """For a query over users: everyone ``conflict`` stops from working ``task`` (what they decided
+    or hold on its case). None: nobody (no step is incompatible with the task's)."""
+    decided = decided_users_q(task, pairs)
+    held = held_users_q(task, pairs)
+    if decided is None or held is None:
+        return None
+    return decided | held
+
+
+def acted_as_applicant_users_q(case_code: str) -> Q | None:
+    """For a query over users: those who acted on the applicant side of ``case_code``
+    (``acted_as_applicant`` for each of them), as ONE correlated ``EXISTS`` on the audit trail's
+    ``case`` index, with the same rule as ``applicant_side_entries`` (``_applicant_side_q``); when a
+    person first held an agency role is read for the outer user. None: no case code (nobody)."""
+    from django.db.models import CharField
+    from django.db.models.functions import Cast
+
+    if not case_code:
+        return None
+    became_staff = _became_staff_seq(Cast(OuterRef(OuterRef("pk")), output_field=CharField()))
+    entries = AuditEntry.objects.filter(case=case_code, actor=OuterRef("pk"))
+    return Q(Exists(entries.filter(_applicant_side_q(became_staff)).order_by()))

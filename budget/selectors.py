@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db.models import DecimalField, F, Func, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import DecimalField, Exists, F, Func, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from cases.roles import is_staff_member, is_system_user
@@ -46,6 +46,24 @@ def program_scope_ids(user) -> set[int] | None:
         )
     )
     return ids or None
+
+
+def users_in_program_scope(program_id: int | None) -> Q:
+    """For a query over users: those whose program scope covers ``program_id`` — no program scope
+    at all (every program), or one on that program, held by themselves or through a group
+    (``program_scope_ids`` seen from the program). Correlated ``EXISTS`` on the two guardian
+    tables; nothing is read here."""
+    perm = {"permission__codename": PROGRAM_PERMISSION, "permission__content_type__app_label": "budget"}
+    own = ProgramUserObjectPermission.objects.filter(user=OuterRef("pk"), **perm).order_by()
+    shared = ProgramGroupObjectPermission.objects.filter(group__user=OuterRef("pk"), **perm).order_by()
+    every = ~Q(Exists(own)) & ~Q(Exists(shared))
+    if program_id is None:
+        return every
+    return (
+        every
+        | Q(Exists(own.filter(content_object_id=program_id)))
+        | Q(Exists(shared.filter(content_object_id=program_id)))
+    )
 
 
 def in_program_scope(user, program: Program | None) -> bool:

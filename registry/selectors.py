@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from cases.roles import is_staff_member, is_system_user
 
@@ -31,6 +31,24 @@ def department_scope_ids(user) -> set[int] | None:
         )
     )
     return ids or None
+
+
+def users_in_department_scope(department_id: int | None) -> Q:
+    """For a query over users: those whose department scope covers ``department_id`` — no
+    department scope at all (national), or one on that department, held by themselves or through a
+    group (``department_scope_ids`` seen from the department). Correlated ``EXISTS`` on the two
+    guardian tables; nothing is read here."""
+    perm = {"permission__codename": DEPARTMENT_PERMISSION, "permission__content_type__app_label": "registry"}
+    own = DepartmentUserObjectPermission.objects.filter(user=OuterRef("pk"), **perm).order_by()
+    shared = DepartmentGroupObjectPermission.objects.filter(group__user=OuterRef("pk"), **perm).order_by()
+    national = ~Q(Exists(own)) & ~Q(Exists(shared))
+    if department_id is None:
+        return national
+    return (
+        national
+        | Q(Exists(own.filter(content_object_id=department_id)))
+        | Q(Exists(shared.filter(content_object_id=department_id)))
+    )
 
 
 def department_list() -> QuerySet[Department]:
