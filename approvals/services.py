@@ -604,11 +604,11 @@ def policy_for(case_type: str, program, amount: Decimal) -> ApprovalPolicy:
     # The program's own bands first, then the any-program ones; each by amount (one query, and one
     # for the steps, which the decision then reads from its memo: ``policy_steps``).
     ordered = sorted(candidates, key=lambda p: (p.program_id is None, p.min_amount, p.pk))
-    for policy in ordered:
-        if policy.covers(amount):
-            steps: list[PolicyStep] = sorted(policy.steps.all(), key=lambda st: st.order)
-            memo.remember(("policy_steps", policy.pk), lambda: steps)
-            return policy
+    policy = next((p for p in ordered if p.covers(amount)), None)
+    if policy is not None:
+        steps: list[PolicyStep] = sorted(policy.steps.all(), key=lambda st: st.order)
+        memo.remember(("policy_steps", policy.pk), lambda: steps)
+        return policy
     raise ValidationError(
         {"detail": _("No approval policy covers this case; an administrator must configure one.")}
     )
