@@ -35,16 +35,14 @@ def program_scope_ids(user) -> set[int] | None:
     if user is None or not getattr(user, "is_authenticated", False):
         return set()
     perm = {"permission__codename": PROGRAM_PERMISSION, "permission__content_type__app_label": "budget"}
-    ids = set(
-        ProgramUserObjectPermission.objects.filter(user=user, **perm).values_list(
-            "content_object_id", flat=True
-        )
+    # One statement: the user's own grants UNION those of its groups.
+    own = ProgramUserObjectPermission.objects.filter(user=user, **perm).values_list(
+        "content_object_id", flat=True
     )
-    ids |= set(
-        ProgramGroupObjectPermission.objects.filter(group__user=user, **perm).values_list(
-            "content_object_id", flat=True
-        )
+    grouped = ProgramGroupObjectPermission.objects.filter(group__user=user, **perm).values_list(
+        "content_object_id", flat=True
     )
+    ids = set(own.union(grouped))
     return ids or None
 
 

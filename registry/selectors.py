@@ -20,16 +20,14 @@ def department_scope_ids(user) -> set[int] | None:
     if user is None or not getattr(user, "is_authenticated", False):
         return set()
     perm = {"permission__codename": DEPARTMENT_PERMISSION, "permission__content_type__app_label": "registry"}
-    ids = set(
-        DepartmentUserObjectPermission.objects.filter(user=user, **perm).values_list(
-            "content_object_id", flat=True
-        )
+    # One statement: the user's own grants UNION those of its groups.
+    own = DepartmentUserObjectPermission.objects.filter(user=user, **perm).values_list(
+        "content_object_id", flat=True
     )
-    ids |= set(
-        DepartmentGroupObjectPermission.objects.filter(group__user=user, **perm).values_list(
-            "content_object_id", flat=True
-        )
+    grouped = DepartmentGroupObjectPermission.objects.filter(group__user=user, **perm).values_list(
+        "content_object_id", flat=True
     )
+    ids = set(own.union(grouped))
     return ids or None
 
 
