@@ -165,20 +165,6 @@ def certification_field(program, amount) -> Field:
     )
 
 
-def check_bank_reference_unused(reference: str) -> None:
-    """A bank transfer reference pays once, whatever the case: refuse one any case already used
-    (every registered kind says where its payments keep their references)."""
-    from django.apps import apps
-
-    from cases import kinds
-
-    for label, column in (ref for kind in kinds.all_kinds() for ref in kind.payment_references):
-        if apps.get_model(label).objects.filter(**{column: reference}).exists():
-            raise ValidationError(
-                {"data.payment_reference": [_("This bank reference was already used for another payment.")]}
-            )
-
-
 # --- validation of the data of a decision ---------------------------------------------------------
 
 

@@ -936,7 +936,7 @@ def breakdown_lines(results: dict) -> list[str]:
     lines.append("")
     lines.append(
         "Categories by the statement's main table: flow rows = viewflow's process and task tables and "
-        "ours (`CaseTask`/`CaseProcess`, multi-table: a task row is written in two tables), the task links "
+        "ours (`CaseTask`/`CaseProcess`, one table each), the task links "
         "and the flow lock; transaction = SAVEPOINT/RELEASE (and SQLite's BEGIN IMMEDIATE, which Django "
         "sends as a statement; PostgreSQL's BEGIN/COMMIT are the driver's, not counted); who may act = "
         "users, groups, permissions, department/program scopes, delegations, incompatible steps and the "

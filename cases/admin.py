@@ -17,8 +17,8 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-def _register_outbox() -> None:
-    from .models import OutboxMessage
+def _register() -> None:
+    from .models import OutboxMessage, PaymentReference
 
     @admin.register(OutboxMessage)
     class OutboxMessageAdmin(ReadOnlyAdmin):
@@ -28,5 +28,10 @@ def _register_outbox() -> None:
         list_filter = ("task",)
         ordering = ("-id",)
 
+    @admin.register(PaymentReference)
+    class PaymentReferenceAdmin(ReadOnlyAdmin):
+        list_display = ("reference", "case_code", "case_type", "recorded_at")
+        search_fields = ("reference", "case_code")
 
-_register_outbox()
+
+_register()

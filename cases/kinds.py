@@ -43,8 +43,6 @@ class CaseKind:
     - ``transitions``: the transition table (the FSM's law, in data: name, sources, target);
     - ``flow``: ``"module.Class"`` of its viewflow flow (imported on first use);
     - ``history``: ``history(case, user) -> list`` of audit entries the user may see, oldest first;
-    - ``payment_references``: ``(model label, column)`` pairs where its payments keep their bank
-      reference (a reference pays once across every kind);
     - ``program_path`` / ``department_path``: the ORM paths from the case to its program and
       department (scopes, reports);
     - ``related``: ``select_related`` paths for lists of its cases (inbox pages);
@@ -74,7 +72,6 @@ class CaseKind:
     transitions: tuple[Transition, ...] = ()
     flow: str = ""
     history: Callable[[Any, Any], list] | None = None
-    payment_references: tuple[tuple[str, str], ...] = ()
     program_path: str = "program"
     department_path: str = "department"
     related: tuple[str, ...] = ()

@@ -81,3 +81,23 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task} #{self.pk}"
+
+
+class PaymentReference(models.Model):
+    """A bank transfer reference, once: the row a payment's confirmation writes in its own
+    transaction (``cases.payments.record_reference``). Its unique key makes one reference pay one
+    payment across every kind of case, also when two confirmations race (the second waits for the
+    first and is refused)."""
+
+    reference = models.CharField(_("bank transfer reference"), max_length=60, unique=True)
+    case_type = models.CharField(_("case type"), max_length=20)
+    case_id = models.BigIntegerField(_("case id"))
+    case_code = models.CharField(_("case"), max_length=32)
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("payment reference")
+        verbose_name_plural = _("payment references")
+
+    def __str__(self) -> str:
+        return f"{self.reference} ({self.case_code})"

@@ -24,7 +24,6 @@ class IniciativasConfig(AppConfig):
                 transitions=kinds.transitions_of(Initiative),
                 flow="iniciativas.flow.InitiativeFlow",
                 history=selectors.history_for,
-                payment_references=(("iniciativas.Tranche", "payment_reference"),),
                 program_path="call__program",
                 department_path="department",
                 related=("call", "call__program", "unit"),

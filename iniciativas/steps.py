@@ -20,11 +20,11 @@ from approvals.steps import (
     StepContext,
     StepSpec,
     certification_field,
-    check_bank_reference_unused,
     register,
 )
 from budget import services as budget
 from budget.services import bs
+from cases import payments
 from cases.errors import Conflict
 from workflows.services import transition
 
@@ -355,7 +355,7 @@ def handle_payment_confirmation(ctx: StepContext):
     if tranche is None or tranche.number != ctx.data["tranche"]:
         raise ValidationError({"data.tranche": [_("That tranche is not awaiting payment.")]})
     reference = ctx.data["payment_reference"]
-    check_bank_reference_unused(reference)
+    payments.record_reference(reference, case)
     tranche.state = Tranche.State.PAID
     tranche.confirmed_by = ctx.actor
     tranche.confirmed_at = timezone.now()

@@ -24,7 +24,6 @@ class TransfersConfig(AppConfig):
                 transitions=kinds.transitions_of(Transfer),
                 flow="transfers.flow.TransferFlow",
                 history=selectors.history_for,
-                payment_references=(("transfers.Transfer", "payment_reference"),),
                 program_path="program",
                 department_path="department",
                 related=("program", "beneficiary"),

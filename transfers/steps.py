@@ -32,11 +32,11 @@ from approvals.steps import (
     StepContext,
     StepSpec,
     certification_field,
-    check_bank_reference_unused,
     register,
 )
 from budget import services as budget
 from budget.models import BudgetLine
+from cases import payments
 from workflows.services import transition
 
 from .flow import OBSERVATION_DAYS, VERIFICATION, chain_steps
@@ -353,7 +353,7 @@ def payment_confirmation_fields(task, case):
 def handle_payment_confirmation(ctx: StepContext):
     case = ctx.case
     reference = ctx.data["payment_reference"][:60]
-    check_bank_reference_unused(reference)
+    payments.record_reference(reference, case)
     if case.payment_ordered_at is None or case.paid_amount:
         raise ValidationError({"detail": _("No payment of this transfer is awaiting confirmation.")})
     budget.pay(case.budget_line, case.amount, actor=ctx.actor, case=case)

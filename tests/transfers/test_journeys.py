@@ -420,11 +420,9 @@ def test_a_bank_reference_pays_once_across_cases(world, clients):
     )
     assert dup.status_code == 400 and "data.payment_reference" in dup.json()
     assert Transfer.objects.get(code=refs[1]).paid_amount == Decimal("0.00")
-    # The same one check guards the initiatives' tranches (approvals.steps.check_bank_reference_unused).
-    from django.core.exceptions import ValidationError
+    # One registry of references for every kind (tests/cases/test_payment_reference.py: a tranche).
+    from cases.models import PaymentReference
 
-    from approvals.steps import check_bank_reference_unused
-
-    with pytest.raises(ValidationError):
-        check_bank_reference_unused("SIGEP-DUP-1")
-    check_bank_reference_unused("SIGEP-NUEVA-1")  # an unused one passes
+    assert list(
+        PaymentReference.objects.filter(reference="SIGEP-DUP-1").values_list("case_code", flat=True)
+    ) == [refs[0]]
