@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from cases.money import STRICT_AMOUNT, STRICT_AMOUNT_MESSAGE
+
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
@@ -181,8 +183,10 @@ def _clean_value(f: Field, raw: Any, path: str, errors: dict[str, list[str]]):
         except ValueError:
             return fail(_("Enter a whole number."))
     elif f.type == "decimal":
-        if isinstance(raw, bool | float):
+        if isinstance(raw, bool | float) or not isinstance(raw, str | int | Decimal):
             return fail(_('Enter the amount as a decimal string, e.g. "1500.00".'))
+        if isinstance(raw, str) and not STRICT_AMOUNT.fullmatch(raw):
+            return fail(str(STRICT_AMOUNT_MESSAGE))
         try:
             value = Decimal(str(raw))
         except InvalidOperation:

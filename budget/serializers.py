@@ -3,25 +3,9 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from cases.serializers import MoneyField
+
 from .models import MAX_FISCAL_YEAR, MIN_FISCAL_YEAR, BudgetMovement
-
-
-class MoneyField(serializers.DecimalField):
-    """A decimal string with at most 2 places (``"1500.00"``); JSON floats are refused."""
-
-    default_error_messages = {
-        "float": _('Send the amount as a decimal string, e.g. "1500.00".'),
-    }
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("max_digits", 16)
-        kwargs.setdefault("decimal_places", 2)
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data):
-        if isinstance(data, float):
-            self.fail("float")
-        return super().to_internal_value(data)
 
 
 class ProgramSerializer(serializers.Serializer):

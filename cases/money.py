@@ -2,7 +2,8 @@
 
 - ``MONEY``: the ``DecimalField`` options every amount column uses (``**MONEY``);
 - ``parse_amount``: an amount as a person types it (``150.000,00``, ``150000.50``, ``Bs 150000``);
-- ``clean_amount``: an amount as a client sends it (a decimal string or ``Decimal``; never a float);
+- ``clean_amount``: an amount as a client sends it (a decimal string of ASCII digits with at most 2
+  decimals, or a ``Decimal``; never a float, an exponent, spaces or other scripts' digits);
 - ``AmountField``: the form field over ``parse_amount``; ``format_amount`` pre-fills it;
 - ``bs``: an amount inside a message, in the active language (``1.500,00``).
 """
@@ -37,6 +38,15 @@ AMOUNT_HELP = gettext_lazy("In bolivianos, e.g. 150000 or 150.000,00.")
 # 150.000 / 1.500.000,50 (Bolivian) or 150,000 / 1,500,000.50 (English) or 150000 / 150000,5 / 150000.50
 _GROUPED = {".": re.compile(r"^\d{1,3}(\.\d{3})+$"), ",": re.compile(r"^\d{1,3}(,\d{3})+$")}
 _PLAIN = re.compile(r"^\d+$")
+# What a client sends: ASCII digits, at most 2 decimals after a point, nothing else (no sign, spaces,
+# exponent, "_" or other digits than 0-9).
+STRICT_AMOUNT = re.compile(r"[0-9]{1,14}(\.[0-9]{1,2})?")
+# A number written plainly, perhaps out of bounds (a sign, more decimals or digits): it gets the
+# precise message (negative, too many decimals, too large); anything else is not an amount.
+WELL_FORMED = re.compile(r"-?[0-9]{1,20}(\.[0-9]{1,6})?")
+STRICT_AMOUNT_MESSAGE = gettext_lazy(
+    'Send the amount as a decimal string of digits with at most 2 decimals, e.g. "1500.00".'
+)
 
 
 def parse_amount(text: str) -> Decimal:
@@ -101,6 +111,13 @@ def clean_amount(value, field: str = "amount", *, allow_zero: bool = False) -> D
 
     if isinstance(value, (bool, float)):
         raise error(_("Enter the amount as a decimal number, e.g. 1500.00."), "invalid")
+    if isinstance(value, str) and not WELL_FORMED.fullmatch(value):
+        # "1e2", "1_000", " 10 ", fullwidth digits, "NaN": Decimal() would take them all.
+        raise error(_("Enter the amount as a decimal number, e.g. 1500.00."), "invalid")
+    if isinstance(value, str) and len(value.partition(".")[2]) > 2:
+        # "100.000" is a hundred thousand to a Bolivian eye and a hundred to a parser: refused,
+        # whatever the digits after the second decimal.
+        raise error(_("Enter the amount with at most 2 decimal places."), "max_decimal_places")
     try:
         amount = value if isinstance(value, Decimal) else Decimal(str(value).strip())
     except (InvalidOperation, ValueError, TypeError):

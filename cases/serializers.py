@@ -1,12 +1,53 @@
-"""The shared API serializers: the error body and a case's history."""
+"""The shared API serializers: the error body, a case's history, and money."""
 
 from rest_framework import serializers
+
+from .money import STRICT_AMOUNT, STRICT_AMOUNT_MESSAGE, WELL_FORMED
+
+
+class MoneyField(serializers.DecimalField):
+    """Money as the API takes it: a JSON string of ASCII digits with at most 2 decimals
+    (``"1500.00"``). A JSON number (``1.5``), an exponent (``"1e2"``), ``"1_000"``, other scripts'
+    digits (fullwidth ``"100"``), thousands marks (``"100.000"``) or spaces are a 400 naming the
+    field; a negative amount or a third decimal gets DecimalField's own message."""
+
+    default_error_messages = {"format": STRICT_AMOUNT_MESSAGE}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_digits", 16)
+        kwargs.setdefault("decimal_places", 2)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        # A well-formed number out of bounds (a sign, a third decimal, too many digits) gets
+        # DecimalField's precise message; anything else is not an amount at all.
+        if not isinstance(data, str) or not (STRICT_AMOUNT.fullmatch(data) or WELL_FORMED.fullmatch(data)):
+            self.fail("format")
+        return super().to_internal_value(data)
 
 
 class ErrorSerializer(serializers.Serializer):
     """``{"detail": "message"}`` (400 without a field, 401, 403, 404, 409)."""
 
     detail = serializers.CharField()
+
+
+class AmountText(serializers.CharField):
+    """Money the service validates with the case's other fields (so every error comes back at once):
+    only a JSON string gets through, untrimmed; ``cases.money.clean_amount`` then takes exactly
+    digits with at most 2 decimals. A JSON number (``1.5``) is refused here."""
+
+    default_error_messages = {"format": STRICT_AMOUNT_MESSAGE}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("trim_whitespace", False)
+        kwargs.setdefault("help_text", 'Decimal string, e.g. "1500.00"')
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("format")
+        return super().to_internal_value(data)
 
 
 class HistorySubjectSerializer(serializers.Serializer):

@@ -96,7 +96,7 @@ class InitiativeViewSet(CaseViewSet):
     def recover(self, request, pk=None):
         """Finance records one deposit recovered from a cancelled initiative (``{"amount",
         "reference"}``); the case ends ``recovered`` when everything paid is back."""
-        services.record_recovery(
+        services.record_recovery(  # the service refuses a JSON number or a loose string, with the rest
             self.get_object(),
             actor=request.user,
             amount=request.data.get("amount") if isinstance(request.data, dict) else None,

@@ -3,7 +3,7 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from cases.serializers import HistoryEntrySerializer
+from cases.serializers import AmountText, HistoryEntrySerializer
 
 from .models import Call, Document, Initiative
 
@@ -113,8 +113,8 @@ class InitiativeCreateSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200)
     summary = serializers.CharField(max_length=5000)
     department = serializers.CharField(max_length=3)
-    requested_amount = serializers.CharField()
-    counterpart_amount = serializers.CharField()
+    requested_amount = AmountText()
+    counterpart_amount = AmountText()
 
 
 class DocumentUploadSerializer(serializers.Serializer):
@@ -127,5 +127,5 @@ class CancelSerializer(serializers.Serializer):
 
 
 class RecoverySerializer(serializers.Serializer):
-    amount = serializers.CharField(help_text='Decimal string, e.g. "40000.00"', required=False)
+    amount = AmountText(required=False)
     reference = serializers.CharField(max_length=60, required=False, allow_blank=True)

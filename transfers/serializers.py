@@ -1,7 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from cases.serializers import HistoryEntrySerializer
+from cases.serializers import AmountText, HistoryEntrySerializer
 
 from .models import Asset, AssetItem, Document, DocumentKind, Transfer
 
@@ -90,7 +90,7 @@ class TransferSerializer(serializers.ModelSerializer):
 class AssetInputSerializer(serializers.Serializer):
     description = serializers.CharField()
     quantity = serializers.IntegerField()
-    unit_value = serializers.CharField(help_text='Decimal string, e.g. "12500.00"')
+    unit_value = AmountText()
 
 
 class TransferCreateSerializer(serializers.Serializer):
@@ -100,7 +100,7 @@ class TransferCreateSerializer(serializers.Serializer):
     modality = serializers.CharField(help_text='"in_kind" or "money"')
     kind = serializers.CharField(help_text='"public_private" or "public_public"')
     program = serializers.CharField(help_text="Program code, e.g. PROLECHE")
-    amount = serializers.CharField(
+    amount = AmountText(
         required=False, allow_blank=True, help_text="Decimal string; in kind: the assets' total (optional)"
     )
     purpose = serializers.CharField(required=False, allow_blank=True, max_length=5000)

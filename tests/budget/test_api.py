@@ -147,6 +147,9 @@ def test_lines_list_filters_by_fiscal_year_program_source(finance):
     assert bad.json() == {"fiscal_year": ["Introduzca un número entero."]}
 
 
+STRICT = 'Envíe el monto como texto de dígitos con a lo sumo 2 decimales, por ejemplo "1500.00".'
+
+
 @pytest.mark.parametrize(
     ("payload", "expected"),
     [
@@ -157,9 +160,17 @@ def test_lines_list_filters_by_fiscal_year_program_source(finance):
         ),
         (
             {"amount_in_force": 1500.5},
-            {"amount_in_force": ['Envíe el monto como texto decimal, por ejemplo "1500.00".']},
+            {"amount_in_force": [STRICT]},
         ),
-        ({"amount_in_force": "mil"}, {"amount_in_force": ["Se requiere un número válido."]}),
+        ({"amount_in_force": "mil"}, {"amount_in_force": [STRICT]}),
+        ({"amount_in_force": "1e3"}, {"amount_in_force": [STRICT]}),
+        ({"amount_in_force": "1_000"}, {"amount_in_force": [STRICT]}),
+        ({"amount_in_force": "\uff11\uff10\uff10"}, {"amount_in_force": [STRICT]}),  # fullwidth 100
+        (
+            {"amount_in_force": "100.000"},
+            {"amount_in_force": ["Asegúrese de que no haya más de 2 decimales."]},
+        ),
+        ({"amount_in_force": " 10 "}, {"amount_in_force": [STRICT]}),
         ({"program": "NOPE"}, {"program": ["Programa desconocido NOPE."]}),
         ({"source": "99"}, {"source": ["Fuente de financiamiento desconocida 99."]}),
         ({"fiscal_year": 1990}, {"fiscal_year": ["Asegúrese de que este valor es mayor o igual a 2000."]}),

@@ -315,7 +315,11 @@ def test_pay_only_what_is_executed_and_unpaid(finance, line):
         ("NaN", "Introduzca el monto como número decimal, por ejemplo 1500.00."),
         ("-5.00", "El monto debe ser mayor que cero."),
         ("0", "El monto debe ser mayor que cero."),
-        ("1e20", "El monto es demasiado grande."),
+        ("1" + "0" * 19, "El monto es demasiado grande."),
+        ("1e2", "Introduzca el monto como número decimal, por ejemplo 1500.00."),
+        ("1_000", "Introduzca el monto como número decimal, por ejemplo 1500.00."),
+        (" 10 ", "Introduzca el monto como número decimal, por ejemplo 1500.00."),
+        ("\uff11\uff10\uff10", "Introduzca el monto como número decimal, por ejemplo 1500.00."),
     ],
 )
 def test_bad_amounts_are_refused(finance, line, amount, message, new_audit):
@@ -329,8 +333,9 @@ def test_bad_amounts_are_refused(finance, line, amount, message, new_audit):
 
 def test_clean_amount_accepts_exact_decimals():
     assert services.clean_amount("1500") == D("1500.00")
-    assert services.clean_amount(" 1.50 ") == D("1.50")
-    assert services.clean_amount("2.500") == D("2.50")  # trailing zeros are not extra precision
+    assert services.clean_amount("1.50") == D("1.50")
+    with pytest.raises(ValidationError):  # "100.000" reads as a hundred thousand in Bolivia
+        services.clean_amount("2.500")
     assert services.clean_amount(7) == D("7.00")
 
 

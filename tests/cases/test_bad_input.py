@@ -1,6 +1,8 @@
 """Bad input is a 400 or a 404 — as JSON on the API — never a 500 (issue 10, item 6): the
 reproductions found by fuzzing, each probed with a role that may reach the endpoint."""
 
+from decimal import Decimal
+
 import pytest
 from django.test import Client
 from rest_framework.authtoken.models import Token
@@ -96,3 +98,44 @@ def test_a_body_the_database_cannot_take_is_a_400_and_changes_nothing(world):
         )
         assert (name, response.status_code, response["Content-Type"]) == (name, 400, "application/json")
     assert Initiative.objects.get(pk=initiative.pk).state == "submitted"
+
+
+LOOSE_AMOUNTS = [1.5, 100, "1e2", "1_000", "\uff11\uff10\uff10", "100.000", " 10 ", "NaN", "+10"]
+
+
+def test_money_is_a_string_of_digits_with_at_most_two_decimals(world):
+    """A JSON number, an exponent, "_", fullwidth digits, thousands marks, spaces, NaN or a sign: each
+    a 400 naming the field, on an initiative, and nothing is created; "150000.50" is taken."""
+    client = api_client(world, "applicant")
+    for amount in LOOSE_AMOUNTS:
+        response = client.post(
+            "/api/v1/initiatives/",
+            {
+                "unit": world.unit.pk,
+                "call": world.call.code,
+                "title": "Tanque",
+                "summary": "Tanque de enfriamiento",
+                "department": world.unit.department.code,
+                "requested_amount": amount,
+                "counterpart_amount": "30000.00",
+            },
+            content_type="application/json",
+        )
+        assert (amount, response.status_code) == (amount, 400)
+        assert "requested_amount" in response.json(), (amount, response.json())
+    assert not Initiative.objects.exists()
+    ok = client.post(
+        "/api/v1/initiatives/",
+        {
+            "unit": world.unit.pk,
+            "call": world.call.code,
+            "title": "Tanque",
+            "summary": "Tanque de enfriamiento",
+            "department": world.unit.department.code,
+            "requested_amount": "100000.50",
+            "counterpart_amount": "30000.00",
+        },
+        content_type="application/json",
+    )
+    assert ok.status_code == 201, ok.json()
+    assert Initiative.objects.get().requested_amount == Decimal("100000.50")
