@@ -404,7 +404,10 @@ def _complete_task(task_id: int, *, actor, decision: str, comment: str, data: di
     task, flow_class = _task_and_flow(task_id)
     comment = (comment or "").strip()
     try:
-        with flow_class.lock(task.process_id), transaction.atomic():
+        # viewflow's select_for_update lock already holds a transaction: no savepoint of our own
+        # inside it (an error rolls the whole decision back anyway); with a lock that holds none,
+        # this opens the transaction.
+        with flow_class.lock(task.process_id), transaction.atomic(savepoint=False):
             task = _read_locked(task_id)
             decided = _("This task has already been decided.")
             if task.status not in (STATUS.NEW, STATUS.ASSIGNED):

@@ -9,10 +9,9 @@ stale write into a ``Conflict`` (409) with nothing changed. Runs on SQLite and o
 
 from __future__ import annotations
 
-from contextlib import nullcontext
-
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 
 from approvals import services as approvals
 from audit.models import AuditEntry
@@ -38,7 +37,8 @@ def only_the_conditional_update(monkeypatch):
     lock and without re-reading the task under it."""
 
     def act(stale: CaseTask):
-        monkeypatch.setattr(InitiativeFlow, "lock", classmethod(lambda cls, pk: nullcontext()))
+        # viewflow's lock minus its row lock: the transaction it holds the decision in.
+        monkeypatch.setattr(InitiativeFlow, "lock", classmethod(lambda cls, pk: transaction.atomic()))
         monkeypatch.setattr(approvals, "_task_and_flow", lambda task_id: (stale, InitiativeFlow))
         monkeypatch.setattr(stale, "refresh_from_db", lambda *args, **kwargs: None)
         monkeypatch.setattr(approvals, "_read_locked", lambda task_id: stale)

@@ -21,7 +21,7 @@ from ..iniciativas.conftest import submitted
 
 pytestmark = pytest.mark.django_db
 
-CEILING = {"admissibility": 36, "budget_certification": 44, "registration_review": 73}
+CEILING = {"admissibility": 33, "budget_certification": 41, "registration_review": 68}
 
 
 def reads_of(table: str, queries) -> int:
