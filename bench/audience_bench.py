@@ -42,6 +42,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from docs_block import write_block  # noqa: E402 - the bench folder is on sys.path
+
 PY = sys.executable
 PG_SERVER = "postgres://postgres@127.0.0.1:5432"
 PG_DB = "exp_audience_wt"
@@ -340,12 +344,7 @@ def report(results: dict, meta: dict, command: str, loads: tuple, repeat: int) -
 
 
 def write_docs(section: str) -> None:
-    text = DOCS.read_text(encoding="utf-8")
-    if START in text and END in text:
-        text = text[: text.index(START)] + section + text[text.index(END) + len(END) :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    DOCS.write_text(text, encoding="utf-8")
+    write_block(section, START, END, path=DOCS)
 
 
 def main() -> int:

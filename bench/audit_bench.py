@@ -48,6 +48,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from docs_block import write_block  # noqa: E402 - the bench folder is on sys.path
+
 PY = sys.executable
 PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
 PG_DB = "exp_audit_bench"
@@ -874,16 +878,8 @@ def db_report(meta: dict, dbv: dict, command: str, loads: tuple) -> str:
 
 
 def write_docs(section: str, start: str = START, end: str = END) -> None:
-    DOCS.parent.mkdir(parents=True, exist_ok=True)
-    text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
-    if start in text and end in text:
-        text = text[: text.index(start)] + section + text[text.index(end) + len(end) :]
-    elif start == DB_START and END in text:  # right after the audit section
-        cut = text.index(END) + len(END)
-        text = text[:cut] + "\n\n" + section + text[cut:]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    DOCS.write_text(text, encoding="utf-8")
+    # The database part goes right after the audit section the first time.
+    write_block(section, start, end, path=DOCS, after=END if start == DB_START else None)
 
 
 def main() -> int:

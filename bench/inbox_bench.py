@@ -28,6 +28,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+
+from docs_block import write_block  # noqa: E402 - the bench folder is on sys.path
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "expediente.settings")
 os.environ.setdefault("DEBUG", "0")  # cached templates, no query log: as in production
 
@@ -542,18 +545,7 @@ def markdown(report: dict) -> str:
 
 
 def write_doc(path: Path, section: str) -> None:
-    header = (
-        "# Benchmarks\n\nMeasured on the project's machine; each section says what was measured, "
-        "on which data, and the command that reproduces it.\n\n"
-    )
-    text = path.read_text(encoding="utf-8") if path.exists() else header
-    if BEGIN in text and END in text:
-        before, rest = text.split(BEGIN, 1)
-        _old, after = rest.split(END, 1)
-        text = before + section + after
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text, encoding="utf-8")
+    write_block(section, BEGIN, END, path=path)
 
 
 def main() -> None:
