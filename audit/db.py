@@ -12,6 +12,8 @@ drops the old table's triggers).
 
 from __future__ import annotations
 
+from cases.triggers import enabled_triggers
+
 PROTECTED_TABLES = ("audit_auditentry", "audit_checkpoint")
 PG_FUNCTION = "audit_refuse_change"
 MESSAGE = "the audit trail is append-only"
@@ -72,17 +74,7 @@ def missing_triggers(connection) -> list[str]:
     expected = {name: table for table in PROTECTED_TABLES for name in trigger_names(table, vendor)}
     if not expected or vendor not in {"postgresql", "sqlite"}:
         return []
-    with connection.cursor() as cursor:
-        if vendor == "postgresql":
-            cursor.execute(
-                "SELECT tgname FROM pg_trigger "
-                "WHERE NOT tgisinternal AND tgenabled = 'A' AND tgname = ANY(%s)",
-                [list(expected)],
-            )
-        else:
-            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
-        present = {row[0] for row in cursor.fetchall()}
-    return sorted(set(expected) - present)
+    return sorted(set(expected) - enabled_triggers(connection, expected))
 
 
 def ensure_triggers(connection) -> list[str]:

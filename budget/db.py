@@ -18,6 +18,8 @@ and then bumps every stamp, since movements written while a trigger was missing 
 
 from __future__ import annotations
 
+from cases.triggers import enabled_triggers
+
 STAMPS = "budget_ledgerstamp"
 MOVEMENTS = "budget_budgetmovement"
 LINES = "budget_budgetline"
@@ -133,17 +135,7 @@ def missing_triggers(connection) -> list[str]:
     expected = triggers(connection.vendor)
     if not expected:
         return []
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "SELECT tgname FROM pg_trigger "
-                "WHERE NOT tgisinternal AND tgenabled = 'A' AND tgname = ANY(%s)",
-                [list(expected)],
-            )
-        else:
-            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
-        present = {row[0] for row in cursor.fetchall()}
-    return sorted(set(expected) - present)
+    return sorted(set(expected) - enabled_triggers(connection, expected))
 
 
 def ensure_triggers(connection) -> list[str]:
