@@ -950,12 +950,9 @@ def breakdown_lines(results: dict) -> list[str]:
 
 
 def write_docs(section: str) -> None:
-    text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
-    if START in text and END in text:
-        text = text[: text.index(START)] + section + text[text.index(END) + len(END) :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    DOCS.write_text(text, encoding="utf-8")
+    from bench.docs_block import write_block
+
+    write_block(section, START, END, path=DOCS)
 
 
 def main() -> int:
