@@ -50,6 +50,7 @@ import platform
 import random
 import re
 import secrets
+import signal
 import socket
 import statistics
 import subprocess
@@ -797,11 +798,17 @@ def load1() -> float:
     return os.getloadavg()[0]
 
 
-def wait_quiet(limit: float, minutes: float) -> float:
-    deadline = time.monotonic() + minutes * 60
+QUIET_BUDGET: list[float] = []  # the monotonic deadline of all the waiting, set by the first wait
+
+
+def wait_quiet(limit: float = 1.5, minutes: float = 20) -> float:
+    """Poll every 30 s until the 1-minute load average is below ``limit``; all the waits of a run share
+    one budget of ``minutes``. Returns the load it goes on with."""
+    if not QUIET_BUDGET:
+        QUIET_BUDGET.append(time.monotonic() + minutes * 60)
     while True:
         load = load1()
-        if load < limit or time.monotonic() >= deadline:
+        if load < limit or time.monotonic() >= QUIET_BUDGET[0]:
             return load
         print(f"load average {load:.2f} ≥ {limit}: waiting 30 s", flush=True)
         time.sleep(30)
@@ -857,8 +864,8 @@ def report(
         START,
         "## Web tier: gunicorn + PostgreSQL + Celery, logins and a 50-user mix",
         "",
-        f"Reproduce: `{command}` (about {'4' if args.quick else '7'} minutes on a quiet machine; `--wait-quiet` first waits, up to "
-        "20 minutes before each part, for a 1-minute load average below 1.5; `--quick`: one login round and a 30 s mix).",
+        f"Reproduce: `{command}` (about {'4' if args.quick else '7'} minutes on a quiet machine; `--wait-quiet` first waits, 20 minutes "
+        "in all, before the hash costs, the logins and the mix, for a 1-minute load average below 1.5; `--quick`: one login round and a 30 s mix).",
         "",
         f"Machine: {meta['cpu']}, {meta['cores']} cores, {meta['mem']}; {meta['os']}; Python {meta['python']}, "
         f"PostgreSQL {meta['pg']} (local), Redis {meta['redis']} (private, port {REDIS_PORT}). Commit `{meta['commit']}`, run {meta['when']}. "
@@ -971,7 +978,9 @@ def main() -> int:
         "--mix-seconds", type=float, default=None, help="length of the mix (default 120; --quick 30)"
     )
     parser.add_argument(
-        "--wait-quiet", action="store_true", help="before measuring, wait (up to 20 min) for load < 1.5"
+        "--wait-quiet",
+        action="store_true",
+        help="before each part, wait for a 1-min load < 1.5 (20 min in all)",
     )
     parser.add_argument("--keep-db", action="store_true", help="leave exp_web_bench in place at the end")
     parser.add_argument(
@@ -984,6 +993,8 @@ def main() -> int:
     if args.seed_extra is not None:
         print(json.dumps(seed_extra(args.seed_extra)))
         return 0
+    # A SIGTERM ends the run through the same clean-up as Ctrl-C (processes by pid, the database dropped).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     args.rounds = args.rounds or (1 if args.quick else 3)
     args.mix_seconds = args.mix_seconds or (30.0 if args.quick else 120.0)
     command = (
@@ -1033,7 +1044,7 @@ def main() -> int:
             print("servers up:", ports, flush=True)
 
             if args.wait_quiet:
-                print(f"quiet before the hash costs: load {wait_quiet(1.5, 20):.2f}", flush=True)
+                print(f"quiet before the hash costs: load {wait_quiet():.2f}", flush=True)
             loads["hashes"] = load1()
             print("hash costs…", flush=True)
             hashes = hash_costs()
@@ -1043,7 +1054,7 @@ def main() -> int:
                 )
 
             if args.wait_quiet:
-                print(f"quiet before the logins: load {wait_quiet(1.5, 20):.2f}", flush=True)
+                print(f"quiet before the logins: load {wait_quiet():.2f}", flush=True)
             usernames = sorted(plan["roles"])[:50]
             if len(usernames) < 50:
                 raise SystemExit(f"only {len(usernames)} accounts")
@@ -1077,7 +1088,7 @@ def main() -> int:
             print(f"mix: {len(people)} people log in and open each of their pages once…", flush=True)
             people = [prepare_person(port, p, plan) for p in people]
             if args.wait_quiet:
-                print(f"quiet before the mix: load {wait_quiet(1.5, 20):.2f}", flush=True)
+                print(f"quiet before the mix: load {wait_quiet():.2f}", flush=True)
             else:
                 time.sleep(5)
             load_before = load1()
