@@ -135,6 +135,14 @@ AUTHENTICATION_BACKENDS = [
 ]
 ANONYMOUS_USER_NAME = None  # guardian: no anonymous user row
 GUARDIAN_RAISE_403 = False
+# Argon2id with explicit parameters first (expediente/hashers.py: why these, measured in
+# docs/BENCHMARKS.md "Web tier"); PBKDF2 stays so that hashes stored before verify, and Django
+# re-hashes each with Argon2id at its owner's next successful login.
+PASSWORD_HASHERS = [
+    "expediente.hashers.Argon2idPasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -17,7 +17,8 @@ def _audit_tables_flushable():
 
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
-    """Tests create many users; the production hasher (PBKDF2) is deliberately slow."""
+    """Tests create many users; the production hasher (Argon2id, expediente/hashers.py) is deliberately
+    slow."""
     settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
