@@ -58,6 +58,7 @@ from viewflow.workflow.status import STATUS
 from cases import outbox
 from cases.roles import Role
 
+from . import sod
 from .models import Delegation, Notification, Step, step_label
 
 logger = logging.getLogger(__name__)
@@ -215,8 +216,9 @@ def task_audience(task) -> list:
 
 
 def escalation_audience(task) -> list:
-    """The escalation role's active users, not of the applicant unit, whose department and program
-    scopes cover the task's case (capped), in ONE query whatever the staff."""
+    """The escalation role's active users, not of the applicant unit and never on the case's
+    applicant side, whose department and program scopes cover the task's case (capped), in ONE
+    query whatever the staff."""
     from budget.selectors import users_in_program_scope
     from registry.selectors import users_in_department_scope
 
@@ -228,6 +230,11 @@ def escalation_audience(task) -> list:
         users = users.exclude(unit_id=task.unit_id)
     users = users.filter(users_in_department_scope(task.department_id))
     users = users.filter(users_in_program_scope(task.program_id))
+    # Never someone who acted for the applicant on the case: they could not reassign it either
+    # (``services.reassign_refusal``), so they are not told that it is theirs to reassign.
+    applicant_side = sod.acted_as_applicant_users_q(task.case_code)
+    if applicant_side is not None:
+        users = users.exclude(applicant_side)
     found = list(users.order_by("pk")[: cap + 1])
     return [] if len(found) > cap else found
 

@@ -355,21 +355,10 @@ def reassign_candidates(task: CaseTask, *, limit: int = 200) -> list:
     """Who an escalated task may be given to: active users of the task's role who could work it
     themselves (role, scope, four eyes, not of the applicant unit, never on its applicant side),
     except whoever holds it now. At most ``limit`` (roles are small; the service checks anyway)."""
-    from django.contrib.auth import get_user_model
-
-    from .services import candidate_refusal
-
     if not task.role or task.role == Role.APPLICANT:
         return []
-    users = (
-        get_user_model()
-        .objects.filter(is_active=True, groups__name=task.role)
-        .exclude(pk=task.owner_id or 0)
-        .distinct()
-        .order_by("username")[:limit]
-    )
-    pairs = sod.incompatible_map()
-    return [u for u in users if candidate_refusal(u, task, pairs=pairs) is None]
+    # The same rule as ``services.candidate_refusal``, in one query (``eligible_users``).
+    return list(eligible_users(task).exclude(pk=task.owner_id or 0).order_by("username")[:limit])
 
 
 @dataclass(frozen=True)

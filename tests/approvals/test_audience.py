@@ -94,6 +94,8 @@ def slow_escalation(task, cap: int) -> list[int]:
         programs = program_scope_ids(user)
         if programs is not None and task.program_id not in programs:
             continue
+        if sod.acted_as_applicant(user, task.case_code):  # as reassign_refusal
+            continue
         out.append(user.pk)
     return [] if len(out) > cap else out
 

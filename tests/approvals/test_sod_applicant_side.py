@@ -151,3 +151,19 @@ def test_an_escalated_task_cannot_be_reassigned_to_it(world: World, history):
 def fresh_task(task):
     task.refresh_from_db()
     return task
+
+
+def test_an_escalation_never_tells_someone_who_acted_for_the_applicant(world: World, history):
+    """Escalation notices go to those who may reassign the task: never to someone of the escalation
+    role who acted on the case for the applicant (``reassign_refusal`` refuses them)."""
+    from django.contrib.auth.models import Group
+
+    from approvals import notifications
+
+    converso, own = history["converso"], history["cases"]["own"]
+    task = open_task(own, "admissibility")
+    Group.objects.get(name=task.escalation_role).user_set.add(converso)
+    audience = notifications.escalation_audience(fresh_task(task))
+    assert audience and converso not in audience
+    untouched = open_task(history["cases"]["untouched"], "admissibility")
+    assert converso in notifications.escalation_audience(fresh_task(untouched))
