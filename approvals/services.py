@@ -17,9 +17,10 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -32,7 +33,7 @@ from audit.chain import to_jsonable
 from cases import kinds
 from cases.errors import Conflict
 from cases.permissions import require, rule
-from cases.roles import STAFF_ROLES, Role, has_role, is_admin, is_system_user, roles_of
+from cases.roles import STAFF_ROLES, Role, has_role, is_admin, is_system_user, narrow_roles, roles_of
 from workflows.models import CaseTask
 from workflows.services import advance_task_version, created_tasks, deciding
 
@@ -243,7 +244,24 @@ def acting_principal(actor, task: CaseTask):
     """The user on whose behalf ``actor`` works ``task``: itself, or a delegator whose inbox it
     holds. Raises ``PermissionDenied`` with the reason when neither may, ``TaskHeldByOther`` when
     the task is held by someone it does not stand in for. A task of the applicant unit belongs to
-    every member of the unit, whoever its viewflow owner is."""
+    every member of the unit, whoever its viewflow owner is.
+
+    The usual case — the actor may work the task itself — is answered by ONE query
+    (``selectors.eligible_users``: role, scopes, applicant side and four eyes, the pairs joined in
+    the SQL); only when it may not are delegations and the reasons read, check by check."""
+    from .selectors import eligible_users
+
+    if (task.role == Role.APPLICANT or task.owner_id in (None, actor.pk)) and actor.is_active:
+        eligible = eligible_users(task).filter(pk=actor.pk)
+        if getattr(actor, "_expediente_roles", None) is None:
+            # The same query reads the actor's roles, which the transition's permission asks next.
+            roles = Group.objects.filter(user=actor.pk, name__in=Role.values).order_by()
+            rows = list(roles.values_list("name", Exists(eligible)))
+            narrow_roles(actor, frozenset(name for name, _ok in rows))
+            if any(ok for _name, ok in rows):
+                return actor
+        elif eligible.exists():
+            return actor
     pairs = sod.incompatible_map()
     # Applicant steps are never delegated (delegations are between staff of one role).
     delegators = active_delegators(actor, role=task.role) if task.role != Role.APPLICANT else []
@@ -330,9 +348,7 @@ def _claim_task(task_id: int, *, actor) -> CaseTask:
             if task.status != STATUS.NEW:
                 raise Conflict(taken)
             principal = acting_principal(actor, task)
-            advance_task_version(task, conflict=taken)
-            activation = task.flow_task.activation_class(task)
-            activation.assign(principal)
+            advance_task_version(task, conflict=taken, assign_to=principal)
             audit.record(
                 AuditAction.TASK_CLAIMED,
                 actor=actor,
@@ -432,10 +448,10 @@ def _complete_task(task_id: int, *, actor, decision: str, comment: str, data: di
 
             # The task as read is the task decided: a stale read (another session claimed, released
             # or decided it meanwhile) updates no row and nothing below runs.
-            advance_task_version(task, conflict=decided)
+            advance_task_version(
+                task, conflict=decided, assign_to=principal if task.status == STATUS.NEW else None
+            )
             activation = task.flow_task.activation_class(task)
-            if task.status == STATUS.NEW:
-                activation.assign(principal)
             ctx = StepContext(
                 task=task,
                 case=case,

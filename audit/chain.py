@@ -176,14 +176,42 @@ def record(
     # Everything above is prepared before taking the chain lock: while it is held (until COMMIT) only
     # the head is read, the hash computed and one prepared INSERT sent.
     with transaction.atomic(savepoint=False):
-        head = _lock_and_read_head()
-        entry.seq, entry.prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
-        entry.at = timezone.now()
-        entry.hash = entry_hash(entry.prev_hash, entry_body(entry))
-        _insert(entry, data_json)
+        _append(entry, data_json)
     entry._state.adding = False
     entry._state.db = connection.alias
     return entry
+
+
+# The head this connection last wrote, ``(seq, hash)``: where its next entry most likely goes.
+_LAST_HEAD = "_expediente_audit_head"
+
+
+def _append(entry: AuditEntry, data_json: str) -> None:
+    """Chain ``entry`` after the head and insert it, under the chain lock.
+
+    The second and later entries of a decision (and, with no other writer between, the first of the
+    next) cost one statement, not two: the entry is chained after the head this connection last
+    wrote and inserted only if that is still the head — ``INSERT … SELECT … WHERE`` that entry exists
+    with that hash and none follows it — with the chain lock taken first in the same round trip on
+    PostgreSQL (re-entrant: free when this transaction holds it). The guard makes the guess safe
+    whatever happened since (a rollback, another writer): it inserts nothing, and the entry is
+    chained again after the head read under the lock."""
+    last = getattr(connection, _LAST_HEAD, None)
+    if last is not None:
+        _chain(entry, last)
+        if _insert(entry, data_json, after=last):
+            setattr(connection, _LAST_HEAD, (entry.seq, entry.hash))
+            return
+    head = _lock_and_read_head()
+    _chain(entry, head)
+    _insert(entry, data_json)
+    setattr(connection, _LAST_HEAD, (entry.seq, entry.hash))
+
+
+def _chain(entry: AuditEntry, head: tuple[int, str] | None) -> None:
+    entry.seq, entry.prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
+    entry.at = timezone.now()
+    entry.hash = entry_hash(entry.prev_hash, entry_body(entry))
 
 
 STORED_COLUMNS = (
@@ -203,21 +231,37 @@ STORED_COLUMNS = (
     "prev_hash",
     "hash",
 )
-_insert_sql: dict[str, str] = {}
+_insert_sql: dict[tuple[str, bool], str] = {}
 
 
-def _insert(entry: AuditEntry, data_json: str) -> None:
-    """One INSERT of the row (what ``Model.save(force_insert=True)`` would send, without its overhead)."""
-    sql = _insert_sql.get(connection.vendor)
+def _insert_statement(guarded: bool) -> str:
+    """The INSERT of one row (what ``Model.save(force_insert=True)`` would send, without its
+    overhead); ``guarded``: only if the entry given last is the head (``_append``)."""
+    key = (connection.vendor, guarded)
+    sql = _insert_sql.get(key)
     if sql is None:
         quote = connection.ops.quote_name
-        marks = [
+        marks = ", ".join(
             "%s::jsonb" if c == "data" and connection.vendor == "postgresql" else "%s" for c in STORED_COLUMNS
-        ]
+        )
         columns = ", ".join(quote(c) for c in STORED_COLUMNS)
         table = quote(AuditEntry._meta.db_table)
         # Built from constants only (table and column names of the model).
-        sql = _insert_sql[connection.vendor] = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(marks)})"  # noqa: S608
+        if guarded:
+            sql = (
+                f"INSERT INTO {table} ({columns}) SELECT {marks} "  # noqa: S608
+                f"WHERE EXISTS (SELECT 1 FROM {table} WHERE seq = %s AND hash = %s) "
+                f"AND NOT EXISTS (SELECT 1 FROM {table} WHERE seq > %s)"
+            )
+        else:
+            sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608
+        _insert_sql[key] = sql
+    return sql
+
+
+def _insert(entry: AuditEntry, data_json: str, *, after: tuple[int, str] | None = None) -> bool:
+    """Insert the row; with ``after`` (``(seq, hash)``), only if that entry is the head. Returns
+    whether the row was inserted."""
     params = [
         entry.seq,
         entry.version,
@@ -235,5 +279,20 @@ def _insert(entry: AuditEntry, data_json: str) -> None:
         entry.prev_hash,
         entry.hash,
     ]
+    sql = _insert_statement(after is not None)
+    if after is not None:
+        params += [after[0], after[1], after[0]]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        if after is not None and connection.vendor == "postgresql":
+            # The chain lock first, in a statement of its own (the guard's reads must see what
+            # committed while this transaction waited for it: READ COMMITTED takes a snapshot per
+            # statement), in the same round trip unless the driver binds on the server.
+            if connection.settings_dict.get("OPTIONS", {}).get("server_side_binding"):
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
+                cursor.execute(sql, params)
+            else:
+                cursor.execute(f"SELECT pg_advisory_xact_lock({CHAIN_LOCK_KEY:d}); {sql}", params)
+                cursor.cursor.nextset()
+        else:
+            cursor.execute(sql, params)
+        return cursor.rowcount == 1

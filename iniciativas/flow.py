@@ -14,7 +14,7 @@ from viewflow.workflow import flow, lock
 from approvals.models import Step
 from cases.roles import Role
 from workflows.models import CaseProcess, CaseTask
-from workflows.nodes import CaseFlowMixin, ChainStepMixin, DynamicSplit, HumanStep, ask, state_is
+from workflows.nodes import CaseFlowMixin, ChainStepMixin, DynamicSplit, End, HumanStep, Switch, ask, state_is
 
 from .models import InitiativeState
 
@@ -40,7 +40,7 @@ class InitiativeFlow(CaseFlowMixin, ChainStepMixin, flow.Flow):
         escalation_role=Role.DIRECTOR,
     ).Next(this.after_admissibility)
     after_admissibility = (
-        flow.Switch()
+        Switch()
         .Case(this.evaluations, state_is(S.IN_EVALUATION))
         .Case(this.answer_observation, state_is(S.OBSERVED))
         .Default(this.end)
@@ -51,7 +51,7 @@ class InitiativeFlow(CaseFlowMixin, ChainStepMixin, flow.Flow):
         deadline_days=this.observation_days,
     ).Next(this.after_answer)
     after_answer = (
-        flow.Switch()
+        Switch()
         .Case(this.admissibility, state_is(S.SUBMITTED))
         .Case(this.approval, state_is(S.IN_APPROVAL))
         .Default(this.end)
@@ -68,7 +68,7 @@ class InitiativeFlow(CaseFlowMixin, ChainStepMixin, flow.Flow):
     ).Next(this.evaluations_done)
     evaluations_done = flow.Join().Next(this.after_evaluation)
     after_evaluation = (
-        flow.Switch()
+        Switch()
         .Case(this.third_evaluation, ask("needs_third_evaluation"))
         .Case(this.approval, state_is(S.IN_APPROVAL))
         .Default(this.end)
@@ -90,7 +90,7 @@ class InitiativeFlow(CaseFlowMixin, ChainStepMixin, flow.Flow):
         escalation_role=this.chain_step_escalation,
     ).Next(this.after_approval)
     after_approval = (
-        flow.Switch()
+        Switch()
         .Case(this.agreement, state_is(S.APPROVED))
         .Case(this.answer_observation, ask("awaits_answer"))
         .Case(this.approval, state_is(S.IN_APPROVAL))
@@ -107,7 +107,7 @@ class InitiativeFlow(CaseFlowMixin, ChainStepMixin, flow.Flow):
     payment_confirmation = HumanStep(
         step=Step.PAYMENT_CONFIRMATION, role=Role.FINANCE, deadline_days=3, escalation_role=Role.DIRECTOR
     ).Next(this.after_payment)
-    after_payment = flow.Switch().Case(this.progress_report, ask("tranches_left")).Default(this.final_report)
+    after_payment = Switch().Case(this.progress_report, ask("tranches_left")).Default(this.final_report)
     progress_report = HumanStep(step=Step.PROGRESS_REPORT, role=Role.APPLICANT, deadline_days=60).Next(
         this.progress_review
     )
@@ -119,7 +119,7 @@ class InitiativeFlow(CaseFlowMixin, ChainStepMixin, flow.Flow):
         escalation_role=Role.DIRECTOR,
     ).Next(this.after_progress_review)
     after_progress_review = (
-        flow.Switch().Case(this.payment_order, ask("last_report_approved")).Default(this.progress_report)
+        Switch().Case(this.payment_order, ask("last_report_approved")).Default(this.progress_report)
     )
 
     # Close-out: final report, final inspection, refund of the balance and close-out record.
@@ -133,14 +133,12 @@ class InitiativeFlow(CaseFlowMixin, ChainStepMixin, flow.Flow):
         deadline_days=10,
         escalation_role=Role.DIRECTOR,
     ).Next(this.after_final_inspection)
-    after_final_inspection = (
-        flow.Switch().Case(this.closeout, state_is(S.IN_CLOSEOUT)).Default(this.final_report)
-    )
+    after_final_inspection = Switch().Case(this.closeout, state_is(S.IN_CLOSEOUT)).Default(this.final_report)
     closeout = HumanStep(
         step=Step.CLOSEOUT, role=Role.FINANCE, deadline_days=10, escalation_role=Role.DIRECTOR
     ).Next(this.end)
 
-    end = flow.End()
+    end = End()
 
     # --- helpers the nodes read (no writes here: the step handlers do them) ---------------------
     def observation_days(self, activation) -> int:

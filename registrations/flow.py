@@ -10,7 +10,7 @@ from viewflow.workflow import flow, lock
 from approvals.models import Step
 from cases.roles import Role
 from workflows.models import CaseProcess, CaseTask
-from workflows.nodes import CaseFlowMixin, HumanStep
+from workflows.nodes import CaseFlowMixin, End, HumanStep, Switch
 
 from .models import RegistrationState
 from .steps import DEFAULT_OBSERVATION_DAYS, REVIEW
@@ -34,12 +34,12 @@ class RegistrationFlow(CaseFlowMixin, flow.Flow):
     review = HumanStep(
         step=REVIEW, role=Role.EVALUATOR, scope="department", deadline_days=5, escalation_role=Role.DIRECTOR
     ).Next(this.after_review)
-    after_review = flow.Switch().Case(this.answer_observation, state_is(S.OBSERVED)).Default(this.end)
+    after_review = Switch().Case(this.answer_observation, state_is(S.OBSERVED)).Default(this.end)
     answer_observation = HumanStep(
         step=Step.ANSWER_OBSERVATION, role=Role.APPLICANT, deadline_days=this.observation_days
     ).Next(this.after_answer)
-    after_answer = flow.Switch().Case(this.review, state_is(S.IN_REVIEW)).Default(this.end)
-    end = flow.End()
+    after_answer = Switch().Case(this.review, state_is(S.IN_REVIEW)).Default(this.end)
+    end = End()
 
     def observation_days(self, activation) -> int:
         return self.case(activation).observation_days or DEFAULT_OBSERVATION_DAYS

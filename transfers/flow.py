@@ -21,7 +21,7 @@ from viewflow.workflow import flow, lock
 from approvals.models import Step
 from cases.roles import Role
 from workflows.models import CaseProcess, CaseTask
-from workflows.nodes import CaseFlowMixin, ChainStepMixin, HumanStep, ask, state_is
+from workflows.nodes import CaseFlowMixin, ChainStepMixin, End, HumanStep, Switch, ask, state_is
 
 from .models import TransferState
 
@@ -71,7 +71,7 @@ class TransferFlow(CaseFlowMixin, ChainStepMixin, flow.Flow):
         escalation_role=Role.DIRECTOR,
     ).Next(this.verified)
     verified = flow.Join(continue_on_condition=this.verification_failed).Next(this.after_verification)
-    after_verification = flow.Switch().Case(this.approval, state_is(S.IN_APPROVAL)).Default(this.end)
+    after_verification = Switch().Case(this.approval, state_is(S.IN_APPROVAL)).Default(this.end)
 
     # The rest of the policy's chain, one task per step, in order. A step may observe: the
     # beneficiary unit answers (the case stays in approval) and the same step is taken again.
@@ -83,7 +83,7 @@ class TransferFlow(CaseFlowMixin, ChainStepMixin, flow.Flow):
         escalation_role=this.chain_step_escalation,
     ).Next(this.after_approval)
     after_approval = (
-        flow.Switch()
+        Switch()
         .Case(this.agreement, state_is(S.APPROVED))
         .Case(this.answer_observation, ask("awaits_answer"))
         .Case(this.approval, state_is(S.IN_APPROVAL))
@@ -95,13 +95,13 @@ class TransferFlow(CaseFlowMixin, ChainStepMixin, flow.Flow):
         deadline_days=this.observation_days,
     ).Next(this.after_answer)
     # Answered: back to the chain step that observed. Expired: ``annulled``, nothing left to route.
-    after_answer = flow.Switch().Case(this.approval, state_is(S.IN_APPROVAL)).Default(this.end)
+    after_answer = Switch().Case(this.approval, state_is(S.IN_APPROVAL)).Default(this.end)
 
     agreement = HumanStep(
         step=Step.AGREEMENT, role=Role.LEGAL, deadline_days=10, escalation_role=Role.DIRECTOR
     ).Next(this.after_agreement)
     after_agreement = (
-        flow.Switch()
+        Switch()
         .Case(this.delivery_record, ask("is_in_kind"))
         .Case(this.payment_order, state_is(S.IN_DELIVERY))
         .Default(this.end)
@@ -119,7 +119,7 @@ class TransferFlow(CaseFlowMixin, ChainStepMixin, flow.Flow):
         step=Step.DELIVERY_ACCEPTANCE, role=Role.APPLICANT, deadline_days=10
     ).Next(this.after_acceptance)
     after_acceptance = (
-        flow.Switch()
+        Switch()
         .Case(this.followup_visit, state_is(S.IN_FOLLOWUP))
         .Case(this.delivery_record, state_is(S.IN_DELIVERY))
         .Default(this.end)
@@ -132,7 +132,7 @@ class TransferFlow(CaseFlowMixin, ChainStepMixin, flow.Flow):
     payment_confirmation = HumanStep(
         step=Step.PAYMENT_CONFIRMATION, role=Role.FINANCE, deadline_days=3, escalation_role=Role.DIRECTOR
     ).Next(this.after_payment)
-    after_payment = flow.Switch().Case(this.followup_visit, state_is(S.IN_FOLLOWUP)).Default(this.end)
+    after_payment = Switch().Case(this.followup_visit, state_is(S.IN_FOLLOWUP)).Default(this.end)
 
     # Follow-up: visits until the use is verified (closed), or misuse found (reversion).
     followup_visit = HumanStep(
@@ -143,7 +143,7 @@ class TransferFlow(CaseFlowMixin, ChainStepMixin, flow.Flow):
         escalation_role=Role.DIRECTOR,
     ).Next(this.after_followup)
     after_followup = (
-        flow.Switch()
+        Switch()
         .Case(this.reversion, ask("reversion_pending"))
         .Case(this.followup_visit, state_is(S.IN_FOLLOWUP))
         .Default(this.end)
@@ -152,7 +152,7 @@ class TransferFlow(CaseFlowMixin, ChainStepMixin, flow.Flow):
         step=Step.RECOVERY, role=Role.FINANCE, deadline_days=30, escalation_role=Role.DIRECTOR
     ).Next(this.end)
 
-    end = flow.End()
+    end = End()
 
     # --- helpers the nodes read (no writes here: the step handlers do them) ---------------------
     def _verification_days(self, activation, step) -> int:

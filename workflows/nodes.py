@@ -15,7 +15,12 @@ from collections.abc import Callable
 from django.utils import timezone
 from viewflow import this
 from viewflow.workflow import flow
+from viewflow.workflow.activation import Activation
+from viewflow.workflow.exceptions import FlowRuntimeError
+from viewflow.workflow.nodes.end import EndActivation
 from viewflow.workflow.nodes.split import SplitActivation
+from viewflow.workflow.nodes.switch import SwitchActivation
+from viewflow.workflow.signals import flow_finished, task_finished, task_started
 from viewflow.workflow.status import STATUS
 
 from approvals.calendar import add_business_days
@@ -93,6 +98,55 @@ class HumanStep(flow.View):
         task.title = info["title"][:200]
         # Due at the end of the business day, La Paz time.
         task.due_at = timezone.make_aware(dt.datetime.combine(due_date, dt.time(23, 59, 59)))
+
+
+# A gateway and the end of a flow without a savepoint of their own. viewflow wraps each in
+# ``transaction.atomic(savepoint=True)`` so that a failure can leave the task in ERROR while the rest
+# commits; ours run inside a decision (``approvals.services.complete_task``) or a direct exit
+# (``workflows.services.transition``), which rolls back whole on any error — no task is ever left in
+# ERROR — so the savepoint was two statements per node that bought nothing.
+
+
+class _SwitchActivation(SwitchActivation):
+    @Activation.status.super()
+    def activate(self):
+        with self.exception_guard():
+            for node, cond in self.flow_task._branches:
+                if cond is None or cond(self):  # a Default branch has no condition
+                    self.next_task = node
+                    break
+            if not self.next_task:
+                raise FlowRuntimeError(f"No next task available for {self.flow_task.name}")
+
+
+class Switch(flow.Switch):
+    """viewflow's ``Switch`` (the first branch whose condition holds), without its savepoint."""
+
+    activation_class = _SwitchActivation
+
+
+class _EndActivation(EndActivation):
+    @Activation.status.super()
+    def activate(self):
+        with self.exception_guard():
+            self.task.started = timezone.now()
+            task_started.send(sender=self.flow_class, process=self.process, task=self.task)
+            task_class = self.flow_class.task_class
+            others = task_class._default_manager.filter(process=self.process, finished__isnull=True)
+            finished = not others.exclude(pk=self.task.pk).exists()
+            if finished:
+                self.process.status = STATUS.DONE
+                self.process.finished = timezone.now()
+                self.process.save()
+            task_finished.send(sender=self.flow_class, process=self.process, task=self.task)
+            if finished:
+                flow_finished.send(sender=self.flow_class, process=self.process, task=self.task)
+
+
+class End(flow.End):
+    """viewflow's ``End`` (finishes the process once no other task is open), without its savepoint."""
+
+    activation_class = _EndActivation
 
 
 class DynamicSplitActivation(SplitActivation):

@@ -11,6 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import TransitionNotAllowed
+from viewflow.workflow.status import STATUS
 
 import audit
 from cases import kinds, memo
@@ -116,7 +117,7 @@ def case_action(case_type: str, case_id: int):
         yield model.objects.select_for_update(of=("self",)).select_related(*kind.related).get(pk=case_id)
 
 
-def advance_task_version(task, *, conflict: str) -> None:
+def advance_task_version(task, *, conflict: str, assign_to=None) -> None:
     """Claim the right to write ``task`` (a ``CaseTask``) as read: ``UPDATE … SET version = version
     + 1 WHERE pk = … AND status = <read status> AND version = <read version>``, in the caller's
     transaction. No row updated means someone changed the task since it was read (claimed,
@@ -126,15 +127,25 @@ def advance_task_version(task, *, conflict: str) -> None:
     also row-locks the task until commit, so a concurrent writer waits, re-reads and finds 0 rows.
 
     The instance is kept in step: viewflow's later full ``task.save()`` writes the new version
-    back, never the stale one."""
+    back, never the stale one.
+
+    ``assign_to`` (a user, for a NEW task): the same UPDATE also assigns the task to it — what
+    viewflow's ``assign`` transition does (``status`` ASSIGNED, ``owner``), without its second,
+    full-row write. The caller then skips ``activation.assign``."""
     from .models import CaseTask
 
-    won = CaseTask.objects.filter(pk=task.pk, status=task.status, version=task.version).update(
-        version=F("version") + 1
-    )
+    changes: dict = {"version": F("version") + 1}
+    if assign_to is not None:
+        if task.status != STATUS.NEW:
+            raise ValueError("only a NEW task is assigned")
+        changes.update(status=STATUS.ASSIGNED, owner_id=assign_to.pk)
+    won = CaseTask.objects.filter(pk=task.pk, status=task.status, version=task.version).update(**changes)
     if not won:
         raise Conflict(conflict)
     task.version += 1
+    if assign_to is not None:
+        task.status = STATUS.ASSIGNED
+        task.owner = assign_to
 
 
 @transaction.atomic

@@ -9,6 +9,9 @@ tasks were written to one table, each new task once (issue 12): a viewflow node 
 the link to the previous task and the UPDATE that closes it. ``pytest -s`` prints each count, and
 docs/BENCHMARKS.md ("one decision") says where they go."""
 
+import os
+from pathlib import Path
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -21,7 +24,7 @@ from ..iniciativas.conftest import submitted
 
 pytestmark = pytest.mark.django_db
 
-CEILING = {"admissibility": 33, "budget_certification": 41, "registration_review": 68}
+CEILING = {"admissibility": 24, "budget_certification": 28, "registration_review": 53}
 
 
 def reads_of(table: str, queries) -> int:
@@ -39,6 +42,9 @@ def decide_counting(code, step, user, **data):
         approvals.complete_task(task.pk, actor=user, decision="approve", data=data)
     # What docs/BENCHMARKS.md reports ("one decision"): ``pytest -s`` prints it.
     print(f"\n{step} on {connection.vendor}: {len(ctx.captured_queries)} statements")
+    if dump := os.environ.get("EXPEDIENTE_DUMP_QUERIES"):  # a folder: one file of statements per step
+        with open(Path(dump) / f"{step}-{connection.vendor}.sql", "w") as f:
+            f.writelines(f"{n:3d} {q['sql']}\n" for n, q in enumerate(ctx.captured_queries, 1))
     return ctx.captured_queries
 
 
