@@ -30,7 +30,7 @@ from viewflow.workflow.status import STATUS
 import audit
 from audit.actions import AuditAction
 from audit.chain import to_jsonable
-from cases import kinds
+from cases import kinds, tx
 from cases.errors import Conflict
 from cases.permissions import require, rule
 from cases.roles import STAFF_ROLES, Role, has_role, is_admin, is_system_user, narrow_roles, roles_of
@@ -423,7 +423,7 @@ def _complete_task(task_id: int, *, actor, decision: str, comment: str, data: di
         # viewflow's select_for_update lock already holds a transaction: no savepoint of our own
         # inside it (an error rolls the whole decision back anyway); with a lock that holds none,
         # this opens the transaction.
-        with flow_class.lock(task.process_id), transaction.atomic(savepoint=False):
+        with flow_class.lock(task.process_id), transaction.atomic(savepoint=False), tx.whole(), audit.batch():
             task = _read_locked(task_id)
             decided = _("This task has already been decided.")
             if task.status not in (STATUS.NEW, STATUS.ASSIGNED):

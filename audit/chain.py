@@ -16,6 +16,9 @@ import decimal
 import enum
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.db import connection, models, transaction
@@ -175,8 +178,13 @@ def record(
     data_json = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
     # Everything above is prepared before taking the chain lock: while it is held (until COMMIT) only
     # the head is read, the hash computed and one prepared INSERT sent.
-    with transaction.atomic(savepoint=False):
-        _append(entry, data_json)
+    pending = _BATCH.get()
+    if pending is not None:
+        _chain(entry, _batch_head(pending))
+        pending.append((entry, data_json))
+    else:
+        with transaction.atomic(savepoint=False):
+            _append(entry, data_json)
     entry._state.adding = False
     entry._state.db = connection.alias
     return entry
@@ -184,6 +192,57 @@ def record(
 
 # The head this connection last wrote, ``(seq, hash)``: where its next entry most likely goes.
 _LAST_HEAD = "_expediente_audit_head"
+
+# The entries recorded inside ``batch()``, not yet written: ``(entry, its data as JSON)``.
+_BATCH: ContextVar[list[tuple[AuditEntry, str]] | None] = ContextVar("expediente_audit_batch", default=None)
+
+
+@contextmanager
+def batch() -> Iterator[None]:
+    """Write the entries recorded inside the block together, in ONE statement, when it ends.
+
+    For a unit of work that any error rolls back whole (a task decision: ``cases.tx.whole``),
+    which reads nothing back from the trail before it ends. Each entry is chained as it is
+    recorded — its ``seq`` and hash are known at once — after the head this connection last wrote;
+    the one INSERT checks that head is still the head (as ``_append`` does for one entry) and,
+    when it is not, the entries are chained again after the head read under the chain lock. An
+    error inside writes nothing. Nested blocks join the outer one."""
+    if _BATCH.get() is not None:
+        yield
+        return
+    pending: list[tuple[AuditEntry, str]] = []
+    token = _BATCH.set(pending)
+    try:
+        yield
+    finally:
+        _BATCH.reset(token)
+    if pending:
+        with transaction.atomic(savepoint=False):
+            _write_batch(pending)
+
+
+def _batch_head(pending: list[tuple[AuditEntry, str]]) -> tuple[int, str] | None:
+    """Where the next entry of a batch most likely goes: after the batch's last, else after the
+    head this connection last wrote (none known: a first guess that ``_write_batch`` replaces). No
+    lock is taken here: the chain's lock comes when the batch is written, after every other lock
+    of the decision (lock order, docs/ARCHITECTURE.md)."""
+    if pending:
+        last = pending[-1][0]
+        return last.seq, last.hash
+    return getattr(connection, _LAST_HEAD, None)
+
+
+def _write_batch(pending: list[tuple[AuditEntry, str]]) -> None:
+    first = pending[0][0]
+    after = (first.seq - 1, first.prev_hash) if first.seq > 1 else None
+    if after is None or not _insert_rows(pending, after=after):
+        head = _lock_and_read_head()
+        for entry, _data in pending:
+            _chain(entry, head)
+            head = (entry.seq, entry.hash)
+        _insert_rows(pending, after=None)
+    last = pending[-1][0]
+    setattr(connection, _LAST_HEAD, (last.seq, last.hash))
 
 
 def _append(entry: AuditEntry, data_json: str) -> None:
@@ -231,38 +290,43 @@ STORED_COLUMNS = (
     "prev_hash",
     "hash",
 )
-_insert_sql: dict[tuple[str, bool], str] = {}
+_insert_sql: dict[tuple[str, bool, int], str] = {}
 
 
-def _insert_statement(guarded: bool) -> str:
-    """The INSERT of one row (what ``Model.save(force_insert=True)`` would send, without its
+def _insert_statement(guarded: bool, rows: int = 1) -> str:
+    """The INSERT of ``rows`` rows (what ``Model.save(force_insert=True)`` would send, without its
     overhead); ``guarded``: only if the entry given last is the head (``_append``)."""
-    key = (connection.vendor, guarded)
+    key = (connection.vendor, guarded, rows)
     sql = _insert_sql.get(key)
     if sql is None:
         quote = connection.ops.quote_name
-        marks = ", ".join(
-            "%s::jsonb" if c == "data" and connection.vendor == "postgresql" else "%s" for c in STORED_COLUMNS
-        )
+        postgres = connection.vendor == "postgresql"
+        fields = {f.column: f for f in AuditEntry._meta.concrete_fields}
+        if guarded and postgres:
+            # A VALUES list types its columns on its own (text, unless told): cast each to the
+            # column's type, as the plain INSERT's target list would.
+            marks = ", ".join(f"%s::{fields[c].db_type(connection)}" for c in STORED_COLUMNS)
+        else:
+            marks = ", ".join("%s::jsonb" if c == "data" and postgres else "%s" for c in STORED_COLUMNS)
         columns = ", ".join(quote(c) for c in STORED_COLUMNS)
         table = quote(AuditEntry._meta.db_table)
+        values = ", ".join([f"({marks})"] * rows)
         # Built from constants only (table and column names of the model).
         if guarded:
             sql = (
-                f"INSERT INTO {table} ({columns}) SELECT {marks} "  # noqa: S608
+                f"INSERT INTO {table} ({columns}) SELECT * FROM (VALUES {values}) AS v "  # noqa: S608
                 f"WHERE EXISTS (SELECT 1 FROM {table} WHERE seq = %s AND hash = %s) "
                 f"AND NOT EXISTS (SELECT 1 FROM {table} WHERE seq > %s)"
             )
         else:
-            sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608
-        _insert_sql[key] = sql
+            sql = f"INSERT INTO {table} ({columns}) VALUES {values}"  # noqa: S608
+        if len(_insert_sql) < 64:
+            _insert_sql[key] = sql
     return sql
 
 
-def _insert(entry: AuditEntry, data_json: str, *, after: tuple[int, str] | None = None) -> bool:
-    """Insert the row; with ``after`` (``(seq, hash)``), only if that entry is the head. Returns
-    whether the row was inserted."""
-    params = [
+def _row(entry: AuditEntry, data_json: str) -> list:
+    return [
         entry.seq,
         entry.version,
         connection.ops.adapt_datetimefield_value(entry.at),
@@ -279,7 +343,19 @@ def _insert(entry: AuditEntry, data_json: str, *, after: tuple[int, str] | None 
         entry.prev_hash,
         entry.hash,
     ]
-    sql = _insert_statement(after is not None)
+
+
+def _insert(entry: AuditEntry, data_json: str, *, after: tuple[int, str] | None = None) -> bool:
+    """Insert the row; with ``after`` (``(seq, hash)``), only if that entry is the head. Returns
+    whether the row was inserted."""
+    return _insert_rows([(entry, data_json)], after=after)
+
+
+def _insert_rows(rows: list[tuple[AuditEntry, str]], *, after: tuple[int, str] | None) -> bool:
+    """Insert the rows in one statement; with ``after`` (``(seq, hash)``), only if that entry is
+    the head. Returns whether they were inserted."""
+    sql = _insert_statement(after is not None, len(rows))
+    params = [value for entry, data_json in rows for value in _row(entry, data_json)]
     if after is not None:
         params += [after[0], after[1], after[0]]
     with connection.cursor() as cursor:
@@ -295,4 +371,4 @@ def _insert(entry: AuditEntry, data_json: str, *, after: tuple[int, str] | None 
                 cursor.cursor.nextset()
         else:
             cursor.execute(sql, params)
-        return cursor.rowcount == 1
+        return cursor.rowcount == len(rows)

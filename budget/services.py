@@ -30,6 +30,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 import audit
 from audit.actions import AuditAction
 from audit.flags import services_write_permissions
+from cases import tx
 from cases.clock import today
 from cases.errors import Conflict
 from cases.money import bs, clean_amount
@@ -431,7 +432,7 @@ def _write_figures(line: BudgetLine, kind: str, amount: Decimal) -> BudgetLine:
     return line
 
 
-@transaction.atomic
+@tx.atomic
 def _move(
     line, kind: Kind, amount, *, actor, case=None, description: str = "", date: dt.date | None = None
 ) -> BudgetMovement:

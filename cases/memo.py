@@ -37,3 +37,9 @@ def remember(key: Any, factory: Callable[[], Any]) -> Any:
     if key not in memo:
         memo[key] = factory()
     return memo[key]
+
+
+def peek(key: Any, default: Any = None) -> Any:
+    """The value under ``key`` in the open memo, or ``default`` (nothing is computed or stored)."""
+    memo = _MEMO.get()
+    return default if memo is None else memo.get(key, default)

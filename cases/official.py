@@ -10,10 +10,11 @@ import secrets
 from collections.abc import Callable
 
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
+from . import tx
 from .models import OfficialCounter, OfficialDocument
 
 # Short codes people can type: no 0/O, 1/I/L.
@@ -23,11 +24,19 @@ CODE_LENGTH = 10
 
 def next_number(kind: str, prefix: str, year: int) -> tuple[int, str]:
     """``(sequence, "PREFIX-YEAR-NNNNNN")`` for ``kind`` in ``year``; call inside a transaction."""
-    OfficialCounter.objects.get_or_create(kind=kind, year=year)
-    counter = OfficialCounter.objects.select_for_update().get(kind=kind, year=year)
-    counter.last += 1
-    counter.save(update_fields=["last"])
-    return counter.last, f"{prefix}-{year}-{counter.last:06d}"
+    table = connection.ops.quote_name(OfficialCounter._meta.db_table)
+    with connection.cursor() as cursor:
+        # One statement: the year's first number creates its counter row, a later one increments
+        # it; either way the row stays locked until the transaction ends (PostgreSQL: ON CONFLICT
+        # DO UPDATE locks it; SQLite: the write lock), so numbers never repeat, and a rollback
+        # takes the number back with everything else, so they never skip.
+        cursor.execute(
+            f"INSERT INTO {table} (kind, year, last) VALUES (%s, %s, 1) "  # noqa: S608 (constant table)
+            f"ON CONFLICT (kind, year) DO UPDATE SET last = {table}.last + 1 RETURNING last",
+            [kind, year],
+        )
+        (last,) = cursor.fetchone()
+    return last, f"{prefix}-{year}-{last:06d}"
 
 
 def verification_code() -> str:
@@ -38,7 +47,7 @@ def verify_path(document: OfficialDocument) -> str:
     return f"{reverse('official-document-verify')}?number={document.number}&sha256={document.sha256}"
 
 
-@transaction.atomic
+@tx.atomic
 def issue(
     *,
     kind: str,

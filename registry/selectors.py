@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from cases import memo
 from cases.roles import is_staff_member, is_system_user
 
 from .models import Department, DepartmentGroupObjectPermission, DepartmentUserObjectPermission, Unit
@@ -19,6 +20,11 @@ def department_scope_ids(user) -> set[int] | None:
     """
     if user is None or not getattr(user, "is_authenticated", False):
         return set()
+    ids = memo.remember(("department_scope", user.pk), lambda: _department_scope(user))
+    return set(ids) if ids is not None else None  # read once per decision; a copy to the caller
+
+
+def _department_scope(user) -> frozenset[int] | None:
     perm = {"permission__codename": DEPARTMENT_PERMISSION, "permission__content_type__app_label": "registry"}
     # One statement: the user's own grants UNION those of its groups.
     own = DepartmentUserObjectPermission.objects.filter(user=user, **perm).values_list(
@@ -27,8 +33,7 @@ def department_scope_ids(user) -> set[int] | None:
     grouped = DepartmentGroupObjectPermission.objects.filter(group__user=user, **perm).values_list(
         "content_object_id", flat=True
     )
-    ids = set(own.union(grouped))
-    return ids or None
+    return frozenset(own.union(grouped)) or None
 
 
 def users_in_department_scope(department_id: int | None) -> Q:

@@ -19,6 +19,7 @@ from rest_framework.authtoken.models import Token
 import audit
 from audit.actions import AuditAction
 from audit.flags import services_write_permissions
+from cases import tx
 from cases.clock import today
 from cases.permissions import require
 from cases.roles import ALL_STAFF_ROLES, Role, has_role, is_staff_member, is_system_user
@@ -273,7 +274,7 @@ def _duplicate_nit(tax_id: str) -> ValidationError:
 
 def _save_unit(unit: Unit) -> None:
     try:
-        with transaction.atomic():
+        with tx.block():
             unit.save()
     except IntegrityError:  # a concurrent registration of the same NIT won
         raise ValidationError({"tax_id": [_duplicate_nit(unit.tax_id)]}) from None
@@ -291,7 +292,7 @@ def _unit_snapshot(unit: Unit) -> dict[str, Any]:
     }
 
 
-@transaction.atomic
+@tx.atomic
 def register_unit(
     *,
     actor: User,
@@ -333,7 +334,8 @@ def register_unit(
         sector=sector,
         registration_valid_until=registration_valid_until,
     )
-    errors = {**_unit_errors(unit, exclude=["department"] if dept is None else []), **errors}
+    # The department is a row just read (``department_from``), or already an error: not checked again.
+    errors = {**_unit_errors(unit, exclude=["department"]), **errors}
     if errors:
         raise ValidationError(errors)
     _save_unit(unit)
@@ -372,18 +374,19 @@ def unit_data_errors(data: dict) -> dict[str, list]:
     return {**_unit_errors(unit, exclude=["department"] if dept is None else []), **errors}
 
 
-@transaction.atomic
+@tx.atomic
 def add_member(unit: Unit, user: User, *, actor: User) -> User:
     """Make ``user`` (an applicant with no unit) a member of ``unit``: e.g. when the registration it
     applied for is approved. Audited (``unit.member_added``)."""
     require(actor, "registry.update_unit", unit)
-    user = _lock_user(user)
-    if user.unit_id == unit.pk:
-        return user
-    if user.unit_id is not None:
+    # One conditional UPDATE claims the person for the unit (it row-locks the user on PostgreSQL,
+    # as the read under lock did); only when it changes nothing is the reason read.
+    if not User.objects.filter(pk=user.pk, unit__isnull=True).update(unit=unit):
+        user = User.objects.get(pk=user.pk)
+        if user.unit_id == unit.pk:
+            return user
         raise ValidationError({"user": [_("This person already belongs to another productive unit.")]})
     user.unit = unit
-    user.save(update_fields=["unit"])
     audit.record(
         AuditAction.UNIT_MEMBER_ADDED,
         actor=actor,

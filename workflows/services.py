@@ -34,10 +34,17 @@ def deciding(case=None):
         seed[case_key(case)] = case
     token = _DECIDING.set(True)
     try:
-        with memo.scope(seed):
+        with memo.scope(seed) as shared:
             yield
+            if shared.pop(UNSAVED, False):
+                case.save()  # the transitions of the decision, in one write (``transition``)
     finally:
         _DECIDING.reset(token)
+
+
+# Set in the memo when a transition inside a decision left the decision's case to be saved once,
+# at the end of ``deciding``.
+UNSAVED = ("case_unsaved",)
 
 
 # The memo key under which a decision collects the human tasks its flow created (``HumanStep``).
@@ -65,7 +72,7 @@ def transition(case, name: str, *, actor, data: dict | None = None) -> None:
 
     1. the transition's permission (its ``permission=`` in the FSM) for ``actor`` → ``PermissionDenied``;
     2. django-fsm fires it, checking its source state and conditions → ``Conflict`` (HTTP 409);
-    3. the row is saved;
+    3. the row is saved (inside a task decision, the decision's case once, when ``deciding`` ends);
     4. the kind's exit hooks for the new state run (``CaseKind.on_enter``: e.g. releasing the money
        the case holds on its budget line — row locks on budget lines come here, before the audit
        chain's lock);
@@ -87,7 +94,12 @@ def transition(case, name: str, *, actor, data: dict | None = None) -> None:
     except TransitionNotAllowed as exc:
         message = kind.not_now or _("Case %(code)s is %(state)s: that action is not possible now.")
         raise Conflict(message % {"code": case.code, "state": case.get_state_display()}) from exc
-    case.save()
+    if _DECIDING.get() and memo.peek(case_key(case)) is case:
+        # The decision's own case: everything in the decision reads this instance, and ``deciding``
+        # writes it once at its end (a chain of transitions is one UPDATE, not one each).
+        memo.remember(UNSAVED, lambda: True)
+    else:
+        case.save()
     for hook in kind.on_enter.get(case.state, ()):
         hook(case, actor=actor)
     audit.record(
