@@ -59,7 +59,7 @@ def test_a_line_that_does_not_match_its_movements_is_flagged(line, finance):
     BudgetLine.objects.filter(pk=line.pk).update(reserved=Decimal("5.00"))
     assert "Algunas partidas no cuadran" in browser(finance).get("/budget/").content.decode()
     detail = browser(finance).get(f"/budget/lines/{line.pk}/").content.decode()
-    assert "no cuadra" in detail
+    assert "no coinciden con el libro de movimientos" in detail  # the figures (Cifras) do not
 
 
 def test_director_reads_but_gets_no_forms(line):
