@@ -130,12 +130,13 @@ class PrivateRedis:
 
 
 class Worker:
-    """``celery worker`` (solo pool) on the private broker and the test database, as a subprocess."""
+    """``celery worker`` on the private broker and the test database, as a subprocess: the solo pool
+    (one process), or ``pool="prefork"`` (a main process and one child that runs the jobs)."""
 
     count = 0
 
-    def __init__(self, broker_url: str, log: Path, **env: str):
-        self.broker_url, self.log, self.env, self.proc = broker_url, log, env, None
+    def __init__(self, broker_url: str, log: Path, pool: str = "solo", **env: str):
+        self.broker_url, self.log, self.pool, self.env, self.proc = broker_url, log, pool, env, None
 
     def start(self) -> None:
         Worker.count += 1
@@ -160,7 +161,7 @@ class Worker:
                 "-A",
                 "expediente",
                 "worker",
-                "--pool=solo",
+                f"--pool={self.pool}",
                 "--concurrency=1",
                 "--loglevel=INFO",
                 "-Q",
@@ -213,8 +214,8 @@ def workers(private_redis, tmp_path):
     class Workers:
         log = tmp_path / "worker.log"
 
-        def start(self, **env: str) -> Worker:
-            worker = Worker(private_redis.url, self.log, **env)
+        def start(self, pool: str = "solo", **env: str) -> Worker:
+            worker = Worker(private_redis.url, self.log, pool, **env)
             started.append(worker)
             worker.start()
             return worker
@@ -461,3 +462,43 @@ def test_a_worker_killed_mid_task_its_job_is_redelivered_by_the_broker_and_notif
         redelivered_after_kill_s=round(redelivered, 2),
         notifications=told,
     )
+
+
+def test_a_pool_child_killed_mid_task_its_job_is_given_back_at_once_and_notifies_once(
+    agency, private_redis, workers, settings, tmp_path
+):
+    """The prefork pool's child that runs the job is SIGKILLed; the worker's main process lives and,
+    with acks_late and task_reject_on_worker_lost (settings), gives the message back to the broker at
+    once instead of failing it: the next child runs it. Visibility timeout and outbox lease are long
+    here (an hour): neither may be what brings the job back."""
+    settings.OUTBOX_LEASE_SECONDS = 3600
+    tasks = cases_awaiting_admissibility(agency, 1)
+    hold = tmp_path / "hold"
+    hold.mkdir()
+    workers.start(pool="prefork", CELERY_VISIBILITY_TIMEOUT="3600")
+    with broker(private_redis.url):
+        decide_all(agency, tasks)
+        (row,) = owed_rows()
+        OutboxMessage.objects.filter(pk=row.pk).update(
+            task="tests.held_notify_decision", kwargs={**row.kwargs, "hold_dir": str(hold)}
+        )
+        assert outbox.relay() == 1
+        deadline = time.monotonic() + 30
+        while not (hold / "started").exists():
+            assert time.monotonic() < deadline, "the worker did not start the job"
+            time.sleep(0.05)
+        child = int((hold / "started").read_text().split()[0])
+        os.kill(child, signal.SIGKILL)
+        killed = time.monotonic()
+        assert told_of_new_tasks([row]) == 0
+        (hold / "go").touch()  # the next run goes through
+        while OutboxMessage.objects.get(pk=row.pk).done_at is None:
+            assert time.monotonic() - killed < 60, "the killed child's job was not given back"
+            time.sleep(0.1)
+        redelivered = time.monotonic() - killed
+    row.refresh_from_db()
+    assert row.published == 1
+    pids = (hold / "started").read_text().split()
+    assert len(pids) == 2 and pids[0] != pids[1]  # begun in the killed child, then in the new one
+    told = assert_notified_once([OutboxMessage(kwargs=row.kwargs)])
+    report("pool child SIGKILLed", redelivered_after_kill_s=round(redelivered, 2), notifications=told)
