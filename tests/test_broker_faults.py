@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -65,17 +64,6 @@ def _postgresql_only():
 # --- the private broker and the worker ---------------------------------------------------------------
 
 
-def free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    pytest.skip(f"no free port in {PORTS.start}-{PORTS.stop - 1} for a private redis-server")
-
-
 class PrivateRedis:
     """A redis-server of this test's own, without persistence (``--save ""``, no AOF)."""
 
@@ -83,34 +71,26 @@ class PrivateRedis:
         self.port, self.log, self.proc = port, log, None
         self.url = f"redis://127.0.0.1:{port}/0"
 
-    def start(self) -> None:
+    def start(self) -> bool:
+        """Start it; False when its port is taken (another test's server got there first)."""
         self.proc = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--daemonize",
-                "no",
-            ],
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--daemonize", "no"],
             stdout=self.log.open("a"),
             stderr=subprocess.STDOUT,
-        )
+        )  # fmt: skip
         client = redis.Redis(port=self.port, socket_timeout=1, socket_connect_timeout=1)
         deadline = time.monotonic() + 10
         while True:
+            if self.proc.poll() is not None:
+                return False
             try:
-                client.ping()
-                return
+                if client.info("server")["process_id"] == self.proc.pid:  # ours, not another's
+                    return True
             except redis.RedisError:
-                assert time.monotonic() < deadline, "the private redis-server did not start"
-                assert self.proc.poll() is None, self.log.read_text()
-                time.sleep(0.05)
+                pass
+            assert time.monotonic() < deadline, "the private redis-server did not start"
+            time.sleep(0.05)
 
     def kill(self) -> None:
         """Gone at once, and everything it held with it (nothing is persisted)."""
@@ -200,8 +180,12 @@ class Worker:
 
 @pytest.fixture
 def private_redis(tmp_path):
-    server = PrivateRedis(free_port(), tmp_path / "redis.log")
-    server.start()
+    for port in PORTS:
+        server = PrivateRedis(port, tmp_path / "redis.log")
+        if server.start():
+            break
+    else:
+        pytest.skip(f"no free port in {PORTS.start}-{PORTS.stop - 1} for a private redis-server")
     yield server
     server.kill()
 
@@ -322,7 +306,7 @@ def test_broker_down_decisions_answer_and_every_notification_goes_out_once_it_is
         assert OutboxMessage.objects.get(pk=rows[0].pk).attempts == 1  # the first failed; the rest wait
         assert told_of_new_tasks(rows) == 0
 
-        private_redis.start()  # back, empty
+        assert private_redis.start()  # back, empty
         delivered = relay_until_done(rows)
     for row in rows:
         row.refresh_from_db()
@@ -396,7 +380,7 @@ def test_jobs_lost_by_a_broker_restarted_without_persistence_are_sent_again(
         assert OutboxMessage.objects.filter(pk__in=[r.pk for r in rows], done_at__isnull=True).count() == 3
 
         private_redis.kill()  # the queued jobs are gone with it
-        private_redis.start()
+        assert private_redis.start()
         restarted = time.monotonic()
         assert private_redis.queued(queue) == 0
         worker = workers.start()
