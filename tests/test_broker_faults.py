@@ -486,3 +486,48 @@ def test_a_pool_child_killed_mid_task_its_job_is_given_back_at_once_and_notifies
     assert len(pids) == 2 and pids[0] != pids[1]  # begun in the killed child, then in the new one
     told = assert_notified_once([OutboxMessage(kwargs=row.kwargs)])
     report("pool child SIGKILLed", redelivered_after_kill_s=round(redelivered, 2), notifications=told)
+
+
+def test_a_worker_killed_mid_task_its_job_goes_to_a_worker_that_was_already_running(
+    agency, private_redis, workers, settings, tmp_path
+):
+    """Two workers; the one running the job is SIGKILLed. The survivor looks for messages a dead
+    worker held every ``CELERY_UNACKED_RESTORE_SECONDS`` (kombu's own default: every 100 s) and takes
+    the job once the visibility timeout is over."""
+    settings.OUTBOX_LEASE_SECONDS = 3600
+    visibility = 4
+    tasks = cases_awaiting_admissibility(agency, 1)
+    hold = tmp_path / "hold"
+    hold.mkdir()
+    env = {"CELERY_VISIBILITY_TIMEOUT": str(visibility), "CELERY_UNACKED_RESTORE_SECONDS": "1"}
+    running = {workers.start(**env), workers.start(**env)}
+    with broker(private_redis.url):
+        decide_all(agency, tasks)
+        (row,) = owed_rows()
+        OutboxMessage.objects.filter(pk=row.pk).update(
+            task="tests.held_notify_decision", kwargs={**row.kwargs, "hold_dir": str(hold)}
+        )
+        assert outbox.relay() == 1
+        deadline = time.monotonic() + 30
+        while not (hold / "started").exists():
+            assert time.monotonic() < deadline, "no worker started the job"
+            time.sleep(0.05)
+        pid = int((hold / "started").read_text().split()[0])
+        (holder,) = [w for w in running if w.proc.pid == pid]
+        holder.stop(signal.SIGKILL)
+        killed = time.monotonic()
+        (hold / "go").touch()
+        while OutboxMessage.objects.get(pk=row.pk).done_at is None:
+            assert time.monotonic() - killed < 60, "the survivor did not take the killed worker's job"
+            time.sleep(0.1)
+        taken_over = time.monotonic() - killed
+    pids = (hold / "started").read_text().split()
+    assert len(pids) == 2 and pids[1] != pids[0]  # the survivor ran it
+    assert OutboxMessage.objects.get(pk=row.pk).published == 1
+    told = assert_notified_once([OutboxMessage(kwargs=row.kwargs)])
+    report(
+        "worker SIGKILLed, survivor",
+        visibility_timeout_s=visibility,
+        taken_over_after_kill_s=round(taken_over, 2),
+        notifications=told,
+    )
