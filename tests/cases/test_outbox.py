@@ -186,3 +186,24 @@ def test_the_task_success_signal_marks_the_row_done(world):
         notify_delegation.pop_request()
     row.refresh_from_db()
     assert row.done_at is not None
+
+
+def test_a_job_run_twice_notifies_once(world, django_capture_on_commit_callbacks, mailoutbox):
+    """At least once is once: the decision's notification job delivered a second time (a lease that ran
+    out, a redelivered message) adds no notification and sends no e-mail."""
+    from approvals.tasks import notify_decision
+
+    initiative = submitted(world)
+    with django_capture_on_commit_callbacks(execute=True):
+        approvals.complete_task(
+            admissibility(initiative).pk, actor=world.staff["evaluador1"], decision="approve"
+        )
+    row = OutboxMessage.objects.latest("pk")
+    assert row.done_at is not None
+    keys = [f"task:{pk}:new" for pk in row.kwargs["new_task_ids"]]
+    told = sorted(Notification.objects.filter(event_key__in=keys).values_list("user", "event_key"))
+    mails = len(mailoutbox)
+    assert told
+    notify_decision.apply(kwargs=row.kwargs, task_id=f"outbox-{row.pk}-2", throw=True)
+    assert sorted(Notification.objects.filter(event_key__in=keys).values_list("user", "event_key")) == told
+    assert len(mailoutbox) == mails
