@@ -1,4 +1,4 @@
-# Expediente: `make run` (embedded: SQLite, tasks in-process) and `make test`.
+# Expediente: `make run` (embedded: SQLite, tasks and periodic jobs in-process) and `make test`.
 SHELL := /bin/bash
 PORT ?= 8000
 VENV := .venv
@@ -25,7 +25,7 @@ run: install messages
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	$(PY) manage.py seed_demo_cases
-	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+	$(PY) manage.py run_embedded 127.0.0.1:$(PORT)
 
 # `make test` runs the suite on 2 pytest-xdist workers and leaves out the slow kinds: the browser
 # tests (marked `browser`) and the multi-process and long hypothesis tests (marked `slow`).

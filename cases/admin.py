@@ -22,9 +22,20 @@ def _register() -> None:
 
     @admin.register(OutboxMessage)
     class OutboxMessageAdmin(ReadOnlyAdmin):
-        """What the relay still owes the broker (sent_at empty), and what it sent this week."""
+        """The jobs not done yet (done_at empty: never published, or published and not run yet), and
+        those done this week."""
 
-        list_display = ("id", "task", "created_at", "available_at", "attempts", "sent_at", "last_error")
+        list_display = (
+            "id",
+            "task",
+            "created_at",
+            "available_at",
+            "attempts",
+            "published",
+            "sent_at",
+            "done_at",
+            "last_error",
+        )
         list_filter = ("task",)
         ordering = ("-id",)
 

@@ -53,16 +53,22 @@ class OfficialCounter(models.Model):
 
 class OutboxMessage(models.Model):
     """A job a write owes, recorded in the write's own transaction (``cases.outbox``): a decision
-    commits with its notifications' jobs or not at all. The relay hands each row to Celery and marks
-    it sent; a broker that is down, hung or wiped loses nothing — the row waits and is published
-    again. Delivery is at least once; every job is idempotent."""
+    commits with its notifications' jobs or not at all. The relay hands each row to Celery
+    (``sent_at``, ``published``); the job itself marks it done (``done_at``) when it has run. A row
+    published but not done within the lease is published again: a broker that is down, hung or wiped
+    (jobs published but never consumed) loses nothing. Delivery is at least once; every job is
+    idempotent."""
 
     task = models.CharField(_("task"), max_length=200)
     kwargs = models.JSONField(_("arguments"), default=dict)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # When the relay may take the row next: now, after a failed publish's back-off, or when the lease
+    # of its last publish runs out.
     available_at = models.DateTimeField(_("available at"))
-    attempts = models.PositiveIntegerField(_("attempts"), default=0)
-    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    attempts = models.PositiveIntegerField(_("failed publishes"), default=0)
+    published = models.PositiveIntegerField(_("publishes"), default=0)
+    sent_at = models.DateTimeField(_("last published at"), null=True, blank=True)
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
 
     class Meta:
@@ -71,11 +77,11 @@ class OutboxMessage(models.Model):
         indexes = [
             models.Index(
                 fields=["available_at", "id"],
-                condition=models.Q(sent_at__isnull=True),
+                condition=models.Q(done_at__isnull=True),
                 name="outbox_pending_idx",
             ),
             models.Index(
-                fields=["sent_at"], condition=models.Q(sent_at__isnull=False), name="outbox_sent_idx"
+                fields=["done_at"], condition=models.Q(done_at__isnull=False), name="outbox_done_idx"
             ),
         ]
 

@@ -10,5 +10,5 @@ def relay_outbox() -> int:
     from . import outbox
 
     sent = outbox.relay(limit=1000)
-    outbox.purge_sent()
+    outbox.purge_done()
     return sent

@@ -196,6 +196,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_timeout": 5,
     "socket_connect_timeout": 3,
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=300),
+    # Redis: look for messages a dead worker held every 30 s (kombu's default: every 100 s).
+    "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_SECONDS", default=30),
+    "unacked_restore_throttle": 1,
     # Connecting to publish: one retry at once, then the error (kombu's default keeps trying).
     "max_retries": 1,
     "interval_start": 0,
@@ -203,6 +206,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "interval_max": 1,
 }
 CELERY_TASK_PUBLISH_RETRY = False
+# The outbox (cases/outbox.py): a row published but not done by its job within the lease is published
+# again (a broker restarted without persistence loses queued jobs), at most OUTBOX_MAX_PUBLISHES times.
+OUTBOX_LEASE_SECONDS = env.float("OUTBOX_LEASE_SECONDS", default=300.0)
+OUTBOX_MAX_PUBLISHES = env.int("OUTBOX_MAX_PUBLISHES", default=20)
 CELERY_TASK_DEFAULT_QUEUE = env.str("EXPEDIENTE_CELERY_QUEUE", default="celery")
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict = {

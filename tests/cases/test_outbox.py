@@ -63,8 +63,8 @@ def test_a_decision_owes_its_notifications_in_its_own_transaction(world, django_
     assert OutboxMessage.objects.count() == before + 1
     assert row.task == "approvals.notify_decision"
     assert len(row.kwargs["new_task_ids"]) == 2  # the two technical evaluations
-    # Embedded profile: run in-process right after the commit, and marked sent.
-    assert row.sent_at is not None and row.attempts == 0
+    # Embedded profile: run in-process right after the commit, and done.
+    assert row.sent_at is not None and row.done_at is not None and row.attempts == 0 and row.published == 1
     assert Notification.objects.filter(event_key__contains=str(row.kwargs["new_task_ids"][0])).exists()
 
 
@@ -83,7 +83,7 @@ def test_broker_down_the_decision_commits_and_the_row_waits_then_goes_out(
 ):
     initiative = submitted(world)
     task = admissibility(initiative)
-    OutboxMessage.objects.update(sent_at=timezone.now())  # the submission's row went out earlier
+    OutboxMessage.objects.update(done_at=timezone.now())  # the submission's row went out earlier
     with broker("redis://127.0.0.1:1/0"):  # nothing listens there
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
             approvals.complete_task(task.pk, actor=world.staff["evaluador1"], decision="approve")
@@ -106,17 +106,104 @@ def test_broker_down_the_decision_commits_and_the_row_waits_then_goes_out(
     with broker("memory://"):
         assert outbox.relay() == 1
     row.refresh_from_db()
-    assert row.sent_at is not None and row.attempts == 1
+    assert row.sent_at is not None and row.attempts == 1 and row.published == 1
+    assert row.done_at is None  # published is not done: the worker says when the job ran
     with broker("memory://"):
-        assert outbox.relay() == 0  # sent once
+        assert outbox.relay() == 0  # sent once, within its lease
 
 
-def test_sent_rows_are_forgotten_after_a_week():
+def test_done_rows_are_forgotten_after_a_week():
     old = outbox.post("approvals.notify_delegation", delegation_id=0)
-    OutboxMessage.objects.filter(pk=old.pk).update(sent_at=timezone.now() - timezone.timedelta(days=8))
+    OutboxMessage.objects.filter(pk=old.pk).update(done_at=timezone.now() - timezone.timedelta(days=8))
     recent = outbox.post("approvals.notify_delegation", delegation_id=0)
-    OutboxMessage.objects.filter(pk=recent.pk).update(sent_at=timezone.now())
-    unsent = outbox.post("approvals.notify_delegation", delegation_id=0)
-    assert outbox.purge_sent() == 1
-    assert set(OutboxMessage.objects.values_list("pk", flat=True)) >= {recent.pk, unsent.pk}
+    OutboxMessage.objects.filter(pk=recent.pk).update(done_at=timezone.now())
+    # Published long ago, never done (the broker lost it): kept, it is still owed.
+    lost = outbox.post("approvals.notify_delegation", delegation_id=0)
+    OutboxMessage.objects.filter(pk=lost.pk).update(
+        sent_at=timezone.now() - timezone.timedelta(days=8), published=1
+    )
+    assert outbox.purge_done() == 1
+    assert set(OutboxMessage.objects.values_list("pk", flat=True)) >= {recent.pk, lost.pk}
     assert not OutboxMessage.objects.filter(pk=old.pk).exists()
+
+
+def test_a_published_row_not_done_within_its_lease_is_published_again(world, settings):
+    """The broker took the message and lost it (restarted without persistence): the row is not done,
+    so once its lease is over the relay publishes it again, under a new message id; when the job
+    runs (the worker's task_success) the row is done and never published again."""
+    settings.OUTBOX_LEASE_SECONDS = 60
+    OutboxMessage.objects.update(done_at=timezone.now())
+    row = outbox.post("approvals.notify_delegation", delegation_id=0)
+    with broker("memory://"):
+        assert outbox.relay() == 1
+        row.refresh_from_db()
+        first_id = outbox.task_id(row)
+        assert row.published == 1 and row.done_at is None
+        assert row.available_at >= row.sent_at + timezone.timedelta(seconds=59)
+        assert outbox.relay() == 0  # within the lease
+        OutboxMessage.objects.filter(pk=row.pk).update(available_at=timezone.now())  # the lease is over
+        assert outbox.relay() == 1
+        row.refresh_from_db()
+        assert row.published == 2 and outbox.task_id(row) != first_id
+        # The job ran on a worker (its message id names the row): done.
+        assert outbox.mark_done(f"outbox-{row.pk}-2") is True
+        assert outbox.mark_done(f"outbox-{row.pk}-1") is False  # a late duplicate: already done
+        assert outbox.mark_done("0b8e2f7a-not-an-outbox-message") is False
+        OutboxMessage.objects.filter(pk=row.pk).update(available_at=timezone.now())
+        assert outbox.relay() == 0  # done rows are never published again
+    assert outbox.pending() == 0
+
+
+def test_a_row_never_done_stops_after_the_most_publishes(world, settings):
+    settings.OUTBOX_MAX_PUBLISHES = 2
+    OutboxMessage.objects.update(done_at=timezone.now())
+    row = outbox.post("approvals.notify_delegation", delegation_id=0)
+    with broker("memory://"):
+        for _ in range(3):
+            OutboxMessage.objects.filter(pk=row.pk).update(available_at=timezone.now())
+            outbox.relay()
+    row.refresh_from_db()
+    assert row.published == 2 and row.done_at is None
+    assert outbox.pending() == 1  # still owed: an operator sees it (admin, relay_outbox --once)
+
+
+def test_the_task_success_signal_marks_the_row_done(world):
+    """What the worker does when a job returns: Celery's task_success with the message's id."""
+    from celery.signals import task_success
+
+    from approvals.tasks import notify_delegation
+
+    OutboxMessage.objects.update(done_at=timezone.now())
+    with broker("memory://"):
+        row = outbox.post("approvals.notify_delegation", delegation_id=0)
+        outbox.relay()
+    row.refresh_from_db()
+    assert row.done_at is None
+    notify_delegation.push_request(id=f"outbox-{row.pk}-1")
+    try:
+        task_success.send(sender=notify_delegation, result=0)
+    finally:
+        notify_delegation.pop_request()
+    row.refresh_from_db()
+    assert row.done_at is not None
+
+
+def test_a_job_run_twice_notifies_once(world, django_capture_on_commit_callbacks, mailoutbox):
+    """At least once is once: the decision's notification job delivered a second time (a lease that ran
+    out, a redelivered message) adds no notification and sends no e-mail."""
+    from approvals.tasks import notify_decision
+
+    initiative = submitted(world)
+    with django_capture_on_commit_callbacks(execute=True):
+        approvals.complete_task(
+            admissibility(initiative).pk, actor=world.staff["evaluador1"], decision="approve"
+        )
+    row = OutboxMessage.objects.latest("pk")
+    assert row.done_at is not None
+    keys = [f"task:{pk}:new" for pk in row.kwargs["new_task_ids"]]
+    told = sorted(Notification.objects.filter(event_key__in=keys).values_list("user", "event_key"))
+    mails = len(mailoutbox)
+    assert told
+    notify_decision.apply(kwargs=row.kwargs, task_id=f"outbox-{row.pk}-2", throw=True)
+    assert sorted(Notification.objects.filter(event_key__in=keys).values_list("user", "event_key")) == told
+    assert len(mailoutbox) == mails

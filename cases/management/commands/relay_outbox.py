@@ -27,7 +27,7 @@ class Command(BaseCommand):
                 sent = outbox.relay()
                 passes += 1
                 if passes % 7200 == 0:  # about once an hour when idle
-                    outbox.purge_sent()
+                    outbox.purge_done()
             except Exception as exc:  # the database away: say so, wait, try again
                 self.stderr.write(f"outbox relay: {exc}")
                 close_old_connections()
