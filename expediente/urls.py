@@ -1,10 +1,22 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from cases.api import OfficialDocumentVerifyView
 
 from . import api, views
+
+# The admin in Spanish (English if chosen), not "Django administration".
+admin.site.site_header = _("Expediente administration · PRO-BOLIVIA")
+admin.site.site_title = _("Expediente administration")
+admin.site.index_title = _("Data and settings")
+
+# Error pages in the site's layout and language; JSON under /api/ (expediente/errors.py).
+handler400 = "expediente.errors.bad_request"
+handler403 = "expediente.errors.permission_denied"
+handler404 = "expediente.errors.page_not_found"
+handler500 = "expediente.errors.server_error"
 
 api_v1 = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
