@@ -268,6 +268,21 @@ def issue_api_token(user: User) -> Token:
 
 
 @transaction.atomic
+def reset_password(user: User, new_password: str) -> User:
+    """The end of a password reset by e-mail (the link proved the person holds the address): the new
+    password, the account's API token revoked, its login lockout lifted, and the audit entry."""
+    from axes.models import AccessAttempt
+
+    user = _lock_user(user)
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    Token.objects.filter(user=user).delete()
+    AccessAttempt.objects.filter(username=user.get_username()).delete()
+    audit.record("auth.password_reset", actor=user, subject=user, data={"username": user.get_username()})
+    return user
+
+
+@transaction.atomic
 def revoke_api_token(user: User, *, actor: User, reason: str) -> bool:
     """Delete the user's API token (logging out, a password reset, an administrator). False if they
     held none. ``reason`` is a code: ``logout``, ``password_reset``, ``admin``."""
