@@ -104,4 +104,5 @@ def test_admin_titled_in_spanish():
     page = client.get("/admin/").content.decode()
     assert "Administración de Expediente · PRO-BOLIVIA" in page
     assert "Datos y configuración" in page
+    assert "Intentos de ingreso fallidos" in page  # django-axes' lockout rows, where an admin unlocks
     assert "Django" not in page.split("<body", 1)[1].split('id="content-main"', 1)[0]
