@@ -161,6 +161,9 @@ AUTH_PASSWORD_VALIDATORS = [
 CSRF_FAILURE_VIEW = "expediente.errors.csrf_failure"  # a Spanish 403 page, not Django's English one
 # How long the link of a password reset e-mail works (once): registry/views.py.
 PASSWORD_RESET_TIMEOUT = 3600 * env.int("PASSWORD_RESET_HOURS", default=24)
+# Reset e-mails sent per hour for one address, and for one client address (a flood is answered as
+# usual but sends nothing).
+PASSWORD_RESET_MAX_PER_HOUR = env.int("PASSWORD_RESET_MAX_PER_HOUR", default=3)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

@@ -104,3 +104,22 @@ def test_a_reset_lifts_the_account_lockout(settings):
     )
     assert not AccessAttempt.objects.filter(username="finanzas1").exists()
     assert client.post("/login/", {"username": "finanzas1", "password": NEW_PASSWORD}).status_code == 302
+
+
+def test_reset_mails_are_limited_per_address_and_per_client(settings):
+    """A mailbox cannot be flooded: past PASSWORD_RESET_MAX_PER_HOUR requests the answer is the same
+    but nothing is sent; another client is limited by address too, and one client over many
+    addresses by its own count."""
+    UserFactory(username="director1", email="director1@probolivia.gob.bo", roles=[Role.DIRECTOR])
+    UserFactory(username="director2", email="director2@probolivia.gob.bo", roles=[Role.DIRECTOR])
+    limit = settings.PASSWORD_RESET_MAX_PER_HOUR
+    client = Client()
+    for _ in range(limit + 2):
+        ask_for_the_link(client, "director1@probolivia.gob.bo")
+    assert len(mail.outbox) == limit
+    ask_for_the_link(Client(REMOTE_ADDR="198.51.100.9"), "DIRECTOR1@probolivia.gob.bo")
+    assert len(mail.outbox) == limit  # the address's count, whoever asks
+    ask_for_the_link(client, "director2@probolivia.gob.bo")
+    assert len(mail.outbox) == limit  # this client is over its own count
+    ask_for_the_link(Client(REMOTE_ADDR="198.51.100.9"), "director2@probolivia.gob.bo")
+    assert [m.to for m in mail.outbox[limit:]] == [["director2@probolivia.gob.bo"]]
