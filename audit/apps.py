@@ -17,6 +17,25 @@ def _ensure_triggers(sender, using="default", plan=None, **kwargs):
         ensure_triggers(connection)
 
 
+def _require_signing_key_in_production() -> None:
+    """Production refuses to start without a usable audit signing key (the checkpoints that make the
+    trail verifiable by outsiders are signed with it); development generates one on first use."""
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
+
+    if not getattr(settings, "PRODUCTION", False):
+        return
+    from .keys import signing_key
+
+    try:
+        signing_key(generate=False)
+    except (ImproperlyConfigured, OSError) as exc:
+        raise ImproperlyConfigured(
+            "EXPEDIENTE_ENV=production refuses to start without a usable audit signing key "
+            f"(AUDIT_SIGNING_KEY or AUDIT_SIGNING_KEY_FILE): {exc}"
+        ) from exc
+
+
 class AuditConfig(AppConfig):
     name = "audit"
     verbose_name = _("Audit trail")
@@ -25,4 +44,5 @@ class AuditConfig(AppConfig):
         from . import rules, signals  # noqa: F401  (rules registers the permission predicates)
 
         signals.connect()
+        _require_signing_key_in_production()
         post_migrate.connect(_ensure_triggers, sender=self, dispatch_uid="audit_ensure_triggers")

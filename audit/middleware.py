@@ -1,7 +1,7 @@
 import re
 import uuid
 
-from django.conf import settings
+from cases import net
 
 from . import context
 
@@ -9,14 +9,8 @@ _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
 def client_ip(request) -> str:
-    """The client's address; behind the TLS proxy (``BEHIND_TLS_PROXY``) the address that proxy
-    appended to ``X-Forwarded-For`` (the right-most one: earlier ones are the client's own claims)."""
-    ip = request.META.get("REMOTE_ADDR", "") or ""
-    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
-        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-        if forwarded and forwarded[-1]:
-            ip = forwarded[-1]
-    return ip[:45]
+    """The client's address as every part of the site reads it (``cases.net``: ``TRUSTED_PROXY_COUNT``)."""
+    return net.client_ip(request)[:45]
 
 
 class RequestContextMiddleware:

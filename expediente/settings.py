@@ -6,11 +6,13 @@ profile, which refuses to start without ``SECRET_KEY`` and ``ALLOWED_HOSTS`` and
 ``check --deploy`` protection.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -51,6 +53,7 @@ INSTALLED_APPS = [
     "django_filters",
     "rest_framework",
     "rest_framework.authtoken",
+    "axes",  # login lockout (per account and per client address), state in the database
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI/Redoc served locally (closed network, no CDN)
     "guardian",
@@ -72,6 +75,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",  # SECURE_CSP on every response
     "django.contrib.sessions.middleware.SessionMiddleware",
     "expediente.locale.LocaleMiddleware",  # Spanish unless the user picks English
     "django.middleware.common.CommonMiddleware",
@@ -81,6 +85,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "audit.middleware.RequestContextMiddleware",
+    # Last: turns a refused (locked-out) login into the lockout page or JSON (registry/lockout.py).
+    "axes.middleware.AxesMiddleware",
 ]
 
 # viewflow must not patch MIDDLEWARE behind our back; we mount our own inbox pages.
@@ -97,6 +103,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.csp",  # {{ csp_nonce }} for an inline <script>/<style>
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
@@ -130,6 +137,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "registry.User"
 AUTHENTICATION_BACKENDS = [
+    # First: refuses every login of a locked-out account or address, the right password too.
+    "registry.lockout.LockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -149,6 +158,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+CSRF_FAILURE_VIEW = "expediente.errors.csrf_failure"  # a Spanish 403 page, not Django's English one
+# How long the link of a password reset e-mail works (once): registry/views.py.
+PASSWORD_RESET_TIMEOUT = 3600 * env.int("PASSWORD_RESET_HOURS", default=24)
+# Reset e-mails sent per hour for one address, and for one client address (a flood is answered as
+# usual but sends nothing).
+PASSWORD_RESET_MAX_PER_HOUR = env.int("PASSWORD_RESET_MAX_PER_HOUR", default=3)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -175,9 +190,41 @@ MEDIA_URL = "/private-media/"  # never routed: documents are served by a view af
 DOCUMENT_MAX_BYTES = env.int("DOCUMENT_MAX_BYTES", default=10 * 1024 * 1024)
 FILE_UPLOAD_PERMISSIONS = 0o640
 
-# --- Cache (API throttling, sessions stay in the DB) ------------------------------------------------
-# One process: local memory. Several web processes: a shared cache, e.g. CACHE_URL=redis://127.0.0.1:6379/2
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# --- Cache (API throttling; sessions and the login lockout stay in the DB) ---------------------------
+# Shared by every web process: by default a table in the database (created by `migrate`,
+# expediente/apps.py), or Redis with CACHE_URL=redis://127.0.0.1:6379/2. Never one process's memory:
+# a throttle kept there is multiplied by the number of workers and forgotten at each restart.
+CACHES = {"default": env.cache("CACHE_URL", default="dbcache://expediente_cache")}
+if PRODUCTION and CACHES["default"]["BACKEND"].endswith(("locmem.LocMemCache", "dummy.DummyCache")):
+    raise ImproperlyConfigured("EXPEDIENTE_ENV=production needs a shared CACHE_URL (dbcache:// or redis://).")
+
+# --- Who is asking (cases/net.py) and the login lockout (registry/lockout.py) -------------------------
+# How many reverse proxies in front of Django append to X-Forwarded-For. 0: the client is REMOTE_ADDR
+# and the header is ignored (a client could write anything in it). DRF's NUM_PROXIES, the lockout and
+# the audit trail all read this one number.
+TRUSTED_PROXY_COUNT = env.int(
+    "TRUSTED_PROXY_COUNT", default=1 if PRODUCTION and env.bool("BEHIND_TLS_PROXY", default=False) else 0
+)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more")
+# django-axes: failed logins on the web form, the admin and POST /api/v1/auth/token/ are counted per
+# username and per client address; past a limit every login of that account (or from that address)
+# is refused, the right password too, until LOGIN_COOLOFF_MINUTES after the last counted failure.
+# `manage.py axes_reset_username NAME` (or the admin's "Access attempts") unlocks at once.
+AXES_HANDLER = "registry.lockout.LockoutHandler"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)  # per account
+LOGIN_IP_FAILURE_LIMIT = env.int("LOGIN_IP_FAILURE_LIMIT", default=20)  # per address, over all accounts
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # refused tries do not prolong the lockout
+AXES_RESET_ON_SUCCESS = False  # the handler clears the account's own count; never the address's
+AXES_CLIENT_IP_CALLABLE = "cases.net.client_ip"
+AXES_LOCKOUT_CALLABLE = "registry.lockout.lockout_response"
+AXES_DISABLE_ACCESS_LOG = True  # successful logins are in the audit trail already
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
+if AXES_FAILURE_LIMIT < 1 or LOGIN_IP_FAILURE_LIMIT < 1:
+    raise ImproperlyConfigured("LOGIN_FAILURE_LIMIT and LOGIN_IP_FAILURE_LIMIT must be at least 1")
 
 # --- Celery ---------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
@@ -293,7 +340,7 @@ CELERY_BEAT_SCHEDULE["audit.sign_checkpoint"] = {
 # --- API ------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "registry.tokens.ExpiringTokenAuthentication",  # API_TOKEN_TTL
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -308,7 +355,12 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "expediente.api.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
     "DEFAULT_THROTTLE_RATES": {"login": "20/min"},
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,  # the same client address as cases.net.client_ip
 }
+# How long an API token from POST /api/v1/auth/token/ is valid (registry/tokens.py).
+API_TOKEN_TTL = timedelta(hours=env.float("API_TOKEN_TTL_HOURS", default=8.0))
+if API_TOKEN_TTL.total_seconds() <= 0:
+    raise ImproperlyConfigured("API_TOKEN_TTL_HOURS must be positive")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Expediente API",
     "DESCRIPTION": "Public HTTP contract of Expediente (PRO-BOLIVIA grants and transfers), v1.",
@@ -332,6 +384,26 @@ SPECTACULAR_SETTINGS = {
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy on every response (Django's ContentSecurityPolicyMiddleware): scripts, styles,
+# images and fonts only from this site; an inline <script> or <style> needs nonce="{{ csp_nonce }}"
+# (no inline event handlers or style="" attributes). The API docs page relaxes styles for itself
+# (expediente/urls.py). CSP_REPORT_ONLY=1 sends the same policy as report-only, to try a change.
+_CSP_POLICY = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+if env.bool("CSP_REPORT_ONLY", default=False):
+    SECURE_CSP_REPORT_ONLY = _CSP_POLICY
+else:
+    SECURE_CSP = _CSP_POLICY
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if PRODUCTION:

@@ -1,14 +1,36 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from django.utils.csp import CSP
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.csp import csp_override
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from cases.api import OfficialDocumentVerifyView
 
 from . import api, views
 
+# The admin in Spanish (English if chosen), not "Django administration".
+admin.site.site_header = _("Expediente administration · PRO-BOLIVIA")
+admin.site.site_title = _("Expediente administration")
+admin.site.index_title = _("Data and settings")
+
+# Error pages in the site's layout and language; JSON under /api/ (expediente/errors.py).
+handler400 = "expediente.errors.bad_request"
+handler403 = "expediente.errors.permission_denied"
+handler404 = "expediente.errors.page_not_found"
+handler500 = "expediente.errors.server_error"
+
+# Swagger UI: its script from a URL of its own (the split view), its styles inline, so this page
+# alone allows inline styles (the site's policy otherwise: settings.SECURE_CSP).
+_api_docs = SpectacularSwaggerSplitView.as_view(url_name="api-schema")
+if settings.SECURE_CSP:
+    _docs_policy: dict = {**settings.SECURE_CSP, "style-src": [CSP.SELF, CSP.UNSAFE_INLINE]}
+    _api_docs = csp_override(_docs_policy)(_api_docs)
+
 api_v1 = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("docs/", _api_docs, name="api-docs"),
     path("", include("registry.api_urls")),
     path("budget/", include("budget.api_urls")),
     path("audit/", include("audit.api_urls")),

@@ -1,6 +1,6 @@
 """API of the registry: token auth and productive units (API.md §Conventions, §Registry)."""
 
-from django.contrib.auth import authenticate, user_logged_in
+from django.contrib.auth import authenticate, logout, user_logged_in
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -19,12 +19,18 @@ from .serializers import TokenRequestSerializer, TokenSerializer, UnitSerializer
 BAD_REQUEST = OpenApiResponse(OpenApiTypes.OBJECT, description='{"field": ["message"]} or {"detail"}')
 DENIED = OpenApiResponse(ErrorSerializer, description="Not allowed")
 NOT_FOUND = OpenApiResponse(ErrorSerializer, description="Not found (or not visible to you)")
+UNAUTHENTICATED = OpenApiResponse(ErrorSerializer, description="No valid token (missing, revoked or expired)")
+LOCKED_OUT = OpenApiResponse(
+    ErrorSerializer, description="Too many failed logins for this account or address (Retry-After: seconds)"
+)
 
 
 class TokenView(APIView):
     """``POST /api/v1/auth/token/`` ``{"username","password"}`` → ``{"token"}``.
 
-    Throttled (scope ``login``). Failed attempts go through ``authenticate`` so that Django's
+    Throttled (scope ``login``) and locked out after repeated failures (``registry.lockout``: 429
+    with the reason, also for the right password while locked). The token expires after
+    ``API_TOKEN_TTL`` (``registry.tokens``). Failed attempts go through ``authenticate`` so that Django's
     ``user_login_failed`` signal fires (the audit trail records them); success sends
     ``user_logged_in`` like a browser login.
     """
@@ -37,7 +43,7 @@ class TokenView(APIView):
     @extend_schema(
         operation_id="auth_token_create",
         request=TokenRequestSerializer,
-        responses={200: TokenSerializer, 400: BAD_REQUEST},
+        responses={200: TokenSerializer, 400: BAD_REQUEST, 429: LOCKED_OUT},
         auth=[],
         tags=["auth"],
     )
@@ -57,6 +63,25 @@ class TokenView(APIView):
         token = services.issue_api_token(user)
         user_logged_in.send(sender=user.__class__, request=request._request, user=user)
         return Response({"token": token.key})
+
+
+class LogoutView(APIView):
+    """``POST /api/v1/auth/logout/`` → 204: revokes the caller's API token (and ends a browser
+    session used for the call). The token no longer authenticates anything afterwards."""
+
+    @extend_schema(
+        operation_id="auth_logout_create",
+        summary="Log out: revoke your API token",
+        request=None,
+        responses={204: OpenApiResponse(description="Token revoked"), 401: UNAUTHENTICATED},
+        tags=["auth"],
+    )
+    def post(self, request):
+        user = request.user
+        services.revoke_api_token(user, actor=user, reason="logout")
+        if request._request.user.is_authenticated:  # a browser session: end it as the web logout does
+            logout(request._request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 @extend_schema_view(

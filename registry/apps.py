@@ -28,6 +28,21 @@ class RegistryConfig(AppConfig):
     verbose_name = _("Registry")
 
     def ready(self):
+        from django.contrib.auth.signals import user_logged_out
+
+        from audit import actions
+
         from . import rules  # noqa: F401  (registers the permission rules)
+        from .tokens import revoke_on_logout
+
+        # Audit actions of the login protections (registry/lockout.py, registry/tokens.py).
+        actions.register(
+            [
+                ("auth.locked_out", _("Logins locked out after repeated failures")),
+                ("auth.token_revoked", _("API token revoked")),
+                ("auth.password_reset", _("Password reset by e-mail")),
+            ]
+        )
+        user_logged_out.connect(revoke_on_logout, dispatch_uid="registry_revoke_token_on_logout")
 
         post_migrate.connect(_ensure_reference_data, sender=self, dispatch_uid="registry_reference_data")

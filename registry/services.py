@@ -9,9 +9,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
 from rest_framework.authtoken.models import Token
@@ -246,10 +248,57 @@ def _department_field(value) -> Department:
         raise ValidationError({"department": exc.messages}, code="unknown_department") from None
 
 
+def token_expires_at(token: Token) -> dt.datetime:
+    return token.created + settings.API_TOKEN_TTL
+
+
+def token_expired(token: Token) -> bool:
+    return timezone.now() >= token_expires_at(token)
+
+
+@transaction.atomic
 def issue_api_token(user: User) -> Token:
-    """The API token of an authenticated user (created on first use)."""
-    token, _created = Token.objects.get_or_create(user=user)
-    return token
+    """The API token of an authenticated user: the one they hold while it is valid, else a new one
+    (valid for ``API_TOKEN_TTL`` from now)."""
+    token = Token.objects.select_for_update().filter(user=user).first()
+    if token is not None and not token_expired(token):
+        return token
+    if token is not None:
+        token.delete()
+    return Token.objects.create(user=user)
+
+
+@transaction.atomic
+def reset_password(user: User, new_password: str) -> User:
+    """The end of a password reset by e-mail (the link proved the person holds the address): the new
+    password, the account's API token revoked, its login lockout lifted, and the audit entry."""
+    from axes.models import AccessAttempt
+
+    user = _lock_user(user)
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    Token.objects.filter(user=user).delete()
+    AccessAttempt.objects.filter(username=user.get_username()).delete()
+    audit.record("auth.password_reset", actor=user, subject=user, data={"username": user.get_username()})
+    return user
+
+
+@transaction.atomic
+def revoke_api_token(user: User, *, actor: User, reason: str) -> bool:
+    """Delete the user's API token (logging out, a password reset, an administrator). False if they
+    held none. ``reason`` is a code: ``logout``, ``password_reset``, ``admin``."""
+    if actor.pk != user.pk:
+        require(actor, "registry.manage_users")
+    deleted, _rows = Token.objects.filter(user=user).delete()
+    if not deleted:
+        return False
+    audit.record(
+        "auth.token_revoked",
+        actor=actor,
+        subject=user,
+        data={"username": user.get_username(), "reason": reason},
+    )
+    return True
 
 
 # --- Productive units -------------------------------------------------------------------------------

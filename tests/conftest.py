@@ -30,14 +30,22 @@ def _private_media(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache():
+def _fresh_cache(request):
     """Each test starts with an empty cache, so API throttling (e.g. the login scope of
-    ``/api/v1/auth/token/``) counts only that test's requests."""
+    ``/api/v1/auth/token/``) counts only that test's requests. The cache is a table of the database
+    (the default ``CACHE_URL=dbcache://…``, shared by every web process), so only a test with the
+    database has one."""
     from django.core.cache import cache
 
-    cache.clear()
+    uses_db = request.node.get_closest_marker("django_db") is not None or bool(
+        {"db", "transactional_db"} & set(request.fixturenames)
+    )
+    if uses_db:
+        request.getfixturevalue("_django_db_helper")
+        cache.clear()
     yield
-    cache.clear()
+    if uses_db:
+        cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -88,6 +88,26 @@ def test_production_refuses_to_start_without_its_secrets(production_env, missing
     assert f"EXPEDIENTE_ENV=production refuses to start: set {expected} in the environment." in result.stderr
 
 
+@pytest.mark.parametrize("key", ["missing", "not a key", "rsa"])
+def test_production_refuses_to_start_without_the_audit_signing_key(production_env, tmp_path, key):
+    env = dict(production_env)
+    if key == "missing":
+        env.pop("AUDIT_SIGNING_KEY_FILE")  # the default path under EXPEDIENTE_VAR_DIR does not exist
+    else:
+        bad = tmp_path / "bad.pem"
+        bad.write_text(
+            "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n"
+            if key == "not a key"
+            else "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA\n-----END PUBLIC KEY-----\n"
+        )
+        env["AUDIT_SIGNING_KEY_FILE"] = str(bad)
+    result = run(["manage.py", "check"], env)
+    assert result.returncode != 0
+    assert "EXPEDIENTE_ENV=production refuses to start" in result.stderr
+    assert "AUDIT_SIGNING_KEY" in result.stderr
+    assert not (Path(env["EXPEDIENTE_VAR_DIR"]) / "keys").exists()  # nothing generated
+
+
 def test_production_refuses_blank_secrets(production_env):
     result = run(["manage.py", "check"], {**production_env, "ALLOWED_HOSTS": "  "})
     assert result.returncode != 0

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
@@ -78,6 +78,8 @@ class Journey:
     folder: Path
     count: int = 0
     code: str = ""
+    # What Chromium refused under the Content-Security-Policy (settings.SECURE_CSP), page by page.
+    csp_violations: list[str] = field(default_factory=list)
 
     def as_user(self, username: str):
         """A fresh browser (own cookies) logged in as ``username`` through the login page."""
@@ -86,6 +88,7 @@ class Journey:
         )
         context.set_default_timeout(20_000)
         page = context.new_page()
+        page.on("console", self._console)
         visit(page, f"{self.base_url}/login/")
         page.fill("#id_username", username)
         page.fill("#id_password", "demo")
@@ -93,7 +96,16 @@ class Journey:
         assert "/login/" not in page.url, f"{username} could not log in: {self.text(page)[:500]}"
         return page
 
+    def _console(self, message) -> None:
+        if "Content Security Policy" in message.text:
+            self.csp_violations.append(f"{message.text} ({message.location.get('url', '')})")
+
+    def expect_no_csp_violation(self) -> None:
+        if self.csp_violations:
+            pytest.fail("Content-Security-Policy violations: " + " | ".join(self.csp_violations))
+
     def shot(self, page, description: str) -> None:
+        self.expect_no_csp_violation()
         self.count += 1
         slug = re.sub(r"[^a-z0-9]+", "-", description.lower()).strip("-")
         page.screenshot(path=str(self.folder / f"{self.count:02d}-{slug}.png"), full_page=True)
@@ -108,6 +120,7 @@ class Journey:
             pytest.fail(f"{what}: {' | '.join(errors.all_inner_texts())}\n{self.text(page)[:3000]}")
 
     def done(self, page) -> None:
+        self.expect_no_csp_violation()
         page.context.close()
 
     # --- the inbox ---------------------------------------------------------------------------------

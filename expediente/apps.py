@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _ensure_cache_table(sender, using="default", **kwargs):
+    """After ``migrate``: the database cache's table (``CACHE_URL=dbcache://…``, the default), so that
+    no deployment step can forget it. Does nothing for other cache backends or when it exists."""
+    from django.core.management import call_command
+
+    call_command("createcachetable", database=using, verbosity=0)
+
+
+class ExpedienteConfig(AppConfig):
+    name = "expediente"
+    verbose_name = "Expediente"
+
+    def ready(self):
+        post_migrate.connect(_ensure_cache_table, sender=self, dispatch_uid="expediente_cache_table")
