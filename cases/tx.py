@@ -12,13 +12,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any
 
 from django.db import transaction
 
 _WHOLE: ContextVar[bool] = ContextVar("expediente_whole_transaction", default=False)
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 @contextmanager
@@ -36,7 +34,7 @@ def in_whole() -> bool:
     return _WHOLE.get()
 
 
-def atomic(func: F) -> F:
+def atomic[F: Callable[..., Any]](func: F) -> F:
     """``transaction.atomic`` for a service: a savepoint when nested in a caller's transaction,
     none inside ``whole()`` (a decision)."""
 
