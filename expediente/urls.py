@@ -4,7 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from cases.api import OfficialDocumentVerifyView
 
-from . import api, views
+from . import api, caselist, views
 
 api_v1 = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -36,6 +36,8 @@ urlpatterns = [
     path("transfers/", include("transfers.urls")),
     path("registrations/", include("registrations.urls")),
     path("reports/", include("reports.urls")),
+    path("cases/", caselist.case_list, name="case-list"),
+    path("cases/export.xlsx", caselist.case_list_export, name="case-list-export"),
     path("", views.home, name="home"),
     path("", include("registry.urls")),
 ]

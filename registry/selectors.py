@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from cases.roles import is_staff_member, is_system_user
+from cases.roles import SCOPE_MEMO, is_staff_member, is_system_user
 
 from .models import Department, DepartmentGroupObjectPermission, DepartmentUserObjectPermission, Unit
 
@@ -19,6 +19,9 @@ def department_scope_ids(user) -> set[int] | None:
     """
     if user is None or not getattr(user, "is_authenticated", False):
         return set()
+    remembered = getattr(user, SCOPE_MEMO, None)
+    if remembered is not None:
+        return None if remembered[0] is None else set(remembered[0])
     perm = {"permission__codename": DEPARTMENT_PERMISSION, "permission__content_type__app_label": "registry"}
     # One statement: the user's own grants UNION those of its groups.
     own = DepartmentUserObjectPermission.objects.filter(user=user, **perm).values_list(
