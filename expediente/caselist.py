@@ -38,11 +38,16 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _date_field(label):
+    """A day as people write it here (dd/mm/aaaa): a text box, since a browser's own date box shows
+    its own locale's order (mm/dd/yyyy in many)."""
     return forms.DateField(
         label=label,
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        input_formats=["%Y-%m-%d", "%d/%m/%Y"],
+        widget=forms.DateInput(
+            attrs={"placeholder": "dd/mm/aaaa", "inputmode": "numeric", "autocomplete": "off"},
+            format="%d/%m/%Y",
+        ),
+        input_formats=["%d/%m/%Y", "%Y-%m-%d"],
     )
 
 
