@@ -3,9 +3,10 @@
 Built from the case-kind registry only (``cases.kinds``): each kind gives its scope selector
 (``list_for``: the cases the user may open — its case page answers 404 for any other), the ORM
 paths of its program and department, the columns its list shows (``list_columns``) and its final
-states. Nothing here names a case app. One SQL query gives a page (a ``UNION ALL`` of one
-``SELECT`` per kind, each filtered and scoped, sorted newest first), one more the number of cases
-(counted up to ``COUNT_CAP``).
+states. Nothing here names a case app. A page is two SQL queries: its keys (a ``UNION ALL`` of one
+``SELECT`` per kind, each filtered and scoped, merged newest first from each kind's ``created_at``
+index), then the rows of those keys with their unit, program and department; one more counts the
+cases (up to ``COUNT_CAP``).
 
 Bounds: a page is ``PAGE_SIZE`` rows; pages go up to ``MAX_PAGES`` (``LIMIT``/``OFFSET`` past that
 would scan ever more rows for a page nobody reads: the filters narrow a list faster); an export is
@@ -15,10 +16,12 @@ at most ``EXPORT_MAX_ROWS`` rows (a larger list is refused with a message asking
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import connections
 from django.db.models import CharField, DecimalField, F, Q, QuerySet, Value
 from django.utils import timezone
 
@@ -28,6 +31,7 @@ PAGE_SIZE = 25
 MAX_PAGES = 200
 COUNT_CAP = 10_000
 EXPORT_MAX_ROWS = 10_000
+EXPORT_CHUNK = 1_000
 # The pseudo-state of the "in progress" filter: every state that is not one of the kind's final states.
 OPEN = "open"
 
@@ -113,32 +117,54 @@ def _column(path_or_expression, output_field):
     return path_or_expression
 
 
-def _branch(kind: kinds.CaseKind, user, f: CaseFilters, columns: tuple[str, ...]) -> QuerySet | None:
-    """The kind's cases the user may open, filtered, as rows of ``columns`` (None: no case of this
-    kind can match the filters)."""
+# What the search box holds: a case code (or its beginning), a NIT (digits), or part of a name.
+CODE_TEXT = re.compile(r"^[A-Za-z]{2,5}-\d")
+NIT_TEXT = re.compile(r"^\d+$")
+
+
+def _search(q: str) -> Q:
+    """The search as an indexable condition where it can be: a code is matched from its start
+    (``INI-2026-0001…``; the codes' index), a NIT from its start (the units' index), anything else
+    anywhere in the unit's name (as given by a new unit's applicant too)."""
+    if CODE_TEXT.match(q):
+        return Q(code__startswith=q.upper())
+    if NIT_TEXT.match(q):
+        return Q(list_nit__startswith=q)
+    return Q(list_unit__icontains=q)
+
+
+def _branch(
+    kind: kinds.CaseKind, user, f: CaseFilters, columns: tuple[str, ...], pks=None
+) -> QuerySet | None:
+    """The kind's cases the user may open, filtered (or, ``pks``, just those), as rows of
+    ``columns`` (None: no case of this kind can match)."""
     if kind.list_for is None or (f.kind and f.kind != kind.code):
         return None
     if f.program and not kind.program_path:
         return None
     qs = kind.list_for(user).order_by()
-    if f.state == OPEN:
+    if pks is not None:
+        qs = qs.filter(pk__in=pks)
+    elif f.state == OPEN:
         if kind.final_states:
             qs = qs.exclude(state__in=sorted(kind.final_states))
     elif f.state:
         if f.state not in dict(states_of(kind)):
             return None
         qs = qs.filter(state=f.state)
-    if f.program:
-        qs = qs.filter(**{f"{kind.program_path}_id": f.program})
-    if f.department:
-        qs = qs.filter(**{f"{kind.department_path}_id": f.department})
-    if f.since:
-        qs = qs.filter(created_at__gte=_day_start(f.since))
-    if f.until:
-        qs = qs.filter(created_at__lt=_day_start(f.until + dt.timedelta(days=1)))
+    if pks is None:
+        if f.program:
+            qs = qs.filter(**{f"{kind.program_path}_id": f.program})
+        if f.department:
+            qs = qs.filter(**{f"{kind.department_path}_id": f.department})
+        if f.since:
+            qs = qs.filter(created_at__gte=_day_start(f.since))
+        if f.until:
+            qs = qs.filter(created_at__lt=_day_start(f.until + dt.timedelta(days=1)))
     cols = kind.list_columns
     wanted = set(columns)
-    if f.q:
+    search = _search(f.q) if f.q and pks is None else None
+    if search is not None:
         wanted |= {"list_unit", "list_nit"}
     annotations = {
         "list_kind": Value(kind.code, output_field=TEXT),
@@ -149,47 +175,83 @@ def _branch(kind: kinds.CaseKind, user, f: CaseFilters, columns: tuple[str, ...]
         "list_department": _column(f"{kind.department_path}__name", TEXT),
     }
     qs = qs.annotate(**{name: expr for name, expr in annotations.items() if name in wanted})
-    if f.q:
-        q = f.q.strip()
-        qs = qs.filter(Q(code__icontains=q) | Q(list_unit__icontains=q) | Q(list_nit__icontains=q))
+    if search is not None:
+        qs = qs.filter(search)
     return qs.values(*columns)
 
 
-def _union(user, f: CaseFilters, columns: tuple[str, ...]) -> QuerySet | None:
-    branches = [b for kind in listed_kinds() if (b := _branch(kind, user, f, columns)) is not None]
+def _union(
+    user, f: CaseFilters, columns: tuple[str, ...], keys=None, *, first: int | None = None, ordered=False
+) -> QuerySet | None:
+    """One ``SELECT`` per listed kind, ``UNION ALL``. ``keys``: only those ``(kind, pk)``; ``first``:
+    each ``SELECT`` stops after that many rows (newest first when ``ordered``). A limit inside each
+    ``SELECT`` lets each use its own table's ``created_at`` index even when a filter or a scope
+    needs a join: PostgreSQL merges the ordered scans of a ``UNION ALL`` only when its parts are
+    plain single-table scans. SQLite takes no limit inside a part (Django refuses it there), and
+    needs none: it merges a compound ``ORDER BY`` from each part read lazily in order."""
+    pks: dict[str, list[int]] = {}
+    for code, pk in keys or ():
+        pks.setdefault(code, []).append(pk)
+    branches = [
+        b
+        for kind in listed_kinds()
+        if (keys is None or kind.code in pks)
+        and (b := _branch(kind, user, f, columns, pks.get(kind.code) if keys is not None else None))
+        is not None
+    ]
     if not branches:
         return None
-    first, *rest = branches
-    return first.union(*rest, all=True) if rest else first
+    if (
+        first is not None
+        and len(branches) > 1
+        and connections[branches[0].db].features.supports_slicing_ordering_in_compound
+    ):
+        branches = [(b.order_by("-created_at", "-id") if ordered else b)[:first] for b in branches]
+    head, *rest = branches
+    return head.union(*rest, all=True) if rest else head
 
 
 def case_count(user, f: CaseFilters = CaseFilters(), *, cap: int = COUNT_CAP) -> int:
     """How many cases the user may open match ``f``, counted up to ``cap`` + 1 (one query)."""
-    union = _union(user, f, ("list_kind", "id"))
+    union = _union(user, f, ("list_kind", "id"), first=cap + 1)
     if union is None:
         return 0
     return union.order_by()[: cap + 1].count()
+
+
+def _keys(user, f: CaseFilters, offset: int, limit: int) -> list[tuple[str, int]]:
+    """``(kind, pk)`` of the matching cases ``offset`` to ``offset + limit``, newest first: the
+    page's keys, from each kind's ``created_at`` index (merged, no join unless a filter needs one)."""
+    union = _union(user, f, ("list_kind", "id", "created_at"), first=offset + limit, ordered=True)
+    if union is None:
+        return []
+    ordered = union.order_by("-created_at", "-id")[offset : offset + limit]
+    return [(row["list_kind"], row["id"]) for row in ordered]
+
+
+def _fetch(user, keys: list[tuple[str, int]]) -> list[CaseRow]:
+    """The rows of ``keys``, in that order (one query, joined for those rows only)."""
+    union = _union(user, CaseFilters(), COLUMNS, keys=keys)
+    if union is None:
+        return []
+    found = {(row.kind.code, row.pk): row for row in _rows(union.order_by())}
+    return [found[key] for key in keys if key in found]
 
 
 def case_rows(
     user, f: CaseFilters = CaseFilters(), *, offset: int = 0, limit: int = PAGE_SIZE
 ) -> list[CaseRow]:
     """Rows ``offset`` to ``offset + limit`` of the cases the user may open that match ``f``,
-    newest first (one query)."""
-    union = _union(user, f, COLUMNS)
-    if union is None:
-        return []
-    ordered = union.order_by("-created_at", "list_kind", "-id")
-    return list(_rows(ordered[offset : offset + limit]))
+    newest first (two queries: the keys, then their rows)."""
+    return _fetch(user, _keys(user, f, offset, limit))
 
 
 def export_rows(user, f: CaseFilters = CaseFilters(), *, limit: int = EXPORT_MAX_ROWS) -> Iterator[CaseRow]:
-    """The first ``limit`` matching cases, newest first, read in chunks (one query per 2,000)."""
-    union = _union(user, f, COLUMNS)
-    if union is None:
-        return iter(())
-    ordered = union.order_by("-created_at", "list_kind", "-id")[:limit]
-    return _rows(ordered.iterator(chunk_size=2_000))
+    """The first ``limit`` matching cases, newest first: their keys in one query, their rows in
+    chunks of ``EXPORT_CHUNK``."""
+    keys = _keys(user, f, 0, limit)
+    for start in range(0, len(keys), EXPORT_CHUNK):
+        yield from _fetch(user, keys[start : start + EXPORT_CHUNK])
 
 
 def _rows(values) -> Iterator[CaseRow]:
