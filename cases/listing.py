@@ -122,14 +122,22 @@ CODE_TEXT = re.compile(r"^[A-Za-z]{2,5}-\d")
 NIT_TEXT = re.compile(r"^\d+$")
 
 
+def _prefix(field: str, prefix: str) -> Q:
+    """``field`` starts with ``prefix`` (codes and NITs: ASCII letters, digits and hyphens), also as
+    a range the field's index can seek to: SQLite's ``LIKE`` never uses an index (it ignores case,
+    and Django adds an ``ESCAPE``), PostgreSQL's uses its pattern index."""
+    after = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    return Q(**{f"{field}__startswith": prefix, f"{field}__gte": prefix, f"{field}__lt": after})
+
+
 def _search(q: str) -> Q:
     """The search as an indexable condition where it can be: a code is matched from its start
     (``INI-2026-0001…``; the codes' index), a NIT from its start (the units' index), anything else
     anywhere in the unit's name (as given by a new unit's applicant too)."""
     if CODE_TEXT.match(q):
-        return Q(code__startswith=q.upper())
+        return _prefix("code", q.upper())
     if NIT_TEXT.match(q):
-        return Q(list_nit__startswith=q)
+        return _prefix("list_nit", q)
     return Q(list_unit__icontains=q)
 
 

@@ -115,6 +115,8 @@ def test_search_by_code_unit_name_and_nit(demo):
     some = sorted(c for c in cases if c.startswith("INI"))[1]
     assert page_codes("control1", q=some) == [some]
     assert page_codes("control1", q=some.lower()) == [some]
+    assert sorted(page_codes("control1", q=some[:9])) == sorted(c for c in cases if c.startswith(some[:9]))
+    assert len(page_codes("control1", q=some[:9])) == 4  # INI-2026-: every initiative
     workshop = {
         c for c, case in cases.items() if getattr(case, "unit", None) and case.unit.tax_id == "3891245012"
     }
