@@ -157,9 +157,9 @@ def scenarios() -> list[tuple[str, str, str, dict, str]]:
 
 EXPORT = (
     "export",
-    "XLSX export: closed transfers (~7,000 rows)",
+    "XLSX export: transfers in follow-up (~3,000 rows)",
     "cl_control",
-    {"kind": "transfer", "state": "closed"},
+    {"kind": "transfer", "state": "in_followup"},
     "/cases/export.xlsx",
 )
 
@@ -392,7 +392,7 @@ def markdown(report: dict) -> str:
                 lines.append(f"| `{x['key']}` | {used} | {seq} | {p['execution_ms']} ms |")
         lines.append("")
     lines += [
-        "The export is not a page: it is bounded instead (at most 10,000 rows,",
+        "The export is not a page: it is bounded instead (at most 5,000 rows,",
         "`cases.listing.EXPORT_MAX_ROWS`; a longer list is refused with a message asking for filters), and",
         "its size is that of the workbook.",
         f"Machine: {report['machine']}.",

@@ -29,8 +29,10 @@ from . import kinds
 
 PAGE_SIZE = 25
 MAX_PAGES = 200
-COUNT_CAP = 10_000
-EXPORT_MAX_ROWS = 10_000
+# As many as the pages offered hold: the count says "more than 5.000" past them, and an export that
+# long is interactive still (about 0.8 s of CPU); a longer list is narrowed with the filters.
+COUNT_CAP = 5_000
+EXPORT_MAX_ROWS = 5_000
 EXPORT_CHUNK = 1_000
 # The pseudo-state of the "in progress" filter: every state that is not one of the kind's final states.
 OPEN = "open"

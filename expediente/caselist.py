@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import math
+from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
@@ -80,6 +81,18 @@ class CaseFilterForm(forms.Form):
         self.fields["department"].choices = everything + [(str(pk), label) for pk, label in departments]
         self.fields["q"].widget.attrs.update({"placeholder": "INI-2026-000123", "autocomplete": "off"})
 
+    SELECTS = ("kind", "state", "program", "department")
+
+    def prepare_selects(self) -> None:
+        """Each select's ``(value, label, selected)`` on its bound field (``field.options``),
+        labels already in the request's language: the template only writes them out."""
+        for name in self.SELECTS:
+            bound = self[name]
+            field: Any = self.fields[name]  # a ChoiceField
+            current = "" if bound.value() is None else str(bound.value())
+            options = [(str(v), str(label), str(v) == current) for v, label in field.choices]
+            setattr(bound, "options", options)  # noqa: B010 - an attribute of ours on Django's object
+
     def clean(self):
         data = super().clean()
         since, until = data.get("since"), data.get("until")
@@ -113,6 +126,7 @@ def _form(request) -> tuple[CaseFilterForm, dict]:
     reference = inbox_reference()
     params = {k: v for k in FILTER_NAMES if (v := request.GET.get(k, "").strip())}
     form = CaseFilterForm(params or None, programs=reference.programs, departments=reference.departments)
+    form.prepare_selects()
     return form, params
 
 
@@ -139,6 +153,10 @@ def case_list(request):
     # When the whole list is on its first page there is nothing to count.
     count = len(rows) if number == 1 and not more else listing.case_count(user, filters)
     pages = min(max(math.ceil(count / listing.PAGE_SIZE), 1), listing.MAX_PAGES)
+    if not rows and count:  # a page past the end (an old link, fewer cases now): the last one
+        number = pages
+        offset = (number - 1) * listing.PAGE_SIZE
+        rows, more = listing.case_rows(user, filters, offset=offset, limit=listing.PAGE_SIZE), False
     base = reverse("case-list")
 
     def page_url(n: int) -> str:

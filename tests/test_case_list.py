@@ -200,7 +200,8 @@ def test_the_page_speaks_spanish_with_bolivian_formats_and_accessible_labels(dem
     for header in ("Caso", "Unidad productiva", "Estado", "Monto", "Iniciado el"):
         assert '<th scope="col"' in html and f">{header}</th>" in html, header
     assert 'data-label="Monto"' in html  # each cell's own label on narrow screens
-    assert "En curso" in html  # the "in progress" state choice
+    assert '<option value="initiative" selected>Iniciativa productiva</option>' in html  # kept
+    assert '<option value="open">En curso</option>' in html  # the "in progress" state choice
 
 
 def test_only_staff_may_open_the_list(demo):
@@ -292,6 +293,8 @@ def test_pages_past_the_first_and_the_page_cap(demo, monkeypatch):
     assert 'rel="next"' in first and 'rel="prev"' in second
     assert "6 casos" in first and "Página 1 de 3" in first
     assert everything == codes(first)
+    past_the_end = client.get(reverse("case-list"), {"page": 7}).content.decode()
+    assert codes(past_the_end) == page_codes("control1", page=3) and "Página 3 de 3" in past_the_end
     monkeypatch.setattr(listing, "MAX_PAGES", 2)
     capped = client.get(reverse("case-list"), {"page": 50}).content.decode()
     assert codes(capped) == codes(second)  # a page past the cap shows the last one offered
