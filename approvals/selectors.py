@@ -18,7 +18,7 @@ from django.db.models import BigIntegerField, CharField, Q, QuerySet, Value
 from django.utils import timezone
 from viewflow.workflow.status import STATUS
 
-from cases.roles import STAFF_ROLES, Role, roles_of
+from cases.roles import SCOPE_MEMO, STAFF_ROLES, Role, roles_of
 from workflows.models import CaseTask
 
 from . import sod
@@ -47,6 +47,17 @@ def _roles_and_scopes(user) -> Facts:
     if user is None or not getattr(user, "is_authenticated", False):
         return frozenset(), set(), set()
     return _roles_and_scopes_of([user])[user.pk]
+
+
+def remember_scopes(user) -> Facts:
+    """``_roles_and_scopes(user)`` (ONE query), left on the request's user instance: the roles in
+    ``roles_of``'s cache and the scopes under ``cases.roles.SCOPE_MEMO``, so every scope selector
+    the page calls (``registry.selectors.case_scope`` of each case kind) answers without a query.
+    Only for a page's own request user (Django builds it afresh for every request)."""
+    facts = _roles_and_scopes(user)
+    if user is not None and getattr(user, "is_authenticated", False):
+        setattr(user, SCOPE_MEMO, (facts[1], facts[2]))
+    return facts
 
 
 def _roles_and_scopes_of(users) -> dict[int, Facts]:

@@ -184,8 +184,7 @@ TAB_URL = {"mine": "/tasks/", "available": "/tasks/available/", "done": "/tasks/
 def bare_query(user, tab: str, params: dict, after=None):
     """The minimal SQL for the same rows (same filters, same order, same LIMIT), built from the same
     facts the page reads (roles, scopes, four-eyes exclusions: read once, outside the timing)."""
-    from approvals import selectors, sod
-    from audit.actions import AuditAction
+    from approvals import selectors
     from cases.roles import STAFF_ROLES
 
     select = (
@@ -204,6 +203,8 @@ def bare_query(user, tab: str, params: dict, after=None):
         else:
             where.append("ct.owner_id = %s AND ct.status = 'ASSIGNED'")
             args.append(user.pk)
+            # A held task the holder may no longer decide (four eyes, applicant side) is not offered.
+            where.extend(_actor_conditions(user, args))
         where.append("ct.is_open")
     elif tab == "done":  # the page's shape: the ids from the index first, then their rows
         where.append(
@@ -224,24 +225,7 @@ def bare_query(user, tab: str, params: dict, after=None):
             if programs is not None:
                 part.append("(NOT ct.scope_program OR ct.program_id = ANY(%s))")
                 args.append(sorted(programs))
-            for step, codes in sod.excluded_cases_by_step(user).items():
-                part.append("NOT (ct.step = %s AND ct.case_code = ANY(%s))")
-                args += [step, sorted(codes)]
-            # Never staff on a case it acted on for the applicant (the page's correlated EXISTS on
-            # the audit trail; the date it first held an agency role read beforehand).
-            part.append(
-                "NOT EXISTS (SELECT 1 FROM audit_auditentry a WHERE a.actor_id = %s "
-                'AND a."case" = ct.case_code AND (a.action = ANY(%s) '
-                "OR (a.action = %s AND a.data->>'step' = ANY(%s)) OR (a.action = ANY(%s) AND a.seq < %s)))"
-            )
-            args += [
-                user.pk,
-                sod.applicant_only_actions(),
-                str(AuditAction.TASK_COMPLETED),
-                [str(st) for st in sod.applicant_steps()],
-                sod.either_side_actions(),
-                _became_staff_seq(user),
-            ]
+            part.extend(_actor_conditions(user, args))
             parts.append(" AND ".join(part))
         # An applicant's unit steps are in its "Mis tareas", never in "Disponibles".
         if not parts:
@@ -265,6 +249,34 @@ def bare_query(user, tab: str, params: dict, after=None):
         args += [due, due, pk]
     sql = f"{select} WHERE {' AND '.join(where)} ORDER BY {order} LIMIT {PAGE_ROWS + 1}"
     return sql, args
+
+
+def _actor_conditions(user, args: list) -> list[str]:
+    """What ``user`` may work whoever holds the task (the page's ``selectors._actor_q``): nothing
+    incompatible with a step it decided on the case (four eyes), and never staff on a case it acted
+    on for the applicant (the page's correlated EXISTS on the audit trail; the date it first held an
+    agency role read beforehand). Appends the parameters to ``args``."""
+    from approvals import sod
+    from audit.actions import AuditAction
+
+    conditions = []
+    for step, codes in sod.excluded_cases_by_step(user).items():
+        conditions.append("NOT (ct.step = %s AND ct.case_code = ANY(%s))")
+        args += [step, sorted(codes)]
+    conditions.append(
+        "NOT EXISTS (SELECT 1 FROM audit_auditentry a WHERE a.actor_id = %s "
+        'AND a."case" = ct.case_code AND (a.action = ANY(%s) '
+        "OR (a.action = %s AND a.data->>'step' = ANY(%s)) OR (a.action = ANY(%s) AND a.seq < %s)))"
+    )
+    args += [
+        user.pk,
+        sod.applicant_only_actions(),
+        str(AuditAction.TASK_COMPLETED),
+        [str(st) for st in sod.applicant_steps()],
+        sod.either_side_actions(),
+        _became_staff_seq(user),
+    ]
+    return conditions
 
 
 def _became_staff_seq(user):

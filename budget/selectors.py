@@ -10,7 +10,7 @@ from typing import Any
 from django.db.models import DecimalField, Exists, F, Func, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from cases.roles import is_staff_member, is_system_user
+from cases.roles import SCOPE_MEMO, is_staff_member, is_system_user
 
 from .models import (
     FIGURE_DELTAS,
@@ -34,6 +34,9 @@ def program_scope_ids(user) -> set[int] | None:
     """
     if user is None or not getattr(user, "is_authenticated", False):
         return set()
+    remembered = getattr(user, SCOPE_MEMO, None)
+    if remembered is not None:
+        return None if remembered[1] is None else set(remembered[1])
     perm = {"permission__codename": PROGRAM_PERMISSION, "permission__content_type__app_label": "budget"}
     # One statement: the user's own grants UNION those of its groups.
     own = ProgramUserObjectPermission.objects.filter(user=user, **perm).values_list(

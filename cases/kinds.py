@@ -62,7 +62,13 @@ class CaseKind:
       ``applicant_steps``: which of them the applicant works;
     - ``metrics``: the report figures it contributes (``cases.metrics.Metric``: indicator codes, their
       figures per program for a fiscal year, the cases behind them); ``reports`` adds up the metrics
-      of every kind.
+      of every kind;
+    - ``list_for``: ``list_for(user) -> QuerySet`` of the cases the user may open (the kind's own
+      scope selector: its case page answers 404 for any other), read by the staff case list
+      (``cases.listing``); ``list_columns``: what that list shows and searches beside the code,
+      state, program, department and date: ``unit_name``, ``tax_id`` and ``amount``, each an ORM
+      path or expression on the case model; ``final_states``: the states in which the case is over
+      (the list's "in progress" is every other state).
     """
 
     code: str
@@ -87,6 +93,9 @@ class CaseKind:
     steps: tuple[tuple[str, StrOrPromise], ...] = ()
     applicant_steps: tuple[str, ...] = ()
     metrics: tuple[Metric, ...] = ()
+    list_for: Callable[[Any], Any] | None = None
+    list_columns: Mapping[str, Any] = field(default_factory=dict)
+    final_states: frozenset[str] = frozenset()
 
     @property
     def model_class(self) -> Any:

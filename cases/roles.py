@@ -35,6 +35,14 @@ def narrow_roles(user, roles: frozenset[str]) -> None:
     user._expediente_roles = roles
 
 
+# A page that reads the user's roles and department and program scopes at once (one query:
+# ``approvals.selectors.remember_scopes``) leaves the scopes on the request's user instance under this
+# name, as ``(department ids | None, program ids | None)``; ``registry.selectors.department_scope_ids``
+# and ``budget.selectors.program_scope_ids`` answer from it. Django builds the user afresh for every
+# request, so nothing outlives the request; nothing outside such a page sets it.
+SCOPE_MEMO = "_expediente_scopes"
+
+
 def has_role(user, *roles: str) -> bool:
     return bool(roles_of(user) & set(roles))
 

@@ -8,7 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from cases.api import OfficialDocumentVerifyView
 
-from . import api, views
+from . import api, caselist, views
 
 # The admin in Spanish (English if chosen), not "Django administration".
 admin.site.site_header = _("Expediente administration · PRO-BOLIVIA")
@@ -58,6 +58,8 @@ urlpatterns = [
     path("transfers/", include("transfers.urls")),
     path("registrations/", include("registrations.urls")),
     path("reports/", include("reports.urls")),
+    path("cases/", caselist.case_list, name="case-list"),
+    path("cases/export.xlsx", caselist.case_list_export, name="case-list-export"),
     path("", views.home, name="home"),
     path("", include("registry.urls")),
 ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
@@ -17,8 +18,9 @@ from django.views.decorators.http import require_safe
 
 from budget.selectors import line_summary_for
 from cases.clock import today
+from cases.listing import OPEN
 from cases.roles import Role, is_admin, roles_of
-from iniciativas.models import FINAL_STATES, InitiativeState
+from iniciativas.models import FINAL_STATES, KIND, InitiativeState
 from iniciativas.selectors import call_list_open, initiative_list_for
 from registry.models import Unit
 from registry.selectors import unit_list_for
@@ -33,6 +35,7 @@ BUDGET_PATH = reverse_lazy("budget-overview")
 AUDIT_PATH = reverse_lazy("audit:trail")
 AUDIT_VERIFY_PATH = reverse_lazy("audit:verify")
 REPORTS_PATH = reverse_lazy("reports:budget-execution")
+CASES_PATH = reverse_lazy("case-list")
 
 ADMIN_PAGES = (
     ("registry", "user", _("Users")),
@@ -93,6 +96,11 @@ def open_calls(on: dt.date) -> list:
     return list(call_list_open(on).order_by("closes_on", "code")[:5])
 
 
+def _case_list_url(**filters) -> str:
+    """The staff case list filtered as given (``/cases/?kind=initiative&state=open``)."""
+    return f"{CASES_PATH}?{urlencode(filters)}"
+
+
 def initiative_summary(user, *, recent: bool) -> dict:
     """The initiatives the user may see: open ones counted by state, and (for applicants) the latest."""
     initiatives = initiative_list_for(user)
@@ -104,8 +112,13 @@ def initiative_summary(user, *, recent: bool) -> dict:
         .values_list("state", "n")
     )
     return {
-        "by_state": [(label, counts[value]) for value, label in InitiativeState.choices if counts.get(value)],
+        "by_state": [
+            (label, counts[value], _case_list_url(kind=KIND, state=value))
+            for value, label in InitiativeState.choices
+            if counts.get(value)
+        ],
         "open": sum(counts.values()),
+        "open_url": _case_list_url(kind=KIND, state=OPEN),
         "recent": list(initiatives.order_by("-created_at")[:5]) if recent else [],
     }
 
@@ -133,6 +146,7 @@ def home(request):
             "audit": AUDIT_PATH,
             "audit_verify": AUDIT_VERIFY_PATH,
             "reports": REPORTS_PATH,
+            "cases": CASES_PATH,
         },
     }
     if roles:

@@ -44,5 +44,12 @@ class IniciativasConfig(AppConfig):
                 not_now=_("Initiative %(code)s is %(state)s: that action is not possible now."),
                 not_yours=_("You may not do this on initiative %(code)s."),
                 metrics=metrics.METRICS,
+                list_for=selectors.initiative_list_for,
+                list_columns={
+                    "unit_name": "unit__name",
+                    "tax_id": "unit__tax_id",
+                    "amount": "requested_amount",
+                },
+                final_states=FINAL_STATES,
             )
         )

@@ -230,7 +230,11 @@ class Initiative(ConcurrentTransitionMixin, models.Model):
                 condition=Q(counterpart_amount__gte=0), name="initiative_counterpart_nonneg"
             ),
         ]
-        indexes = [models.Index(fields=["unit", "state"], name="initiative_unit_state_idx")]
+        indexes = [
+            models.Index(fields=["unit", "state"], name="initiative_unit_state_idx"),
+            # The staff case list, newest first (cases.listing; bench/caselist_bench.py).
+            models.Index(fields=["created_at", "id"], name="initiative_created_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.code} {self.title}"

@@ -7,6 +7,10 @@ class RegistrationsConfig(AppConfig):
     verbose_name = _("Registrations of productive units")
 
     def ready(self):
+        from django.db.models import CharField
+        from django.db.models.fields.json import KeyTextTransform
+        from django.db.models.functions import Coalesce
+
         from audit import actions as audit_actions
         from cases import kinds
 
@@ -35,5 +39,16 @@ class RegistrationsConfig(AppConfig):
                 not_now=_("Registration %(code)s is %(state)s: that action is not possible now."),
                 not_yours=_("You may not do this on registration %(code)s."),
                 steps=((steps.REVIEW, _("Registration review")),),
+                list_for=selectors.registration_list_for,
+                # A new unit's registration has no unit yet: the name and NIT the applicant gave.
+                list_columns={
+                    "unit_name": Coalesce(
+                        "unit__name", KeyTextTransform("name", "unit_data"), output_field=CharField()
+                    ),
+                    "tax_id": Coalesce(
+                        "unit__tax_id", KeyTextTransform("tax_id", "unit_data"), output_field=CharField()
+                    ),
+                },
+                final_states=FINAL_STATES,
             )
         )

@@ -154,6 +154,8 @@ class Registration(ConcurrentTransitionMixin, models.Model):
                 condition=models.Q(kind="new") | models.Q(unit__isnull=False), name="renewal_names_its_unit"
             ),
         ]
+        # The staff case list, newest first (cases.listing; bench/caselist_bench.py).
+        indexes = [models.Index(fields=["created_at", "id"], name="registration_created_idx")]
 
     def __str__(self) -> str:
         return self.code

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from cases import memo
-from cases.roles import is_staff_member, is_system_user
+from cases.roles import SCOPE_MEMO, is_staff_member, is_system_user
 
 from .models import Department, DepartmentGroupObjectPermission, DepartmentUserObjectPermission, Unit
 
@@ -20,6 +20,9 @@ def department_scope_ids(user) -> set[int] | None:
     """
     if user is None or not getattr(user, "is_authenticated", False):
         return set()
+    remembered = getattr(user, SCOPE_MEMO, None)  # a page read the user's scopes already
+    if remembered is not None:
+        return None if remembered[0] is None else set(remembered[0])
     ids = memo.remember(("department_scope", user.pk), lambda: _department_scope(user))
     return set(ids) if ids is not None else None  # read once per decision; a copy to the caller
 

@@ -38,5 +38,12 @@ class TransfersConfig(AppConfig):
                 not_now=_("Transfer %(code)s is %(state)s: that action is not possible now."),
                 not_yours=_("You may not do this on transfer %(code)s."),
                 metrics=metrics.METRICS,
+                list_for=selectors.transfer_list_for,
+                list_columns={
+                    "unit_name": "beneficiary__name",
+                    "tax_id": "beneficiary__tax_id",
+                    "amount": "amount",
+                },
+                final_states=FINAL_STATES,
             )
         )

@@ -186,7 +186,11 @@ class Transfer(ConcurrentTransitionMixin, models.Model):
                 name="transfer_payment_reference_uniq",
             ),
         ]
-        indexes = [models.Index(fields=["beneficiary", "state"], name="transfer_unit_state_idx")]
+        indexes = [
+            models.Index(fields=["beneficiary", "state"], name="transfer_unit_state_idx"),
+            # The staff case list, newest first (cases.listing; bench/caselist_bench.py).
+            models.Index(fields=["created_at", "id"], name="transfer_created_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.code} {self.beneficiary.name if self.beneficiary_id else ''}".strip()

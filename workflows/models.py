@@ -114,6 +114,9 @@ class CaseTask(AbstractTask):
             models.Index(fields=["unit", "is_open"], name="casetask_unit_idx"),
             models.Index(fields=["is_open", "due_at"], name="casetask_due_idx"),
             models.Index(fields=["decided_by", "due_at"], name="casetask_decided_idx"),
+            # "Mis tareas" of someone holding thousands of tasks, soonest due first (bench/inbox_bench.py,
+            # inbox-heavy; with the statistics of migration 0008).
+            models.Index(fields=["owner", "is_open", "due_at"], name="casetask_owner_due_idx"),
             # "Realizadas por mí" (newest first, keyset on the id): bench/inbox_bench.py, done-heavy.
             models.Index(fields=["decided_by", "id"], name="casetask_done_idx"),
             # The queues filtered by step, soonest due first (bench/inbox_bench.py, queue-filtered).
