@@ -26,7 +26,15 @@ from ..iniciativas.conftest import submitted
 
 pytestmark = pytest.mark.django_db
 
-CEILING = {"admissibility": 23, "budget_certification": 24, "registration_review": 30}
+CEILING = {
+    "admissibility": 23,
+    "budget_certification": 24,
+    "registration_review": 30,
+    # Not among issue 9's three: the first evaluation waits at the Join; the second passes it (viewflow's
+    # Join reads the process's tasks to find its arrivals), averages the scores and picks the policy.
+    "technical_evaluation": 19,
+    "last_technical_evaluation": 33,
+}
 
 # Issue 9's bound: fewer statements than this per decision, its notifications excluded.
 UNDER = 30
@@ -76,3 +84,26 @@ def test_a_budget_certification_reads_its_case_once(world):
     queries = decide_counting(i.code, "budget_certification", s["finanzas1"], budget_line=world.line.pk)
     assert reads_of("iniciativas_initiative", queries) == 1
     assert len(queries) <= CEILING["budget_certification"]
+
+
+def test_technical_evaluations_stay_under_the_bound(world):
+    """The two evaluations of one case: the first waits at the flow's Join, the second passes it,
+    averages the scores and moves the case to its approval chain (issue 12's bound: at most 45)."""
+    from tests.iniciativas.test_side_exits import GOOD_SCORES, decide
+
+    s = world.staff
+    i = submitted(world)
+    decide(i, "admissibility", s["evaluador1"])
+    first, second = CaseTask.objects.filter(case_code=i.code, step="technical_evaluation", is_open=True)
+    for task, user, ceiling in (
+        (first, s["evaluador2"], CEILING["technical_evaluation"]),
+        (second, s["evaluador3"], CEILING["last_technical_evaluation"]),
+    ):
+        with CaptureQueriesContext(connection) as ctx:
+            approvals.complete_task(task.pk, actor=user, decision="approve", data=GOOD_SCORES)
+        print(f"\ntechnical_evaluation ({user.username}) on {connection.vendor}: {len(ctx)} statements")
+        if dump := os.environ.get("EXPEDIENTE_DUMP_QUERIES"):
+            with open(Path(dump) / f"technical_evaluation-{user.username}-{connection.vendor}.sql", "w") as f:
+                f.writelines(f"{n:3d} {q['sql']}\n" for n, q in enumerate(ctx.captured_queries, 1))
+        assert reads_of("iniciativas_initiative", ctx.captured_queries) == 1
+        assert len(ctx) <= ceiling
