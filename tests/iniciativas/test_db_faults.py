@@ -9,6 +9,7 @@
 - certifications and cancellations on one budget line through the API at once: no 500, no
   deadlock, the ledger reconciles."""
 
+import datetime as dt
 import threading
 import time
 from contextlib import contextmanager
@@ -17,14 +18,17 @@ import psycopg
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from rest_framework.test import APIClient
 
+from approvals.deadlines import expire_observations
 from audit.models import AuditEntry
 from budget.models import BudgetLine
 from budget.selectors import line_reconciles
 from cases.models import OutboxMessage
 from iniciativas.models import Initiative
-from workflows.models import CaseTask
+from workflows.models import CaseProcess, CaseTask
+from workflows.services import main_process
 
 from .conftest import submitted
 from .test_races import run_together
@@ -212,6 +216,53 @@ def test_the_connection_cut_mid_decision_writes_nothing_and_a_retry_succeeds(wor
     )
     assert response.status_code == 200, response.content
     assert Initiative.objects.get(pk=i.pk).state == "in_evaluation"
+
+
+def test_a_held_flow_lock_is_a_409_within_5_s_for_a_decision_and_a_direct_action(world):
+    """Another session holds the case's process row (the flow lock, as a long decision would):
+    viewflow's NOWAIT lock retried for 6 to 10 s; the bounded one waits lock_timeout once. A direct
+    action (cancel) ended in a 500 ``FlowLockFailed``."""
+    s = world.staff
+    i = submitted(world)
+    task = CaseTask.objects.get(case_code=i.code, step="admissibility", is_open=True)
+    to_cancel = approved(world)
+    before = written(i), written(to_cancel)
+    timings = []
+    with row_held(CaseProcess, main_process("initiative", i.pk).pk):
+        started = time.monotonic()
+        decision = api(s["evaluador1"]).post(
+            f"{TASKS}{task.pk}/complete/", {"decision": "approve"}, format="json"
+        )
+        timings.append(time.monotonic() - started)
+    with row_held(CaseProcess, main_process("initiative", to_cancel.pk).pk):
+        started = time.monotonic()
+        cancel = api(s["director1"]).post(
+            f"/api/v1/initiatives/{to_cancel.pk}/cancel/", {"reason": "Desvío comprobado"}, format="json"
+        )
+        timings.append(time.monotonic() - started)
+    print(f"held flow lock: decision {decision.status_code}, cancel {cancel.status_code} after {timings}")
+    assert (decision.status_code, cancel.status_code) == (409, 409), (decision.content, cancel.content)
+    assert "Otra persona está trabajando" in decision.json()["detail"]
+    assert "Otra persona está trabajando" in cancel.json()["detail"]
+    assert max(timings) < 5
+    assert (written(i), written(to_cancel)) == before
+
+
+def test_the_expiry_job_leaves_a_locked_case_for_its_next_run(world):
+    """A periodic job meets a case whose row is held: it waits lock_timeout, leaves that case for
+    its next run and goes on (a lock timeout raised out of the job would end the whole run)."""
+    i = submitted(world)
+    observer = world.staff["evaluador1"]
+    decide(i, "admissibility", observer, decision="observe", comment="Falta", deadline_days=3)
+    later = timezone.now() + dt.timedelta(days=30)
+    before = written(i)
+    with row_held(Initiative, i.pk):
+        started = time.monotonic()
+        assert expire_observations(actor=world.system, now=later) == []
+        assert time.monotonic() - started < 5
+    assert written(i) == before
+    assert expire_observations(actor=world.system, now=later) == [i.code]
+    assert Initiative.objects.get(pk=i.pk).state == "abandoned"
 
 
 PAIRS = 6
