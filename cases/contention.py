@@ -8,7 +8,8 @@ PostgreSQL waits at most ``lock_timeout`` for a lock and runs a statement at mos
 - contention: a lock not granted in time (55P03), a deadlock (40P01), a serialization failure
   (40001), SQLite's "database is locked". A state-changing request that committed nothing is run
   again once (the same as the user pressing the button again: its transaction rolled back whole),
-  then answered 409;
+  then answered 409 — except after SQLite's lock, which already waited ``SQLITE_TIMEOUT`` (30 s):
+  a second wait would only double it;
 - timeout: a statement cancelled by ``statement_timeout`` (57014): 503, not retried (it would only
   run as long again);
 - disconnected: the connection was cut (the server terminated it, the network dropped it): the
@@ -64,12 +65,15 @@ def classify(exc: BaseException) -> str | None:
     if state in DISCONNECTED_STATES or (state or "").startswith("08"):
         return DISCONNECTED
     if connection.vendor == "sqlite":
-        text = str(exc).lower()
-        return CONTENTION if any(s in text for s in SQLITE_LOCKED) else None
+        return CONTENTION if _sqlite_locked(exc) else None
     raw = connection.connection
     if raw is not None and (getattr(raw, "closed", False) or getattr(raw, "broken", False)):
         return DISCONNECTED  # psycopg: the socket is gone, whatever the error said
     return None
+
+
+def _sqlite_locked(exc: BaseException) -> bool:
+    return connection.vendor == "sqlite" and any(s in str(exc).lower() for s in SQLITE_LOCKED)
 
 
 class CommitWatch:
@@ -147,7 +151,13 @@ class ContentionMiddleware:
             if what is None:
                 raise
             failure = exc
-        if what == CONTENTION and retry and not watch.committed and not connection.in_atomic_block:
+        if (
+            what == CONTENTION
+            and retry
+            and not _sqlite_locked(failure)
+            and not watch.committed
+            and not connection.in_atomic_block
+        ):
             log.warning("contention on %s %s, run again: %s", request.method, request.path, failure)
             time.sleep(random.uniform(0.05, 0.2))  # noqa: S311 — jitter, not a secret
             try:

@@ -117,12 +117,12 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers run beside the single writer; IMMEDIATE takes the write lock at BEGIN, so
     # concurrent writers queue on busy_timeout instead of failing later with "database is locked",
-    # and every write transaction is serialised (select_for_update does nothing on SQLite). A writer
-    # holds the lock for milliseconds: one that waited SQLITE_TIMEOUT seconds gets "database is
-    # locked", retried once, then a 409 (docs/ARCHITECTURE.md, "Contention").
+    # and every write transaction is serialised (select_for_update does nothing on SQLite). A request
+    # that waited SQLITE_TIMEOUT seconds gets "database is locked": a 409, not run again
+    # (docs/ARCHITECTURE.md, "Contention").
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
-        "timeout": env.int("SQLITE_TIMEOUT", default=5),
+        "timeout": env.int("SQLITE_TIMEOUT", default=30),
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
     }
 else:

@@ -73,11 +73,16 @@ def test_errors_are_told_apart():
     assert contention.classify(ValueError("not the database")) is None
 
 
-def test_sqlite_database_is_locked_is_contention():
+def test_sqlite_database_is_locked_is_a_409_without_a_second_wait():
     if connection.vendor != "sqlite":
         pytest.skip("SQLite's own message")
-    assert contention.classify(OperationalError("database is locked")) == contention.CONTENTION
     assert contention.classify(OperationalError("no such table: x")) is None
+    locked = OperationalError("database is locked")
+    assert contention.classify(locked) == contention.CONTENTION
+    # It already waited SQLITE_TIMEOUT (30 s) for the write lock: no second run.
+    view = FailingView(locked)
+    response = run(view)
+    assert (response.status_code, view.calls) == (409, 1)
 
 
 def test_contention_once_is_run_again_and_succeeds():
