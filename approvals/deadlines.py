@@ -19,11 +19,13 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import DatabaseError
 from django.utils import timezone
 from viewflow.workflow.exceptions import FlowLockFailed
 
 import audit
 from audit.actions import AuditAction
+from cases import contention
 from cases.errors import Conflict
 from cases.permissions import require, rule
 from cases.roles import is_admin, is_system_user
@@ -63,14 +65,19 @@ def _under_flow_lock(task_id: int, work: Callable[[CaseTask], bool]) -> bool:
     if task is None:
         return False
     try:
-        # The flow lock opens the transaction itself. Never nest it in an outer ``atomic``: its
-        # NOWAIT retries would then run inside a savepoint of an aborted transaction (PostgreSQL
-        # "current transaction is aborted") instead of a fresh transaction per attempt.
+        # The flow lock opens the transaction itself. Never nest it in an outer ``atomic``: a lock
+        # not granted would then abort the outer transaction (PostgreSQL "current transaction is
+        # aborted") along with the job's other work.
         with task.process.flow_class.lock(task.process_id):
             task.refresh_from_db()
             return bool(work(task))
     except FlowLockFailed:
         logger.info("task %s: its case is locked by someone else; left for the next run", task_id)
+        return False
+    except DatabaseError as exc:  # a row of the case held past lock_timeout, a deadlock: next run
+        if contention.classify(exc) != contention.CONTENTION:
+            raise
+        logger.info("task %s: %s; left for the next run", task_id, exc)
         return False
 
 
@@ -161,6 +168,10 @@ def expire_observations(*, actor, now: dt.datetime | None = None) -> list[str]:
             complete_task(pk, actor=actor, decision=Decision.EXPIRE)
         except Conflict:
             continue  # answered (or expired by another run) meanwhile, or the case is locked: next run
+        except DatabaseError as exc:
+            if contention.classify(exc) != contention.CONTENTION:
+                raise
+            continue  # a row of the case held past lock_timeout, a deadlock: next run
         except (PermissionDenied, ValidationError):
             logger.exception("task %s of %s could not be expired", pk, code)
             continue

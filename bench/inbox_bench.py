@@ -32,6 +32,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 from docs_block import write_block  # noqa: E402 - the bench folder is on sys.path
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "expediente.settings")
+# Building the data set runs statements for minutes (a COPY of a million rows, VACUUM): no
+# statement_timeout here (DB_STATEMENT_TIMEOUT_MS; the site keeps its 30 s).
+os.environ.setdefault("DB_STATEMENT_TIMEOUT_MS", "0")
 os.environ.setdefault("DEBUG", "0")  # cached templates, no query log: as in production
 
 BEGIN, END = "<!-- inbox-bench:begin -->", "<!-- inbox-bench:end -->"

@@ -49,6 +49,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from docs_block import write_block  # noqa: E402 - the bench folder is on sys.path
 
+# Building the data set runs statements for minutes (a COPY of a million rows, VACUUM): no
+# statement_timeout here (DB_STATEMENT_TIMEOUT_MS; the site keeps its 30 s).
+os.environ.setdefault("DB_STATEMENT_TIMEOUT_MS", "0")
+
 PY = sys.executable
 PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
 PG_DB = "exp_report_bench"

@@ -85,8 +85,11 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "audit.middleware.RequestContextMiddleware",
-    # Last: turns a refused (locked-out) login into the lockout page or JSON (registry/lockout.py).
+    # Turns a refused (locked-out) login into the lockout page or JSON (registry/lockout.py).
     "axes.middleware.AxesMiddleware",
+    # Last, innermost: it runs the view itself (retried once on contention; 409/503, never a 500,
+    # for a lock not granted in time, a deadlock, a statement timeout or a cut connection).
+    "cases.contention.ContentionMiddleware",
 ]
 
 # viewflow must not patch MIDDLEWARE behind our back; we mount our own inbox pages.
@@ -121,7 +124,9 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers run beside the single writer; IMMEDIATE takes the write lock at BEGIN, so
     # concurrent writers queue on busy_timeout instead of failing later with "database is locked",
-    # and every write transaction is serialised (select_for_update does nothing on SQLite).
+    # and every write transaction is serialised (select_for_update does nothing on SQLite). A request
+    # that waited SQLITE_TIMEOUT seconds gets "database is locked": a 409, not run again
+    # (docs/ARCHITECTURE.md, "Contention").
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": env.int("SQLITE_TIMEOUT", default=30),
@@ -133,6 +138,14 @@ else:
     # nothing but a reconnect.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Bounded waits (docs/ARCHITECTURE.md, "Contention"): a statement waits at most DB_LOCK_TIMEOUT_MS
+    # for a lock (a row, the audit chain) and runs at most DB_STATEMENT_TIMEOUT_MS (0: no limit); a
+    # request that hits one is retried once, then answered 409 — twice the lock timeout stays under 5 s.
+    _waits = "-c lock_timeout={:d} -c statement_timeout={:d}".format(
+        env.int("DB_LOCK_TIMEOUT_MS", default=1500), env.int("DB_STATEMENT_TIMEOUT_MS", default=30000)
+    )
+    _db_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _db_options["options"] = f"{_db_options.get('options', '')} {_waits}".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "registry.User"

@@ -9,10 +9,11 @@ data migration (``iniciativas/migrations/0003_flow_moves_to_the_app.py`` moved i
 
 from django.utils.translation import gettext_lazy as _
 from viewflow import this
-from viewflow.workflow import flow, lock
+from viewflow.workflow import flow
 
 from approvals.models import Step
 from cases.roles import Role
+from workflows.locks import process_lock
 from workflows.models import CaseProcess, CaseTask
 from workflows.nodes import CaseFlowMixin, ChainStepMixin, DynamicSplit, End, HumanStep, Switch, ask, state_is
 
@@ -24,7 +25,7 @@ S = InitiativeState
 class InitiativeFlow(CaseFlowMixin, ChainStepMixin, flow.Flow):
     process_class = CaseProcess
     task_class = CaseTask
-    lock_impl = lock.select_for_update_lock
+    lock_impl = process_lock
     case_type = "initiative"
     case_related = ("call", "unit", "policy")
     process_title = _("Productive initiative")

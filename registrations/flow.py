@@ -5,10 +5,11 @@ rows: rename one only with a data migration."""
 
 from django.utils.translation import gettext_lazy as _
 from viewflow import this
-from viewflow.workflow import flow, lock
+from viewflow.workflow import flow
 
 from approvals.models import Step
 from cases.roles import Role
+from workflows.locks import process_lock
 from workflows.models import CaseProcess, CaseTask
 from workflows.nodes import CaseFlowMixin, End, HumanStep, Switch
 
@@ -25,7 +26,7 @@ def state_is(value: str):
 class RegistrationFlow(CaseFlowMixin, flow.Flow):
     process_class = CaseProcess
     task_class = CaseTask
-    lock_impl = lock.select_for_update_lock
+    lock_impl = process_lock
     case_type = "registration"
     case_related = ("unit", "department", "applicant")
     process_title = _("Registration of a productive unit")

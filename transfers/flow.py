@@ -16,10 +16,11 @@ follow-up visits (again until the use is verified) → closed, or reversion → 
 
 from django.utils.translation import gettext_lazy as _
 from viewflow import this
-from viewflow.workflow import flow, lock
+from viewflow.workflow import flow
 
 from approvals.models import Step
 from cases.roles import Role
+from workflows.locks import process_lock
 from workflows.models import CaseProcess, CaseTask
 from workflows.nodes import CaseFlowMixin, ChainStepMixin, End, HumanStep, Switch, ask, state_is
 
@@ -47,7 +48,7 @@ def chain_steps(case) -> list:
 class TransferFlow(CaseFlowMixin, ChainStepMixin, flow.Flow):
     process_class = CaseProcess
     task_class = CaseTask
-    lock_impl = lock.select_for_update_lock
+    lock_impl = process_lock
     case_type = "transfer"
     case_related = ("beneficiary", "program", "policy")
     process_title = _("Transfer")

@@ -10,7 +10,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_fsm import TransitionNotAllowed
+from viewflow.workflow.exceptions import FlowLockFailed
 from viewflow.workflow.status import STATUS
 
 import audit
@@ -59,6 +61,9 @@ def task_created(task) -> None:
 def created_tasks() -> list:
     """The human tasks created so far inside the running decision (``deciding``), oldest first."""
     return list(memo.remember(CREATED_TASKS, list))
+
+
+CASE_BUSY = gettext_lazy("Someone else is working on this case right now; try again.")
 
 
 def case_key(case) -> tuple:
@@ -124,9 +129,12 @@ def case_action(case_type: str, case_id: int):
     requires), open the transaction and lock the case row, in the documented order; yields the
     locked case. ``transition`` then takes budget lines and the audit chain, in that order."""
     kind = kinds.get(case_type)
-    with flow_locked(kind.flow_class, case_type, case_id), transaction.atomic():
-        model = kind.model_class
-        yield model.objects.select_for_update(of=("self",)).select_related(*kind.related).get(pk=case_id)
+    try:
+        with flow_locked(kind.flow_class, case_type, case_id), transaction.atomic():
+            model = kind.model_class
+            yield model.objects.select_for_update(of=("self",)).select_related(*kind.related).get(pk=case_id)
+    except FlowLockFailed as exc:  # a decision on the case held its flow lock past lock_timeout
+        raise Conflict(str(CASE_BUSY)) from exc
 
 
 def advance_task_version(task, *, conflict: str, assign_to=None) -> None:
@@ -179,8 +187,9 @@ def main_process(case_type: str, case_id: int):
 
 
 def flow_locked(flow_class, case_type: str, case_id: int):
-    """The case's flow lock, to take BEFORE opening the transaction (viewflow's lock retries with
-    ``nowait``, which only works as the outermost block), so a concurrent decision waits."""
+    """The case's flow lock, to take BEFORE opening the transaction (it opens it: its lock wait must
+    begin the transaction, whose lock order starts with it), so a concurrent decision waits — at
+    most ``lock_timeout`` (``workflows.locks``)."""
     process = main_process(case_type, case_id)
     return flow_class.lock(process.pk) if process is not None else nullcontext()
 

@@ -115,3 +115,28 @@ def test_two_confirmations_racing_with_one_reference_pay_once(world):
         + Tranche.objects.filter(payment_reference="SIGEP-RACE").count()
     )
     assert paid == 1
+
+
+@pytest.mark.django_db
+def test_the_api_answers_a_reused_reference_with_a_400_on_the_field(world):
+    from rest_framework.test import APIClient
+
+    transfer = transfer_awaiting_confirmation(world)
+    walk.decide(world, transfer.code, "payment_confirmation", payment_reference="SIGEP-0101")
+    i = initiative_awaiting_confirmation(world)
+    pay = CaseTask.objects.get(case_code=i.code, step="payment_confirmation", is_open=True)
+    client = APIClient()
+    client.force_authenticate(world.staff["finanzas2"])
+    response = client.post(
+        f"/api/v1/tasks/{pay.pk}/complete/",
+        {
+            "decision": "approve",
+            "data": {"tranche": 1, "payment_reference": "SIGEP-0101", "paid_on": str(pay.created.date())},
+        },
+        format="json",
+    )
+    assert response.status_code == 400, response.content
+    assert response.json()["data.payment_reference"]
+    assert Tranche.objects.get(initiative=i, number=1).state == "ordered"
+    assert PaymentReference.objects.get(reference="SIGEP-0101").case_code == transfer.code
+    assert CaseTask.objects.filter(pk=pay.pk, is_open=True).exists()
