@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.csrf import csrf_exempt
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
 from rest_framework import exceptions, parsers, status
 from rest_framework.response import Response
@@ -112,6 +113,7 @@ class JSONParser(parsers.JSONParser):
         return data
 
 
+@csrf_exempt  # a POST to an unknown path is a 404 too, not CSRF's HTML 403 (the API views are exempt)
 def not_found(request, *args, **kwargs):
-    """An unknown path under /api/: a JSON 404, as every other API error."""
+    """An unknown path under /api/: a JSON 404, as every other API error, whatever the method."""
     return JsonResponse({"detail": _("Not found.")}, status=404)

@@ -171,3 +171,15 @@ def test_an_oversized_body_is_a_json_413_and_too_many_fields_a_json_400(world, s
     }
     assert Initiative.objects.count() == 1
     assert initiative.documents.count() == len(initiative.call.required_documents)
+
+
+def test_a_post_to_an_unknown_api_path_is_a_json_404_not_a_csrf_page(world):
+    """schemathesis sent ids the router does not match (``/tasks/1.5/claim/``): the catch-all answered
+    CSRF's HTML 403 to a POST. Now a JSON 404, whatever the method and the credentials."""
+    client = Client(enforce_csrf_checks=True)
+    token = Token.objects.get_or_create(user=world.staff["evaluador1"])[0].key
+    for path in ("/api/v1/tasks/1.5/claim/", "/api/v1/no-such-thing/"):
+        for headers in ({}, {"HTTP_AUTHORIZATION": f"Token {token}"}):
+            response = client.post(path, {}, **headers)
+            assert (response.status_code, response["Content-Type"]) == (404, "application/json"), path
+            assert response.json() == {"detail": "No encontrado."}
