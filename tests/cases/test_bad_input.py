@@ -169,6 +169,7 @@ def test_an_oversized_body_is_a_json_413_and_too_many_fields_a_json_400(world, s
         "multipart upload": (413, "application/json", True),
         "fields": (400, "application/json", True),
     }
+    assert "demasiado grande" in probes["json"].json()["detail"]
     assert Initiative.objects.count() == 1
     assert initiative.documents.count() == len(initiative.call.required_documents)
 
