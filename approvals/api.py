@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from approvals.models import Step
 from cases import kinds, params
+from cases.api import NotFoundUnlessVisible
 
 from . import selectors, services
 from .serializers import CompleteResultSerializer, CompleteSerializer, ReassignSerializer, TaskSerializer
@@ -51,7 +52,9 @@ def _cases_for(tasks) -> dict:
 
 
 @extend_schema(tags=["tasks"])
-class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class TaskViewSet(
+    NotFoundUnlessVisible, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     serializer_class = TaskSerializer
 
     def _filters(self) -> selectors.TaskFilters:
@@ -101,7 +104,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     def get_object(self):
         try:
-            return selectors.task_get_for(self.request.user, _pk(self.kwargs["pk"]))
+            return selectors.task_in_scope(self.request.user, _pk(self.kwargs["pk"]))
         except (ObjectDoesNotExist, ValueError) as exc:
             raise Http404 from exc
 

@@ -22,7 +22,7 @@ from cases.roles import SCOPE_MEMO, STAFF_ROLES, Role, roles_of
 from workflows.models import CaseTask
 
 from . import sod
-from .services import active_delegators
+from .services import active_delegators, scope_refusal_code
 
 
 @dataclass(frozen=True)
@@ -292,33 +292,41 @@ def task_get_for(user, pk: int) -> CaseTask:
     return task
 
 
-def task_for_action(user, pk: int) -> CaseTask:
-    """A task ``user`` may ATTEMPT to claim, release or decide (used by the web pages and
-    the API): a human step of a role it holds, itself or through a
-    delegation; for applicant steps, of its own unit. The service then checks scope, four eyes and
-    delegation, and audits a refusal, so a crafted POST on a task the inbox does not offer is
-    refused AND recorded. Anything else is ``DoesNotExist`` (404)."""
+def task_in_scope(user, pk: int) -> CaseTask:
+    """A task ``user`` may learn exists — the API's detail, and every action on a task, web or API:
+    a human step within its role and scope (``services.scope_refusal_code``), itself or through a
+    delegation, whatever the task's status or holder; for applicant steps, of its own unit; or one
+    it decided, or that escalated to it (``task_get_for``). Anything else is ``DoesNotExist``: a
+    404 to every method, exactly as for an id nobody has, so task ids cannot probe another
+    department's, program's or unit's cases. On a task in scope, the service then checks four eyes,
+    the holder and the state, answers 403 or 409 with the reason, and audits a refusal."""
     task = CaseTask.objects.filter(pk=pk).exclude(step="").first()
     if task is None:
         raise CaseTask.DoesNotExist
-    held = set(roles_of(user))
-    for delegator in active_delegators(user):
-        held |= roles_of(delegator)
-    if task.role == Role.APPLICANT:
-        mine = task.owner_id == user.pk if task.unit_id is None else user.unit_id == task.unit_id
-        if Role.APPLICANT not in held or not mine:
-            raise CaseTask.DoesNotExist
-    elif task.role not in held:
-        raise CaseTask.DoesNotExist
-    return task
+    principals = [user]
+    if task.role != Role.APPLICANT:  # applicant steps are never delegated
+        principals += active_delegators(user, role=task.role)
+    if any(scope_refusal_code(p, task) is None for p in principals):
+        return task
+    if task.decided_by_id == user.pk or task_list_escalated(user).filter(pk=pk).exists():
+        return task
+    raise CaseTask.DoesNotExist
+
+
+def task_for_action(user, pk: int) -> CaseTask:
+    """A task ``user`` may ATTEMPT to claim, release or decide (used by the web pages and the API):
+    one within its scope (``task_in_scope``). The service then checks four eyes, the holder, the
+    state and delegation, and audits a refusal, so a crafted POST on a task in scope that the inbox
+    does not offer is refused AND recorded. Anything else is ``DoesNotExist`` (404)."""
+    return task_in_scope(user, pk)
 
 
 def task_for_reassign(user, pk: int) -> CaseTask:
-    """A task ``user`` may ATTEMPT to reassign (web page and API): a human step that escalates to a
-    role it holds. The service then checks the escalation, scope and the new holder, and audits a
-    refusal. Anything else is ``DoesNotExist`` (404)."""
-    task = CaseTask.objects.filter(pk=pk).exclude(step="").first()
-    if task is None or not task.escalation_role or task.escalation_role not in roles_of(user):
+    """A task ``user`` may ATTEMPT to reassign (web page and API): one within its scope
+    (``task_in_scope``) that escalates to a role it holds. The service then checks the escalation
+    and the new holder, and audits a refusal. Anything else is ``DoesNotExist`` (404)."""
+    task = task_in_scope(user, pk)
+    if not task.escalation_role or task.escalation_role not in roles_of(user):
         raise CaseTask.DoesNotExist
     return task
 

@@ -143,6 +143,22 @@ APPLICANT_TASK_NOT_CLAIMED = gettext_lazy(
 def _refusal_code(user, task: CaseTask, pairs=None) -> str | None:
     """Why ``user`` may not work ``task`` itself, as a code (None: it may). Shared by the messages
     addressed to the user (``refusal_reason``) and about a colleague (``candidate_refusal``)."""
+    code = scope_refusal_code(user, task)
+    if code is not None:
+        return code
+    if task.role == Role.APPLICANT:
+        return None
+    if sod.acted_as_applicant(user, task.case_code):
+        return "applicant_side"
+    conflict = sod.conflict(user, task, pairs)
+    return FOUR_EYES_CODES[conflict] if conflict is not None else None
+
+
+def scope_refusal_code(user, task: CaseTask) -> str | None:
+    """The part of ``_refusal_code`` that is about who ``user`` is, not what it did on the case:
+    inactive, another unit's step, another role, its own unit's case, outside its department or
+    program scope (None: the task is within its role and scope). A task outside them is one the
+    user may not even learn exists: the API and the pages answer 404 to any method on it."""
     from budget.selectors import program_scope_ids
     from registry.selectors import department_scope_ids
 
@@ -166,10 +182,7 @@ def _refusal_code(user, task: CaseTask, pairs=None) -> str | None:
         programs = program_scope_ids(user)
         if programs is not None and task.program_id not in programs:
             return "program"
-    if sod.acted_as_applicant(user, task.case_code):
-        return "applicant_side"
-    conflict = sod.conflict(user, task, pairs)
-    return FOUR_EYES_CODES[conflict] if conflict is not None else None
+    return None
 
 
 # ``sod.conflict`` -> the refusal code.

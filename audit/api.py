@@ -7,8 +7,8 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import mixins, viewsets
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.pagination import BasePagination
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
@@ -206,6 +206,20 @@ class VerifyView(APIView):
         return Response(services.verify_trail(actor=request.user))
 
 
+def _page_of(name: str, serializer_class):
+    """The paginated envelope of API.md (``{"count","next","previous","results"}``), for the views
+    that build it by hand."""
+    return inline_serializer(
+        name,
+        fields={
+            "count": serializers.IntegerField(),
+            "next": serializers.CharField(allow_null=True),
+            "previous": serializers.CharField(allow_null=True),
+            "results": serializer_class(many=True),
+        },
+    )
+
+
 @extend_schema(tags=["audit"])
 class CheckpointListView(APIView):
     """Signed checkpoints, newest first; public (outsiders keep copies to detect later tampering).
@@ -215,8 +229,12 @@ class CheckpointListView(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(
-        responses=CheckpointSerializer(many=True),
-        parameters=[OpenApiParameter("since_seq", int), OpenApiParameter("page_size", int)],
+        responses=_page_of("PaginatedCheckpointList", CheckpointSerializer),
+        parameters=[
+            OpenApiParameter("since_seq", int),
+            OpenApiParameter("before_seq", int, description="The next page: checkpoints before this seq"),
+            OpenApiParameter("page_size", int),
+        ],
         auth=[],
         summary="Signed checkpoints (public)",
     )
@@ -247,7 +265,11 @@ class PublicKeyListView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
-    @extend_schema(responses=PublicKeySerializer(many=True), auth=[], summary="Checkpoint public keys")
+    @extend_schema(
+        responses=_page_of("PaginatedPublicKeyList", PublicKeySerializer),
+        auth=[],
+        summary="Checkpoint public keys",
+    )
     def get(self, request):
         keys = [audit_keys.describe(k) for k in audit_keys.trusted_public_keys().values()]
         return Response({"count": len(keys), "next": None, "previous": None, "results": keys})

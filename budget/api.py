@@ -11,6 +11,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from cases.api import NotFoundUnlessVisible
 from cases.serializers import ErrorSerializer
 
 from . import services
@@ -103,7 +104,9 @@ class FundingSourceViewSet(_CodeViewSet):
         summary="One budget line", responses={200: BudgetLineSerializer, 404: NOT_FOUND}, tags=["budget"]
     ),
 )
-class BudgetLineViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class BudgetLineViewSet(
+    NotFoundUnlessVisible, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Staff see the lines of their programs (applicants none); finance and administrators open lines."""
 
     serializer_class = BudgetLineSerializer

@@ -18,7 +18,21 @@ from .models import OfficialDocument
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
-class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class NotFoundUnlessVisible:
+    """For a viewset whose objects are scoped to the caller: a method a detail route does not take
+    (PATCH, PUT, DELETE, a GET on a POST action…) answers 404 when the object is one the caller may
+    not see — exactly as for an id nobody has — and 405 only on an object it sees, so no method
+    tells an object outside the caller's scope from one that does not exist (issue 10)."""
+
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        if kwargs.get(getattr(self, "lookup_url_kwarg", None) or getattr(self, "lookup_field", "pk")):
+            self.get_object()  # type: ignore[attr-defined]  # 404 when not visible
+        return super().http_method_not_allowed(request, *args, **kwargs)  # type: ignore[misc]
+
+
+class CaseViewSet(
+    NotFoundUnlessVisible, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """A case type's ``/api/v1/<cases>/``: ``get_queryset`` is the user's visible cases (its selector);
     a case outside it, or a malformed id, is 404 (API.md). The detail carries the case's history, the
     list does not (``with_history`` in the serializer context)."""

@@ -1,11 +1,13 @@
 """API-wide plumbing: the error shapes of API.md (400 field dict or detail; 401/403/404/409 detail)."""
 
-from django.core.exceptions import ObjectDoesNotExist
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.csrf import csrf_exempt
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
 from rest_framework import exceptions, parsers, status
 from rest_framework.response import Response
@@ -25,7 +27,25 @@ def _validation_payload(exc: DjangoValidationError) -> dict:
     return {"detail": " ".join(exc.messages)}
 
 
+class BodyTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "body_too_large"
+
+
+def _too_large() -> BodyTooLarge:
+    return BodyTooLarge(
+        _("The request body is too large: at most %(size)s bytes besides the files.")
+        % {"size": settings.DATA_UPLOAD_MAX_MEMORY_SIZE}
+    )
+
+
 def exception_handler(exc, context):
+    # Django's refusals of a body while it is read (a form field past DATA_UPLOAD_MAX_MEMORY_SIZE,
+    # too many fields or files, a malformed multipart boundary) would be Django's HTML 400.
+    if isinstance(exc, RequestDataTooBig):
+        exc = _too_large()
+    elif isinstance(exc, SuspiciousOperation):
+        exc = exceptions.ParseError(str(exc) or None)
     if isinstance(exc, DjangoValidationError):
         return Response(_validation_payload(exc), status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, Conflict):
@@ -58,11 +78,22 @@ def _bad_text(value: str) -> bool:
 
 
 class JSONParser(parsers.JSONParser):
-    """DRF's JSON parser, plus two refusals that would otherwise end in a 500: a body nested too deep
+    """DRF's JSON parser, held to ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (413, as Django holds form data), plus
+    two refusals that would otherwise end in a 500: a body nested too deep
     for the decoder (``RecursionError``), and text the database cannot store — a NUL character, or
     half of a UTF-16 surrogate pair (``"\\ud800"``) — anywhere in the body."""
 
     def parse(self, stream, media_type=None, parser_context=None):
+        # DRF reads a JSON body whole whatever its size: hold it to Django's limit for form data.
+        request = (parser_context or {}).get("request")
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if request is not None and limit is not None:
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            if length > limit:
+                raise _too_large()
         try:
             data = super().parse(stream, media_type, parser_context)
         except RecursionError:
@@ -82,6 +113,7 @@ class JSONParser(parsers.JSONParser):
         return data
 
 
+@csrf_exempt  # a POST to an unknown path is a 404 too, not CSRF's HTML 403 (the API views are exempt)
 def not_found(request, *args, **kwargs):
-    """An unknown path under /api/: a JSON 404, as every other API error."""
+    """An unknown path under /api/: a JSON 404, as every other API error, whatever the method."""
     return JsonResponse({"detail": _("Not found.")}, status=404)

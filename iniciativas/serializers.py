@@ -43,7 +43,7 @@ class InitiativeSerializer(serializers.ModelSerializer):
     unit = serializers.PrimaryKeyRelatedField(read_only=True)
     call = serializers.CharField(source="call.code")
     department = serializers.CharField(source="department.code")
-    budget_line = serializers.PrimaryKeyRelatedField(read_only=True)
+    budget_line = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)  # before certification
     requested_amount = serializers.DecimalField(max_digits=16, decimal_places=2)
     counterpart_amount = serializers.DecimalField(max_digits=16, decimal_places=2)
     granted_amount = serializers.DecimalField(max_digits=16, decimal_places=2, allow_null=True)
@@ -98,7 +98,7 @@ class InitiativeSerializer(serializers.ModelSerializer):
             return None
         return format(amount_to_recover(obj).quantize(Decimal("0.01")), "f")
 
-    @extend_schema_field(HistoryEntrySerializer(many=True))
+    @extend_schema_field(HistoryEntrySerializer(many=True, allow_null=True))  # null in lists
     def get_history(self, obj):
         from .selectors import history_for
 

@@ -37,7 +37,7 @@ class RegistrationCreateSerializer(serializers.Serializer):
 
 
 class RegistrationSerializer(serializers.ModelSerializer):
-    unit = serializers.PrimaryKeyRelatedField(read_only=True)
+    unit = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)  # a new unit: once approved
     department = serializers.CharField(source="department.code")
     unit_data = UnitDataSerializer(required=False)
     required_documents = serializers.ListField(child=serializers.CharField())
@@ -80,7 +80,7 @@ class RegistrationSerializer(serializers.ModelSerializer):
             official.documents_of("registration", obj.pk), many=True, context=context
         ).data
 
-    @extend_schema_field(HistoryEntrySerializer(many=True))
+    @extend_schema_field(HistoryEntrySerializer(many=True, allow_null=True))  # null in lists
     def get_history(self, obj) -> list:
         from .selectors import history_for
 

@@ -21,3 +21,36 @@ def test_the_whole_api_schema_is_clean_and_valid():
     assert task[0]["schema"]["type"] == "integer"
     for action in ("claim", "release", "complete"):
         assert f"/api/v1/tasks/{{id}}/{action}/" in paths
+
+
+def test_the_schema_documents_the_errors_envelopes_and_nulls_the_api_answers():
+    """What schemathesis (tests/test_api_fuzz.py) found the schema left out: the error answers every
+    view shares (``expediente.schema``), the paginated envelope of the audit's hand-built lists, and
+    the fields that are null until a case gets there."""
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    paths, components = schema["paths"], schema["components"]["schemas"]
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            codes = set(operation["responses"])
+            if "{" in path:
+                assert "404" in codes, (method, path)
+            if operation.get("security") and {} not in operation["security"]:
+                assert "401" in codes, (method, path)
+                if method == "post":
+                    assert {"400", "403", "409"} <= codes, (method, path)
+    claim = paths["/api/v1/tasks/{id}/claim/"]["post"]["responses"]["409"]
+    assert claim["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+    assert "429" in paths["/api/v1/auth/token/"]["post"]["responses"]
+    checkpoints = paths["/api/v1/audit/checkpoints/"]["get"]["responses"]["200"]
+    envelope = checkpoints["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    assert set(components[envelope]["properties"]) == {"count", "next", "previous", "results"}
+    for component, field in [
+        ("Initiative", "budget_line"),
+        ("Initiative", "history"),
+        ("Transfer", "budget_line"),
+        ("Transfer", "history"),
+        ("AssetItem", "holder"),
+        ("Registration", "unit"),
+        ("Registration", "history"),
+    ]:
+        assert components[component]["properties"][field].get("nullable") is True, (component, field)

@@ -67,11 +67,10 @@ class TransferViewSet(CaseViewSet):
     @extend_schema(request=AnnulSerializer, responses=TransferSerializer)
     @action(detail=True, methods=["post"])
     def annul(self, request, pk=None):
+        transfer = self.get_object()  # first: a case the caller may not see is a 404, whatever the body
         payload = AnnulSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        services.annul_transfer(
-            self.get_object(), actor=request.user, reason=payload.validated_data["reason"]
-        )
+        services.annul_transfer(transfer, actor=request.user, reason=payload.validated_data["reason"])
         return Response(self.get_serializer(self.get_object()).data)
 
     @extend_schema(

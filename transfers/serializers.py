@@ -9,7 +9,7 @@ MONEY = {"max_digits": 16, "decimal_places": 2}
 
 
 class AssetItemSerializer(serializers.ModelSerializer):
-    holder = serializers.PrimaryKeyRelatedField(read_only=True)
+    holder = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)  # before delivery
 
     class Meta:
         model = AssetItem
@@ -36,7 +36,7 @@ class TransferSerializer(serializers.ModelSerializer):
     beneficiary_name = serializers.CharField(source="beneficiary.name")
     program = serializers.CharField(source="program.code")
     department = serializers.CharField(source="department.code")
-    budget_line = serializers.PrimaryKeyRelatedField(read_only=True)
+    budget_line = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)  # before certification
     amount = serializers.DecimalField(**MONEY)
     executed_amount = serializers.DecimalField(**MONEY)
     paid_amount = serializers.DecimalField(**MONEY)
@@ -78,7 +78,7 @@ class TransferSerializer(serializers.ModelSerializer):
             "history",
         ]
 
-    @extend_schema_field(HistoryEntrySerializer(many=True))
+    @extend_schema_field(HistoryEntrySerializer(many=True, allow_null=True))  # null in lists
     def get_history(self, obj):
         from .selectors import history_for
 

@@ -2,6 +2,7 @@
 reproductions found by fuzzing, each probed with a role that may reach the endpoint."""
 
 from decimal import Decimal
+from urllib.parse import urlencode
 
 import pytest
 from django.test import Client
@@ -139,3 +140,47 @@ def test_money_is_a_string_of_digits_with_at_most_two_decimals(world):
     )
     assert ok.status_code == 201, ok.json()
     assert Initiative.objects.get().requested_amount == Decimal("100000.50")
+
+
+def test_an_oversized_body_is_a_json_413_and_too_many_fields_a_json_400(world, settings):
+    """A JSON body or a form field past DATA_UPLOAD_MAX_MEMORY_SIZE is a 413, too many form fields a
+    400 — JSON, as every API error, not Django's HTML page — and nothing is created."""
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 50
+    client = api_client(world, "applicant")
+    big = {"unit": world.unit.pk, "title": "x" * 20_000}
+    initiative = submitted(world)
+    probes = {
+        "json": client.post("/api/v1/initiatives/", big, content_type="application/json"),
+        "form": client.post(
+            "/api/v1/initiatives/", urlencode(big), content_type="application/x-www-form-urlencoded"
+        ),
+        "multipart upload": client.post(
+            f"/api/v1/initiatives/{initiative.pk}/documents/", {"kind": "x" * 20_000}
+        ),
+        "fields": client.post("/api/v1/initiatives/", {f"f{i}": "1" for i in range(60)}),
+    }
+    got = {
+        name: (r.status_code, r["Content-Type"], bool(r.json().get("detail"))) for name, r in probes.items()
+    }
+    assert got == {
+        "json": (413, "application/json", True),
+        "form": (413, "application/json", True),
+        "multipart upload": (413, "application/json", True),
+        "fields": (400, "application/json", True),
+    }
+    assert "demasiado grande" in probes["json"].json()["detail"]
+    assert Initiative.objects.count() == 1
+    assert initiative.documents.count() == len(initiative.call.required_documents)
+
+
+def test_a_post_to_an_unknown_api_path_is_a_json_404_not_a_csrf_page(world):
+    """schemathesis sent ids the router does not match (``/tasks/1.5/claim/``): the catch-all answered
+    CSRF's HTML 403 to a POST. Now a JSON 404, whatever the method and the credentials."""
+    client = Client(enforce_csrf_checks=True)
+    token = Token.objects.get_or_create(user=world.staff["evaluador1"])[0].key
+    for path in ("/api/v1/tasks/1.5/claim/", "/api/v1/no-such-thing/"):
+        for headers in ({}, {"HTTP_AUTHORIZATION": f"Token {token}"}):
+            response = client.post(path, {}, **headers)
+            assert (response.status_code, response["Content-Type"]) == (404, "application/json"), path
+            assert response.json() == {"detail": "No encontrado."}
