@@ -16,7 +16,13 @@ from cases import kinds, params
 from cases.api import NotFoundUnlessVisible
 
 from . import selectors, services
-from .serializers import CompleteResultSerializer, CompleteSerializer, ReassignSerializer, TaskSerializer
+from .serializers import (
+    CompleteResultSerializer,
+    CompleteSerializer,
+    DeclareSerializer,
+    ReassignSerializer,
+    TaskSerializer,
+)
 from .steps import certification_lines
 
 
@@ -160,6 +166,23 @@ class TaskViewSet(
                 "case": {"type": task.case_type, "id": task.case_id, "code": task.case_code},
             }
         )
+
+    @extend_schema(request=DeclareSerializer, responses=TaskSerializer)
+    @action(detail=True, methods=["post"])
+    def declare(self, request, pk=None):
+        """The declaration of conflict of interest on a technical-evaluation task, before its case's
+        documents open (``services.declare_conflict``)."""
+        task = selectors.task_for_action(request.user, _pk(pk))
+        payload = DeclareSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        task = services.declare_conflict(
+            task.pk,
+            actor=request.user,
+            conflict=payload.validated_data["conflict"],
+            reason=payload.validated_data["reason"],
+        )
+        task.refresh_from_db()
+        return Response(TaskSerializer(task, context=self.get_serializer_context()).data)
 
     @extend_schema(request=ReassignSerializer, responses=TaskSerializer)
     @action(detail=True, methods=["post"])

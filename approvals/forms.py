@@ -109,6 +109,43 @@ class ReassignForm(forms.Form):
             self.add_error(key if key in self.fields else None, messages)
 
 
+class ConflictDeclarationForm(forms.Form):
+    """The declaration of conflict of interest made before a case's documents open
+    (``services.declare_conflict`` checks and records it)."""
+
+    NONE, CONFLICT = "none", "conflict"
+    answer = forms.ChoiceField(
+        label=_("Your declaration"),
+        widget=forms.RadioSelect,
+        choices=[
+            (NONE, _("I have no conflict of interest with this case")),
+            (CONFLICT, _("I have a conflict of interest with this case")),
+        ],
+        error_messages={"required": _("Choose one of the two declarations.")},
+    )
+    reason = forms.CharField(
+        label=_("Reason for the conflict"),
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "Only if you declare a conflict: e.g. a family tie, a business relation or advice given "
+            "to the applicant. The task goes back to your colleagues."
+        ),
+    )
+
+    @property
+    def conflict(self) -> bool:
+        return self.cleaned_data.get("answer") == self.CONFLICT
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        if not hasattr(error, "error_dict"):
+            self.add_error(None, error.messages)
+            return
+        for key, messages in error.message_dict.items():
+            self.add_error("reason" if key == "reason" else None, messages)
+
+
 class DecisionForm(forms.Form):
     """The decision on a task: the decision (limited to the step's), a comment, and one input per
     ``Field`` of the step. Inputs are named ``data__<field>`` (list items
@@ -127,9 +164,11 @@ class DecisionForm(forms.Form):
         help_text=_("Required to observe or reject: the applicant and the audit trail will read it."),
     )
 
-    def __init__(self, *args, step_fields: list[Field], decisions, **kwargs):
+    def __init__(self, *args, step_fields: list[Field], decisions, score_fields=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.step_fields = list(step_fields)
+        # The fields of a rubric (``steps.Scoring``): the page groups them with their running total.
+        self.score_fields = frozenset(score_fields)
         self.decision_choices = [(d, DECISION_LABELS[d]) for d in decisions if d in DECISION_LABELS]
         decision_field = self.fields["decision"]
         if not isinstance(decision_field, forms.ChoiceField):
@@ -171,6 +210,7 @@ class DecisionForm(forms.Form):
         for spec, target in self.rows:
             item = {
                 "spec": spec,
+                "score": spec.name in self.score_fields,
                 # With a single decision there is nothing to choose: no "only for" hint.
                 "applies_to": []
                 if self.single_decision
@@ -183,6 +223,19 @@ class DecisionForm(forms.Form):
                 item["rows"] = [[self[name] for name in names] for names in target]
             out.append(item)
         return out
+
+    def score_total(self) -> int:
+        """The sum of the scores typed so far (what the page shows without JavaScript)."""
+        if not self.is_bound:
+            return sum(int(self.fields[f"data__{n}"].initial or 0) for n in self.score_fields)
+        total = 0
+        for name in self.score_fields:
+            raw = self.data.get(f"data__{name}", "")
+            try:
+                total += int(str(raw).strip() or 0)
+            except ValueError:
+                continue
+        return total
 
     # --- what the service receives ------------------------------------------------------------
     def step_data(self, decision: str) -> dict:
@@ -292,6 +345,8 @@ def _django_field(spec: Field, initial) -> forms.Field:
         field = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 4}), **common)
     if spec.required and always and spec.type != "boolean":
         field.widget.attrs["required"] = True
+    if spec.help:
+        field.help_text = spec.help
     if initial is not None:
         field.initial = initial
     return field

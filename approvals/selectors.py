@@ -141,8 +141,11 @@ def _workable_by(user, pairs=None, facts: Facts | None = None) -> Q | None:
 def _actor_q(user, pairs=None) -> Q:
     """What ``user`` may work whoever it acts for (``services.acting_principal``'s check of the
     actor): nothing incompatible with what it decided or holds on the case, nothing on a case it
-    acted on for the applicant."""
+    acted on for the applicant, no evaluation of a case it declared a conflict of interest with."""
     q = ~sod.acted_as_applicant_q(user)
+    conflict = sod.declared_conflict_q(user)
+    if conflict is not None:
+        q &= ~conflict
     excluded = sod.four_eyes_q(user, pairs)
     return q if excluded is None else ~excluded & q
 
@@ -367,6 +370,9 @@ def eligible_users(task: CaseTask, *, pairs=None) -> QuerySet:
     four_eyes = sod.four_eyes_users_q(task, pairs)
     if four_eyes is not None:
         users = users.exclude(four_eyes)
+    conflict = sod.declared_conflict_users_q(task)
+    if conflict is not None:
+        users = users.exclude(conflict)
     return users.order_by("pk")
 
 
@@ -420,3 +426,56 @@ def inbox_reference() -> InboxReference:
         departments=sorted(departments, key=lambda row: row[1]),
         pairs=sod.pairs_map(pairs),
     )
+
+
+# --- the declaration of conflict of interest ---------------------------------------------------------
+
+
+def declared_no_conflict(user, task: CaseTask) -> bool:
+    """Whether ``user`` declared no conflict of interest for ``task`` (``services.declare_conflict``,
+    or with its decision): one indexed probe of the audit trail (actor, then case)."""
+    from audit.actions import AuditAction
+    from audit.models import AuditEntry
+
+    return AuditEntry.objects.filter(
+        actor=user.pk, case=task.case_code, action=AuditAction.TASK_NO_CONFLICT_DECLARED, data__task=task.pk
+    ).exists()
+
+
+def documents_refusal(user, case_code: str) -> str | None:
+    """Why the case's documents are closed to ``user`` (None: they are not, as far as conflicts of
+    interest go; who may see the case at all is the case app's rule). Closed to whoever declared a
+    conflict of interest with the case (since their last declaration), and, while a step of the case
+    that asks for the declaration is open for a role they hold, to whoever has not yet declared no
+    conflict on the case. Two queries at most."""
+    from django.utils.translation import gettext as _
+
+    from audit.actions import AuditAction
+    from audit.models import AuditEntry
+
+    from .steps import declaration_steps
+
+    steps = declaration_steps()
+    if not steps or not case_code or not getattr(user, "is_authenticated", False):
+        return None
+    declared = (AuditAction.TASK_CONFLICT_DECLARED, AuditAction.TASK_NO_CONFLICT_DECLARED)
+    last = (
+        AuditEntry.objects.filter(actor=user.pk, case=case_code, action__in=declared)
+        .order_by("-seq")
+        .values_list("action", flat=True)
+        .first()
+    )
+    if last == AuditAction.TASK_CONFLICT_DECLARED:
+        return _(
+            "You declared a conflict of interest with case %(code)s: its documents are closed to you."
+        ) % {"code": case_code}
+    if last == AuditAction.TASK_NO_CONFLICT_DECLARED:
+        return None
+    roles = sorted(roles_of(user) & STAFF_ROLES)
+    pending = CaseTask.objects.filter(case_code=case_code, is_open=True, step__in=steps, role__in=roles)
+    if roles and pending.exists():
+        return _(
+            "The documents of case %(code)s open once you declare, on its evaluation task, that you "
+            "have no conflict of interest with it."
+        ) % {"code": case_code}
+    return None

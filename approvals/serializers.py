@@ -88,6 +88,16 @@ class ReassignSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=1000, default="")
 
 
+class DeclareSerializer(serializers.Serializer):
+    conflict = serializers.BooleanField(
+        help_text=_(
+            "false: no conflict of interest with the case (its documents open, the task may be "
+            "decided); true: a conflict, with its reason (the task goes back to the pool)."
+        )
+    )
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=1000, default="")
+
+
 class CompleteResultSerializer(serializers.Serializer):
     state = serializers.CharField()
     case = TaskCaseSerializer()

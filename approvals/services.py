@@ -39,7 +39,7 @@ from workflows.services import advance_task_version, created_tasks, deciding
 
 from . import notifications, sod
 from .models import ApprovalPolicy, Delegation, IncompatibleSteps, NonWorkingDay, PolicyStep, Step
-from .steps import Decision, StepContext, clean_data, spec_for
+from .steps import NO_CONFLICT_FIELD, Decision, StepContext, clean_data, spec_for
 
 
 def case_model(case_type: str):
@@ -150,6 +150,8 @@ def _refusal_code(user, task: CaseTask, pairs=None) -> str | None:
         return None
     if sod.acted_as_applicant(user, task.case_code):
         return "applicant_side"
+    if sod.declared_conflict(user, task):
+        return "declared_conflict"
     conflict = sod.conflict(user, task, pairs)
     return FOUR_EYES_CODES[conflict] if conflict is not None else None
 
@@ -201,6 +203,9 @@ def _own_four_eyes_reason(code: str, case_code: str) -> str:
             "Segregation of duties: you already hold a step of case %(code)s that one person may not "
             "do as well as this one; this one is for a colleague."
         ),
+        "declared_conflict": _(
+            "You declared a conflict of interest with case %(code)s: its evaluations are for colleagues."
+        ),
     }[code] % {"code": case_code}
 
 
@@ -209,7 +214,7 @@ def refusal_reason(user, task: CaseTask, *, pairs=None) -> str | None:
     code = _refusal_code(user, task, pairs)
     if code is None:
         return None
-    if code in ("applicant_side", *FOUR_EYES_CODES.values()):
+    if code in ("applicant_side", "declared_conflict", *FOUR_EYES_CODES.values()):
         return _own_four_eyes_reason(code, task.case_code)
     params = {"role": Role(task.role).label if task.role else ""}
     return {
@@ -250,6 +255,7 @@ def candidate_refusal(user, task: CaseTask, *, pairs=None) -> str | None:
             "Segregation of duties: %(name)s already holds a step of case %(code)s that one person may "
             "not do as well as this one."
         ),
+        "declared_conflict": _("%(name)s declared a conflict of interest with case %(code)s."),
     }[code] % params
 
 
@@ -293,6 +299,8 @@ def acting_principal(actor, task: CaseTask):
             # the applicant.
             if sod.acted_as_applicant(actor, task.case_code):
                 reason = _own_four_eyes_reason("applicant_side", task.case_code)
+            elif sod.declared_conflict(actor, task):
+                reason = _own_four_eyes_reason("declared_conflict", task.case_code)
             elif (conflict := sod.conflict(actor, task, pairs)) is not None:
                 reason = _own_four_eyes_reason(FOUR_EYES_CODES[conflict], task.case_code)
         if reason is None:
@@ -457,6 +465,8 @@ def _complete_task(task_id: int, *, actor, decision: str, comment: str, data: di
                 raise ValidationError({"comment": [_("Give the reasons for this decision.")]})
             case = case_of(task, lock=True)
             cleaned = {} if system_expiry else clean_data(spec.fields(task, case), decision, data)
+            if spec.asks_declaration and not system_expiry:
+                _require_declaration(task, actor, principal, cleaned)
             from_state = getattr(case, "state", "")
 
             # The task as read is the task decided: a stale read (another session claimed, released
@@ -508,6 +518,107 @@ def _complete_task(task_id: int, *, actor, decision: str, comment: str, data: di
     except FlowLockFailed as exc:
         raise Conflict(str(LOCKED)) from exc
     return case
+
+
+def _require_declaration(task: CaseTask, actor, principal, cleaned: dict) -> None:
+    """A step that asks for the declaration of conflict of interest is decided only by someone who
+    declared none for this task: before (``declare_conflict``), or with the decision itself
+    (``no_conflict: true``, recorded here first). Otherwise a field error: nothing is changed or
+    recorded, and the page keeps what was typed."""
+    from .selectors import declared_no_conflict
+
+    if declared_no_conflict(actor, task):
+        return
+    if cleaned.get(NO_CONFLICT_FIELD) is True:
+        _record_declaration(task, actor, principal, conflict=False)
+        return
+    raise ValidationError(
+        {
+            f"data.{NO_CONFLICT_FIELD}": [
+                _(
+                    "Declare first whether you have a conflict of interest with case %(code)s: tick "
+                    "the declaration of no conflict, or declare your conflict to hand the task back."
+                )
+                % {"code": task.case_code}
+            ]
+        }
+    )
+
+
+def _record_declaration(
+    task: CaseTask, actor, principal, *, conflict: bool, reason: str = "", released=False
+):
+    data = _task_audit_data(task, actor, principal)
+    if conflict:
+        data.update({"reason": reason, "released": released})
+    audit.record(
+        AuditAction.TASK_CONFLICT_DECLARED if conflict else AuditAction.TASK_NO_CONFLICT_DECLARED,
+        actor=actor,
+        subject=task,
+        case=task.case_code,
+        data=data,
+    )
+
+
+# --- the declaration of conflict of interest ---------------------------------------------------------
+
+MAX_CONFLICT_REASON = 1000
+
+
+def declare_conflict(task_id: int, *, actor, conflict: bool, reason: str = "") -> CaseTask:
+    """The person about to work a task whose step asks for it declares whether they have a
+    conflict of interest with the case, before its documents open to them.
+
+    - No conflict: recorded (``task.no_conflict_declared``) and remembered for the task; the case's
+      documents open and the decision may be sent. Declaring it again records nothing more.
+    - A conflict, with its reason: recorded as ``task.conflict_declared``; a task they hold is
+      released to the pool; they are never offered, nor may they claim or decide, a step of the case
+      that asks for the declaration again (``sod.declared_conflict``).
+
+    Under the flow lock, like claim and release; who may declare is who may work the task
+    (``acting_principal``): a refusal is audited as ``task.refused``."""
+    return _audited(
+        "declare",
+        task_id,
+        actor,
+        lambda: _declare_conflict(task_id, actor=actor, conflict=conflict, reason=reason),
+    )
+
+
+def _declare_conflict(task_id: int, *, actor, conflict: bool, reason: str) -> CaseTask:
+    from .selectors import declared_no_conflict
+
+    task, flow_class = _task_and_flow(task_id)
+    reason = (reason or "").strip()
+    closed = _("This task has already been decided.")
+    try:
+        with flow_class.lock(task.process_id), transaction.atomic():
+            task.refresh_from_db()
+            if task.status not in (STATUS.NEW, STATUS.ASSIGNED):
+                raise Conflict(closed)
+            if not task.step or not spec_for(task.case_type, task.step).asks_declaration:
+                raise ValidationError(
+                    {"conflict": [_("This step asks for no declaration of conflict of interest.")]}
+                )
+            principal = acting_principal(actor, task)
+            if not conflict:
+                if not declared_no_conflict(actor, task):
+                    _record_declaration(task, actor, principal, conflict=False)
+                return task
+            if not reason:
+                raise ValidationError({"reason": [_("Say briefly what your conflict of interest is.")]})
+            if len(reason) > MAX_CONFLICT_REASON:
+                raise ValidationError(
+                    {"reason": [_("Keep the reason under %(n)s characters.") % {"n": MAX_CONFLICT_REASON}]}
+                )
+            held = task.status == STATUS.ASSIGNED
+            if held:  # handed back to the pool, as a release
+                advance_task_version(task, conflict=closed)
+                task.flow_task.activation_class(task).unassign()
+            _record_declaration(task, actor, principal, conflict=True, reason=reason, released=held)
+    except FlowLockFailed as exc:
+        raise Conflict(str(LOCKED)) from exc
+    return task
 
 
 # --- escalation: an overdue task reassigned ----------------------------------------------------------

@@ -339,3 +339,47 @@ def acted_as_applicant_users_q(case_code: str) -> Q | None:
     became_staff = _became_staff_seq(Cast(OuterRef(OuterRef("pk")), output_field=CharField()))
     entries = AuditEntry.objects.filter(case=case_code, actor=OuterRef("pk"))
     return Q(Exists(entries.filter(_applicant_side_q(became_staff)).order_by()))
+
+
+# --- a declared conflict of interest -------------------------------------------------------------------
+# Whoever declared a conflict of interest with a case (``services.declare_conflict``: a
+# ``task.conflict_declared`` entry of theirs on the case) never works a step of it that asks for the
+# declaration (``steps.declaration_steps``: the technical evaluations) again. Three shapes, as above.
+
+
+def _conflicts_declared():
+    return AuditEntry.objects.filter(action=AuditAction.TASK_CONFLICT_DECLARED)
+
+
+def declared_conflict(user, task) -> bool:
+    """True when ``user`` declared a conflict of interest with ``task``'s case and the task's step
+    asks for the declaration."""
+    from .steps import declaration_steps
+
+    if not task.case_code or task.step not in declaration_steps():
+        return False
+    return _conflicts_declared().filter(actor=user.pk, case=task.case_code).exists()
+
+
+def declared_conflict_q(user) -> Q | None:
+    """For the inbox query: the tasks of a step asking for the declaration, on cases ``user``
+    declared a conflict of interest with, as ONE correlated ``EXISTS`` on the audit trail (actor
+    index). None: no step asks for it."""
+    from .steps import declaration_steps
+
+    steps = declaration_steps()
+    if not steps:
+        return None
+    declared = _conflicts_declared().filter(actor=user.pk, case=OuterRef("case_code")).order_by()
+    return Q(step__in=steps) & Q(Exists(declared))
+
+
+def declared_conflict_users_q(task) -> Q | None:
+    """For a query over users: those who declared a conflict of interest with ``task``'s case, when
+    its step asks for the declaration. None: nobody (the step does not ask for it)."""
+    from .steps import declaration_steps
+
+    if not task.case_code or task.step not in declaration_steps():
+        return None
+    declared = _conflicts_declared().filter(case=task.case_code, actor=OuterRef("pk")).order_by()
+    return Q(Exists(declared))

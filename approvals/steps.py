@@ -46,6 +46,8 @@ class Field:
     items: list[Field] | None = None
     # Only asked when the decision is one of these (None: always).
     for_decisions: tuple[str, ...] | None = None
+    # What the person should know to fill it in (a rubric criterion's text); shown under the label.
+    help: StrOrPromise = ""
 
     def describe(self) -> dict:
         out = {
@@ -61,6 +63,8 @@ class Field:
         }
         if self.for_decisions is not None:
             out["for_decisions"] = list(self.for_decisions)
+        if self.help:
+            out["help"] = str(self.help)
         return out
 
 
@@ -90,12 +94,29 @@ class StepContext:
 
 
 @dataclass(frozen=True)
+class Scoring:
+    """A step whose fields are scores of a rubric: which fields add up, to what maximum, and the
+    pass mark the total is compared with (the page shows the criteria, a running total and the
+    pass mark)."""
+
+    fields: tuple[str, ...]
+    maximum: Decimal
+    threshold: Decimal
+
+
+@dataclass(frozen=True)
 class StepSpec:
     case_type: str
     step: str
     decisions: tuple[str, ...]
     fields: Callable[[Any, Any], list[Field]]
     handle: Callable[[StepContext], None]
+    # The person working a task of this step first declares whether they have a conflict of interest
+    # with the case (``approvals.services.declare_conflict``); until they declare none, the case's
+    # documents stay closed to them and the decision is refused with a field error.
+    asks_declaration: bool = False
+    # A rubric to score (``Scoring``), read from the task and its case; None: no scores.
+    scoring: Callable[[Any, Any], Scoring | None] | None = None
 
 
 _SPECS: dict[tuple[str, str], StepSpec] = {}
@@ -111,6 +132,15 @@ def register(spec: StepSpec) -> StepSpec:
 
 def spec_for(case_type: str, step: str) -> StepSpec:
     return _SPECS[(case_type, step)]
+
+
+def declaration_steps() -> list[str]:
+    """The steps (of any case type) whose specs ask for the declaration of conflict of interest."""
+    return sorted({spec.step for spec in _SPECS.values() if spec.asks_declaration})
+
+
+# The boolean a decision may carry to declare no conflict of interest as it is sent (API clients).
+NO_CONFLICT_FIELD = "no_conflict"
 
 
 # (fiscal year, {program id: its budget lines}) read once for a list of tasks: see ``certification_lines``.

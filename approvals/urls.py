@@ -15,6 +15,8 @@ urlpatterns = [
     path("<int:pk>/", views.task_detail, name="task-detail"),
     path("<int:pk>/claim/", views.task_claim, name="task-claim"),
     path("<int:pk>/release/", views.task_release, name="task-release"),
+    # The declaration of conflict of interest before a technical evaluation (POST).
+    path("<int:pk>/declare/", views.task_declare, name="task-declare"),
     path("<int:pk>/reassign/", views.task_reassign, name="task-reassign"),
 ]
 

@@ -38,9 +38,9 @@ from cases.templatetags.expediente_tags import bs, lpz_date
 from workflows.models import CaseTask
 
 from . import selectors, services
-from .forms import DECISION_LABELS, DecisionForm, ReassignForm, TaskFilterForm
+from .forms import DECISION_LABELS, ConflictDeclarationForm, DecisionForm, ReassignForm, TaskFilterForm
 from .models import Step, step_label
-from .steps import spec_for
+from .steps import NO_CONFLICT_FIELD, spec_for
 
 PAGE_SIZE = 25
 
@@ -298,14 +298,35 @@ def _case_file_context(task: CaseTask, case, user) -> dict:
         "case": case,
         kind.code: case,  # the name the kind's own case-file template reads ("initiative", …)
         "documents": documents,
+        # Closed until a declaration of no conflict of interest (the download refuses them too).
+        "documents_closed": selectors.documents_refusal(user, task.case_code),
         "history": history,
         "case_file_template": template,
     }
 
 
-def _decision_form(task: CaseTask, case, data=None) -> DecisionForm:
+def _decision_form(task: CaseTask, case, data=None, *, declared: bool = False) -> DecisionForm:
+    """The decision form of the step. A step that asks for the declaration of conflict of interest
+    offers its "no conflict" checkbox only to someone who has not declared yet (``declared``)."""
     spec = spec_for(task.case_type, task.step)
-    return DecisionForm(data, step_fields=spec.fields(task, case), decisions=spec.decisions)
+    fields = spec.fields(task, case)
+    if declared:
+        fields = [f for f in fields if f.name != NO_CONFLICT_FIELD]
+    scoring = spec.scoring(task, case) if spec.scoring else None
+    return DecisionForm(
+        data,
+        step_fields=fields,
+        decisions=spec.decisions,
+        score_fields=scoring.fields if scoring else (),
+    )
+
+
+def _declared(user, task: CaseTask) -> bool:
+    """Whether ``user`` owes no declaration before working ``task`` (its step asks for none, or they
+    declared no conflict of interest for it)."""
+    if not task.step or not spec_for(task.case_type, task.step).asks_declaration:
+        return True
+    return selectors.declared_no_conflict(user, task)
 
 
 def _render_task(
@@ -316,6 +337,7 @@ def _render_task(
     *,
     status: int = 200,
     reassign_form: ReassignForm | None = None,
+    declaration_form: ConflictDeclarationForm | None = None,
 ):
     user = request.user
     holders = {user.pk, *(d.pk for d in services.active_delegators(user))}
@@ -324,10 +346,20 @@ def _render_task(
     may_work = form is not None and _may_work(user, task, holders)
     if reassign_form is None and _may_reassign(user, task):
         reassign_form = ReassignForm(candidates=selectors.reassign_candidates(task))
+    spec = spec_for(task.case_type, task.step) if task.step else None
+    # A step that asks for the declaration: first the declaration; the scores only once "no conflict"
+    # is declared — or when a decision was sent without it, to keep what was typed beside the error.
+    owes_declaration = bool(may_work and spec and spec.asks_declaration and not _declared(user, task))
+    if owes_declaration and declaration_form is None:
+        declaration_form = ConflictDeclarationForm()
+    scoring = spec.scoring(task, case) if may_work and spec and spec.scoring else None
+    show_form = may_work and (not owes_declaration or (form is not None and form.is_bound))
     context = {
         "task": task,
         # An escalation-role user who may not work the task itself sees it to reassign it only.
-        "form": form if may_work else None,
+        "form": form if show_form else None,
+        "declaration_form": declaration_form if owes_declaration else None,
+        "scoring": scoring,
         # Applicant steps are their unit's: every member answers them, nothing to claim or release.
         "unit_task": unit_task,
         "assigned_to_me": bool(task.is_open and task.owner_id and task.owner_id in holders and not unit_task),
@@ -403,7 +435,7 @@ def task_detail(request, pk: int):
     except CaseTask.DoesNotExist as exc:
         raise Http404 from exc
     case = services.case_of(task)
-    form = _decision_form(task, case) if task.is_open else None
+    form = _decision_form(task, case, declared=_declared(request.user, task)) if task.is_open else None
     return _render_task(request, task, case, form)
 
 
@@ -421,7 +453,7 @@ def _decide(request, pk: int):
     except CaseTask.DoesNotExist:
         visible = None
     case = services.case_of(task)
-    form = _decision_form(task, case, request.POST)
+    form = _decision_form(task, case, request.POST, declared=_declared(user, task))
     valid = form.is_valid()
     if visible is not None and visible.is_open and not valid:  # the form is offered: show its errors
         return _render_task(request, visible, case, form, status=400)
@@ -453,6 +485,54 @@ def _decide(request, pk: int):
     message = _("Decision recorded on case %(code)s. The case is now: %(state)s.")
     messages.success(request, message % {"code": task.case_code, "state": state})
     return HttpResponseRedirect(reverse("task-inbox"))
+
+
+@login_required
+@require_POST
+def task_declare(request, pk: int):
+    """The declaration of conflict of interest on a task whose step asks for it (one call to
+    ``services.declare_conflict``, which checks, records and, for a conflict, hands the task back)."""
+    user = request.user
+    try:
+        task = selectors.task_for_action(user, pk)
+    except CaseTask.DoesNotExist as exc:
+        raise Http404 from exc
+    form = ConflictDeclarationForm(request.POST)
+
+    def again(status=400):
+        try:
+            visible = selectors.task_get_for(user, pk)
+        except CaseTask.DoesNotExist as exc:
+            raise Http404 from exc
+        case = services.case_of(visible)
+        decision_form = _decision_form(visible, case, declared=_declared(user, visible))
+        return _render_task(request, visible, case, decision_form, status=status, declaration_form=form)
+
+    if not form.is_valid():
+        return again()
+    try:
+        services.declare_conflict(
+            task.pk, actor=user, conflict=form.conflict, reason=form.cleaned_data.get("reason", "")
+        )
+    except services.TaskHeldByOther as exc:
+        return _conflict(request, task, exc, _("This task is held by someone else"))
+    except PermissionDenied as exc:
+        return _refused(request, task, exc)
+    except Conflict as exc:
+        return _conflict(request, task, exc, _("The declaration could not be recorded"))
+    except ValidationError as exc:
+        form.add_service_errors(exc)
+        return again()
+    if form.conflict:
+        message = _(
+            "Your conflict of interest with case %(code)s is recorded. The task went back to your "
+            "colleagues and its evaluations will not be offered to you again."
+        )
+        messages.success(request, message % {"code": task.case_code})
+        return HttpResponseRedirect(reverse("task-inbox"))
+    message = _("Your declaration of no conflict of interest with case %(code)s is recorded.")
+    messages.success(request, message % {"code": task.case_code})
+    return HttpResponseRedirect(reverse("task-detail", args=[task.pk]) + "#decide-title")
 
 
 def _next_or(request, default: str) -> str:

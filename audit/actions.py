@@ -59,6 +59,8 @@ class AuditAction(models.TextChoices):
     TASK_REFUSED = "task.refused", _("Task action refused")
     TASK_ESCALATED = "task.escalated", _("Task escalated")
     TASK_REASSIGNED = "task.reassigned", _("Escalated task reassigned")
+    TASK_NO_CONFLICT_DECLARED = "task.no_conflict_declared", _("No conflict of interest declared")
+    TASK_CONFLICT_DECLARED = "task.conflict_declared", _("Conflict of interest declared")
     DELEGATION_CREATED = "delegation.created", _("Inbox delegated")
     DELEGATION_REVOKED = "delegation.revoked", _("Delegation revoked")
     POLICY_VERSION_SAVED = "policy.version_saved", _("Approval policy version saved")

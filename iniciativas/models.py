@@ -55,6 +55,8 @@ class Call(models.Model):
         help_text=_("Fraction of the total cost the applicant contributes, e.g. 0.50."),
     )
     required_documents = models.JSONField(_("required document kinds"), default=list)
+    # Each criterion may also carry "text": what the evaluator reads under it (what it looks at, what
+    # earns its points); a key of the JSON, so no column (``services.create_call`` checks it).
     rubric = models.JSONField(
         _("evaluation rubric"),
         default=list,

@@ -344,6 +344,10 @@ def create_call(
         errors["rubric"] = [_("The rubric's maximum points must add up to 100.")]
     if any(not c.get("code") or not c.get("label") for c in rubric):
         errors.setdefault("rubric", []).append(_("Each criterion needs a code and a label."))
+    for c in rubric:  # what the evaluator reads under the criterion: optional, plain text
+        c["text"] = str(c.get("text") or "").strip()
+    if any(len(c["text"]) > 1000 for c in rubric):
+        errors.setdefault("rubric", []).append(_("Keep each criterion's text under 1000 characters."))
     plan = [Decimal(str(p)) for p in tranche_plan]
     if not plan or sum(plan) != 100 or any(p <= 0 for p in plan):
         errors["tranche_plan"] = [_("The tranche percentages must be positive and add up to 100.")]

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from approvals.models import Step
 from approvals.steps import (
+    NO_CONFLICT_FIELD,
     Decision,
     Field,
+    Scoring,
     StepContext,
     StepSpec,
     certification_field,
@@ -114,18 +116,40 @@ _spec(Step.ANSWER_OBSERVATION, (A, Decision.EXPIRE), answer_fields, handle_answe
 
 
 def evaluation_fields(task, case):
-    # The scores are required when the evaluator declares no conflict (``handle_evaluation``); one
-    # who declares a conflict sends no scores.
+    # The declaration of no conflict of interest is made before the scores (``declare_conflict``);
+    # a client may also make it with the decision itself (``no_conflict: true``), which
+    # ``complete_task`` records first. The scores are checked by ``handle_evaluation``.
     rubric = [
-        Field(c["code"], c["label"], "integer", required=False, min=0, max=int(c["max"]), for_decisions=(A,))
+        Field(
+            c["code"],
+            c["label"],
+            "integer",
+            required=False,
+            min=0,
+            max=int(c["max"]),
+            for_decisions=(A,),
+            help=c.get("text", ""),
+        )
         for c in case.call.rubric
     ]
     return [
         Field(
-            "no_conflict", gettext_lazy("I declare I have no conflict of interest with this case"), "boolean"
+            NO_CONFLICT_FIELD,
+            gettext_lazy("I declare I have no conflict of interest with this case"),
+            "boolean",
+            required=False,
         ),
         *rubric,
     ]
+
+
+def evaluation_scoring(task, case) -> Scoring:
+    call = case.call
+    return Scoring(
+        fields=tuple(c["code"] for c in call.rubric),
+        maximum=Decimal(sum(int(c["max"]) for c in call.rubric)),
+        threshold=call.threshold,
+    )
 
 
 def _finish_evaluation(ctx: StepContext):
@@ -166,16 +190,8 @@ def _finish_evaluation(ctx: StepContext):
 def handle_evaluation(ctx: StepContext):
     case = ctx.case
     evaluator = ctx.on_behalf_of or ctx.actor
-    if ctx.data.get("no_conflict") is not True:
-        # A declared conflict of interest goes on the record: ``complete_task`` writes this refusal
-        # (``task.refused`` with the reason) in its own transaction; the task stays for a colleague.
-        raise PermissionDenied(
-            _(
-                "%(name)s declared a conflict of interest with case %(code)s and may not evaluate it; "
-                "release the task so that a colleague takes it."
-            )
-            % {"name": evaluator.get_username(), "code": case.code}
-        )
+    # ``complete_task`` refused the decision (a field error) unless the evaluator declared no
+    # conflict of interest for this task (``asks_declaration``).
     missing = {
         f"data.{c['code']}": [_("This field is required.")]
         for c in case.call.rubric
@@ -198,12 +214,22 @@ def handle_evaluation(ctx: StepContext):
     # The scores stay out of the trail until the round closes; the comment is hidden from the case's
     # history until then (``selectors.history_for``).
     ctx.audit_data["sealed"] = True
-    ctx.data = {"no_conflict": True}
+    ctx.data = {NO_CONFLICT_FIELD: True}
     _finish_evaluation(ctx)
 
 
-_spec(Step.TECHNICAL_EVALUATION, (A,), evaluation_fields, handle_evaluation)
-_spec(Step.THIRD_EVALUATION, (A,), evaluation_fields, handle_evaluation)
+for _evaluation in (Step.TECHNICAL_EVALUATION, Step.THIRD_EVALUATION):
+    register(
+        StepSpec(
+            KIND,
+            _evaluation,
+            (A,),
+            evaluation_fields,
+            handle_evaluation,
+            asks_declaration=True,
+            scoring=evaluation_scoring,
+        )
+    )
 
 
 # --- approval chain (steps from the case's policy version) -------------------------------------------

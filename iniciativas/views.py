@@ -27,6 +27,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from approvals.models import Step
+from approvals.selectors import documents_refusal
 from budget.services import bs
 from cases import documents
 from cases.errors import Conflict
@@ -179,6 +180,8 @@ def _case_context(request, initiative: Initiative) -> dict:
     return {
         "initiative": initiative,
         "documents": _documents(initiative),
+        # Closed to an evaluator until they declare no conflict of interest (``approvals``).
+        "documents_closed": documents_refusal(request.user, initiative.code),
         "history": selectors.history_for(initiative, request.user),
         "pending": pending,
         "awaits_me": any(p.mine for p in pending),
@@ -541,4 +544,12 @@ def initiative_recover(request, pk):
 def document_download(request, pk, doc_pk):
     """A document of a case the user may see, as an attachment (never rendered inline)."""
     initiative = _visible(request.user, pk)
+    closed = documents_refusal(request.user, initiative.code)
+    if closed:
+        return render(
+            request,
+            "iniciativas/documents_closed.html",
+            {"initiative": initiative, "reason": closed},
+            status=403,
+        )
     return documents.attachment(initiative.documents.filter(pk=doc_pk).first())

@@ -43,7 +43,17 @@ DECISIONS = {
     "expire": gettext_lazy("deadline expired"),
 }
 # Inbox bookkeeping an applicant does not need to read in its case's history.
-STAFF_ONLY_ACTIONS = frozenset({"task.claimed", "task.released", "task.refused", "task.escalated"})
+# A declaration of conflict of interest (and its reason) is the agency's own record, too.
+STAFF_ONLY_ACTIONS = frozenset(
+    {
+        "task.claimed",
+        "task.released",
+        "task.refused",
+        "task.escalated",
+        "task.no_conflict_declared",
+        "task.conflict_declared",
+    }
+)
 # Data keys shown in the timeline, in this order: (key, label, kind).
 _DETAILS = (
     ("observation", gettext_lazy("Observations"), "text"),

@@ -2,7 +2,8 @@
 actually did each earlier step … and the inbox never even offers such a task").
 
 A property test (Hypothesis, a state machine) draws who stands in for whom, then lets random people
-sit at their inboxes and claim, decide and release random tasks they offer — on an initiative in
+sit at their inboxes and claim, decide and release random tasks they offer (or declare a conflict
+of interest with an evaluation they offer) — on an initiative in
 technical evaluation, one at its legal report, one drafted by a member of the unit the agency later
 hired as an evaluator, and an in-kind transfer. A claim, decision or release of an offered task is
 never refused, and after every session, for every person and every open task of a role it holds:
@@ -210,10 +211,15 @@ def check_offers(user, tasks: list, *, thoroughly: bool) -> None:
 
 
 MOVES = st.lists(
-    st.tuples(st.sampled_from(["claim", "claim", "decide", "release"]), st.integers(0, 7)),
+    st.tuples(st.sampled_from(["claim", "claim", "decide", "release", "conflict"]), st.integers(0, 7)),
     min_size=1,
     max_size=4,
 )
+
+
+def asks(task) -> bool:
+    """The task's step asks for the declaration of conflict of interest (the evaluations)."""
+    return spec_for(task.case_type, task.step).asks_declaration
 
 
 def make_machine(stage: dict):
@@ -261,6 +267,11 @@ def make_machine(stage: dict):
                     approvals.release_task(held[pick % len(held)].pk, actor=user)
                 elif action == "decide" and (mine or available):
                     self.decide(user, (mine + available)[pick % len(mine + available)], pick)
+                elif action == "conflict" and (declarable := [t for t in held + available if asks(t)]):
+                    # A declared conflict of interest: the task goes back, the case's evaluations
+                    # leave this person's inbox (``check`` then compares it with the services).
+                    task = declarable[pick % len(declarable)]
+                    approvals.declare_conflict(task.pk, actor=user, conflict=True, reason="Parentesco.")
                 else:
                     continue
                 moved = True

@@ -202,6 +202,8 @@ def test_decision_page_shows_the_case_file_beside_the_form(client, world: World)
     decide(ini, "admissibility", s["evaluador1"])
     task = CaseTask.objects.filter(case_code=ini.code, step="technical_evaluation", is_open=True).first()
     client.force_login(s["evaluador2"])
+    # The documents open, and the scores are asked, once the evaluator declared no conflict.
+    assert client.post(f"/tasks/{task.pk}/declare/", {"answer": "none"}).status_code == 302
     response = client.get(detail_url(task))
     assert response.status_code == 200
     html = response.content.decode()
@@ -209,7 +211,7 @@ def test_decision_page_shows_the_case_file_beside_the_form(client, world: World)
     assert "perfil.pdf" in html  # the documents...
     assert reverse("initiative-document", kwargs={"pk": ini.pk, "doc_pk": ini.documents.first().pk}) in html
     assert "initiative.admitted" in html or "admitid" in html.lower()  # ...and the history
-    for name in ("data__no_conflict", "data__relevance", "data__feasibility", "data__impact"):
+    for name in ("data__relevance", "data__feasibility", "data__impact"):
         assert f'name="{name}"' in html
     assert 'name="decision"' in html
     assert len(response.content) < 300_000

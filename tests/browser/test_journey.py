@@ -147,6 +147,10 @@ class Journey:
             follow(page, row.get_by_role("button"))  # «Tomar»
         self.expect_no_errors(page, f"{username} claims {label}")
         assert self.code in self.text(page)
+        if page.locator("form.declare-form").count():  # a technical evaluation: no conflict first
+            page.locator("form.declare-form input[value=none]").check()
+            follow(page, page.locator("form.declare-form button[type=submit]"))
+            self.expect_no_errors(page, f"{username} declares no conflict on {label}")
         self.decide(page, data=data, decision=decision, comment=comment)
         self.shot(page, f"{username}-{shot or step.value}-filled")
         follow(page, page.locator("form.decide button[type=submit]"))
@@ -297,7 +301,7 @@ def test_productive_initiative_from_draft_to_closed(journey):
         j.work_task(
             evaluator,
             Step.TECHNICAL_EVALUATION,
-            data={"no_conflict": True, **scores},
+            data=scores,
             shot="technical-evaluation",
         )
     j.work_task(

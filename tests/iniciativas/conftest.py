@@ -16,7 +16,12 @@ from tests.factories import UnitFactory, UserFactory
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 RUBRIC = [
-    {"code": "relevance", "label": "Pertinencia", "max": 40},
+    {
+        "code": "relevance",
+        "label": "Pertinencia",
+        "max": 40,
+        "text": "¿Resuelve un problema real de la cuenca?",
+    },
     {"code": "feasibility", "label": "Factibilidad", "max": 30},
     {"code": "impact", "label": "Impacto", "max": 30},
 ]

@@ -176,15 +176,22 @@ def test_an_evaluation_comment_stays_sealed_from_the_others_until_all_are_in(wor
 
 
 def test_a_declared_conflict_of_interest_is_on_the_record(world):
+    """Declaring a conflict (``declare_conflict``) is its own entry with the reason, not a refused
+    decision; sending scores with "no conflict" unticked is a field error that records nothing."""
     s = world.staff
     i = submitted(world)
     decide(i, "admissibility", s["evaluador1"])
     t1 = CaseTask.objects.filter(case_code=i.code, step="technical_evaluation", is_open=True).first()
-    with pytest.raises(PermissionDenied, match=r"conflict|conflicto"):
+    before = AuditEntry.objects.filter(case=i.code).count()
+    with pytest.raises(ValidationError) as err:
         approvals.complete_task(t1.pk, actor=s["evaluador2"], decision="approve", data={"no_conflict": False})
-    refusal = AuditEntry.objects.filter(case=i.code, action="task.refused").get()
-    assert refusal.actor == s["evaluador2"] and refusal.data["refused_step"] == "technical_evaluation"
-    assert "evaluador2" in refusal.data["reason"]
+    assert "data.no_conflict" in err.value.message_dict
+    assert AuditEntry.objects.filter(case=i.code).count() == before  # no refusal on the record
+    approvals.declare_conflict(t1.pk, actor=s["evaluador2"], conflict=True, reason="Pariente del presidente.")
+    declared = AuditEntry.objects.filter(case=i.code, action="task.conflict_declared").get()
+    assert declared.actor == s["evaluador2"] and declared.data["step"] == "technical_evaluation"
+    assert declared.data["reason"] == "Pariente del presidente."
+    assert not AuditEntry.objects.filter(case=i.code, action="task.refused").exists()
     assert not Evaluation.objects.filter(initiative=i).exists()
     t1.refresh_from_db()
     assert t1.is_open and t1.owner_id is None  # free for a colleague

@@ -116,10 +116,34 @@ PROLECHE_CALL_DOCUMENTS = (
     "quotation",
 )
 PROLECHE_CALL_RUBRIC = (
-    {"code": "relevance", "label": "Pertinencia para la cuenca lechera", "max": 25},
-    {"code": "technical", "label": "Viabilidad técnica", "max": 30},
-    {"code": "financial", "label": "Viabilidad económica y financiera", "max": 25},
-    {"code": "impact", "label": "Impacto en productores y empleo", "max": 20},
+    {
+        "code": "relevance",
+        "label": "Pertinencia para la cuenca lechera",
+        "max": 25,
+        "text": "¿Resuelve un problema real de acopio, frío o transformación de la leche en la zona? "
+        "Puntaje alto si el diagnóstico tiene datos de volumen y de socios.",
+    },
+    {
+        "code": "technical",
+        "label": "Viabilidad técnica",
+        "max": 30,
+        "text": "Equipos y obras adecuados al volumen de leche, con cotizaciones, proveedor con "
+        "servicio técnico en Bolivia y un cronograma realista.",
+    },
+    {
+        "code": "financial",
+        "label": "Viabilidad económica y financiera",
+        "max": 25,
+        "text": "Contraparte respaldada por carta y cuenta; ingresos que cubren la operación y el "
+        "mantenimiento después del apoyo.",
+    },
+    {
+        "code": "impact",
+        "label": "Impacto en productores y empleo",
+        "max": 20,
+        "text": "Productores beneficiados, empleo creado o sostenido y participación de mujeres, "
+        "con metas medibles.",
+    },
 )
 
 
