@@ -208,6 +208,12 @@ FILE_UPLOAD_PERMISSIONS = 0o640
 # expediente/apps.py), or Redis with CACHE_URL=redis://127.0.0.1:6379/2. Never one process's memory:
 # a throttle kept there is multiplied by the number of workers and forgotten at each restart.
 CACHES = {"default": env.cache("CACHE_URL", default="dbcache://expediente_cache")}
+# A Redis cache is on every API request's path (the throttles): a Redis that hangs must make a request
+# fail in about a second, never wait (redis-py waits for ever by default). The default, dbcache, puts
+# no second server in that path.
+REDIS_CACHE_OPTIONS = {"socket_timeout": 1.0, "socket_connect_timeout": 1.0}
+if CACHES["default"]["BACKEND"].endswith("redis.RedisCache"):
+    CACHES["default"]["OPTIONS"] = {**REDIS_CACHE_OPTIONS, **CACHES["default"].get("OPTIONS", {})}
 if PRODUCTION and CACHES["default"]["BACKEND"].endswith(("locmem.LocMemCache", "dummy.DummyCache")):
     raise ImproperlyConfigured("EXPEDIENTE_ENV=production needs a shared CACHE_URL (dbcache:// or redis://).")
 
