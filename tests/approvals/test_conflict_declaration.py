@@ -239,7 +239,7 @@ def test_the_task_page_asks_the_declaration_before_the_documents_and_the_scores(
     assert re.search(r'<output id="rubric-total"[^>]*>0</output>', html)
     assert "de 100 puntos" in html and "puntaje mínimo para aprobar: 60" in html
     assert 'name="data__no_conflict"' not in html  # declared: no checkbox any more
-    assert "rubric.js" in html and "<script nonce=" in html  # our JS is a file (the old inline one has its CSP nonce)
+    assert "rubric.js" in html and "<script nonce=" in html  # ours is a file; the inline one has its nonce
 
 
 def test_a_decision_sent_without_the_declaration_keeps_the_scores_typed(client, world: World):
