@@ -14,10 +14,11 @@ import operator
 from dataclasses import dataclass
 from functools import reduce
 
-from django.db.models import BigIntegerField, CharField, Q, QuerySet, Value
+from django.db.models import BigIntegerField, CharField, Exists, Q, QuerySet, Value
 from django.utils import timezone
 from viewflow.workflow.status import STATUS
 
+from cases import sqltemplate
 from cases.roles import SCOPE_MEMO, STAFF_ROLES, Role, roles_of
 from workflows.models import CaseTask
 
@@ -374,6 +375,47 @@ def eligible_users(task: CaseTask, *, pairs=None) -> QuerySet:
     if conflict is not None:
         users = users.exclude(conflict)
     return users.order_by("pk")
+
+
+def may_work_itself(user, task: CaseTask) -> tuple[bool, frozenset[str]]:
+    """Whether ``user`` may work ``task`` itself (``eligible_users`` for that one user) and the
+    roles it holds, in ONE statement. Its SQL, long to build, is built once per shape of task (role,
+    step, scopes, which of its ids are set) and then run with the ids (``cases.sqltemplate``)."""
+    from types import SimpleNamespace
+
+    from django.contrib.auth.models import Group
+
+    fields = {
+        "user": user.pk,
+        "task": task.pk,
+        "unit": task.unit_id,
+        "owner": task.owner_id,
+        "department": task.department_id,
+        "program": task.program_id,
+        "case_code": task.case_code,
+    }
+    values = {name: value for name, value in fields.items() if value not in (None, "")}
+    shape = ("may_work_itself", task.role, task.step, bool(task.scope_department), bool(task.scope_program))
+
+    def build(**v):
+        stand_in = SimpleNamespace(
+            role=task.role,
+            step=task.step,
+            scope_department=task.scope_department,
+            scope_program=task.scope_program,
+            pk=v.get("task"),
+            unit_id=v.get("unit"),
+            owner_id=v.get("owner"),
+            department_id=v.get("department"),
+            program_id=v.get("program"),
+            case_code=v.get("case_code", ""),
+        )
+        eligible = eligible_users(stand_in).filter(pk=v["user"])  # type: ignore[arg-type]
+        roles = Group.objects.filter(user=v["user"], name__in=Role.values).order_by()
+        return roles.values_list("name", Exists(eligible))
+
+    rows = sqltemplate.run((*shape, tuple(sorted(values))), build, values)
+    return any(ok for _name, ok in rows), frozenset(name for name, _ok in rows)
 
 
 def reassign_candidates(task: CaseTask, *, limit: int = 200) -> list:

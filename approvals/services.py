@@ -17,10 +17,9 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -268,18 +267,13 @@ def acting_principal(actor, task: CaseTask):
     The usual case — the actor may work the task itself — is answered by ONE query
     (``selectors.eligible_users``: role, scopes, applicant side and four eyes, the pairs joined in
     the SQL); only when it may not are delegations and the reasons read, check by check."""
-    from .selectors import eligible_users
+    from .selectors import may_work_itself
 
     if (task.role == Role.APPLICANT or task.owner_id in (None, actor.pk)) and actor.is_active:
-        eligible = eligible_users(task).filter(pk=actor.pk)
+        may, roles = may_work_itself(actor, task)
         if getattr(actor, "_expediente_roles", None) is None:
-            # The same query reads the actor's roles, which the transition's permission asks next.
-            roles = Group.objects.filter(user=actor.pk, name__in=Role.values).order_by()
-            rows = list(roles.values_list("name", Exists(eligible)))
-            narrow_roles(actor, frozenset(name for name, _ok in rows))
-            if any(ok for _name, ok in rows):
-                return actor
-        elif eligible.exists():
+            narrow_roles(actor, roles)  # the transition's permission asks them next
+        if may:
             return actor
     pairs = sod.incompatible_map()
     # Applicant steps are never delegated (delegations are between staff of one role).

@@ -110,6 +110,9 @@ def check_audience(task, cap: int) -> list[int]:
     """The set-based audience equals the slow one; returns who may work ``task``."""
     expected = slow_eligible(task)
     assert pks(selectors.eligible_users(task)) == expected
+    # The same rule for one user, from its SQL built once per shape (``may_work_itself``).
+    for user in User.objects.order_by("pk"):
+        assert selectors.may_work_itself(user, task)[0] == (user.pk in expected), (user.username, task.step)
     if task.role != Role.APPLICANT and not task.owner_id:
         assert pks(notifications.claimers_of(task)) == slow_claimers(task, cap)
         for user in User.objects.filter(is_active=True):
