@@ -418,6 +418,8 @@ def statement_kind(sql: str) -> str:
         return verb
     if "seq, hash FROM audit_auditentry ORDER BY seq DESC" in text:
         return "SELECT audit_auditentry (chain head)"
+    if text.startswith("SELECT pg_advisory_xact_lock(") and "; INSERT INTO " in text:
+        verb, text = "INSERT", text.split("; ", 1)[1]  # the chain's lock and its entries, one round trip
     pattern = {
         "SELECT": r' FROM "?([\w.]+)"?',
         "INSERT": r'INSERT (?:OR \w+ )?INTO "?([\w.]+)"?',
