@@ -9,10 +9,12 @@ come from code every view shares, so they are added here from what the view is:
   beyond "authenticated" guards it;
 - 404: it takes a path parameter (an id nobody has, or an object outside the caller's scope), or
   it is a paginated list (a page past the end);
-- 409: it writes as an authenticated user (a case or task not in a state that allows the action,
-  a concurrent change);
+- 409: it writes (as an authenticated user: a case or task not in a state that allows the action,
+  a concurrent change; any write: a lock not granted in time, ``cases.contention``);
 - 413: it reads a body (past ``DATA_UPLOAD_MAX_MEMORY_SIZE``);
-- 429: it is throttled.
+- 429: it is throttled;
+- 503: any operation (the database gave up: a statement timeout or a lost connection,
+  ``cases.contention``).
 
 An answer a view declares itself (``@extend_schema(responses=...)``) is kept as it is."""
 
@@ -53,12 +55,13 @@ class AutoSchema(SpectacularAutoSchema):
             codes["403"] = _error("Not allowed")
         if in_path or (method == "GET" and self._is_list_view() and self._get_paginator() is not None):
             codes["404"] = _error("Not found (or not visible to you)")
-        if writes_as_user:
+        if method in WRITES:
             codes["409"] = _error("Not in a state that allows this action, or changed at the same time")
         if has_body:
             codes["413"] = _error("The body is too large")
         if view.get_throttles():
             codes["429"] = _error("Too many requests; try again later")
+        codes["503"] = _error("The database gave up (a statement timeout or a lost connection); try again")
         return codes
 
     def _get_response_bodies(self, direction="response"):
