@@ -122,5 +122,5 @@ def test_only_an_administrator_revokes_someone_elses_token():
 def test_the_schema_documents_logout_and_the_lockout():
     schema = SchemaGenerator().get_schema(request=None, public=True)
     logout = schema["paths"]["/api/v1/auth/logout/"]["post"]
-    assert set(logout["responses"]) == {"204", "401"}
+    assert {"204", "401"} <= set(logout["responses"])  # with the errors every write may answer
     assert "429" in schema["paths"]["/api/v1/auth/token/"]["post"]["responses"]
