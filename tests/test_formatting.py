@@ -7,7 +7,7 @@ import pytest
 from django.template import Context, Template
 from django.utils import translation
 
-from cases.templatetags.expediente_tags import bs, lpz_date, lpz_datetime, money, percent, share
+from cases.templatetags.expediente_tags import bs, lpz_date, lpz_datetime, money, percent, share, short_hash
 
 
 def render(source: str, **context) -> str:
@@ -67,3 +67,10 @@ def timezone_override(name):
     from django.utils import timezone
 
     return timezone.override(name)
+
+
+def test_a_long_hash_is_shown_short():
+    sha = "5a838678058f6de375e8635b5f2fea47a4e5f07cb1a882a44b10f39abc6f34ff"
+    assert short_hash(sha) == "5a838678…bc6f34ff"
+    assert short_hash("REG-2026-000001") == "REG-2026-000001"  # short values stay whole
+    assert short_hash(None) == ""

@@ -98,3 +98,11 @@ def share(value) -> str:
     except InvalidOperation:
         return EMPTY
     return percent(fraction * 100, 0)
+
+
+@register.filter
+def short_hash(value) -> str:
+    """A long hash as its first and last 8 characters: ``5a838678…0f39abc6f34ff`` stays
+    recognisable and fits a phone; the whole one is shown beside it on demand (``_hash.html``)."""
+    text = str(value or "")
+    return text if len(text) <= 20 else f"{text[:8]}…{text[-8:]}"

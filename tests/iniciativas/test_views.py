@@ -310,7 +310,11 @@ def test_upload_pdf_records_its_hash_and_ticks_the_checklist(world):
     checklist = page.context["checklist"]
     assert [item["done"] for item in checklist["required"]] == [True, False]
     assert not checklist["ready"]
-    assert document.sha256 in page.content.decode()
+    html = page.content.decode()
+    # The hash, short until opened, whole inside its disclosure to select and copy (issue 11).
+    short = f"{document.sha256[:8]}…{document.sha256[-8:]}"
+    assert f'<code title="{document.sha256}">{short}</code>' in html
+    assert f'<code class="sha">{document.sha256}</code>' in html
 
 
 def test_content_decides_the_type_not_the_name(world):
