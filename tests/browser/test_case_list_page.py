@@ -17,82 +17,18 @@ from django.core.management import call_command
 
 from cases.clock import today
 
-from .test_journey import follow, visit
+from .checked import AXE, CheckedVisit, fresh_folder
+from .test_journey import follow
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
 
 
 @pytest.fixture
 def shots():
-    from .conftest import ARTIFACTS
-
-    folder = ARTIFACTS / "case-list"
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob("*.png"):
-        old.unlink()
-    return folder
+    return fresh_folder("case-list")
 
 
-class Visit:
-    """One person's browser at one width, failing on what a person would hit."""
-
-    def __init__(self, browser, base_url: str, folder: Path, width: int, username: str):
-        self.base_url, self.folder, self.width = base_url, folder, width
-        self.context = browser.new_context(
-            locale="es-BO", timezone_id="America/La_Paz", viewport={"width": width, "height": 900}
-        )
-        self.context.set_default_timeout(20_000)
-        self.page = self.context.new_page()
-        self.errors: list[str] = []
-        # A resource that fails to load is named by its response (the console does not say which);
-        # the site's missing favicon is issue 11's item 15, not this page's.
-        self.page.on(
-            "console",
-            lambda m: (
-                m.type == "error"
-                and not m.text.startswith("Failed to load resource")
-                and self.errors.append(m.text)
-            ),
-        )
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.on(
-            "response",
-            lambda r: (
-                r.status >= 400
-                and not r.url.endswith("/favicon.ico")
-                and self.errors.append(f"{r.status} {r.url}")
-            ),
-        )
-        visit(self.page, f"{base_url}/login/")
-        self.page.fill("#id_username", username)
-        self.page.fill("#id_password", "demo")
-        follow(self.page, self.page.locator("main form button[type=submit]"))
-        assert "/login/" not in self.page.url
-
-    def check(self, name: str) -> None:
-        page = self.page
-        assert not self.errors, f"{name}: console errors {self.errors}"
-        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-        assert overflow <= 0, f"{name} at {self.width} px: {overflow} px of horizontal scroll"
-        hrefs = page.eval_on_selector_all(
-            "a[href]", "els => els.map(e => e.getAttribute('href')).filter(h => h.startsWith('/'))"
-        )
-        for href in sorted(set(hrefs)):
-            if href.endswith(".xlsx") or "/logout" in href:
-                continue
-            status = page.request.get(self.base_url + href.replace("&amp;", "&")).status
-            assert status < 400, f"{name}: broken link {href} ({status})"
-        page.evaluate(AXE.read_text())  # by DevTools, so the page's CSP (no inline script) stays on
-        violations = page.evaluate(
-            "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
-            ".filter(v => v.impact === 'serious' || v.impact === 'critical')"
-            ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))"
-        )
-        assert not violations, f"{name} at {self.width} px: axe-core {violations}"
-        page.screenshot(path=str(self.folder / f"{self.width}-{name}.png"), full_page=True)
-
+class Visit(CheckedVisit):
     @staticmethod
     def codes(page) -> list[str]:
         return page.locator("table.case-table tbody th[scope=row] a.code").all_inner_texts()

@@ -12,90 +12,38 @@ from __future__ import annotations
 
 import io
 import re
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 
+from .checked import AXE, CheckedVisit, fresh_folder
 from .test_journey import follow, visit
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
 TITLE = "Planta de yogur y quesos de la asociación de Potosí"  # seed_demo_cases: in evaluation
 
 
 @pytest.fixture
 def shots():
-    from .conftest import ARTIFACTS
-
-    folder = ARTIFACTS / "evaluator"
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob("*.png"):
-        old.unlink()
-    return folder
+    return fresh_folder("evaluator")
 
 
-class Visit:
-    """One person's browser at one width, failing on what a person would hit."""
+class Visit(CheckedVisit):
+    """Forms sent with errors answer 400 on purpose (checked by what the page shows), and the
+    refused download is checked by its own request."""
 
-    def __init__(self, browser, base_url: str, folder: Path, width: int, username: str):
-        self.base_url, self.folder, self.width = base_url, folder, width
-        self.context = browser.new_context(
-            locale="es-BO", timezone_id="America/La_Paz", viewport={"width": width, "height": 900}
-        )
-        self.context.set_default_timeout(20_000)
-        self.page = self.context.new_page()
-        self.errors: list[str] = []
-        self.page.on(
-            "console",
-            lambda m: (
-                m.type == "error"
-                and not m.text.startswith("Failed to load resource")
-                and self.errors.append(m.text)
+    def __init__(self, browser, base_url, folder, width, username):
+        super().__init__(
+            browser,
+            base_url,
+            folder,
+            width,
+            username,
+            expected_failure=lambda r: (
+                (r.status == 400 and r.request.method == "POST") or "/documents/" in r.url
             ),
         )
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        # A form sent with errors answers 400 on purpose (checked by what the page shows), the
-        # refused download is checked by its own request, and the favicon is another item.
-        self.page.on(
-            "response",
-            lambda r: (
-                r.status >= 400
-                and not (r.status == 400 and r.request.method == "POST")
-                and not r.url.endswith("/favicon.ico")
-                and "/documents/" not in r.url
-                and self.errors.append(f"{r.status} {r.url}")
-            ),
-        )
-        visit(self.page, f"{base_url}/login/")
-        self.page.fill("#id_username", username)
-        self.page.fill("#id_password", "demo")
-        follow(self.page, self.page.locator("main form button[type=submit]"))
-        assert "/login/" not in self.page.url
-
-    def check(self, name: str, *, links: bool = True) -> None:
-        page = self.page
-        assert not self.errors, f"{name}: console errors {self.errors}"
-        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-        assert overflow <= 0, f"{name} at {self.width} px: {overflow} px of horizontal scroll"
-        if links:
-            hrefs = page.eval_on_selector_all(
-                "a[href]", "els => els.map(e => e.getAttribute('href')).filter(h => h.startsWith('/'))"
-            )
-            for href in sorted(set(hrefs)):
-                if "/logout" in href:
-                    continue
-                status = page.request.get(self.base_url + href.replace("&amp;", "&")).status
-                assert status < 400, f"{name}: broken link {href} ({status})"
-        page.evaluate(AXE.read_text())  # by DevTools, so the page's CSP (no inline script) stays on
-        violations = page.evaluate(
-            "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
-            ".filter(v => v.impact === 'serious' || v.impact === 'critical')"
-            ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))"
-        )
-        assert not violations, f"{name} at {self.width} px: axe-core {violations}"
-        page.screenshot(path=str(self.folder / f"{self.width}-{name}.png"), full_page=True)
 
     def text(self) -> str:
         return re.sub(r"\s+", " ", self.page.locator("main").inner_text())
