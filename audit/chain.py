@@ -197,6 +197,10 @@ _LAST_HEAD = "_expediente_audit_head"
 _BATCH: ContextVar[list[tuple[AuditEntry, str]] | None] = ContextVar("expediente_audit_batch", default=None)
 
 
+# Entries per INSERT of a batch: 15 parameters each stays under SQLite's 32,766 and PostgreSQL's 65,535.
+BATCH_ROWS = 1000
+
+
 @contextmanager
 def batch() -> Iterator[None]:
     """Write the entries recorded inside the block together, in ONE statement, when it ends.
@@ -233,14 +237,22 @@ def _batch_head(pending: list[tuple[AuditEntry, str]]) -> tuple[int, str] | None
 
 
 def _write_batch(pending: list[tuple[AuditEntry, str]]) -> None:
+    # One statement up to BATCH_ROWS entries (a decision's few); a long batch (an import written all
+    # or nothing) in statements of BATCH_ROWS: the first is guarded (or takes the lock), and the
+    # chain's lock, held to the end of the transaction, covers the rest.
+    chunks = [pending[i : i + BATCH_ROWS] for i in range(0, len(pending), BATCH_ROWS)]
     first = pending[0][0]
     after = (first.seq - 1, first.prev_hash) if first.seq > 1 else None
-    if after is None or not _insert_rows(pending, after=after):
+    if after is None or not _insert_rows(chunks[0], after=after):
         head = _lock_and_read_head()
         for entry, _data in pending:
             _chain(entry, head)
             head = (entry.seq, entry.hash)
-        _insert_rows(pending, after=None)
+        chunks_left = chunks
+    else:
+        chunks_left = chunks[1:]
+    for chunk in chunks_left:
+        _insert_rows(chunk, after=None)
     last = pending[-1][0]
     setattr(connection, _LAST_HEAD, (last.seq, last.hash))
 

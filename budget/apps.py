@@ -22,6 +22,9 @@ class BudgetConfig(AppConfig):
     verbose_name = _("Budget")
 
     def ready(self):
-        from . import rules  # noqa: F401  (registers the permission rules)
+        from . import (
+            imports,  # noqa: F401  (registers its import, cases.imports)
+            rules,  # noqa: F401  (registers the permission rules)
+        )
 
         post_migrate.connect(_ensure_triggers, sender=self, dispatch_uid="budget_ensure_triggers")

@@ -107,3 +107,53 @@ class PaymentReference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reference} ({self.case_code})"
+
+
+class Job(models.Model):
+    """A long job run by a Celery worker, with its progress for the page that waits for it
+    (``cases.jobs``): imports today. Started in a request (the row and its outbox row in the request's
+    transaction), claimed once by a worker, progress written as it goes, its result (a report) kept."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(_("kind"), max_length=60)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.QUEUED)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("started by")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    params = models.JSONField(_("parameters"), default=dict)
+    upload = models.FileField(_("file"), upload_to="jobs/%Y/%m/", blank=True)
+    upload_name = models.CharField(_("file name"), max_length=255, blank=True)
+    upload_sha256 = models.CharField(_("file SHA-256"), max_length=64, blank=True)
+    progress_done = models.PositiveIntegerField(_("done"), default=0)
+    progress_total = models.PositiveIntegerField(_("total"), default=0)
+    result = models.JSONField(_("result"), default=dict)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("job")
+        verbose_name_plural = _("jobs")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["created_by", "-created_at"], name="job_owner_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk}"
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (self.State.DONE, self.State.FAILED)
+
+    @property
+    def percent(self) -> int:
+        if self.state == self.State.DONE:
+            return 100
+        if not self.progress_total:
+            return 0
+        return min(99, self.progress_done * 100 // self.progress_total)

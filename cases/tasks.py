@@ -12,3 +12,7 @@ def relay_outbox() -> int:
     sent = outbox.relay(limit=1000)
     outbox.purge_done()
     return sent
+
+
+# The long jobs' task (``cases.jobs``), registered with the worker beside the relay.
+from .jobs import run_job  # noqa: E402, F401

@@ -32,7 +32,10 @@ class RegistryConfig(AppConfig):
 
         from audit import actions
 
-        from . import rules  # noqa: F401  (registers the permission rules)
+        from . import (
+            imports,  # noqa: F401  (registers its import, cases.imports)
+            rules,  # noqa: F401  (registers the permission rules)
+        )
         from .tokens import revoke_on_logout
 
         # Audit actions of the login protections (registry/lockout.py, registry/tokens.py).

@@ -352,10 +352,12 @@ def register_unit(
     municipality: str,
     sector: str,
     registration_valid_until: dt.date | None = None,
+    imported: bool = False,
 ) -> Unit:
     """Register a productive unit; its registration is valid one year from today unless given.
 
-    An applicant without a unit registers its own and becomes its member.
+    An applicant without a unit registers its own and becomes its member. ``imported``: a unit of
+    the agency's existing registry (``registry.imports``), whose registration may have lapsed already.
     """
     errors: dict[str, list] = {}
     try:
@@ -370,7 +372,7 @@ def register_unit(
     require(actor, "registry.register_unit", dept)
     if registration_valid_until is None:
         registration_valid_until = one_year_after(today())
-    elif registration_valid_until < today():
+    elif registration_valid_until < today() and not imported:
         errors["registration_valid_until"] = [
             ValidationError(_("The registration cannot end in the past."), code="past")
         ]
@@ -388,7 +390,10 @@ def register_unit(
     if errors:
         raise ValidationError(errors)
     _save_unit(unit)
-    audit.record(AuditAction.UNIT_REGISTERED, actor=actor, subject=unit, data=_unit_snapshot(unit))
+    snapshot = _unit_snapshot(unit)
+    if imported:
+        snapshot["imported"] = True
+    audit.record(AuditAction.UNIT_REGISTERED, actor=actor, subject=unit, data=snapshot)
     if self_registration:
         actor.unit = unit
         actor.save(update_fields=["unit"])
