@@ -132,6 +132,8 @@ class Job(models.Model):
     upload = models.FileField(_("file"), upload_to="jobs/%Y/%m/", blank=True)
     upload_name = models.CharField(_("file name"), max_length=255, blank=True)
     upload_sha256 = models.CharField(_("file SHA-256"), max_length=64, blank=True)
+    output = models.FileField(_("result file"), upload_to="jobs/%Y/%m/", blank=True)
+    output_name = models.CharField(_("result file name"), max_length=255, blank=True)
     progress_done = models.PositiveIntegerField(_("done"), default=0)
     progress_total = models.PositiveIntegerField(_("total"), default=0)
     result = models.JSONField(_("result"), default=dict)

@@ -16,3 +16,6 @@ class ExpedienteConfig(AppConfig):
 
     def ready(self):
         post_migrate.connect(_ensure_cache_table, sender=self, dispatch_uid="expediente_cache_table")
+        from .caselist import register_jobs
+
+        register_jobs()  # the case list's export as a job (cases.jobs), in the worker too

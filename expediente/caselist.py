@@ -21,13 +21,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_POST, require_safe
 
 from approvals.selectors import inbox_reference, remember_scopes
 from cases import listing
@@ -176,6 +176,7 @@ def case_list(request):
         "filters_active": filters.active,
         "clear_url": base,
         "export_url": reverse("case-list-export") + (f"?{urlencode(params)}" if params else ""),
+        "export_params": params,
         "count_shown": number_format(min(count, listing.COUNT_CAP), force_grouping=True),
         "export_max_shown": number_format(listing.EXPORT_MAX_ROWS, force_grouping=True),
         "exportable": count <= listing.EXPORT_MAX_ROWS,
@@ -189,29 +190,12 @@ def _local_date(moment):
     return timezone.localtime(moment, LA_PAZ).date() if moment is not None else None
 
 
-@require_safe
-@login_required
-def case_list_export(request):
-    """The filtered list as an XLSX workbook, at most ``listing.EXPORT_MAX_ROWS`` rows: a longer list
-    is refused (a message on the list page asks for narrower filters), never cut silently."""
+def _workbook(rows, total: int, progress=None) -> bytes:
+    """The cases ``rows`` as an XLSX workbook (write-only: rows streamed, not held)."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
 
-    user = request.user
-    remember_scopes(user)  # roles and scopes in one query, before anything asks for them
-    _staff_only(user)
-    form, params = _form(request)
-    filters = form.filters()
-    count = listing.case_count(user, filters, cap=listing.EXPORT_MAX_ROWS)
-    if count > listing.EXPORT_MAX_ROWS:
-        messages.error(
-            request,
-            _("The list has more than %(max)s cases: narrow it down with the filters to export it.")
-            % {"max": number_format(listing.EXPORT_MAX_ROWS, force_grouping=True)},
-        )
-        back = reverse("case-list") + (f"?{urlencode(params)}" if params else "")
-        return HttpResponseRedirect(back)
     book = Workbook(write_only=True)
     sheet = book.create_sheet(_("Cases"))
     sheet.freeze_panes = "A2"
@@ -235,7 +219,7 @@ def case_list_export(request):
         cell.font = bold
         header_cells.append(cell)
     sheet.append(header_cells)
-    for row in listing.export_rows(user, filters):
+    for index, row in enumerate(rows, start=1):
         amount = WriteOnlyCell(sheet, value=row.amount)
         amount.number_format = "#,##0.00"
         started = WriteOnlyCell(sheet, value=_local_date(row.started_at))
@@ -253,9 +237,87 @@ def case_list_export(request):
                 started,
             ]
         )
+        if progress is not None:
+            progress(index, total)
     buffer = io.BytesIO()
     book.save(buffer)
-    response = HttpResponse(buffer.getvalue(), content_type=XLSX)
-    stamp = timezone.localtime(timezone.now(), LA_PAZ).strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'attachment; filename="casos-{stamp}.xlsx"'
+    return buffer.getvalue()
+
+
+def _export_name() -> str:
+    return f"casos-{timezone.localtime(timezone.now(), LA_PAZ).strftime('%Y%m%d-%H%M')}.xlsx"
+
+
+@require_safe
+@login_required
+def case_list_export(request):
+    """The filtered list as an XLSX workbook, at most ``listing.EXPORT_MAX_ROWS`` rows, here and now;
+    a longer list is exported by a job (``case_list_export_job``), never cut silently."""
+    user = request.user
+    remember_scopes(user)  # roles and scopes in one query, before anything asks for them
+    _staff_only(user)
+    form, params = _form(request)
+    filters = form.filters()
+    count = listing.case_count(user, filters, cap=listing.EXPORT_MAX_ROWS)
+    if count > listing.EXPORT_MAX_ROWS:
+        messages.error(
+            request,
+            _("The list has more than %(max)s cases: export it in the background, or narrow it down.")
+            % {"max": number_format(listing.EXPORT_MAX_ROWS, force_grouping=True)},
+        )
+        back = reverse("case-list") + (f"?{urlencode(params)}" if params else "")
+        return HttpResponseRedirect(back)
+    content = _workbook(listing.export_rows(user, filters), count)
+    response = HttpResponse(content, content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="{_export_name()}"'
     return response
+
+
+# A list longer than EXPORT_MAX_ROWS is exported by a worker (cases.jobs), up to this many rows.
+JOB_EXPORT_MAX_ROWS = 200_000
+EXPORT_JOB = "export.cases"
+
+
+@require_POST
+@login_required
+def case_list_export_job(request):
+    """Start the export of the filtered list (the filters in the form's hidden fields) as a job; its
+    page (``/jobs/<id>/``) shows the progress and gives the file."""
+    from cases import jobs
+
+    user = request.user
+    _staff_only(user)
+    params = {k: v for k in FILTER_NAMES if (v := request.POST.get(k, "").strip())}
+    job = jobs.start(
+        EXPORT_JOB, actor=user, params={"filters": params, "language": translation.get_language()}
+    )
+    return redirect("job-detail", pk=job.pk)
+
+
+def _run_export(job, progress) -> dict:
+    from django.core.files.base import ContentFile
+
+    user = job.created_by
+    with translation.override(job.params.get("language") or "es"):
+        remember_scopes(user)
+        if not is_staff_member(user):  # no longer staff since the job was queued
+            raise PermissionDenied("not staff")
+        reference = inbox_reference()
+        form = CaseFilterForm(
+            job.params["filters"] or None, programs=reference.programs, departments=reference.departments
+        )
+        filters = form.filters()
+        total = listing.case_count(user, filters, cap=JOB_EXPORT_MAX_ROWS)
+        shown = min(total, JOB_EXPORT_MAX_ROWS)
+        progress(0, shown, force=True)
+        content = _workbook(listing.export_rows(user, filters, limit=JOB_EXPORT_MAX_ROWS), shown, progress)
+        name = _export_name()
+    job.output.save(name, ContentFile(content), save=False)
+    type(job).objects.filter(pk=job.pk).update(output=job.output.name, output_name=name)
+    return {"rows": shown, "capped": total > JOB_EXPORT_MAX_ROWS, "bytes": len(content)}
+
+
+def register_jobs() -> None:
+    from cases import jobs
+
+    jobs.register(EXPORT_JOB, _run_export)

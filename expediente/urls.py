@@ -8,7 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from cases.api import OfficialDocumentVerifyView
 
-from . import api, caselist, imports, views
+from . import api, caselist, imports, jobpages, views
 
 # The admin in Spanish (English if chosen), not "Django administration".
 admin.site.site_header = _("Expediente administration · PRO-BOLIVIA")
@@ -60,6 +60,9 @@ urlpatterns = [
     path("reports/", include("reports.urls")),
     path("cases/", caselist.case_list, name="case-list"),
     path("cases/export.xlsx", caselist.case_list_export, name="case-list-export"),
+    path("cases/export/", caselist.case_list_export_job, name="case-list-export-job"),
+    path("jobs/<int:pk>/", jobpages.job_detail, name="job-detail"),
+    path("jobs/<int:pk>/file", jobpages.job_file, name="job-file"),
     path("imports/", imports.import_index, name="import-index"),
     path("imports/<str:name>/new/", imports.import_start, name="import-start"),
     path("imports/<str:name>/template.csv", imports.import_template, name="import-template"),

@@ -226,12 +226,17 @@ def test_the_menu_and_the_home_counters_lead_to_the_list(demo):
 
 
 def rows_of(response) -> list[tuple]:
-    from openpyxl import load_workbook
 
     assert response.status_code == 200
     assert response["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     assert response["Content-Disposition"].startswith('attachment; filename="casos-')
-    sheet = load_workbook(io.BytesIO(response.content)).active
+    return rows_of_content(response.content)
+
+
+def rows_of_content(content: bytes) -> list[tuple]:
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(io.BytesIO(content)).active
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0] == (
         "Tipo de caso",
@@ -271,15 +276,48 @@ def test_the_export_has_the_filtered_rows_with_numbers_and_dates(demo):
     assert len(reg) == 1 and reg[0][5] is None and reg[0][7] is None and reg[0][4]
 
 
-def test_an_export_past_the_bound_is_refused_with_a_message(demo, monkeypatch):
+def test_an_export_past_the_bound_is_a_job_whose_page_gives_the_file(demo, monkeypatch):
+    from cases import jobs
+    from cases.models import Job
+
     monkeypatch.setattr(listing, "EXPORT_MAX_ROWS", 2)
     client = client_for("control1")
     response = client.get(reverse("case-list-export"), {"kind": "initiative"})
     assert response.status_code == 302 and response["Location"] == "/cases/?kind=initiative"
     html = client.get(response["Location"]).content.decode()
-    assert "más de 2 casos" in html
-    assert "reduzca la lista a 2 casos o menos" in html.lower()
+    assert "más de 2 casos" in html and "exportar a excel en segundo plano" in html.lower()
+    assert '<input type="hidden" name="kind" value="initiative">' in html
     assert len(rows_of(client.get(reverse("case-list-export"), {"kind": "transfer"}))) == 1
+
+    started = client.post(reverse("case-list-export-job"), {"kind": "initiative"})
+    job = Job.objects.get(kind="export.cases")
+    assert started["Location"] == reverse("job-detail", args=[job.pk])
+    waiting = client.get(started["Location"]).content.decode()
+    assert 'http-equiv="refresh"' in waiting and "<progress" in waiting
+    assert jobs.run(job.pk) == Job.State.DONE  # the worker's part (the test's transaction never commits)
+    job.refresh_from_db()
+    initiatives = page_codes("control1", kind="initiative")
+    assert job.result["rows"] == len(initiatives) == 4 and (job.progress_done, job.progress_total) == (4, 4)
+    done = client.get(started["Location"]).content.decode()
+    assert 'http-equiv="refresh"' not in done and reverse("job-file", args=[job.pk]) in done
+    file = client.get(reverse("job-file", args=[job.pk]))
+    assert sorted(r[1] for r in rows_of_content(b"".join(file.streaming_content))) == sorted(initiatives)
+    assert client_for("evaluador1").get(reverse("job-file", args=[job.pk])).status_code == 404  # not theirs
+
+
+def test_an_export_job_keeps_its_starters_scope(demo, monkeypatch):
+    from cases import jobs
+    from cases.models import Job
+
+    scoped = "evaluador1"
+    client = client_for(scoped)
+    client.post(reverse("case-list-export-job"), {})
+    job = Job.objects.get(kind="export.cases", created_by__username=scoped)
+    jobs.run(job.pk)
+    job.refresh_from_db()
+    with job.output.open("rb") as handle:
+        exported = sorted(r[1] for r in rows_of_content(handle.read()))
+    assert exported == sorted(page_codes(scoped))
 
 
 def test_pages_past_the_first_and_the_page_cap(demo, monkeypatch):
