@@ -106,3 +106,42 @@ def test_an_outbox_row_reaches_the_worker_through_the_relay():
     assert outbox.relay() == 0  # published once
     time.sleep(1)
     assert lapses.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_import_is_checked_and_written_by_the_worker(settings):
+    """A long job (``cases.jobs``) the real way: queued with its outbox row, published by the relay,
+    claimed and run by the worker, its progress and report in the database; then the write."""
+    from cases import imports, outbox
+    from cases.models import Job
+    from expediente import settings as configured
+    from registry.models import Unit
+    from tests.factories import UserFactory
+
+    settings.MEDIA_ROOT = configured.MEDIA_ROOT  # the worker's: web and workers share the media storage
+    admin = UserFactory(roles=["admin"])
+    content = (
+        "tax_id;name;kind;department;municipality;sector\n"
+        "6677001;Lechería Integración Uno;association;LPZ;Achacachi;dairy\n"
+        "6677002;Lechería Integración Dos;cooperative;ORU;Challapata;dairy\n"
+    ).encode()
+    check = imports.start_check("units", actor=admin, content=content, filename="integracion.csv")
+
+    def finished(job: Job) -> Job:
+        deadline = time.monotonic() + WORKER_TIMEOUT_SECONDS
+        while True:
+            outbox.relay()
+            job.refresh_from_db()
+            if job.finished:
+                return job
+            assert time.monotonic() < deadline, f"the worker did not run job {job.pk} (see the worker log)"
+            time.sleep(0.2)
+
+    check = finished(check)
+    assert check.state == Job.State.DONE, check.error
+    assert check.result["valid"] == 2 and check.result["invalid"] == 0
+    assert not Unit.objects.filter(tax_id__in=["6677001", "6677002"]).exists()
+    write = finished(imports.start_write(check, actor=admin, mode=imports.ALL))
+    assert write.state == Job.State.DONE and write.result["written"] == 2, write.error
+    assert Unit.objects.filter(tax_id__in=["6677001", "6677002"]).count() == 2
+    assert AuditEntry.objects.filter(action="import.completed", data__written=2).count() == 1
