@@ -7,9 +7,5 @@ class CasesConfig(AppConfig):
     verbose_name = _("Case kernel")
 
     def ready(self) -> None:
-        from audit import actions
-
         # The worker marks an outbox row done when its job succeeds (Celery's task_success signal).
-        from . import imports, outbox  # noqa: F401  (imports: registers the import jobs)
-
-        actions.register([("import.completed", _("Rows imported from a file"))])
+        from . import outbox  # noqa: F401

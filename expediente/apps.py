@@ -16,6 +16,13 @@ class ExpedienteConfig(AppConfig):
 
     def ready(self):
         post_migrate.connect(_ensure_cache_table, sender=self, dispatch_uid="expediente_cache_table")
-        from .caselist import register_jobs
+        from django.utils.translation import gettext_lazy as _
 
-        register_jobs()  # the case list's export as a job (cases.jobs), in the worker too
+        from audit import actions
+
+        from . import caselist, importing
+
+        # The site's jobs (cases.jobs), in the web and in the worker: the case list's export, imports.
+        caselist.register_jobs()
+        importing.register_jobs()
+        actions.register([("import.completed", _("Rows imported from a file"))])

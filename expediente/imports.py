@@ -22,6 +22,8 @@ from cases import imports
 from cases.models import Job
 from cases.roles import is_admin
 
+from . import importing
+
 
 class UploadForm(forms.Form):
     file = forms.FileField(
@@ -47,7 +49,7 @@ def import_index(request):
     usable = [i for i in imports.importers().values() if i.permission(request.user)]
     if not usable:
         raise PermissionDenied(_("You do not have permission to perform this action."))
-    recent = Job.objects.filter(created_by=request.user, kind__in=(imports.CHECK, imports.WRITE))[:20]
+    recent = Job.objects.filter(created_by=request.user, kind__in=(importing.CHECK, importing.WRITE))[:20]
     labels = {i.name: i.label for i in usable}
     return render(
         request,
@@ -67,7 +69,7 @@ def import_start(request, name: str):
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            job = imports.start_check(
+            job = importing.start_check(
                 importer.name, actor=request.user, content=upload.read(), filename=upload.name
             )
         except ValidationError as exc:
@@ -96,7 +98,7 @@ def import_template(request, name: str):
 
 def _job_for(request, pk: int) -> Job:
     job = get_object_or_404(
-        Job.objects.select_related("created_by"), pk=pk, kind__in=(imports.CHECK, imports.WRITE)
+        Job.objects.select_related("created_by"), pk=pk, kind__in=(importing.CHECK, importing.WRITE)
     )
     if job.created_by_id != request.user.pk and not is_admin(request.user):
         raise Http404
@@ -117,7 +119,7 @@ def import_job(request, pk: int):
     labels = _column_labels(importer)
     report = job.result if job.state == Job.State.DONE else {}
     check = job
-    if job.kind == imports.WRITE:
+    if job.kind == importing.WRITE:
         check = Job.objects.get(pk=job.params["check"])
     problems = [
         {
@@ -127,7 +129,7 @@ def import_job(request, pk: int):
                 for column, msgs in item["errors"].items()
             ],
         }
-        for item in report.get("errors" if job.kind == imports.CHECK else "failed", [])
+        for item in report.get("errors" if job.kind == importing.CHECK else "failed", [])
     ]
     context = {
         "job": job,
@@ -139,7 +141,7 @@ def import_job(request, pk: int):
         "write_job": Job.objects.filter(pk=int(report["write_job"])).first()
         if report.get("write_job")
         else None,
-        "more_errors": max(0, report.get("invalid", 0) - len(problems)) if job.kind == imports.CHECK else 0,
+        "more_errors": max(0, report.get("invalid", 0) - len(problems)) if job.kind == importing.CHECK else 0,
         "refresh": not job.finished,
     }
     return render(request, "imports/job.html", context)
@@ -150,7 +152,7 @@ def import_job(request, pk: int):
 def import_write(request, pk: int):
     check = _job_for(request, pk)
     try:
-        job = imports.start_write(check, actor=request.user, mode=request.POST.get("mode", ""))
+        job = importing.start_write(check, actor=request.user, mode=request.POST.get("mode", ""))
     except ValidationError as exc:
         for message in exc.messages:
             messages.error(request, message)

@@ -9,9 +9,10 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_safe
 
-from cases import imports
 from cases.models import Job
 from cases.roles import is_admin
+
+from . import importing
 
 
 def _job_for(request, pk: int) -> Job:
@@ -25,7 +26,7 @@ def _job_for(request, pk: int) -> Job:
 @require_safe
 def job_detail(request, pk: int):
     job = _job_for(request, pk)
-    if job.kind in (imports.CHECK, imports.WRITE):
+    if job.kind in (importing.CHECK, importing.WRITE):
         return redirect("import-job", pk=job.pk)
     return render(request, "jobs/detail.html", {"job": job, "refresh": not job.finished})
 

@@ -112,8 +112,9 @@ def test_an_outbox_row_reaches_the_worker_through_the_relay():
 def test_an_import_is_checked_and_written_by_the_worker(settings):
     """A long job (``cases.jobs``) the real way: queued with its outbox row, published by the relay,
     claimed and run by the worker, its progress and report in the database; then the write."""
-    from cases import imports, outbox
+    from cases import outbox
     from cases.models import Job
+    from expediente import importing as imports
     from expediente import settings as configured
     from registry.models import Unit
     from tests.factories import UserFactory

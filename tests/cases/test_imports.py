@@ -14,8 +14,9 @@ from django.urls import reverse
 from audit.models import AuditEntry
 from audit.verification import verify_database
 from budget.models import BudgetLine
-from cases import imports, jobs
+from cases import jobs
 from cases.models import Job
+from expediente import importing as imports
 from registry.models import Unit
 from tests.factories import DEMO_PASSWORD, FundingSourceFactory, ProgramFactory, UserFactory
 

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from cases import imports, jobs
+from expediente import importing
 
 
 class Command(BaseCommand):
@@ -35,7 +36,7 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"no file {path}")
         try:
-            check = imports.start_check(
+            check = importing.start_check(
                 options["importer"], actor=actor, content=path.read_bytes(), filename=path.name
             )
         except (ValidationError, PermissionDenied) as exc:
@@ -48,9 +49,9 @@ class Command(BaseCommand):
             raise SystemExit(1)
         if options["check_only"]:
             raise SystemExit(0 if not report["invalid"] else 1)
-        mode = imports.VALID if options["only_valid"] else imports.ALL
+        mode = importing.VALID if options["only_valid"] else importing.ALL
         try:
-            write = imports.start_write(check, actor=actor, mode=mode)
+            write = importing.start_write(check, actor=actor, mode=mode)
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from None
         jobs.run(write.pk)
