@@ -52,7 +52,7 @@ class InitiativeViewSet(CaseViewSet):
         call = (
             Call.objects.filter(pk=int(ref)).first()
             if params.is_number(ref)
-            else Call.objects.filter(code=ref).first()
+            else Call.objects.filter(code=ref, is_current=True).first()
         )
         if call is None:
             raise ValidationError({"call": [_("Unknown call.")]})
