@@ -345,6 +345,8 @@ def update_call(call: Call, *, actor, **changes) -> Call:
 
         raise Conflict(_("Only the current version of a call can be edited."))
     values = {field: getattr(call, field) for field in CALL_FIELDS}
+    if "tranche_plan" in changes and "tranche_unlocks" not in changes:
+        values["tranche_unlocks"] = []  # a new plan without its unlocks takes the default ones
     values.update(changes)
     clean, errors = _clean(values, code=None)
     if clean.get("program") is not None and clean["program"] != call.program:
