@@ -372,3 +372,54 @@ def test_program_manager_sees_the_link_and_its_calls(world):
         reverse("call-list")
         not in client_for(world.staff["evaluador1"]).get(reverse("home")).content.decode()
     )
+
+
+def test_a_tranche_unlocked_by_the_agreement_is_ordered_right_after_the_previous_payment(world):
+    """The plan's ``unlocked_by``: tranche 2 after the signed agreement (no progress report between),
+    tranche 3 after the approved progress report."""
+    from workflows.models import CaseTask
+
+    from .test_flow_services import decide, open_tasks
+
+    call_services.update_call(
+        world.call,
+        actor=world.staff["admin1"],
+        tranche_plan=[50, 30, 20],
+        tranche_unlocks=["agreement_signed", "agreement_signed", "progress_report_approved"],
+    )
+    s = world.staff
+    case = submitted(world)
+    decide(case, "admissibility", s["evaluador1"])
+    for task, user in zip(
+        open_tasks(case, "technical_evaluation"), (s["evaluador2"], s["evaluador3"]), strict=True
+    ):
+        from approvals import services as approvals
+
+        approvals.complete_task(
+            task.pk,
+            actor=user,
+            decision="approve",
+            data={"no_conflict": True, "relevance": 35, "feasibility": 25, "impact": 20},
+        )
+    decide(case, "legal_report", s["legal1"], opinion="Procedente")
+    decide(case, "budget_certification", s["finanzas1"], budget_line=world.line.pk)
+    decide(case, "agreement", s["legal2"], agreement_number="CONV-9", signed_on=str(timezone.localdate()))
+
+    def pay(n, amount):
+        decide(case, "payment_order", s["finanzas1"], tranche=n, amount=amount)
+        decide(
+            case,
+            "payment_confirmation",
+            s["finanzas2"],
+            tranche=n,
+            payment_reference=f"TRX-9-{n}",
+            paid_on=str(timezone.localdate()),
+        )
+
+    pay(1, "50000.00")
+    # tranche 2 is unlocked by the agreement: its order is next, no progress report is asked
+    assert open_tasks(case, "payment_order") and not open_tasks(case, "progress_report")
+    pay(2, "30000.00")
+    # tranche 3 waits for the progress report
+    assert not open_tasks(case, "payment_order") and open_tasks(case, "progress_report")
+    assert CaseTask.objects.filter(case_code=case.code, step="progress_report", is_open=True).count() == 1
