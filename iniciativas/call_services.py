@@ -344,7 +344,9 @@ def update_call(call: Call, *, actor, **changes) -> Call:
         from cases.errors import Conflict
 
         raise Conflict(_("Only the current version of a call can be edited."))
-    values = {field: getattr(call, field) for field in CALL_FIELDS}
+    stored = {field: getattr(call, field) for field in CALL_FIELDS}
+    baseline, _errors = _clean(stored, code=None)  # the stored version, written as an edit would be
+    values = dict(stored)
     if "tranche_plan" in changes and "tranche_unlocks" not in changes:
         values["tranche_unlocks"] = []  # a new plan without its unlocks takes the default ones
     values.update(changes)
@@ -353,7 +355,7 @@ def update_call(call: Call, *, actor, **changes) -> Call:
         _authorize(actor, clean["program"])  # moving a call to another program: manage both
     if errors:
         raise ValidationError(errors)
-    changed = {f: v for f, v in clean.items() if getattr(call, f) != v}
+    changed = {f: v for f, v in clean.items() if baseline.get(f) != v}
     if not changed:
         return call
     if not has_submissions(call):
