@@ -9,6 +9,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from budget.models import Program
 from cases.money import AmountField
 
 from .models import Call, DocumentKind, TrancheUnlock
@@ -16,6 +17,13 @@ from .models import Call, DocumentKind, TrancheUnlock
 RUBRIC_EXTRA_ROWS = 2
 TRANCHE_EXTRA_ROWS = 2
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class ProgramChoiceField(forms.ModelChoiceField):
+    """A program, shown as ``<code> — <name>``."""
+
+    def label_from_instance(self, obj: Program) -> str:
+        return f"{obj.code} — {obj.name}"
 
 
 class CallForm(forms.Form):
@@ -27,8 +35,11 @@ class CallForm(forms.Form):
         help_text=_("Capital letters, digits and hyphens, e.g. PROLECHE-2026-02. It cannot change later."),
     )
     title = forms.CharField(label=_("Title"), max_length=200)
-    program = forms.ModelChoiceField(
-        label=_("Program"), queryset=None, to_field_name="code", empty_label=_("— choose the program —")
+    program = ProgramChoiceField(
+        label=_("Program"),
+        queryset=Program.objects.none(),
+        to_field_name="code",
+        empty_label=_("— choose the program —"),
     )
     opens_on = forms.DateField(label=_("Opens on"), widget=DATE_WIDGET)
     closes_on = forms.DateField(
@@ -76,8 +87,10 @@ class CallForm(forms.Form):
 
     def __init__(self, *args, programs, with_code: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["program"].queryset = programs
-        self.fields["program"].label_from_instance = lambda p: f"{p.code} — {p.name}"
+        program = self.fields["program"]
+        if not isinstance(program, forms.ModelChoiceField):
+            raise TypeError("the program field must be a ModelChoiceField")
+        program.queryset = programs
         if not with_code:
             del self.fields["code"]
 

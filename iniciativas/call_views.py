@@ -66,7 +66,7 @@ def _call(user, code) -> Call:
 
 def _place_errors(form, rubric, tranches, exc: ValidationError) -> dict:
     """The service's messages next to the fields; the rubric's and the plan's above their rows."""
-    extra = {"rubric_errors": [], "tranche_errors": []}
+    extra: dict[str, list[str]] = {"rubric_errors": [], "tranche_errors": []}
     for field, errors in exc.message_dict.items():
         if field == "rubric":
             extra["rubric_errors"].extend(errors)
