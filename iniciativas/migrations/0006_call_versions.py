@@ -8,7 +8,6 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('budget', '0005_program_manager'),
         ('iniciativas', '0005_case_list_index'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
