@@ -70,6 +70,8 @@ class AuditAction(models.TextChoices):
     NON_WORKING_DAY_REMOVED = "calendar.day_removed", _("Non-working day removed")
     # Productive initiatives (one entry per FSM transition; values are stable)
     CALL_OPENED = "call.opened", _("Call for proposals opened")
+    CALL_UPDATED = "call.updated", _("Call for proposals edited")
+    CALL_VERSIONED = "call.version_created", _("New version of a call for proposals")
     INITIATIVE_CREATED = "initiative.created", _("Initiative created")
     INITIATIVE_UPDATED = "initiative.updated", _("Initiative draft updated")
     INITIATIVE_SUBMITTED = "initiative.submitted", _("Initiative submitted")

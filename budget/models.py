@@ -54,7 +54,10 @@ class Program(models.Model):
         ordering = ["code"]
         verbose_name = _("program")
         verbose_name_plural = _("programs")
-        permissions = [("work_in_program", _("Can work on cases and budget of the program"))]
+        permissions = [
+            ("work_in_program", _("Can work on cases and budget of the program")),
+            ("manage_program", _("Manages the program (configures its calls)")),
+        ]
 
     def __str__(self) -> str:
         return self.code

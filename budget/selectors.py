@@ -49,6 +49,25 @@ def program_scope_ids(user) -> set[int] | None:
     return ids or None
 
 
+MANAGER_PERMISSION = "manage_program"
+
+
+def managed_program_ids(user) -> set[int]:
+    """The programs a user manages (django-guardian ``budget.manage_program`` on the program, held
+    directly or through a group): a program manager configures those programs' calls. Unlike the
+    program scope, no grant means no program."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return set()
+    perm = {"permission__codename": MANAGER_PERMISSION, "permission__content_type__app_label": "budget"}
+    own = ProgramUserObjectPermission.objects.filter(user=user, **perm).values_list(
+        "content_object_id", flat=True
+    )
+    grouped = ProgramGroupObjectPermission.objects.filter(group__user=user, **perm).values_list(
+        "content_object_id", flat=True
+    )
+    return set(own.union(grouped))
+
+
 def users_in_program_scope(program_id: int | None) -> Q:
     """For a query over users: those whose program scope covers ``program_id`` — no program scope
     at all (every program), or one on that program, held by themselves or through a group

@@ -52,6 +52,8 @@ from .selectors import case_figures
 
 Kind = BudgetMovement.Kind
 PROGRAM_PERMISSION = "budget.work_in_program"
+MANAGER_CODENAME = "manage_program"
+MANAGER_PERMISSION = f"budget.{MANAGER_CODENAME}"
 CODE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 
 AUDIT_ACTION = {
@@ -320,8 +322,38 @@ def revoke_program_scope(user, program, *, actor) -> bool:
     return True
 
 
-def _holds_program_perm(user_or_group, program: Program) -> bool:
-    perm = {"permission__codename": "work_in_program", "content_object": program}
+@transaction.atomic
+def grant_program_management(user, program, *, actor) -> bool:
+    """Make a staff user the manager of a program: it configures the program's calls (its pages
+    and ``POST /api/v1/calls/``). Administrators grant it; audited as a scope."""
+    program = _program_from(program)
+    require(actor, "budget.manage_scopes", user)
+    if _holds_program_perm(user, program, codename=MANAGER_CODENAME):
+        return False
+    with services_write_permissions():
+        assign_perm(MANAGER_PERMISSION, user, program)
+    audit.record(
+        AuditAction.SCOPE_GRANTED, actor=actor, subject=user, data={"program": program.code, "manages": True}
+    )
+    return True
+
+
+@transaction.atomic
+def revoke_program_management(user, program, *, actor) -> bool:
+    program = _program_from(program)
+    require(actor, "budget.manage_scopes", user)
+    if not _holds_program_perm(user, program, codename=MANAGER_CODENAME):
+        return False
+    with services_write_permissions():
+        remove_perm(MANAGER_PERMISSION, user, program)
+    audit.record(
+        AuditAction.SCOPE_REVOKED, actor=actor, subject=user, data={"program": program.code, "manages": True}
+    )
+    return True
+
+
+def _holds_program_perm(user_or_group, program: Program, *, codename: str = "work_in_program") -> bool:
+    perm = {"permission__codename": codename, "content_object": program}
     if isinstance(user_or_group, Group):
         return ProgramGroupObjectPermission.objects.filter(group=user_or_group, **perm).exists()
     return ProgramUserObjectPermission.objects.filter(user=user_or_group, **perm).exists()

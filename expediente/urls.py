@@ -55,6 +55,7 @@ urlpatterns = [
     path("budget/", include("budget.urls")),
     path("tasks/", include("approvals.urls")),
     path("initiatives/", include("iniciativas.urls")),
+    path("calls/", include("iniciativas.call_urls")),
     path("transfers/", include("transfers.urls")),
     path("registrations/", include("registrations.urls")),
     path("reports/", include("reports.urls")),

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_safe
 from budget.selectors import line_summary_for
 from cases.clock import today
 from cases.listing import OPEN
+from cases.permissions import allowed
 from cases.roles import Role, is_admin, roles_of
 from iniciativas.models import FINAL_STATES, KIND, InitiativeState
 from iniciativas.selectors import call_list_open, initiative_list_for
@@ -36,6 +37,8 @@ AUDIT_PATH = reverse_lazy("audit:trail")
 AUDIT_VERIFY_PATH = reverse_lazy("audit:verify")
 REPORTS_PATH = reverse_lazy("reports:budget-execution")
 CASES_PATH = reverse_lazy("case-list")
+CALLS_PATH = reverse_lazy("call-list")
+NEW_CALL_PATH = reverse_lazy("call-create")
 
 ADMIN_PAGES = (
     ("registry", "user", _("Users")),
@@ -147,8 +150,12 @@ def home(request):
             "audit_verify": AUDIT_VERIFY_PATH,
             "reports": REPORTS_PATH,
             "cases": CASES_PATH,
+            "calls": CALLS_PATH,
+            "new_call": NEW_CALL_PATH,
         },
     }
+    # Administrators and program managers configure calls (a manager's check reads its programs).
+    context["manages_calls"] = Role.APPLICANT not in roles and allowed(user, "iniciativas.manage_calls")
     if roles:
         context["cases"] = initiative_summary(user, recent=context["is_applicant"])
     if context["is_applicant"]:

@@ -1,6 +1,7 @@
 """``/api/v1/initiatives/`` and ``/api/v1/calls/`` (API.md "Cases")."""
 
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
@@ -10,12 +11,14 @@ from rest_framework.response import Response
 
 from cases import params
 from cases.api import CaseViewSet
+from cases.permissions import require
 from registry.models import Unit
 
 from . import selectors, services
 from .models import Call
 from .serializers import (
     CallSerializer,
+    CallWriteSerializer,
     CancelSerializer,
     DocumentSerializer,
     DocumentUploadSerializer,
@@ -24,13 +27,109 @@ from .serializers import (
     RecoverySerializer,
 )
 
+# API field -> the service's name (and back, for the error keys).
+CALL_FIELD_NAMES = {"opens": "opens_on", "closes": "closes_on", "pass_threshold": "threshold"}
+ERROR_KEYS = {service: api for api, service in CALL_FIELD_NAMES.items()} | {"tranche_unlocks": "tranche_plan"}
+
+
+def _criterion_code(item: dict) -> str:
+    """The key of a criterion's score: given, or made from its name (``Pertinencia`` -> ``pertinencia``)."""
+    from django.utils.text import slugify
+
+    code = str(item.get("code") or "").strip()
+    if code:
+        return code
+    code = slugify(item["criterion"]).replace("-", "_")[:40]
+    return code if code[:1].isalpha() else f"c_{code}"[:40]
+
+
+def _service_values(data: dict) -> dict:
+    """The validated API payload under the service's names."""
+    values = {CALL_FIELD_NAMES.get(k, k): v for k, v in data.items() if k != "code"}
+    if "rubric" in data:
+        values["rubric"] = [
+            {
+                "code": _criterion_code(c),
+                "label": c["criterion"],
+                "max": c["max_points"],
+                "text": c.get("text", ""),
+            }
+            for c in data["rubric"]
+        ]
+    if "tranche_plan" in data:
+        plan = data["tranche_plan"]
+        values["tranche_plan"] = [t["percent"] for t in plan]
+        values["tranche_unlocks"] = (
+            [t.get("unlocked_by", "") for t in plan] if any("unlocked_by" in t for t in plan) else []
+        )
+    return values
+
+
+def _api_errors(exc: ValidationError) -> ValidationError:
+    """The service's error keys under the API's field names."""
+    if not hasattr(exc, "error_dict"):
+        return exc
+    return ValidationError({ERROR_KEYS.get(k, k): v for k, v in exc.message_dict.items()})
+
 
 @extend_schema(tags=["calls"])
-class CallViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class CallViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+):
+    """Calls for proposals. ``GET``: the open calls (anyone signed in) and, to administrators and
+    program managers, every call they configure. ``POST``/``PATCH``: through the same services as
+    the configuration pages (``iniciativas.call_services``)."""
+
     serializer_class = CallSerializer
+    lookup_field = "code"
+    lookup_value_regex = "[A-Za-z0-9_-]+"
 
     def get_queryset(self):
-        return selectors.call_list_open().order_by("closes_on")
+        if self.action == "list":
+            return selectors.call_list_open().order_by("closes_on")
+        if self.action == "partial_update":
+            return selectors.call_list_for(self.request.user)
+        # one call: an open one, or one the user configures
+        return selectors.call_list_open() | selectors.call_list_for(self.request.user)
+
+    def get_object(self):
+        code = str(self.kwargs.get("code", "")).upper()
+        call = self.get_queryset().filter(code=code).first()
+        if call is None:
+            raise Http404
+        return call
+
+    @extend_schema(request=CallWriteSerializer, responses={201: CallSerializer})
+    def create(self, request):
+        """Open a call (an administrator, or the manager of its program)."""
+        require(request.user, "iniciativas.manage_calls")
+        payload = CallWriteSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            call = services.create_call(
+                actor=request.user,
+                code=payload.validated_data["code"],
+                **_service_values(payload.validated_data),
+            )
+        except ValidationError as exc:
+            raise _api_errors(exc) from exc
+        return Response(CallSerializer(call).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=CallWriteSerializer(partial=True), responses=CallSerializer)
+    def partial_update(self, request, code=None):
+        """Change a call: in place while nobody has submitted to its current version, else a new
+        version (``version`` + 1) that new submissions take; the running cases keep theirs."""
+        require(request.user, "iniciativas.manage_calls")
+        call = self.get_object()
+        payload = CallWriteSerializer(data=request.data, partial=True)
+        payload.is_valid(raise_exception=True)
+        if "code" in payload.validated_data and payload.validated_data["code"].upper() != call.code:
+            raise ValidationError({"code": [_("The code of a call cannot change.")]})
+        try:
+            saved = services.update_call(call, actor=request.user, **_service_values(payload.validated_data))
+        except ValidationError as exc:
+            raise _api_errors(exc) from exc
+        return Response(CallSerializer(saved).data)
 
 
 @extend_schema(tags=["initiatives"])
@@ -52,7 +151,7 @@ class InitiativeViewSet(CaseViewSet):
         call = (
             Call.objects.filter(pk=int(ref)).first()
             if params.is_number(ref)
-            else Call.objects.filter(code=ref).first()
+            else Call.objects.filter(code=ref, is_current=True).first()
         )
         if call is None:
             raise ValidationError({"call": [_("Unknown call.")]})

@@ -50,6 +50,21 @@ def amount_to_recover(initiative) -> Decimal:
     return paid_amount(initiative) - initiative.refunded_amount
 
 
+def call_closed_message(call) -> str:
+    """Why a call takes no initiative today: it opens later, or it closed (dates in La Paz)."""
+    from cases.templatetags.expediente_tags import lpz_date
+
+    if call.status() == "scheduled":
+        return _("The call %(code)s opens on %(date)s; it does not take initiatives yet.") % {
+            "code": call.code,
+            "date": lpz_date(call.opens_on),
+        }
+    return _("The call %(code)s closed on %(date)s; it no longer takes initiatives.") % {
+        "code": call.code,
+        "date": lpz_date(call.closes_on),
+    }
+
+
 def submission_problems(initiative) -> dict[str, list[str]]:
     """What stands between a draft (or an observed case) and its (re)submission, as
     field -> messages; empty: ready."""
@@ -65,7 +80,7 @@ def submission_problems(initiative) -> dict[str, list[str]]:
             % {"date": unit.registration_valid_until.strftime("%d/%m/%Y")}
         )
     if not call.is_open():
-        problems.setdefault("call", []).append(_("The call %(code)s is not open.") % {"code": call.code})
+        problems.setdefault("call", []).append(call_closed_message(call))
     if initiative.requested_amount > call.max_amount:
         problems.setdefault("requested_amount", []).append(
             _("The requested amount exceeds the call's ceiling of Bs %(max)s.") % {"max": bs(call.max_amount)}

@@ -108,7 +108,12 @@ class InitiativeFlow(CaseFlowMixin, ChainStepMixin, flow.Flow):
     payment_confirmation = HumanStep(
         step=Step.PAYMENT_CONFIRMATION, role=Role.FINANCE, deadline_days=3, escalation_role=Role.DIRECTOR
     ).Next(this.after_payment)
-    after_payment = Switch().Case(this.progress_report, ask("tranches_left")).Default(this.final_report)
+    after_payment = (
+        Switch()
+        .Case(this.payment_order, ask("next_tranche_unlocked"))
+        .Case(this.progress_report, ask("tranches_left"))
+        .Default(this.final_report)
+    )
     progress_report = HumanStep(step=Step.PROGRESS_REPORT, role=Role.APPLICANT, deadline_days=60).Next(
         this.progress_review
     )
@@ -164,6 +169,14 @@ class InitiativeFlow(CaseFlowMixin, ChainStepMixin, flow.Flow):
     def tranches_left(self, activation) -> bool:
         case = self.case(activation)
         return case.tranches.count() < len(case.call.tranche_plan)
+
+    def next_tranche_unlocked(self, activation) -> bool:
+        """The call's plan unlocks the next tranche without a progress report (``tranche_unlocks``)."""
+        from .models import TrancheUnlock
+
+        case = self.case(activation)
+        paid = case.tranches.count()
+        return paid < len(case.call.tranche_plan) and case.call.unlock_of(paid + 1) == TrancheUnlock.AGREEMENT
 
     def last_report_approved(self, activation) -> bool:
         report = self.case(activation).reports.filter(kind="progress").order_by("-submitted_at").first()

@@ -36,10 +36,28 @@ class DocumentKind(models.TextChoices):
     OTHER = "other", _("Other")
 
 
-class Call(models.Model):
-    """A call for proposals (convocatoria) with its rules."""
+class TrancheUnlock(models.TextChoices):
+    """What makes a tranche of the plan payable (``Call.tranche_unlocks``): the flow orders the
+    tranche's payment when it happens (``iniciativas.flow``, ``steps.handle_payment_order``)."""
 
-    code = models.CharField(_("code"), max_length=30, unique=True)
+    AGREEMENT = "agreement_signed", _("The signed agreement")
+    PROGRESS_REPORT = "progress_report_approved", _("The previous progress report, approved")
+
+
+class Call(models.Model):
+    """A call for proposals (convocatoria) with its rules, as versions.
+
+    One row per version of a call: ``code`` names the call, ``version`` counts its versions and
+    ``is_current`` marks the one new drafts and submissions take. A version nobody has submitted to
+    is edited in place; once a submission exists an edit writes a new version
+    (``services.update_call``) and the cases already submitted keep theirs (their ``call`` points
+    to the row they were submitted under). Open and closed is computed from the dates
+    (``is_open``, ``selectors.call_list_open``): no job has to move it.
+    """
+
+    code = models.CharField(_("code"), max_length=30)
+    version = models.PositiveSmallIntegerField(_("version"), default=1)
+    is_current = models.BooleanField(_("current version"), default=True)
     title = models.CharField(_("title"), max_length=200)
     program = models.ForeignKey("budget.Program", on_delete=models.PROTECT, verbose_name=_("program"))
     opens_on = models.DateField(_("opens on"))
@@ -70,19 +88,43 @@ class Call(models.Model):
         _("disagreement that calls a third evaluation (points)"), max_digits=5, decimal_places=2, default=20
     )
     tranche_plan = models.JSONField(_("tranche plan (% per tranche)"), default=list)
+    # What unlocks each tranche of the plan, one ``TrancheUnlock`` value per tranche (empty: the
+    # first by the signed agreement, every later one by the previous progress report).
+    tranche_unlocks = models.JSONField(_("what unlocks each tranche"), default=list, blank=True)
     observation_days = models.PositiveSmallIntegerField(_("days to answer observations"), default=10)
     created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
-        ordering = ["-opens_on"]
+        ordering = ["-opens_on", "code", "-version"]
         verbose_name = _("call for proposals")
         verbose_name_plural = _("calls for proposals")
         constraints = [
             models.CheckConstraint(condition=Q(closes_on__gte=models.F("opens_on")), name="call_dates_valid"),
+            models.UniqueConstraint(fields=["code", "version"], name="call_code_version_uniq"),
+            models.UniqueConstraint(
+                fields=["code"], condition=Q(is_current=True), name="call_one_current_version"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.code} — {self.title}"
+
+    def unlock_of(self, number: int) -> str:
+        """What unlocks tranche ``number`` (1-based) of the plan."""
+        unlocks = list(self.tranche_unlocks or [])
+        if 1 <= number <= len(unlocks):
+            return unlocks[number - 1]
+        return TrancheUnlock.AGREEMENT if number == 1 else TrancheUnlock.PROGRESS_REPORT
+
+    def status(self, on=None) -> str:
+        """``scheduled``, ``open`` or ``closed`` on the day ``on`` (La Paz), from the dates."""
+        on = on or timezone.localdate()
+        if on < self.opens_on:
+            return "scheduled"
+        return "open" if on <= self.closes_on else "closed"
 
     def is_open(self, on=None) -> bool:
         on = on or timezone.localdate()

@@ -58,10 +58,19 @@ def can_recover(user, initiative) -> bool:
 
 
 @rule("iniciativas.manage_calls")
-def can_manage_calls(user, obj=None) -> bool:
+def can_manage_calls(user, program=None) -> bool:
+    """Administrators configure every program's calls; a program manager (``budget.manage_program``
+    on the program, ``budget.selectors.managed_program_ids``) those of the programs it manages.
+    Without a program: whether the user may configure the calls of some program."""
+    from budget.selectors import managed_program_ids
     from cases.roles import is_system_user
 
-    return is_admin(user) or is_system_user(user)
+    if is_admin(user) or is_system_user(user):
+        return True
+    if has_role(user, Role.APPLICANT):
+        return False
+    managed = managed_program_ids(user)
+    return bool(managed) if program is None else program.pk in managed
 
 
 @rule("approvals.manage_policies")

@@ -21,10 +21,44 @@ def initiative_get_for(user, pk) -> Initiative:
 
 
 def call_list_open(on=None) -> QuerySet:
+    """The calls that take initiatives on the day ``on`` (La Paz): the current version of each call
+    whose dates include that day. Open and closed is computed from the dates, so a call opens and
+    closes by itself (no job moves it); the services refuse a draft or a submission outside them."""
     from django.utils import timezone
 
     on = on or timezone.localdate()
-    return Call.objects.select_related("program").filter(opens_on__lte=on, closes_on__gte=on)
+    return Call.objects.select_related("program").filter(is_current=True, opens_on__lte=on, closes_on__gte=on)
+
+
+def call_list_for(user) -> QuerySet:
+    """The calls a user configures (current versions): every call for an administrator, those of
+    the programs it manages for a program manager, none for anyone else."""
+    from budget.selectors import managed_program_ids
+    from cases.permissions import allowed
+    from cases.roles import is_admin
+
+    calls = Call.objects.select_related("program").filter(is_current=True)
+    if is_admin(user):
+        return calls
+    if not allowed(user, "iniciativas.manage_calls"):
+        return calls.none()
+    return calls.filter(program_id__in=managed_program_ids(user))
+
+
+def call_get_for(user, code: str) -> Call:
+    """The current version of the call ``code``, if the user configures it (else ``DoesNotExist``)."""
+    return call_list_for(user).get(code=str(code or "").strip().upper())
+
+
+def call_versions(call: Call) -> QuerySet:
+    """Every version of a call, newest first, with how many cases were submitted under each."""
+    from django.db.models import Count, Q
+
+    return (
+        Call.objects.filter(code=call.code)
+        .annotate(submitted=Count("initiatives", filter=~Q(initiatives__submitted_at=None)))
+        .order_by("-version")
+    )
 
 
 def history_for(initiative: Initiative, user) -> list:

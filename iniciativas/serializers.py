@@ -5,31 +5,121 @@ from rest_framework import serializers
 
 from cases.serializers import AmountText, HistoryEntrySerializer
 
-from .models import Call, Document, Initiative
+from .models import Call, Document, Initiative, TrancheUnlock
+
+
+class RubricItemSerializer(serializers.Serializer):
+    criterion = serializers.CharField()
+    text = serializers.CharField()
+    max_points = serializers.IntegerField()
+    code = serializers.CharField()
+    label = serializers.CharField(help_text="The criterion's name, as stored (= criterion)")
+    max = serializers.IntegerField(help_text="= max_points")
+
+
+class CriterionSerializer(serializers.Serializer):
+    """One criterion of a call's rubric (API.md): ``criterion`` (its name), ``text`` (what the
+    evaluator reads under it), ``max_points``; ``code``, the key of its score in an evaluation's
+    ``data``, is made from the name when not given. Answers also carry the stored ``label``/``max``."""
+
+    criterion = serializers.CharField(max_length=200)
+    text = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+    max_points = serializers.IntegerField(min_value=1, max_value=100)
+    code = serializers.CharField(max_length=40, required=False, help_text="Made from the name when absent")
+
+
+class TrancheSerializer(serializers.Serializer):
+    percent = serializers.DecimalField(max_digits=5, decimal_places=2, coerce_to_string=True)
+    unlocked_by = serializers.ChoiceField(
+        choices=TrancheUnlock.choices,
+        required=False,
+        help_text="What makes the tranche payable; default: the signed agreement for the first, "
+        "the approved previous progress report for the others",
+    )
+
+
+class CallWriteSerializer(serializers.Serializer):
+    """``POST /api/v1/calls/`` and ``PATCH /api/v1/calls/{code}/`` (API.md); the service checks the rules."""
+
+    code = serializers.CharField(max_length=30)
+    program = serializers.CharField(max_length=20, help_text="Program code, e.g. PROLECHE")
+    title = serializers.CharField(max_length=200)
+    opens = serializers.DateField()
+    closes = serializers.DateField()
+    max_amount = AmountText()
+    min_counterpart_share = serializers.DecimalField(
+        max_digits=3, decimal_places=2, help_text='A fraction, e.g. "0.50"'
+    )
+    required_documents = serializers.ListField(child=serializers.CharField(max_length=40), max_length=20)
+    evaluators = serializers.IntegerField()
+    rubric = CriterionSerializer(many=True, max_length=20)
+    pass_threshold = serializers.DecimalField(max_digits=5, decimal_places=2)
+    disagreement_points = serializers.DecimalField(max_digits=5, decimal_places=2, required=False)
+    tranche_plan = TrancheSerializer(many=True, max_length=10)
+    observation_days = serializers.IntegerField()
 
 
 class CallSerializer(serializers.ModelSerializer):
     program = serializers.CharField(source="program.code")
     max_amount = serializers.DecimalField(max_digits=16, decimal_places=2)
     min_counterpart_share = serializers.DecimalField(max_digits=3, decimal_places=2)
+    opens = serializers.DateField(source="opens_on")
+    closes = serializers.DateField(source="closes_on")
+    pass_threshold = serializers.DecimalField(source="threshold", max_digits=5, decimal_places=2)
+    status = serializers.SerializerMethodField(help_text="scheduled, open or closed today (La Paz)")
+    rubric = serializers.SerializerMethodField()
+    tranche_plan = serializers.SerializerMethodField()
 
     class Meta:
         model = Call
         fields = [
             "id",
             "code",
+            "version",
             "title",
             "program",
+            "opens",
+            "closes",
             "opens_on",
             "closes_on",
+            "status",
             "max_amount",
             "min_counterpart_share",
             "required_documents",
             "rubric",
+            "pass_threshold",
             "threshold",
             "evaluators",
+            "disagreement_points",
             "tranche_plan",
             "observation_days",
+        ]
+
+    def get_status(self, obj) -> str:
+        return obj.status()
+
+    @extend_schema_field(RubricItemSerializer(many=True))
+    def get_rubric(self, obj) -> list:
+        return [
+            {
+                "criterion": c.get("label", ""),
+                "text": c.get("text", ""),
+                "max_points": int(c.get("max", 0)),
+                "code": c.get("code", ""),
+                "label": c.get("label", ""),
+                "max": int(c.get("max", 0)),
+            }
+            for c in obj.rubric
+        ]
+
+    @extend_schema_field(TrancheSerializer(many=True))
+    def get_tranche_plan(self, obj) -> list:
+        return [
+            {
+                "percent": format(Decimal(str(p)).quantize(Decimal("0.01")), "f"),
+                "unlocked_by": obj.unlock_of(n),
+            }
+            for n, p in enumerate(obj.tranche_plan, start=1)
         ]
 
 

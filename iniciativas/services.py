@@ -18,6 +18,7 @@ from cases.permissions import require
 from workflows.services import case_action, next_case_code, transition
 
 from . import conditions
+from .call_services import create_call, update_call  # the calls' writes, re-exported
 from .conditions import amount_to_recover
 from .models import (
     FINAL_STATES,
@@ -31,6 +32,7 @@ from .models import (
 )
 
 S = InitiativeState
+__all__ = ["create_call", "update_call"]  # re-exported: the calls' writes live in ``call_services``
 
 TRANSITION_ACTIONS = {
     "submit": AuditAction.INITIATIVE_SUBMITTED,
@@ -90,8 +92,10 @@ def create_initiative(
         errors["title"] = [_("Give the initiative a title.")]
     if not (summary or "").strip():
         errors["summary"] = [_("Describe the initiative in a few lines.")]
+    if not call.is_current:  # a draft always starts under the call's current version
+        call = Call.objects.get(code=call.code, is_current=True)
     if not call.is_open():
-        errors["call"] = [_("The call %(code)s is not open.") % {"code": call.code}]
+        errors["call"] = [conditions.call_closed_message(call)]
     if errors:
         raise ValidationError(errors)
     initiative = Initiative(
@@ -176,6 +180,16 @@ def upload_document(initiative: Initiative, *, actor, kind: str, uploaded_file) 
     return document
 
 
+def _take_current_version(initiative: Initiative, *, actor) -> None:
+    """A draft is submitted under its call's current version (``call_services.update_call``): if the
+    call got a new version since the draft was written, the draft moves to it (the move is in the
+    submission's audit entry, ``call_version``). Cases already submitted never move."""
+    current = Call.objects.filter(code=initiative.call.code, is_current=True).first()
+    if current is not None and current.pk != initiative.call_id:
+        initiative.call = current
+        initiative.save(update_fields=["call", "updated_at"])
+
+
 def missing_for_submission(initiative: Initiative) -> dict[str, list[str]]:
     """What stands between a draft (or an observed case) and its submission, as field -> messages
     (empty: ready). The same check is the ``submit`` and ``answer`` transitions' condition."""
@@ -190,10 +204,16 @@ def submit_initiative(initiative: Initiative, *, actor) -> Initiative:
         require(actor, "iniciativas.submit", initiative)
         if initiative.state != S.DRAFT:
             raise Conflict(_("Initiative %(code)s was already submitted.") % {"code": initiative.code})
+        _take_current_version(initiative, actor=actor)
         problems = missing_for_submission(initiative)
         if problems:
             raise ValidationError(problems)
-        transition(initiative, "submit", actor=actor)
+        transition(
+            initiative,
+            "submit",
+            actor=actor,
+            data={"call": initiative.call.code, "call_version": initiative.call.version},
+        )
         InitiativeFlow.start.run(case=initiative)
         from approvals.notifications import after_case_started
 
@@ -315,71 +335,3 @@ def record_recovery(initiative: Initiative, *, actor, amount, reference: str) ->
             },
         )
     return initiative
-
-
-@transaction.atomic
-def create_call(
-    *,
-    actor,
-    code: str,
-    title: str,
-    program,
-    opens_on,
-    closes_on,
-    max_amount,
-    min_counterpart_share,
-    required_documents=(),
-    rubric=(),
-    threshold=Decimal("60"),
-    evaluators: int = 2,
-    disagreement_points=Decimal("20"),
-    tranche_plan=(40, 40, 20),
-    observation_days: int = 10,
-) -> Call:
-    """Open a call for proposals (administrators)."""
-    require(actor, "iniciativas.manage_calls")
-    errors: dict[str, list[str]] = {}
-    rubric = [dict(c) for c in rubric]
-    if rubric and sum(int(c.get("max", 0)) for c in rubric) != 100:
-        errors["rubric"] = [_("The rubric's maximum points must add up to 100.")]
-    if any(not c.get("code") or not c.get("label") for c in rubric):
-        errors.setdefault("rubric", []).append(_("Each criterion needs a code and a label."))
-    for c in rubric:  # what the evaluator reads under the criterion: optional, plain text
-        c["text"] = str(c.get("text") or "").strip()
-    if any(len(c["text"]) > 1000 for c in rubric):
-        errors.setdefault("rubric", []).append(_("Keep each criterion's text under 1000 characters."))
-    plan = [Decimal(str(p)) for p in tranche_plan]
-    if not plan or sum(plan) != 100 or any(p <= 0 for p in plan):
-        errors["tranche_plan"] = [_("The tranche percentages must be positive and add up to 100.")]
-    unknown = set(required_documents) - set(DocumentKind.values)
-    if unknown:
-        errors["required_documents"] = [
-            _("Unknown document kinds: %(kinds)s.") % {"kinds": ", ".join(unknown)}
-        ]
-    if errors:
-        raise ValidationError(errors)
-    call = Call(
-        code=(code or "").strip(),
-        title=(title or "").strip(),
-        program=program,
-        opens_on=opens_on,
-        closes_on=closes_on,
-        max_amount=_money(max_amount, "max_amount"),
-        min_counterpart_share=Decimal(str(min_counterpart_share)),
-        required_documents=list(required_documents),
-        rubric=rubric,
-        threshold=Decimal(str(threshold)),
-        evaluators=evaluators,
-        disagreement_points=Decimal(str(disagreement_points)),
-        tranche_plan=[int(p) if p == int(p) else str(p) for p in plan],
-        observation_days=observation_days,
-    )
-    call.full_clean()
-    call.save()
-    audit.record(
-        AuditAction.CALL_OPENED,
-        actor=actor,
-        subject=call,
-        data={"code": call.code, "program": program.code, "max_amount": call.max_amount},
-    )
-    return call

@@ -31,7 +31,7 @@ from cases.errors import Conflict
 from workflows.services import transition
 
 from .conditions import paid_amount, unspent_balance
-from .models import KIND, Evaluation, InitiativeState, Report, Tranche
+from .models import KIND, Evaluation, InitiativeState, Report, Tranche, TrancheUnlock
 from .services import missing_for_submission, tranche_amounts
 
 S = InitiativeState
@@ -342,13 +342,21 @@ def handle_payment_order(ctx: StepContext):
     if number > 1:
         # Each later tranche only after the previous one was paid and its progress report approved
         # with the counterpart verified (the review approves only with ``counterpart_verified``).
+        # A tranche the call's plan unlocks by the agreement alone needs only the previous payment
+        # (``Call.tranche_unlocks``).
         previous = case.tranches.filter(number=number - 1).first()
+        needs_report = case.call.unlock_of(number) == TrancheUnlock.PROGRESS_REPORT
         report = (
             case.reports.filter(kind=Report.Kind.PROGRESS, tranche_number=number - 1)
             .order_by("-submitted_at", "-pk")
             .first()
         )
-        if previous is None or previous.state != Tranche.State.PAID or not (report and report.approved):
+        if previous is None or previous.state != Tranche.State.PAID:
+            raise Conflict(
+                _("Tranche %(n)s can be ordered only after tranche %(prev)s was paid.")
+                % {"n": number, "prev": number - 1}
+            )
+        if needs_report and not (report and report.approved):
             raise Conflict(
                 _(
                     "Tranche %(n)s can be ordered only after tranche %(prev)s was paid and its progress "

@@ -226,6 +226,12 @@ def test_seed_demo_refuses_when_debug_is_off(settings):
     assert not AuditEntry.objects.exists()
 
 
+def _program_id(code: str) -> int:
+    from budget.models import Program
+
+    return Program.objects.get(code=code).pk
+
+
 @pytest.mark.django_db
 def test_seed_demo_creates_the_demo_world_through_services(settings, fast_hasher):
     from budget.models import BudgetLine
@@ -249,7 +255,13 @@ def test_seed_demo_creates_the_demo_world_through_services(settings, fast_hasher
     counts = defaultdict(int)
     for action in AuditEntry.objects.values_list("action", flat=True):
         counts[action] += 1
-    assert counts["auth.user_created"] == len(DEMO_USERNAMES)
+    # and gestor1, the manager of PROLECHE (no role: it configures the program's calls)
+    from budget.selectors import managed_program_ids
+
+    manager = User.objects.get(username="gestor1")
+    assert roles_of(manager) == frozenset()
+    assert managed_program_ids(manager) == {_program_id("PROLECHE")}
+    assert counts["auth.user_created"] == len(DEMO_USERNAMES) + 1
     assert counts["auth.role_granted"] == len(DEMO_USERNAMES)
     assert counts["unit.registered"] == 2
     assert counts["budget.program_created"] == 5

@@ -6,7 +6,8 @@ adds no audit entry):
 - users of every role (password ``demo``): ``solicitante1``/``solicitante2`` (applicants of two units
   in different departments), ``evaluador1`` to ``evaluador5``, ``legal1``, ``legal2``,
   ``finanzas1`` to ``finanzas3``, ``director1``, ``director2``, ``control1``, ``admin1`` — enough people
-  for every four-eyes rule of a case to be satisfied from submission to close-out;
+  for every four-eyes rule of a case to be satisfied from submission to close-out; and ``gestor1``,
+  the manager of PROLECHE (configures its calls);
 - two productive units: a dairy association in Santa Cruz and a textile workshop in Potosí;
 - the programs and funding sources of the 2020 accountability report (``/work/shared/seed``);
 - budget lines for fiscal year 2020 whose amounts in force reproduce the report's tables "POR
@@ -249,6 +250,7 @@ class Command(BaseCommand):
             if current_year != 2020:
                 self._seed_lines(actor, current_year, BUDGET_CURRENT, programs, sources)
             self._seed_calls(actor, programs)
+            self._seed_program_managers(actor, programs)
         if self.created:
             self.stdout.write(self.style.SUCCESS(f"seed_demo: created {len(self.created)} objects"))
             for label in self.created:
@@ -356,6 +358,27 @@ class Command(BaseCommand):
                 description=EXECUTION_2020_DESCRIPTION,
             )
             self.created.append(f"expenditure 2020/{program_code}/{source_code} Bs {amount}")
+
+    # --- program managers ---------------------------------------------------------------------------
+
+    def _seed_program_managers(self, actor, programs) -> None:
+        """``gestor1`` manages PROLECHE: it configures that program's calls (``/calls/``), nothing else."""
+        from budget.services import grant_program_management
+
+        user = User.objects.filter(username="gestor1").first()
+        if user is None:
+            user = create_user(
+                actor=actor,
+                username="gestor1",
+                password=DEMO_PASSWORD,
+                first_name="Teresa",
+                last_name="Chambi Luna",
+                email="gestor1@example.org",
+                roles=(),
+            )
+            self.created.append("user gestor1 (program manager)")
+        if grant_program_management(user, programs["PROLECHE"], actor=actor):
+            self.created.append("gestor1 manages PROLECHE")
 
     # --- calls (iniciativas) ------------------------------------------------------------------------
 
