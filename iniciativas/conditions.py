@@ -70,7 +70,7 @@ def submission_problems(initiative) -> dict[str, list[str]]:
     field -> messages; empty: ready."""
     from budget.services import bs
 
-    from .models import DocumentKind
+    from .models import DocumentKind, InitiativeState
 
     call, unit = initiative.call, initiative.unit
     problems: dict[str, list[str]] = {}
@@ -79,7 +79,9 @@ def submission_problems(initiative) -> dict[str, list[str]]:
             _("The unit's registration expired on %(date)s; renew it first.")
             % {"date": unit.registration_valid_until.strftime("%d/%m/%Y")}
         )
-    if not call.is_open():
+    # The call's dates bound its submissions, not the answers to an observation of a case submitted
+    # while it was open: a case observed near the closing date is answered after it.
+    if initiative.state == InitiativeState.DRAFT and not call.is_open():
         problems.setdefault("call", []).append(call_closed_message(call))
     if initiative.requested_amount > call.max_amount:
         problems.setdefault("requested_amount", []).append(

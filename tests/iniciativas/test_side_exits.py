@@ -86,6 +86,25 @@ def test_observed_answered_then_admitted(world):
     assert state(i) == "in_evaluation"
 
 
+def test_an_observation_is_answered_after_the_call_closed(world):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from iniciativas.models import Call
+
+    i = submitted(world)
+    decide(i, "admissibility", world.staff["evaluador1"], decision="observe", comment="Falta cotización")
+    today = timezone.localdate()
+    # Time passes: the call the case was submitted under has closed.
+    Call.objects.filter(pk=i.call_id).update(
+        opens_on=today - dt.timedelta(days=30), closes_on=today - dt.timedelta(days=1)
+    )
+    assert not Call.objects.get(pk=i.call_id).is_open()
+    decide(i, "answer_observation", world.applicant, answer="Adjuntamos la cotización")
+    assert state(i) == "submitted"
+
+
 def test_unanswered_observation_is_abandoned_by_the_system_only(world):
     i = submitted(world)
     decide(i, "admissibility", world.staff["evaluador1"], decision="observe", comment="Falta cotización")
