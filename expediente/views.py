@@ -36,6 +36,12 @@ AUDIT_PATH = reverse_lazy("audit:trail")
 AUDIT_VERIFY_PATH = reverse_lazy("audit:verify")
 REPORTS_PATH = reverse_lazy("reports:budget-execution")
 CASES_PATH = reverse_lazy("case-list")
+# The configuration pages (approvals.config_views) an administrator works in, before the Django admin.
+CONFIG_PAGES = (
+    ("config-policy-list", _("Approval policies by amount band")),
+    ("config-staff-list", _("Staff: roles, scopes and delegations")),
+    ("config-non-working-days", _("Non-working days")),
+)
 
 ADMIN_PAGES = (
     ("registry", "user", _("Users")),
@@ -160,4 +166,5 @@ def home(request):
         context["budget"] = line_summary_for(user, on.year)
     if context["is_admin"]:
         context["admin_links"] = admin_links()
+        context["config_links"] = [(label, reverse(name)) for name, label in CONFIG_PAGES]
     return render(request, "home.html", context)
