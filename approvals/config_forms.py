@@ -17,6 +17,7 @@ from registry.models import Department
 from .models import PolicyStep, Step
 from .services import CHAIN_STEPS
 
+CHOOSE = _("Choose…")
 STEP_ROWS_EXTRA = 2  # empty step rows offered after the version's own
 DATE_INPUT = {
     "widget": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
@@ -63,10 +64,10 @@ class PolicyStepRowForm(forms.Form):
     step = forms.ChoiceField(
         label=_("Step"),
         required=False,
-        choices=[("", "---------"), *((s.value, s.label) for s in Step if s in CHAIN_STEPS)],
+        choices=[("", CHOOSE), *((s.value, s.label) for s in Step if s in CHAIN_STEPS)],
     )
     role = forms.ChoiceField(
-        label=_("Role that decides"), required=False, choices=[("", "---------"), *_staff_role_choices()]
+        label=_("Role that decides"), required=False, choices=[("", CHOOSE), *_staff_role_choices()]
     )
     scope = forms.ChoiceField(
         label=_("Who of that role"), choices=PolicyStep.Scope.choices, initial=PolicyStep.Scope.NONE
@@ -104,23 +105,27 @@ def step_rows(formset) -> list[dict]:
 
 
 class RoleChangeForm(forms.Form):
-    role = forms.ChoiceField(label=_("Role"), choices=_staff_role_choices(ALL_STAFF_ROLES))
+    role = forms.ChoiceField(label=_("Role"), choices=[("", CHOOSE), *_staff_role_choices(ALL_STAFF_ROLES)])
 
 
 class DepartmentScopeForm(forms.Form):
-    department = forms.ModelChoiceField(label=_("Department"), queryset=Department.objects.order_by("code"))
+    department = forms.ModelChoiceField(
+        label=_("Department"), queryset=Department.objects.order_by("code"), empty_label=CHOOSE
+    )
 
 
 class ProgramScopeForm(forms.Form):
-    program = forms.ModelChoiceField(label=_("Program"), queryset=Program.objects.order_by("code"))
+    program = forms.ModelChoiceField(
+        label=_("Program"), queryset=Program.objects.order_by("code"), empty_label=CHOOSE
+    )
 
 
 class StaffDelegationForm(forms.Form):
     """An administrator sets up the delegation of an absent colleague's inbox."""
 
-    role = forms.ChoiceField(label=_("Role to delegate"), choices=_staff_role_choices())
+    role = forms.ChoiceField(label=_("Role to delegate"), choices=[("", CHOOSE), *_staff_role_choices()])
     delegate = forms.ModelChoiceField(
-        label=_("Colleague who holds the inbox"), queryset=get_user_model().objects.none()
+        label=_("Colleague who holds the inbox"), queryset=get_user_model().objects.none(), empty_label=CHOOSE
     )
     starts_on = forms.DateField(label=_("From"), **DATE_INPUT)
     ends_on = forms.DateField(label=_("Until (inclusive)"), **DATE_INPUT)
