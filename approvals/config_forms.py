@@ -4,6 +4,8 @@ in the services they call, whose errors come back next to these fields."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
@@ -17,15 +19,22 @@ from registry.models import Department
 from .models import PolicyStep, Step
 from .services import CHAIN_STEPS
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 CHOOSE = _("Choose…")
 STEP_ROWS_EXTRA = 2  # empty step rows offered after the version's own
-DATE_INPUT = {
-    "widget": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-    "input_formats": ["%Y-%m-%d", "%d/%m/%Y"],
-}
 
 
-def _staff_role_choices(roles=STAFF_ROLES) -> list[tuple[str, str]]:
+def _date_field(label) -> forms.DateField:
+    return forms.DateField(
+        label=label,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        input_formats=["%Y-%m-%d", "%d/%m/%Y"],
+    )
+
+
+def _staff_role_choices(roles=STAFF_ROLES) -> list[tuple[str, StrOrPromise]]:
     return [(r.value, r.label) for r in Role if r.value in roles]
 
 
@@ -127,8 +136,8 @@ class StaffDelegationForm(forms.Form):
     delegate = forms.ModelChoiceField(
         label=_("Colleague who holds the inbox"), queryset=get_user_model().objects.none(), empty_label=CHOOSE
     )
-    starts_on = forms.DateField(label=_("From"), **DATE_INPUT)
-    ends_on = forms.DateField(label=_("Until (inclusive)"), **DATE_INPUT)
+    starts_on = _date_field(_("From"))
+    ends_on = _date_field(_("Until (inclusive)"))
     reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
 
     def __init__(self, *args, delegator, **kwargs):
@@ -146,7 +155,7 @@ class StaffDelegationForm(forms.Form):
 
 
 class NonWorkingDayForm(forms.Form):
-    date = forms.DateField(label=_("Date"), **DATE_INPUT)
+    date = _date_field(_("Date"))
     name = forms.CharField(
         label=_("Name"), max_length=120, help_text=_("For example: Aniversario de La Paz.")
     )

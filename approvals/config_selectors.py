@@ -37,7 +37,7 @@ def policy_family_list() -> list[ApprovalPolicy]:
         policy.n_versions = counts.get(policy.family, 0)  # type: ignore[attr-defined]
     return sorted(
         rows.values(),
-        key=lambda p: (p.case_type, p.program.code if p.program_id else "", p.min_amount, p.family),
+        key=lambda p: (p.case_type, p.program.code if p.program is not None else "", p.min_amount, p.family),
     )
 
 
@@ -95,12 +95,12 @@ def staff_scopes(users) -> dict[int, StaffScopes]:
         .order_by("content_object__code")
     ):
         out[row.user_id].departments.append(row.content_object)
-    for row in (
+    for grant in (
         ProgramUserObjectPermission.objects.filter(user_id__in=ids, permission__codename="work_in_program")
         .select_related("content_object")
         .order_by("content_object__code")
     ):
-        out[row.user_id].programs.append(row.content_object)
+        out[grant.user_id].programs.append(grant.content_object)
     return out
 
 

@@ -106,7 +106,7 @@ def _save_version(request, *, family: str | None, base: ApprovalPolicy | None):
     data = form.cleaned_data
     try:
         policy = services.save_policy_version(
-            family if base is not None else data["family"],
+            family if family is not None else data["family"],
             actor=request.user,
             name=data["name"],
             case_type=base.case_type if base is not None else data["case_type"],
@@ -118,7 +118,7 @@ def _save_version(request, *, family: str | None, base: ApprovalPolicy | None):
     except ValidationError as exc:
         step_errors = exc.message_dict.get("steps", []) if hasattr(exc, "error_dict") else []
         if step_errors:
-            formset.service_errors = step_errors
+            formset.service_errors = step_errors  # type: ignore[attr-defined]
             exc = ValidationError({k: v for k, v in exc.message_dict.items() if k != "steps"})
         if not hasattr(exc, "error_dict") or exc.error_dict:
             add_service_errors(form, exc)

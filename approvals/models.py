@@ -245,7 +245,7 @@ class NonWorkingDay(models.Model):
         ]
 
     def __str__(self) -> str:
-        where = self.department.name if self.department_id else _("national")
+        where = self.department.name if self.department is not None else _("national")
         return f"{self.date} {self.name} ({where})"
 
 

@@ -1185,7 +1185,7 @@ def remove_non_working_day(day_id: int, *, actor) -> None:
         data={
             "date": day.date,
             "name": day.name,
-            "department": day.department.code if day.department_id else None,
+            "department": day.department.code if day.department is not None else None,
         },
     )
     day.delete()

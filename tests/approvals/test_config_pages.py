@@ -362,3 +362,19 @@ def test_non_working_days_are_listed_added_and_removed_per_year(admin_client, wo
         "calendar.day_added",
         "calendar.day_removed",
     ]
+
+
+def test_the_django_admin_adds_a_departmental_day_through_the_service(admin_client, world):
+    response = admin_client.post(
+        reverse("admin:approvals_nonworkingday_add"),
+        {
+            "date": "2026-09-24",
+            "name": "Aniversario de Santa Cruz",
+            "department": Department.objects.get(code="SCZ").pk,
+        },
+    )
+    assert response.status_code == 302
+    day = NonWorkingDay.objects.get()
+    assert (day.date, day.department.code) == (D(2026, 9, 24), "SCZ")
+    entry = AuditEntry.objects.get(action="calendar.day_added")
+    assert (entry.actor, entry.data["department"]) == (world.staff["admin1"], "SCZ")
