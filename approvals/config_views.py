@@ -114,6 +114,7 @@ def _save_version(request, *, family: str | None, base: ApprovalPolicy | None):
             min_amount=data["min_amount"],
             max_amount=data.get("max_amount"),
             steps=step_rows(formset),
+            new_family=base is None,
         )
     except ValidationError as exc:
         step_errors = exc.message_dict.get("steps", []) if hasattr(exc, "error_dict") else []
@@ -468,6 +469,12 @@ def non_working_day_list(request):
 def non_working_day_remove(request, pk: int):
     _require(request.user, POLICIES)
     day = get_object_or_404(NonWorkingDay, pk=pk)
-    services.remove_non_working_day(day.pk, actor=request.user)
-    messages.success(request, _("%(date)s is a working day again.") % {"date": day.date.strftime("%d/%m/%Y")})
+    try:
+        services.remove_non_working_day(day.pk, actor=request.user)
+    except ValidationError as exc:  # removed by someone else meanwhile
+        messages.warning(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request, _("%(date)s is a working day again.") % {"date": day.date.strftime("%d/%m/%Y")}
+        )
     return HttpResponseRedirect(f"{reverse('config-non-working-days')}?year={day.date.year}")

@@ -817,11 +817,21 @@ def _same_version(policy: ApprovalPolicy, fields: dict, steps: list[dict]) -> bo
 
 
 def save_policy_version(
-    family: str, *, actor, name: str, case_type: str, program, min_amount, max_amount, steps: list[dict]
+    family: str,
+    *,
+    actor,
+    name: str,
+    case_type: str,
+    program,
+    min_amount,
+    max_amount,
+    steps: list[dict],
+    new_family: bool = False,
 ) -> ApprovalPolicy:
     """Save a new version of a policy family; running cases keep the version they started with
     (their ``policy`` FK), new cases get the new active version. Versions are never edited in place.
-    Saving exactly what the active version already says creates nothing and returns it."""
+    Saving exactly what the active version already says creates nothing and returns it. With
+    ``new_family`` the family must not exist yet (a page that starts a new policy)."""
     try:
         return _save_policy_version(
             family,
@@ -832,6 +842,7 @@ def save_policy_version(
             min_amount=min_amount,
             max_amount=max_amount,
             steps=steps,
+            new_family=new_family,
         )
     except IntegrityError as exc:  # another version of the family was saved at the same moment
         raise Conflict(_("Someone else saved this policy at the same time; reload and try again.")) from exc
@@ -839,7 +850,16 @@ def save_policy_version(
 
 @transaction.atomic
 def _save_policy_version(
-    family: str, *, actor, name: str, case_type: str, program, min_amount, max_amount, steps: list[dict]
+    family: str,
+    *,
+    actor,
+    name: str,
+    case_type: str,
+    program,
+    min_amount,
+    max_amount,
+    steps: list[dict],
+    new_family: bool,
 ) -> ApprovalPolicy:
     from cases.money import clean_amount
 
@@ -872,7 +892,9 @@ def _save_policy_version(
         previous = (
             ApprovalPolicy.objects.select_for_update().filter(family=family).order_by("-version").first()
         )
-        if previous is not None and previous.case_type != case_type:
+        if previous is not None and new_family:
+            errors["family"] = [_("A policy with this key exists already: open it to save a new version.")]
+        elif previous is not None and previous.case_type != case_type:
             errors["case_type"] = [_("A policy family keeps its case type; create a new family instead.")]
     if errors:
         raise ValidationError(errors)

@@ -215,8 +215,8 @@ def test_a_new_family_starts_at_version_1_and_an_existing_key_is_refused(admin_c
         "PROLECHE",
         None,
     )
-    again = admin_client.post(url, {**data, "family": "ini-small"})
-    assert again.status_code == 400
+    again = admin_client.post(url, {**data, "family": "ini-small", "case_type": "initiative"})
+    assert again.status_code == 400 and 'id="id_family_error"' in again.content.decode()
     assert ApprovalPolicy.objects.filter(family="ini-small").count() == 1
 
 
@@ -378,3 +378,14 @@ def test_the_django_admin_adds_a_departmental_day_through_the_service(admin_clie
     assert (day.date, day.department.code) == (D(2026, 9, 24), "SCZ")
     entry = AuditEntry.objects.get(action="calendar.day_added")
     assert (entry.actor, entry.data["department"]) == (world.staff["admin1"], "SCZ")
+
+
+def test_what_does_not_exist_is_a_404_and_writes_nothing(admin_client, world):
+    before = AuditEntry.objects.count()
+    assert admin_client.get(reverse("config-policy-detail", args=["no-such-family"])).status_code == 404
+    assert admin_client.post(reverse("config-policy-activate", args=["ini-small", 9])).status_code == 404
+    assert admin_client.post(reverse("config-non-working-day-remove", args=[99999])).status_code == 404
+    assert admin_client.get(reverse("config-staff-detail", args=[99999])).status_code == 404
+    system = User.objects.get(username="system")
+    assert admin_client.get(reverse("config-staff-detail", args=[system.pk])).status_code == 404
+    assert AuditEntry.objects.count() == before
