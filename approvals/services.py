@@ -1197,7 +1197,12 @@ def add_non_working_day(*, actor, date: dt.date, name: str, department=None) -> 
 @transaction.atomic
 def remove_non_working_day(day_id: int, *, actor) -> None:
     require(actor, "approvals.manage_policies")
-    day = NonWorkingDay.objects.select_for_update().select_related("department").filter(pk=day_id).first()
+    day = (
+        NonWorkingDay.objects.select_for_update(of=("self",))
+        .select_related("department")
+        .filter(pk=day_id)
+        .first()
+    )
     if day is None:
         raise ValidationError(_("That non-working day no longer exists."))
     audit.record(
