@@ -306,16 +306,20 @@ class IncompatibleStepsAdmin(_ServiceAdmin):
 
 @admin.register(NonWorkingDay)
 class NonWorkingDayAdmin(_ServiceAdmin):
-    list_display = ["date", "name"]
+    list_display = ["date", "name", "department"]
+    list_filter = ["department"]
+    list_select_related = ["department"]
     date_hierarchy = "date"
-    fields = ["date", "name"]
+    fields = ["date", "name", "department"]
 
     def has_delete_permission(self, request, obj=None):
         return is_admin(request.user)
 
     def save_model(self, request, obj, form, change):
         try:
-            day = services.add_non_working_day(actor=request.user, date=obj.date, name=obj.name)
+            day = services.add_non_working_day(
+                actor=request.user, date=obj.date, name=obj.name, department=obj.department
+            )
         except (ValidationError, PermissionDenied) as exc:
             raise _Refused(_messages_of(exc)) from exc
         obj.pk = day.pk

@@ -217,18 +217,36 @@ class Delegation(models.Model):
 
 
 class NonWorkingDay(models.Model):
-    """Extra non-working days decreed locally (the national holidays come from the calendar)."""
+    """Extra non-working days decreed by the government (the national holidays of the law come from
+    the calendar): national (no department) or departmental (a department's own holiday, e.g. its
+    anniversary), which counts only for the cases of that department."""
 
-    date = models.DateField(_("date"), unique=True)
+    date = models.DateField(_("date"))
     name = models.CharField(_("name"), max_length=120)
+    department = models.ForeignKey(
+        "registry.Department",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("department"),
+        help_text=_("Empty: the whole country."),
+    )
 
     class Meta:
-        ordering = ["date"]
+        ordering = ["date", "department"]
         verbose_name = _("non-working day")
         verbose_name_plural = _("non-working days")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["date"], condition=Q(department__isnull=True), name="non_working_day_national_uniq"
+            ),
+            models.UniqueConstraint(fields=["date", "department"], name="non_working_day_department_uniq"),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.date} {self.name}"
+        where = self.department.name if self.department is not None else _("national")
+        return f"{self.date} {self.name} ({where})"
 
 
 class Notification(models.Model):

@@ -817,11 +817,21 @@ def _same_version(policy: ApprovalPolicy, fields: dict, steps: list[dict]) -> bo
 
 
 def save_policy_version(
-    family: str, *, actor, name: str, case_type: str, program, min_amount, max_amount, steps: list[dict]
+    family: str,
+    *,
+    actor,
+    name: str,
+    case_type: str,
+    program,
+    min_amount,
+    max_amount,
+    steps: list[dict],
+    new_family: bool = False,
 ) -> ApprovalPolicy:
     """Save a new version of a policy family; running cases keep the version they started with
     (their ``policy`` FK), new cases get the new active version. Versions are never edited in place.
-    Saving exactly what the active version already says creates nothing and returns it."""
+    Saving exactly what the active version already says creates nothing and returns it. With
+    ``new_family`` the family must not exist yet (a page that starts a new policy)."""
     try:
         return _save_policy_version(
             family,
@@ -832,6 +842,7 @@ def save_policy_version(
             min_amount=min_amount,
             max_amount=max_amount,
             steps=steps,
+            new_family=new_family,
         )
     except IntegrityError as exc:  # another version of the family was saved at the same moment
         raise Conflict(_("Someone else saved this policy at the same time; reload and try again.")) from exc
@@ -839,7 +850,16 @@ def save_policy_version(
 
 @transaction.atomic
 def _save_policy_version(
-    family: str, *, actor, name: str, case_type: str, program, min_amount, max_amount, steps: list[dict]
+    family: str,
+    *,
+    actor,
+    name: str,
+    case_type: str,
+    program,
+    min_amount,
+    max_amount,
+    steps: list[dict],
+    new_family: bool,
 ) -> ApprovalPolicy:
     from cases.money import clean_amount
 
@@ -872,7 +892,9 @@ def _save_policy_version(
         previous = (
             ApprovalPolicy.objects.select_for_update().filter(family=family).order_by("-version").first()
         )
-        if previous is not None and previous.case_type != case_type:
+        if previous is not None and new_family:
+            errors["family"] = [_("A policy with this key exists already: open it to save a new version.")]
+        elif previous is not None and previous.case_type != case_type:
             errors["case_type"] = [_("A policy family keeps its case type; create a new family instead.")]
     if errors:
         raise ValidationError(errors)
@@ -912,6 +934,35 @@ def _save_policy_version(
         },
     )
     return policy
+
+
+@transaction.atomic
+def activate_policy_version(family: str, version: int, *, actor) -> ApprovalPolicy:
+    """Make an earlier version of a policy family the active one again (a step back after a
+    mistaken version). New cases get it from now on; running cases keep the version they started
+    with. Activating the active version changes nothing and records nothing."""
+    require(actor, "approvals.manage_policies")
+    versions = list(ApprovalPolicy.objects.select_for_update().filter(family=family).order_by("version"))
+    chosen = next((p for p in versions if p.version == version), None)
+    if chosen is None:
+        raise ValidationError({"version": [_("That version of the policy does not exist.")]})
+    if chosen.active:
+        return chosen
+    previous = next((p for p in versions if p.active), None)
+    ApprovalPolicy.objects.filter(family=family, active=True).update(active=False)
+    ApprovalPolicy.objects.filter(pk=chosen.pk).update(active=True)
+    chosen.active = True
+    audit.record(
+        AuditAction.POLICY_VERSION_ACTIVATED,
+        actor=actor,
+        subject=chosen,
+        data={
+            "family": family,
+            "version": chosen.version,
+            "previous_version": previous.version if previous else None,
+        },
+    )
+    return chosen
 
 
 # --- delegation --------------------------------------------------------------------------------------
@@ -1060,10 +1111,24 @@ def remove_incompatible_steps(pair_id: int, *, actor) -> None:
     pair.delete()
 
 
+def _non_working_department(department):
+    """The ``Department`` of a departmental non-working day (None: national)."""
+    from registry.services import department_from
+
+    if department in (None, ""):
+        return None
+    try:
+        return department_from(department)
+    except ValidationError as exc:
+        raise ValidationError({"department": exc.messages}) from None
+
+
 @transaction.atomic
-def add_non_working_day(*, actor, date: dt.date, name: str) -> NonWorkingDay:
-    """A decreed non-working day. Open tasks whose deadline runs over it get one more business day
-    (deadlines count business days); deadlines are not shortened when a day is removed."""
+def add_non_working_day(*, actor, date: dt.date, name: str, department=None) -> NonWorkingDay:
+    """A decreed non-working day, national (``department`` None) or departmental (counts only for the
+    cases of that department). Open tasks whose deadline runs over it get one more business day
+    (deadlines count business days): every open task for a national day, the department's for a
+    departmental one. Deadlines are not shortened when a day is removed."""
     from .calendar import add_business_days, is_business_day
 
     require(actor, "approvals.manage_policies")
@@ -1073,15 +1138,30 @@ def add_non_working_day(*, actor, date: dt.date, name: str) -> NonWorkingDay:
         errors["date"] = [_("Give the date.")]
     if not name:
         errors["name"] = [_("This field is required.")]
+    elif len(name) > 120:
+        errors["name"] = [_("At most %(n)s characters.") % {"n": 120}]
+    try:
+        department = _non_working_department(department)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
-    if NonWorkingDay.objects.filter(date=date).exists():
+    national = NonWorkingDay.objects.filter(date=date, department__isnull=True)
+    if NonWorkingDay.objects.filter(date=date, department=department).exists():
         raise ValidationError({"date": [_("That day is already a non-working day.")]})
-    was_business_day = is_business_day(date)
-    day = NonWorkingDay.objects.create(date=date, name=name[:120])
+    if department is not None and national.exists():
+        raise ValidationError({"date": [_("That day is already a non-working day in the whole country.")]})
+    dept_id = department.pk if department is not None else None
+    was_business_day = date.weekday() < 5 and is_business_day(date, department_id=dept_id)
+    try:
+        with transaction.atomic():
+            day = NonWorkingDay.objects.create(date=date, name=name, department=department)
+    except IntegrityError:  # the same day added at the same moment
+        raise ValidationError({"date": [_("That day is already a non-working day.")]}) from None
     extended = 0
     if was_business_day:
-        # Tasks created before the day and due on or after it lose one business day: give it back.
+        # Tasks created before the day and due on or after it lose one business day: give it back
+        # (for a national day, not to a department whose own holiday it already was).
         created_before = timezone.make_aware(dt.datetime.combine(date, dt.time.min))
         due_from = timezone.make_aware(dt.datetime.combine(date, dt.time.min))
         tasks = (
@@ -1089,9 +1169,14 @@ def add_non_working_day(*, actor, date: dt.date, name: str) -> NonWorkingDay:
             .filter(is_open=True, created__lt=created_before, due_at__gte=due_from)
             .exclude(step="")
         )
+        if department is not None:
+            tasks = tasks.filter(department_id=department.pk)
+        else:
+            already = NonWorkingDay.objects.filter(date=date, department__isnull=False)
+            tasks = tasks.exclude(department_id__in=already.values("department_id"))
         for task in tasks:
             local_due = timezone.localtime(task.due_at)
-            new_date = add_business_days(local_due.date(), 1)
+            new_date = add_business_days(local_due.date(), 1, department_id=task.department_id)
             task.due_at = timezone.make_aware(dt.datetime.combine(new_date, local_due.time()))
             CaseTask.objects.filter(pk=task.pk).update(due_at=task.due_at)
             extended += 1
@@ -1099,7 +1184,12 @@ def add_non_working_day(*, actor, date: dt.date, name: str) -> NonWorkingDay:
         AuditAction.NON_WORKING_DAY_ADDED,
         actor=actor,
         subject=day,
-        data={"date": date, "name": day.name, "tasks_extended": extended},
+        data={
+            "date": date,
+            "name": day.name,
+            "department": department.code if department is not None else None,
+            "tasks_extended": extended,
+        },
     )
     return day
 
@@ -1107,11 +1197,22 @@ def add_non_working_day(*, actor, date: dt.date, name: str) -> NonWorkingDay:
 @transaction.atomic
 def remove_non_working_day(day_id: int, *, actor) -> None:
     require(actor, "approvals.manage_policies")
-    day = NonWorkingDay.objects.select_for_update().get(pk=day_id)
+    day = (
+        NonWorkingDay.objects.select_for_update(of=("self",))
+        .select_related("department")
+        .filter(pk=day_id)
+        .first()
+    )
+    if day is None:
+        raise ValidationError(_("That non-working day no longer exists."))
     audit.record(
         AuditAction.NON_WORKING_DAY_REMOVED,
         actor=actor,
         subject=day,
-        data={"date": day.date, "name": day.name},
+        data={
+            "date": day.date,
+            "name": day.name,
+            "department": day.department.code if day.department is not None else None,
+        },
     )
     day.delete()

@@ -64,6 +64,7 @@ class AuditAction(models.TextChoices):
     DELEGATION_CREATED = "delegation.created", _("Inbox delegated")
     DELEGATION_REVOKED = "delegation.revoked", _("Delegation revoked")
     POLICY_VERSION_SAVED = "policy.version_saved", _("Approval policy version saved")
+    POLICY_VERSION_ACTIVATED = "policy.version_activated", _("Approval policy version activated")
     SOD_PAIR_ADDED = "sod.pair_added", _("Incompatible step pair added")
     SOD_PAIR_REMOVED = "sod.pair_removed", _("Incompatible step pair removed")
     NON_WORKING_DAY_ADDED = "calendar.day_added", _("Non-working day added")

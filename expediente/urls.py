@@ -54,6 +54,7 @@ urlpatterns = [
     path("audit/", include("audit.urls")),
     path("budget/", include("budget.urls")),
     path("tasks/", include("approvals.urls")),
+    path("config/", include("approvals.config_urls")),
     path("initiatives/", include("iniciativas.urls")),
     path("calls/", include("iniciativas.call_urls")),
     path("transfers/", include("transfers.urls")),

@@ -39,6 +39,12 @@ REPORTS_PATH = reverse_lazy("reports:budget-execution")
 CASES_PATH = reverse_lazy("case-list")
 CALLS_PATH = reverse_lazy("call-list")
 NEW_CALL_PATH = reverse_lazy("call-create")
+# The configuration pages (approvals.config_views) an administrator works in, before the Django admin.
+CONFIG_PAGES = (
+    ("config-policy-list", _("Approval policies by amount band")),
+    ("config-staff-list", _("Staff: roles, scopes and delegations")),
+    ("config-non-working-days", _("Non-working days")),
+)
 
 ADMIN_PAGES = (
     ("registry", "user", _("Users")),
@@ -167,4 +173,5 @@ def home(request):
         context["budget"] = line_summary_for(user, on.year)
     if context["is_admin"]:
         context["admin_links"] = admin_links()
+        context["config_links"] = [(label, reverse(name)) for name, label in CONFIG_PAGES]
     return render(request, "home.html", context)

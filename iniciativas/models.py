@@ -392,6 +392,8 @@ class Evaluation(models.Model):
 
     class Meta:
         ordering = ["created_at"]
+        verbose_name = _("technical evaluation")
+        verbose_name_plural = _("technical evaluations")
         constraints = [
             models.UniqueConstraint(
                 fields=["initiative", "round", "evaluator"], name="one_evaluation_per_person"
@@ -428,6 +430,8 @@ class Tranche(models.Model):
 
     class Meta:
         ordering = ["initiative", "number"]
+        verbose_name = _("tranche")
+        verbose_name_plural = _("tranches")
         constraints = [
             models.UniqueConstraint(fields=["initiative", "number"], name="one_payment_per_tranche"),
             models.UniqueConstraint(
@@ -465,6 +469,8 @@ class Report(models.Model):
 
     class Meta:
         ordering = ["initiative", "submitted_at"]
+        verbose_name = _("report")
+        verbose_name_plural = _("reports")
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.initiative_id}/{self.tranche_number}"

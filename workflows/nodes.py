@@ -76,7 +76,8 @@ class HumanStep(flow.View):
         case = self.flow_class.instance.get_case(process)
         info = case.task_context()
         days = int(_value(self._deadline_days, activation))
-        due_date = add_business_days(timezone.localdate(), days)
+        # The case's department: its own non-working days count for its deadlines.
+        due_date = add_business_days(timezone.localdate(), days, department_id=info["department_id"])
         scope = _value(self._scope, activation)
         task.case_type, task.case_id, task.case_code = process.case_type, process.case_id, process.case_code
         task.step = _value(self._step, activation)
