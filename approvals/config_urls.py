@@ -21,6 +21,7 @@ urlpatterns = [
     path("staff/<int:pk>/roles/", views.staff_role, name="config-staff-role"),
     path("staff/<int:pk>/departments/", views.staff_department, name="config-staff-department"),
     path("staff/<int:pk>/programs/", views.staff_program, name="config-staff-program"),
+    path("staff/<int:pk>/manages/", views.staff_program_management, name="config-staff-manager"),
     path("staff/<int:pk>/delegations/", views.staff_delegation, name="config-staff-delegation"),
     path(
         "staff/<int:pk>/delegations/<int:delegation_pk>/revoke/",

@@ -28,6 +28,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from budget import services as budget_services
+from budget.models import Program
+from budget.selectors import managed_program_ids
 from cases import params
 from cases.errors import Conflict
 from cases.forms import add_service_errors
@@ -257,6 +259,10 @@ def _staff_page(request, person, *, forms=None, status=200):
         "role_form": forms.get("role") or RoleChangeForm(),
         "department_form": forms.get("department") or DepartmentScopeForm(),
         "program_form": forms.get("program") or ProgramScopeForm(),
+        "held_managed": [
+            (p.pk, f"{p.code} — {p.name}") for p in Program.objects.filter(pk__in=managed_program_ids(person))
+        ],
+        "manager_form": forms.get("manager") or ProgramScopeForm(auto_id="mgr_%s"),
         "delegation_form": forms.get("delegation")
         or StaffDelegationForm(
             delegator=person, initial={"starts_on": today, "ends_on": today}, auto_id="deleg_%s"
@@ -361,6 +367,34 @@ def staff_program(request, pk: int):
         pk,
         key="program",
         form_class=ProgramScopeForm,
+        apply=apply,
+        describe=lambda program: program.code,
+        done=done,
+    )
+
+
+@require_POST
+@login_required
+def staff_program_management(request, pk: int):
+    """Make someone the manager of a program (its calls, ``budget.services.grant_program_management``)
+    or take it back."""
+
+    def apply(person, program, grant):
+        change = (
+            budget_services.grant_program_management if grant else budget_services.revoke_program_management
+        )
+        return change(person, program, actor=request.user)
+
+    done = (
+        _("%(name)s now manages the program %(what)s.")
+        if request.POST.get("action") != "revoke"
+        else _("%(name)s no longer manages the program %(what)s.")
+    )
+    return _staff_change(
+        request,
+        pk,
+        key="manager",
+        form_class=lambda data: ProgramScopeForm(data, auto_id="mgr_%s"),
         apply=apply,
         describe=lambda program: program.code,
         done=done,

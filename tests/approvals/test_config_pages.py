@@ -285,6 +285,27 @@ def test_roles_and_scopes_are_given_and_taken_through_the_services(admin_client,
     )
 
 
+def test_an_administrator_makes_someone_a_program_manager_and_takes_it_back(admin_client, world):
+    from budget.selectors import managed_program_ids
+
+    admin, person = world.staff["admin1"], UserFactory(username="gestor9", roles=[])
+    prog = Program.objects.get(code="PROLECHE")
+    url = reverse("config-staff-manager", args=[person.pk])
+    assert admin_client.post(url, {"program": prog.pk}).status_code == 302
+    assert managed_program_ids(fresh(person)) == {prog.pk}
+    entry = AuditEntry.objects.filter(actor=admin, action="auth.scope_granted").latest("seq")
+    assert entry.data == {"program": "PROLECHE", "manages": True} and entry.subject_id == str(person.pk)
+    html = admin_client.get(reverse("config-staff-detail", args=[person.pk])).content.decode()
+    assert 'id="managed-title"' in html and "PROLECHE — " in html and 'id="mgr_program"' in html
+    bad = admin_client.post(url, {"program": "999999"})
+    assert bad.status_code == 400 and 'id="mgr_program_error"' in bad.content.decode()
+    assert admin_client.post(url, {"program": prog.pk, "action": "revoke"}).status_code == 302
+    assert managed_program_ids(fresh(person)) == set()
+    assert (
+        AuditEntry.objects.filter(actor=admin, action="auth.scope_revoked", data__manages=True).count() == 1
+    )
+
+
 def test_a_bad_grant_is_a_400_next_to_its_field(admin_client, world):
     person = world.staff["evaluador1"]
     before = AuditEntry.objects.count()
