@@ -7,10 +7,13 @@ class RegistrationsConfig(AppConfig):
     verbose_name = _("Registrations of productive units")
 
     def ready(self):
+        from functools import partial
+
         from django.db.models import CharField
         from django.db.models.fields.json import KeyTextTransform
         from django.db.models.functions import Coalesce
 
+        from approvals.todo import task_todos
         from audit import actions as audit_actions
         from cases import kinds
 
@@ -50,5 +53,7 @@ class RegistrationsConfig(AppConfig):
                     ),
                 },
                 final_states=FINAL_STATES,
+                # Its open applicant steps, each on its page of the inbox.
+                applicant_todo=partial(task_todos, case_type="registration"),
             )
         )
