@@ -428,7 +428,7 @@ def notify_new_tasks(task_ids: Iterable[int]) -> int:
                 case_code=task.case_code,
                 # Staff get one e-mail per period for all their new tasks (``send_digests``); the
                 # applicant's own step and its deadline, at once.
-                digest=kind == K.TASK_NEW,
+                digest=kind == K.TASK_NEW and digest_on(),
             )
     return sent
 
@@ -639,6 +639,12 @@ def notify_payment(
             url=kinds.get(case_type).detail_url(case_id) or "",
             case_code=case_code,
         )
+
+
+def digest_on() -> bool:
+    """Whether staff's new tasks wait for the digest (``NOTIFY_DIGEST_MINUTES`` > 0); 0 e-mails each
+    new task on its own, at once."""
+    return int(getattr(settings, "NOTIFY_DIGEST_MINUTES", 60)) > 0
 
 
 def _digest_owed():

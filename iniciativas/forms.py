@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from cases.money import AmountField
 from registry.models import Department
 
-from .models import Call, DocumentKind
+from .models import MANY_PER_CASE, Call, DocumentKind
 from .selectors import call_list_open
 
 if TYPE_CHECKING:
@@ -141,15 +141,21 @@ class ObservationAnswerForm(InitiativeForm):
         help_text=_("Say what you corrected and where; PRO-BOLIVIA reads it with the case."),
     )
 
-    def __init__(self, *args, with_fields: bool = True, document_kinds=(), **kwargs):
+    def __init__(self, *args, with_fields: bool = True, document_kinds=(), present_kinds=(), **kwargs):
         super().__init__(*args, with_call=False, **kwargs)
         if not with_fields:
             for name in self.EDITABLE:
                 del self.fields[name]
         labels = dict(DocumentKind.choices)
         for kind in document_kinds:
+            label = labels.get(kind, kind)
             self.fields[DOCUMENT_PREFIX + kind] = forms.FileField(
-                label=labels.get(kind, kind),
+                # A kind the case has: its new version; "other" and a missing kind: a new document.
+                label=(
+                    _("New version of «%(kind)s»") % {"kind": label}
+                    if kind in present_kinds and kind not in MANY_PER_CASE
+                    else _("Add «%(kind)s»") % {"kind": label}
+                ),
                 required=False,
                 allow_empty_file=True,  # the service says why an empty file is refused
                 widget=forms.ClearableFileInput(

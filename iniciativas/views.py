@@ -400,6 +400,7 @@ def _answer_form(initiative: Initiative, data=None, files=None) -> ObservationAn
         files,
         with_fields=with_fields,
         document_kinds=_answer_kinds(initiative) if services.documents_may_change(initiative) else (),
+        present_kinds=set(initiative.documents.values_list("kind", flat=True)),
         initial={
             "title": initiative.title,
             "summary": initiative.summary,
