@@ -106,6 +106,18 @@ def test_what_to_do_gathers_every_kind_through_the_registry(world):
     assert todo.for_applicant(world.staff["evaluador1"]) == []
 
 
+def test_every_case_kind_says_what_its_applicants_must_do():
+    from cases import kinds
+
+    assert {k.code for k in kinds.all_kinds() if k.applicant_todo is not None} == {
+        "initiative",
+        "transfer",
+        "registration",
+    }
+    assert kinds.get("initiative").applicant_page("answer_observation", 7) == "/initiatives/7/answer/"
+    assert kinds.get("transfer").applicant_page("answer_observation", 7) is None  # the inbox's page
+
+
 def test_the_progress_report_due_is_listed_with_what_it_holds_back(world):
     case = in_execution(world)
     pay_tranche(world, case, 1, "40000.00")
