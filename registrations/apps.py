@@ -7,17 +7,14 @@ class RegistrationsConfig(AppConfig):
     verbose_name = _("Registrations of productive units")
 
     def ready(self):
-        from functools import partial
-
         from django.db.models import CharField
         from django.db.models.fields.json import KeyTextTransform
         from django.db.models.functions import Coalesce
 
-        from approvals.todo import task_todos
         from audit import actions as audit_actions
         from cases import kinds
 
-        from . import rules, selectors, steps  # noqa: F401  (register permission rules and step handlers)
+        from . import rules, selectors, steps, todo  # noqa: F401  (register permission rules and step handlers)
         from .actions import APPLICANT_ACTIONS, TRANSITION_ACTIONS, RegistrationAction
         from .models import FINAL_STATES, Registration
 
@@ -53,7 +50,7 @@ class RegistrationsConfig(AppConfig):
                     ),
                 },
                 final_states=FINAL_STATES,
-                # Its open applicant steps, each on its page of the inbox.
-                applicant_todo=partial(task_todos, case_type="registration"),
+                # Its open applicant steps (on the inbox's task page) and its drafts.
+                applicant_todo=todo.applicant_todo,
             )
         )
