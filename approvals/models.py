@@ -264,6 +264,7 @@ class Notification(models.Model):
         REMINDER = "reminder", _("Deadline reminder")
         ESCALATION = "escalation", _("Overdue task escalated")
         DELEGATION = "delegation", _("Delegation")
+        PAYMENT = "payment", _("Payment made")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="notifications")
     event_key = models.CharField(_("event"), max_length=120)
@@ -272,6 +273,9 @@ class Notification(models.Model):
     url = models.CharField(_("link"), max_length=300, blank=True)
     case_code = models.CharField(_("case"), max_length=32, blank=True)
     email_wanted = models.BooleanField(_("send by e-mail"), default=True)
+    # E-mailed in the person's periodic digest (one e-mail for every new task since the last one),
+    # not on its own: staff's new tasks. The applicant's own deadlines are e-mailed at once.
+    digest = models.BooleanField(_("e-mailed in the digest"), default=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
     emailed_at = models.DateTimeField(_("e-mailed"), null=True, blank=True)
@@ -289,6 +293,11 @@ class Notification(models.Model):
                 fields=["created_at"],
                 condition=Q(email_wanted=True, emailed_at__isnull=True),
                 name="notification_email_due_idx",
+            ),
+            models.Index(
+                fields=["user", "created_at"],
+                condition=Q(digest=True, email_wanted=True, emailed_at__isnull=True),
+                name="notification_digest_due_idx",
             ),
         ]
 

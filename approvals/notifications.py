@@ -257,7 +257,9 @@ def _step_label(task) -> str:
 def task_url(task) -> str:
     """Where a person acts on a task: its page in the inbox (or the case's page for applicants)."""
     if task.role == Role.APPLICANT:
-        return task.case_url
+        from cases import kinds
+
+        return kinds.get(task.case_type).applicant_page(task.step, task.case_id) or task.case_url
     from django.urls import NoReverseMatch, reverse
 
     for name in ("approvals:task-detail", "task-detail", "approvals:task_detail", "task_detail"):
@@ -281,10 +283,14 @@ def notify(
     url: str = "",
     case_code: str = "",
     email: bool = True,
+    digest: bool = False,
 ) -> int:
     """Record ``message`` for each of ``users`` once (insert-or-skip on ``(user, event_key)``) and
     e-mail the rows that still owe one. Returns how many e-mails were sent now. Raises the first
-    e-mail failure after trying all of them (Celery retries; rows already e-mailed are skipped)."""
+    e-mail failure after trying all of them (Celery retries; rows already e-mailed are skipped).
+
+    ``digest``: the rows wait for the person's periodic digest (``send_digests``), one e-mail for
+    all of them, instead of one e-mail each now."""
     users = _unique(users)
     if not users:
         return 0
@@ -297,6 +303,7 @@ def notify(
             url=url[:300],
             case_code=case_code[:32],
             email_wanted=bool(email and user.email),
+            digest=digest,
         )
         for user in users
     ]
@@ -308,6 +315,7 @@ def notify(
             user__in=[u.pk for u in users],
             email_wanted=True,
             emailed_at__isnull=True,
+            digest=False,
         ).values_list("pk", flat=True)
     )
     return _deliver_all(pending)
@@ -337,7 +345,7 @@ def deliver_email(pk: int) -> bool:
     with transaction.atomic():
         row = (
             Notification.objects.select_for_update(skip_locked=True)
-            .filter(pk=pk, email_wanted=True, emailed_at__isnull=True)
+            .filter(pk=pk, email_wanted=True, emailed_at__isnull=True, digest=False)
             .first()
         )
         if row is None:
@@ -368,7 +376,9 @@ def send_pending_emails(*, max_age_days: int | None = None) -> int:
     )
     since = timezone.now() - dt.timedelta(days=days)
     pks = list(
-        Notification.objects.filter(email_wanted=True, emailed_at__isnull=True, created_at__gte=since)
+        Notification.objects.filter(
+            email_wanted=True, emailed_at__isnull=True, digest=False, created_at__gte=since
+        )
         .order_by("pk")
         .values_list("pk", flat=True)[:500]
     )
@@ -416,6 +426,9 @@ def notify_new_tasks(task_ids: Iterable[int]) -> int:
                 message=message,
                 url=task_url(task),
                 case_code=task.case_code,
+                # Staff get one e-mail per period for all their new tasks (``send_digests``); the
+                # applicant's own step and its deadline, at once.
+                digest=kind == K.TASK_NEW and digest_on(),
             )
     return sent
 
@@ -584,6 +597,129 @@ def notify_delegation(delegation_id: int) -> int:
             message=message,
             url=url,
         )
+
+
+def after_payment(
+    *, case_type: str, case_id: int, case_code: str, unit_id: int, number: int, amount, reference: str = ""
+) -> None:
+    """Called when a payment is confirmed paid (an initiative's tranche ``number``, a transfer's one
+    payment), in the confirmation's transaction: tell the applicant unit ``unit_id``, after commit."""
+    _enqueue(
+        "notify_payment",
+        case_type=case_type,
+        case_id=case_id,
+        case_code=case_code,
+        unit_id=unit_id,
+        number=int(number),
+        amount=str(amount),
+        reference=reference or "",
+    )
+
+
+def notify_payment(
+    case_type: str, case_id: int, case_code: str, unit_id: int, number: int, amount: str, reference: str = ""
+) -> int:
+    """The applicant unit is told that a payment was made: the tranche number and the amount in
+    Bolivian format, at once (it is the applicant's own money, not a task to digest)."""
+    from cases import kinds
+    from cases.templatetags.expediente_tags import bs
+
+    with translation.override(settings.LANGUAGE_CODE):
+        message = _("Tranche %(number)s of case %(code)s was paid: %(amount)s (reference %(reference)s).") % {
+            "number": number,
+            "code": case_code,
+            "amount": bs(amount),
+            "reference": reference or "—",
+        }
+        return notify(
+            unit_members(unit_id),
+            event_key=f"{case_type}:{case_id}:paid:{number}",
+            kind=K.PAYMENT,
+            message=message,
+            url=kinds.get(case_type).detail_url(case_id) or "",
+            case_code=case_code,
+        )
+
+
+def digest_on() -> bool:
+    """Whether staff's new tasks wait for the digest (``NOTIFY_DIGEST_MINUTES`` > 0); 0 e-mails each
+    new task on its own, at once."""
+    return int(getattr(settings, "NOTIFY_DIGEST_MINUTES", 60)) > 0
+
+
+def _digest_owed():
+    return Notification.objects.filter(digest=True, email_wanted=True, emailed_at__isnull=True)
+
+
+def send_digests() -> int:
+    """One e-mail per person for every new task since their last digest (run periodically: celery
+    beat and the embedded scheduler, ``NOTIFY_DIGEST_MINUTES``). Returns how many e-mails were sent.
+
+    Each person's rows are locked (``SKIP LOCKED``: two runs never send the same rows), e-mailed in
+    one message and marked in the same transaction, as ``deliver_email`` does for one row (the same
+    crash window: a rare duplicate, never a lost digest)."""
+    since = timezone.now() - dt.timedelta(days=int(getattr(settings, "NOTIFY_EMAIL_MAX_AGE_DAYS", 7)))
+    users = list(_digest_owed().filter(created_at__gte=since).values_list("user", flat=True).distinct())
+    sent, failure = 0, None
+    for user_id in sorted(set(users)):
+        try:
+            sent += int(_send_digest(user_id, since))
+        except Exception as exc:  # one bad address must not stop the others; the next run retries
+            logger.warning("digest for user %s failed: %s", user_id, exc)
+            failure = failure or exc
+    if failure is not None and not sent:
+        raise failure
+    return sent
+
+
+def _send_digest(user_id: int, since: dt.datetime) -> bool:
+    with transaction.atomic():
+        rows = list(
+            _digest_owed()
+            .select_for_update(skip_locked=True)
+            .filter(user_id=user_id, created_at__gte=since)
+            .select_related("user")
+            .order_by("created_at", "pk")[:200]
+        )
+        if not rows:
+            return False
+        user = rows[0].user
+        ids = [r.pk for r in rows]
+        if not user.email or not user.is_active:
+            Notification.objects.filter(pk__in=ids).update(email_wanted=False)
+            return False
+        base = settings.SITE_URL.rstrip("/")
+        with translation.override(settings.LANGUAGE_CODE):
+            count = len(rows)
+            subject = _("[Expediente] %(n)s new task") if count == 1 else _("[Expediente] %(n)s new tasks")
+            subject = subject % {"n": count}
+            lines = [_("New tasks for you since the last summary:"), ""]
+            for row in rows:
+                lines.append(f"- {row.message}")
+                if row.url:
+                    lines.append(f"  {base}{row.url}")
+            lines += ["", _("Your inbox: %(url)s") % {"url": base + str(_inbox_path())}]
+            lines += ["", "— " + _("Expediente, PRO-BOLIVIA. This is an automatic message.")]
+        digest_key = hashlib.sha256(f"{user_id}:digest:{ids[0]}:{ids[-1]}".encode()).hexdigest()[:32]
+        domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2].strip(">") or "expediente"
+        EmailMessage(
+            subject,
+            "\n".join(lines),
+            None,
+            [user.email],
+            headers={"Message-ID": f"<digest.{digest_key}@{domain}>"},
+        ).send()
+        Notification.objects.filter(pk__in=ids).update(emailed_at=timezone.now())
+    return True
+
+
+def _inbox_path() -> str:
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        return reverse("task-inbox")
+    except NoReverseMatch:
+        return "/tasks/"
 
 
 # --- reading -----------------------------------------------------------------------------------------

@@ -72,6 +72,23 @@ def notify_delegation(delegation_id: int) -> int:
     return run(delegation_id)
 
 
+@shared_task(name="approvals.notify_payment", **RETRIED)
+def notify_payment(
+    case_type: str, case_id: int, case_code: str, unit_id: int, number: int, amount: str, reference: str = ""
+) -> int:
+    from .notifications import notify_payment as run
+
+    return run(case_type, case_id, case_code, unit_id, number, amount, reference)
+
+
+@shared_task(name="approvals.send_task_digests", acks_late=True)
+def send_task_digests() -> int:
+    """Periodic: one e-mail per person summarising their new tasks since the last one."""
+    from .notifications import send_digests
+
+    return send_digests()
+
+
 @shared_task(name="approvals.send_pending_emails", acks_late=True)
 def send_pending_emails() -> int:
     """Sweep: e-mails still owed after the notification tasks' retries (every few minutes)."""

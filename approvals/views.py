@@ -41,6 +41,8 @@ from . import selectors, services
 from .forms import DECISION_LABELS, ConflictDeclarationForm, DecisionForm, ReassignForm, TaskFilterForm
 from .models import Step, step_label
 from .steps import NO_CONFLICT_FIELD, spec_for
+from .todo import action_label as applicant_action_label
+from .todo import submit_label as applicant_submit_label
 
 PAGE_SIZE = 25
 
@@ -370,6 +372,9 @@ def _render_task(
         "overdue": bool(task.is_open and task.due_at and task.due_at < timezone.now()),
         "decision_label": DECISION_LABELS.get(decision, decision),
         "comment": (task.data or {}).get("comment", ""),
+        # The applicant's words for their own step (not the staff's "decide").
+        "applicant_action": applicant_action_label(task.step) if unit_task else "",
+        "applicant_submit": applicant_submit_label(task.step) if unit_task else "",
         **_case_file_context(task, case, user),
     }
     return render(request, "approvals/task_detail.html", context, status=status)
@@ -434,6 +439,12 @@ def task_detail(request, pk: int):
         task = selectors.task_get_for(request.user, pk)
     except CaseTask.DoesNotExist as exc:
         raise Http404 from exc
+    if task.is_open and task.role == Role.APPLICANT:
+        # A step the case kind answers on a page of its own (the initiative's one-page observation
+        # answer): the applicant works it there, not split across two pages.
+        own_page = kinds.get(task.case_type).applicant_page(task.step, task.case_id)
+        if own_page:
+            return HttpResponseRedirect(own_page)
     case = services.case_of(task)
     form = _decision_form(task, case, declared=_declared(request.user, task)) if task.is_open else None
     return _render_task(request, task, case, form)
@@ -482,6 +493,10 @@ def _decide(request, pk: int):
         form.add_service_errors(exc)
         return _render_task(request, visible, services.case_of(visible), form, status=400)
     state = case.get_state_display() if hasattr(case, "get_state_display") else getattr(case, "state", "")
+    if task.role == Role.APPLICANT:  # the applicant answered: their words, back to their case
+        message = _("Answer sent on case %(code)s. The case is now: %(state)s.")
+        messages.success(request, message % {"code": task.case_code, "state": state})
+        return HttpResponseRedirect(task.case_url or reverse("task-inbox"))
     message = _("Decision recorded on case %(code)s. The case is now: %(state)s.")
     messages.success(request, message % {"code": task.case_code, "state": state})
     return HttpResponseRedirect(reverse("task-inbox"))

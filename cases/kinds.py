@@ -68,7 +68,14 @@ class CaseKind:
       (``cases.listing``); ``list_columns``: what that list shows and searches beside the code,
       state, program, department and date: ``unit_name``, ``tax_id`` and ``amount``, each an ORM
       path or expression on the case model; ``final_states``: the states in which the case is over
-      (the list's "in progress" is every other state).
+      (the list's "in progress" is every other state);
+    - ``applicant_todo``: ``applicant_todo(user) -> list[cases.todo.Todo]``: every action due for
+      ``user`` on the applicant side of the kind's cases (its open applicant steps, drafts still
+      missing something), each with its deadline, its consequence and a link straight to it; the
+      applicant's home gathers every kind's (``cases.todo.for_applicant``);
+    - ``applicant_pages``: step -> URL name (taking the case's pk) of the kind's own page where the
+      applicant works that step (the initiative's one-page observation answer); the inbox's task
+      page sends the applicant there, and "what you must do" links to it.
     """
 
     code: str
@@ -96,6 +103,8 @@ class CaseKind:
     list_for: Callable[[Any], Any] | None = None
     list_columns: Mapping[str, Any] = field(default_factory=dict)
     final_states: frozenset[str] = frozenset()
+    applicant_todo: Callable[[Any], list] | None = None
+    applicant_pages: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def model_class(self) -> Any:
@@ -118,6 +127,13 @@ class CaseKind:
             return reverse(self.detail_url_name, args=[pk])
         except NoReverseMatch:
             return None
+
+    def applicant_page(self, step: str, pk) -> str | None:
+        """The kind's own page for the applicant's ``step`` on case ``pk`` (``None``: the inbox's)."""
+        from django.urls import reverse
+
+        name = self.applicant_pages.get(step)
+        return reverse(name, args=[pk]) if name else None
 
     def history_for(self, case, user) -> list:
         return self.history(case, user) if self.history is not None else []

@@ -332,6 +332,13 @@ DEADLINE_REMINDER_BUSINESS_DAYS = env.int("DEADLINE_REMINDER_BUSINESS_DAYS", def
 # A queue with more possible claimers than this is not notified person by person (see notifications).
 NOTIFY_QUEUE_MAX_RECIPIENTS = env.int("NOTIFY_QUEUE_MAX_RECIPIENTS", default=20)
 NOTIFY_EMAIL_MAX_AGE_DAYS = env.int("NOTIFY_EMAIL_MAX_AGE_DAYS", default=7)
+# Staff's new tasks: one e-mail per person per period (approvals.notifications.send_digests), run by
+# celery beat and by the embedded scheduler; 0 e-mails each new task at once.
+NOTIFY_DIGEST_MINUTES = env.int("NOTIFY_DIGEST_MINUTES", default=60)
+CELERY_BEAT_SCHEDULE["approvals.send_task_digests"] = {
+    "task": "approvals.send_task_digests",
+    "schedule": max(NOTIFY_DIGEST_MINUTES, 1) * 60.0,
+}
 
 # --- Audit ----------------------------------------------------------------------------------------
 # The Ed25519 signing key lives outside the database: a PEM file path or the PEM text itself.

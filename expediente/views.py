@@ -21,6 +21,7 @@ from cases.clock import today
 from cases.listing import OPEN
 from cases.permissions import allowed
 from cases.roles import Role, is_admin, roles_of
+from cases.todo import for_applicant
 from iniciativas.models import FINAL_STATES, KIND, InitiativeState
 from iniciativas.selectors import call_list_open, initiative_list_for
 from registry.models import Unit
@@ -165,6 +166,10 @@ def home(request):
     if roles:
         context["cases"] = initiative_summary(user, recent=context["is_applicant"])
     if context["is_applicant"]:
+        # "Lo que debe hacer" first: every action due on the applicant's cases, of every kind; the
+        # unread notifications are counted below it (not in the banner above the heading).
+        context["todo"] = for_applicant(user)
+        context["unread_below"] = True
         context["own_units"] = unit_statuses(user, on)
         context["open_calls"] = open_calls(on)
     elif roles:

@@ -11,7 +11,7 @@ class IniciativasConfig(AppConfig):
         from budget.services import release_held
         from cases import kinds
 
-        from . import metrics, rules, selectors, steps  # noqa: F401  (register permission rules and step handlers)
+        from . import metrics, rules, selectors, steps, todo  # noqa: F401  (register permission rules and step handlers)
         from .models import FINAL_STATES, KIND, RELEASING_STATES, Initiative, InitiativeState
         from .services import TRANSITION_ACTIONS
 
@@ -51,5 +51,8 @@ class IniciativasConfig(AppConfig):
                     "amount": "requested_amount",
                 },
                 final_states=FINAL_STATES,
+                applicant_todo=todo.applicant_todo,
+                # The observation is answered on one page: data, documents and answer together.
+                applicant_pages={"answer_observation": "initiative-answer"},
             )
         )

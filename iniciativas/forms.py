@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from cases.money import AmountField
 from registry.models import Department
 
-from .models import Call, DocumentKind
+from .models import MANY_PER_CASE, Call, DocumentKind
 from .selectors import call_list_open
 
 if TYPE_CHECKING:
@@ -123,3 +123,60 @@ class RecoveryForm(forms.Form):
         max_length=60,
         help_text=_("The bank deposit or receipt number, e.g. DEP-2026-0145."),
     )
+
+
+DOCUMENT_PREFIX = "document_"
+
+
+class ObservationAnswerForm(InitiativeForm):
+    """The one-page answer to an observation: the answer, the data to correct (only while the case
+    is ``observed``: an observation of the approval chain corrects documents only) and one file input
+    per document kind the call requires (plus "other"), each optional: a file given for a kind that
+    has one is its new version."""
+
+    answer = forms.CharField(
+        label=_("Your answer to the observation"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_("Say what you corrected and where; PRO-BOLIVIA reads it with the case."),
+    )
+
+    def __init__(self, *args, with_fields: bool = True, document_kinds=(), present_kinds=(), **kwargs):
+        super().__init__(*args, with_call=False, **kwargs)
+        if not with_fields:
+            for name in self.EDITABLE:
+                del self.fields[name]
+        labels = dict(DocumentKind.choices)
+        for kind in document_kinds:
+            label = labels.get(kind, kind)
+            self.fields[DOCUMENT_PREFIX + kind] = forms.FileField(
+                # A kind the case has: its new version; "other" and a missing kind: a new document.
+                label=(
+                    _("New version of «%(kind)s»") % {"kind": label}
+                    if kind in present_kinds and kind not in MANY_PER_CASE
+                    else _("Add «%(kind)s»") % {"kind": label}
+                ),
+                required=False,
+                allow_empty_file=True,  # the service says why an empty file is refused
+                widget=forms.ClearableFileInput(
+                    attrs={"accept": ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"}
+                ),
+            )
+        self.with_fields = with_fields
+
+    def correction_fields(self) -> list:
+        return [self[name] for name in self.EDITABLE if name in self.fields]
+
+    def document_field(self, kind: str):
+        return self[DOCUMENT_PREFIX + kind]
+
+    def service_fields(self) -> dict:
+        return super().service_fields() if self.with_fields else {}
+
+    def files_by_kind(self) -> dict:
+        """``{kind: uploaded file}`` of the document inputs that carry a file."""
+        return {
+            name.removeprefix(DOCUMENT_PREFIX): value
+            for name, value in self.cleaned_data.items()
+            if name.startswith(DOCUMENT_PREFIX) and value
+        }

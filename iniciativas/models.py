@@ -36,6 +36,16 @@ class DocumentKind(models.TextChoices):
     OTHER = "other", _("Other")
 
 
+# Kinds of which a case keeps several at once; a new upload of any other kind is a new version of it.
+MANY_PER_CASE = frozenset({DocumentKind.OTHER, DocumentKind.PROGRESS_EVIDENCE})
+
+
+def default_document_states() -> list[str]:
+    """Before admissibility, while observed, and during execution and close-out (evidence, reports,
+    receipts)."""
+    return ["submitted", "observed", "in_execution", "in_closeout"]
+
+
 class TrancheUnlock(models.TextChoices):
     """What makes a tranche of the plan payable (``Call.tranche_unlocks``): the flow orders the
     tranche's payment when it happens (``iniciativas.flow``, ``steps.handle_payment_order``)."""
@@ -92,6 +102,14 @@ class Call(models.Model):
     # first by the signed agreement, every later one by the previous progress report).
     tranche_unlocks = models.JSONField(_("what unlocks each tranche"), default=list, blank=True)
     observation_days = models.PositiveSmallIntegerField(_("days to answer observations"), default=10)
+    # After submission, the states in which the applicant may add documents or replace one with a new
+    # version (a draft always may; a finished case never). The evaluated file stays as evaluated.
+    document_states = models.JSONField(
+        _("states in which documents may change after submission"),
+        default=default_document_states,
+        blank=True,
+        help_text=_("State codes, e.g. submitted, observed, in_execution, in_closeout."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -374,6 +392,21 @@ class Document(CaseDocument):
 
     initiative = models.ForeignKey(Initiative, on_delete=models.PROTECT, related_name="documents")
     kind = models.CharField(_("kind"), max_length=40, choices=DocumentKind.choices)
+    # Versions: a new upload of a kind that has one current document replaces it; the earlier one is
+    # kept (immutable, downloadable) and marked replaced.
+    replaced_at = models.DateTimeField(_("replaced on"), null=True, blank=True)
+    replaced_by = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("replaced by"),
+    )
+
+    @property
+    def current(self) -> bool:
+        return self.replaced_at is None
 
 
 class Evaluation(models.Model):

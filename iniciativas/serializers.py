@@ -93,6 +93,7 @@ class CallSerializer(serializers.ModelSerializer):
             "disagreement_points",
             "tranche_plan",
             "observation_days",
+            "document_states",
         ]
 
     def get_status(self, obj) -> str:
@@ -124,9 +125,26 @@ class CallSerializer(serializers.ModelSerializer):
 
 
 class DocumentSerializer(serializers.ModelSerializer):
+    """A document and its place among the versions of its kind: ``current`` (the version in force),
+    ``replaced_at`` / ``replaced_by`` (when, and by which document, an earlier one was replaced)."""
+
+    current = serializers.BooleanField(read_only=True)
+    replaced_by = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+
     class Meta:
         model = Document
-        fields = ["id", "kind", "original_name", "content_type", "size", "sha256", "uploaded_at"]
+        fields = [
+            "id",
+            "kind",
+            "original_name",
+            "content_type",
+            "size",
+            "sha256",
+            "uploaded_at",
+            "current",
+            "replaced_at",
+            "replaced_by",
+        ]
 
 
 class InitiativeSerializer(serializers.ModelSerializer):

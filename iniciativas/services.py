@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 import audit
@@ -22,6 +23,8 @@ from .call_services import create_call, update_call  # the calls' writes, re-exp
 from .conditions import amount_to_recover
 from .models import (
     FINAL_STATES,
+    KIND,
+    MANY_PER_CASE,
     TRANSITIONS,
     Call,
     Document,
@@ -167,16 +170,55 @@ def update_draft(initiative: Initiative, *, actor, **fields) -> Initiative:
     return initiative
 
 
+def documents_may_change(initiative: Initiative) -> bool:
+    """Whether the applicant may add a document, or a new version of one, now: always in a draft;
+    after submission only in the states its call allows (``Call.document_states``); never once
+    finished."""
+    if initiative.state == S.DRAFT:
+        return True
+    if initiative.state in FINAL_STATES:
+        return False
+    return initiative.state in (initiative.call.document_states or [])
+
+
+def documents_closed_message(initiative: Initiative) -> str:
+    if initiative.state in FINAL_STATES:
+        return _("This case is finished; no more documents can be added.")
+    return _(
+        "Initiative %(code)s is %(state)s: its call does not allow documents to be added or replaced "
+        "in this state."
+    ) % {"code": initiative.code, "state": initiative.get_state_display()}
+
+
 @transaction.atomic
 def upload_document(initiative: Initiative, *, actor, kind: str, uploaded_file) -> Document:
-    """Store a PDF/JPEG/PNG (checked by content), size-limited, with its SHA-256 in the trail."""
+    """Store a PDF/JPEG/PNG (checked by content), size-limited, with its SHA-256 in the trail.
+
+    A kind the case keeps one of (all but ``MANY_PER_CASE``) gets a new version: the current document
+    of that kind is marked replaced (kept, downloadable) in the same transaction, and the entry says
+    which one it replaces and the version number."""
     initiative = _lock(initiative)
     require(actor, "iniciativas.upload", initiative)
-    if initiative.state in FINAL_STATES:
-        raise Conflict(_("This case is finished; no more documents can be added."))
+    if not documents_may_change(initiative):
+        raise Conflict(documents_closed_message(initiative))
     upload = documents.receive(kind, DocumentKind.values, uploaded_file)
+    previous = None
+    if kind not in MANY_PER_CASE:
+        previous = (
+            initiative.documents.select_for_update()
+            .filter(kind=kind, replaced_at__isnull=True)
+            .order_by("-uploaded_at", "-pk")
+            .first()
+        )
     document = documents.store(Document(initiative=initiative, kind=kind, uploaded_by=actor), upload)
-    audit.record(AuditAction.DOCUMENT_UPLOADED, actor=actor, subject=initiative, data=document.audit_data())
+    data = document.audit_data()
+    if previous is not None:
+        Document.objects.filter(kind=kind, initiative=initiative, replaced_at__isnull=True).exclude(
+            pk=document.pk
+        ).update(replaced_at=timezone.now(), replaced_by=document)
+        data["replaces"] = previous.pk
+        data["version"] = initiative.documents.filter(kind=kind).count()
+    audit.record(AuditAction.DOCUMENT_UPLOADED, actor=actor, subject=initiative, data=data)
     return document
 
 
@@ -188,6 +230,55 @@ def _take_current_version(initiative: Initiative, *, actor) -> None:
     if current is not None and current.pk != initiative.call_id:
         initiative.call = current
         initiative.save(update_fields=["call", "updated_at"])
+
+
+def open_observation_task(initiative: Initiative):
+    """The applicant's open ``answer_observation`` task of the initiative, or ``None``."""
+    from approvals.models import Step
+    from workflows.models import CaseTask
+
+    return (
+        CaseTask.objects.filter(
+            case_type=KIND, case_id=initiative.pk, step=Step.ANSWER_OBSERVATION, is_open=True
+        )
+        .order_by("pk")
+        .first()
+    )
+
+
+def answer_observation(
+    initiative: Initiative, *, actor, answer: str, fields: dict | None = None, files: dict | None = None
+) -> Initiative:
+    """The applicant's whole answer to an observation, in ONE transaction: the corrected fields
+    (``update_draft``, only while the case is ``observed``), the new documents or new versions
+    (``upload_document``, ``files``: kind -> uploaded file) and the answer itself (the
+    ``answer_observation`` task decided through ``approvals.services.complete_task``, which sends the
+    case back to admissibility when it meets every rule of a submission). Any error rolls back all of
+    it: nothing is half-answered. A bad file is reported on ``document_<kind>``."""
+    from approvals.services import complete_task
+    from approvals.steps import Decision
+
+    require(actor, "iniciativas.edit", initiative)
+    task = open_observation_task(initiative)
+    if task is None:
+        raise Conflict(
+            _("Initiative %(code)s has no observation waiting for an answer.") % {"code": initiative.code}
+        )
+    if not (answer or "").strip():
+        raise ValidationError({"answer": [_("Write your answer to the observation.")]})
+    with case_action(KIND, initiative.pk) as case, audit.batch():
+        if fields:  # ``update_draft`` refuses a case that is not observed (an approval-chain observation)
+            update_draft(case, actor=actor, **fields)
+        errors: dict[str, list[str]] = {}
+        for kind, uploaded in (files or {}).items():
+            try:
+                upload_document(case, actor=actor, kind=kind, uploaded_file=uploaded)
+            except ValidationError as exc:
+                messages = [m for msgs in exc.message_dict.values() for m in msgs]
+                errors[f"document_{kind}"] = messages
+        if errors:
+            raise ValidationError(errors)
+        return complete_task(task.pk, actor=actor, decision=Decision.APPROVE, data={"answer": answer.strip()})
 
 
 def missing_for_submission(initiative: Initiative) -> dict[str, list[str]]:

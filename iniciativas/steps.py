@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from approvals import notifications
 from approvals.models import Step
 from approvals.steps import (
     NO_CONFLICT_FIELD,
@@ -397,6 +398,16 @@ def handle_payment_confirmation(ctx: StepContext):
     tranche.save()
     budget.pay(case.budget_line, tranche.amount, actor=ctx.actor, case=case)
     ctx.audit_data.update({"tranche": tranche.number, "amount": tranche.amount})
+    # The applicant is told it was paid (number and amount), after commit.
+    notifications.after_payment(
+        case_type=KIND,
+        case_id=case.pk,
+        case_code=case.code,
+        unit_id=case.unit_id,
+        number=tranche.number,
+        amount=tranche.amount,
+        reference=reference,
+    )
 
 
 _spec(Step.PAYMENT_CONFIRMATION, (A,), payment_confirmation_fields, handle_payment_confirmation)

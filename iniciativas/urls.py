@@ -11,6 +11,7 @@ urlpatterns = [
     path("<int:pk>/edit/", views.initiative_edit, name="initiative-edit"),
     path("<int:pk>/documents/", views.document_upload, name="initiative-upload"),
     path("<int:pk>/documents/<int:doc_pk>/", views.document_download, name="initiative-document"),
+    path("<int:pk>/answer/", views.initiative_answer, name="initiative-answer"),
     path("<int:pk>/submit/", views.initiative_submit, name="initiative-submit"),
     path("<int:pk>/withdraw/", views.initiative_withdraw, name="initiative-withdraw"),
     path("<int:pk>/cancel/", views.initiative_cancel, name="initiative-cancel"),

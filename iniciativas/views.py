@@ -28,6 +28,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from approvals.models import Step
 from approvals.selectors import documents_refusal
+from approvals.todo import applicant_task_url
 from budget.services import bs
 from cases import documents
 from cases.errors import Conflict
@@ -37,7 +38,14 @@ from cases.roles import Role, has_role
 from workflows.services import may
 
 from . import selectors, services
-from .forms import CancelForm, DocumentForm, InitiativeForm, RecoveryForm, WithdrawForm
+from .forms import (
+    CancelForm,
+    DocumentForm,
+    InitiativeForm,
+    ObservationAnswerForm,
+    RecoveryForm,
+    WithdrawForm,
+)
 from .models import FINAL_STATES, DocumentKind, Initiative, InitiativeState
 
 if TYPE_CHECKING:
@@ -67,8 +75,9 @@ def _own(user, initiative: Initiative) -> bool:
 
 
 def task_url(task) -> str:
-    """The inbox page of a task (``/tasks/<id>/``), where its decision form is."""
-    return reverse("task-detail", args=[task.pk])
+    """Where a task is worked: the inbox page of a task (``/tasks/<id>/``), or for the applicant's
+    observation the one-page answer (``initiative-answer``, the kind's ``applicant_pages``)."""
+    return applicant_task_url(task)
 
 
 @dataclass
@@ -302,6 +311,9 @@ def initiative_edit(request, pk):
     if not _own(request.user, initiative):
         raise PermissionDenied(_("Only the applicant unit can edit its initiative."))
     if request.method == "GET":
+        if initiative.state == S.OBSERVED and services.open_observation_task(initiative) is not None:
+            # Observed: data, documents and the answer go together on one page.
+            return redirect("initiative-answer", pk=initiative.pk)
         if initiative.state not in EDITABLE_STATES:
             messages.info(
                 request,
@@ -366,6 +378,125 @@ def document_upload(request, pk):
     )
 
 
+# --- the one-page answer to an observation ----------------------------------------------------------
+
+
+def _answer_kinds(initiative: Initiative) -> list[str]:
+    """The document inputs of the answer page: the call's required kinds, those the case already has,
+    and "other"."""
+    kinds = list(initiative.call.required_documents)
+    for kind in initiative.documents.values_list("kind", flat=True).distinct():
+        if kind not in kinds:
+            kinds.append(kind)
+    if DocumentKind.OTHER not in kinds:
+        kinds.append(DocumentKind.OTHER)
+    return kinds
+
+
+def _answer_form(initiative: Initiative, data=None, files=None) -> ObservationAnswerForm:
+    with_fields = initiative.state == S.OBSERVED
+    return ObservationAnswerForm(
+        data,
+        files,
+        with_fields=with_fields,
+        document_kinds=_answer_kinds(initiative) if services.documents_may_change(initiative) else (),
+        present_kinds=set(initiative.documents.values_list("kind", flat=True)),
+        initial={
+            "title": initiative.title,
+            "summary": initiative.summary,
+            "department": initiative.department.code,
+            "requested_amount": initiative.requested_amount,
+            "counterpart_amount": initiative.counterpart_amount,
+        },
+    )
+
+
+def _answer_page(request, initiative: Initiative, task, form: ObservationAnswerForm, *, status=200):
+    from approvals.todo import consequence
+
+    docs = _documents(initiative)
+    by_kind: dict[str, list] = {}
+    for doc in docs:
+        by_kind.setdefault(doc.kind, []).append(doc)
+    labels = dict(DocumentKind.choices)
+    rows = [
+        {
+            "kind": kind,
+            "label": labels.get(kind, kind),
+            "field": form.document_field(kind) if services.documents_may_change(initiative) else None,
+            # newest first: the current version, then the ones it replaced
+            "versions": sorted(by_kind.get(kind, []), key=lambda d: (d.uploaded_at, d.pk), reverse=True),
+        }
+        for kind in _answer_kinds(initiative)
+    ]
+    return render(
+        request,
+        "iniciativas/initiative_answer.html",
+        {
+            "initiative": initiative,
+            "task": task,
+            "form": form,
+            "document_rows": rows,
+            "documents_may_change": services.documents_may_change(initiative),
+            "consequence": consequence(task.step, task.due_at),
+            "max_mb": settings.DOCUMENT_MAX_BYTES // (1024 * 1024),
+        },
+        status=status,
+    )
+
+
+@documents.size_limited
+@require_http_methods(["GET", "POST"])
+@login_required
+def initiative_answer(request, pk):
+    """The applicant answers an observation on ONE page: the observation at the top, the data to
+    correct and the documents side by side, one submit (``services.answer_observation``)."""
+    initiative = _visible(request.user, pk)
+    if not _own(request.user, initiative):
+        raise PermissionDenied(_("Only the applicant unit can answer its observations."))
+    task = services.open_observation_task(initiative)
+    if task is None:
+        messages.info(
+            request,
+            _("Initiative %(code)s has no observation waiting for an answer.") % {"code": initiative.code},
+        )
+        return redirect("initiative-detail", pk=initiative.pk)
+    if request.method == "GET":
+        return _answer_page(request, initiative, task, _answer_form(initiative))
+    form = _answer_form(initiative, request.POST, request.FILES)
+    valid = form.is_valid()
+    if getattr(request, "document_too_large", False):
+        form.add_error(
+            None,
+            _("A file is larger than %(mb)s MB; reduce it or scan it again.")
+            % {"mb": settings.DOCUMENT_MAX_BYTES // (1024 * 1024)},
+        )
+        valid = False
+    if not valid:
+        return _answer_page(request, initiative, task, form, status=400)
+    try:
+        case = services.answer_observation(
+            initiative,
+            actor=request.user,
+            answer=form.cleaned_data["answer"],
+            fields=form.service_fields(),
+            files=form.files_by_kind(),
+        )
+    except Conflict as exc:
+        messages.error(request, exc.message)
+        return redirect("initiative-detail", pk=initiative.pk)
+    except ValidationError as exc:
+        add_service_errors(form, exc)
+        initiative.refresh_from_db()
+        return _answer_page(request, initiative, task, form, status=400)
+    messages.success(
+        request,
+        _("Answer sent on case %(code)s. The case is now: %(state)s.")
+        % {"code": initiative.code, "state": case.get_state_display()},
+    )
+    return redirect("initiative-detail", pk=initiative.pk)
+
+
 # --- submit and withdraw ------------------------------------------------------------------------------
 
 
@@ -405,10 +536,21 @@ def initiative_submit(request, pk):
         messages.info(request, _("Initiative %(code)s was already submitted.") % {"code": initiative.code})
         return redirect("initiative-detail", pk=initiative.pk)
     documents = _documents(initiative)
+    labels = dict(S.choices)
     return render(
         request,
         "iniciativas/initiative_submit.html",
-        {"initiative": initiative, "documents": documents, "checklist": _checklist(initiative, documents)},
+        {
+            "initiative": initiative,
+            "documents": documents,
+            "checklist": _checklist(initiative, documents),
+            # The states after submission in which the call lets documents change (in words).
+            "document_states": [
+                str(labels[state]).lower()
+                for state in initiative.call.document_states or []
+                if state in labels
+            ],
+        },
     )
 
 
@@ -445,7 +587,11 @@ def initiative_withdraw(request, pk):
 def initiative_detail(request, pk):
     initiative = _visible(request.user, pk)
     context = _case_context(request, initiative)
-    if context["own"] and initiative.state not in FINAL_STATES and initiative.state not in EDITABLE_STATES:
+    if (
+        context["own"]
+        and initiative.state not in EDITABLE_STATES
+        and services.documents_may_change(initiative)  # the call's states; the service refuses others
+    ):
         context["document_form"] = DocumentForm(required_documents=initiative.call.required_documents)
         context["max_mb"] = settings.DOCUMENT_MAX_BYTES // (1024 * 1024)
     context["can_withdraw"] = context["own"] and initiative.state in WITHDRAWABLE_STATES

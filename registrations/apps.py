@@ -14,7 +14,7 @@ class RegistrationsConfig(AppConfig):
         from audit import actions as audit_actions
         from cases import kinds
 
-        from . import rules, selectors, steps  # noqa: F401  (register permission rules and step handlers)
+        from . import rules, selectors, steps, todo  # noqa: F401  (register permission rules and step handlers)
         from .actions import APPLICANT_ACTIONS, TRANSITION_ACTIONS, RegistrationAction
         from .models import FINAL_STATES, Registration
 
@@ -50,5 +50,7 @@ class RegistrationsConfig(AppConfig):
                     ),
                 },
                 final_states=FINAL_STATES,
+                # Its open applicant steps (on the inbox's task page) and its drafts.
+                applicant_todo=todo.applicant_todo,
             )
         )

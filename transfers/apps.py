@@ -7,6 +7,9 @@ class TransfersConfig(AppConfig):
     verbose_name = _("Transfers")
 
     def ready(self):
+        from functools import partial
+
+        from approvals.todo import task_todos
         from audit.actions import AuditAction
         from budget.services import release_held
         from cases import kinds
@@ -45,5 +48,7 @@ class TransfersConfig(AppConfig):
                     "amount": "amount",
                 },
                 final_states=FINAL_STATES,
+                # Its open applicant steps, each on its page of the inbox.
+                applicant_todo=partial(task_todos, case_type=KIND),
             )
         )

@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from approvals import notifications
 from approvals.models import Step
 from approvals.steps import (
     Decision,
@@ -358,6 +359,16 @@ def handle_payment_confirmation(ctx: StepContext):
         raise ValidationError({"detail": _("No payment of this transfer is awaiting confirmation.")})
     budget.pay(case.budget_line, case.amount, actor=ctx.actor, case=case)
     case.payment_reference, case.paid_on, case.paid_amount = reference, ctx.data["paid_on"], case.amount
+    # The applicant is told it was paid (its one payment, and the amount), after commit.
+    notifications.after_payment(
+        case_type=KIND,
+        case_id=case.pk,
+        case_code=case.code,
+        unit_id=case.beneficiary_id,
+        number=1,
+        amount=case.amount,
+        reference=reference,
+    )
     transition(case, "deliver", actor=ctx.actor, data={"payment_reference": reference})
     transition(case, "start_followup", actor=ctx.actor)
 

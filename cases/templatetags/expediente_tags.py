@@ -106,3 +106,9 @@ def short_hash(value) -> str:
     recognisable and fits a phone; the whole one is shown beside it on demand (``_hash.html``)."""
     text = str(value or "")
     return text if len(text) <= 20 else f"{text[:8]}…{text[-8:]}"
+
+
+@register.filter
+def todo_overdue(item, on) -> bool:
+    """Whether a ``cases.todo.Todo``'s deadline passed before the day ``on``."""
+    return bool(item.overdue(on))

@@ -27,6 +27,14 @@ from .clock import SCORES, decide, give_emails, open_task, to_approval
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _immediate_emails(settings):
+    """These tests follow one e-mail per event (staff's new tasks e-mailed at once,
+    ``NOTIFY_DIGEST_MINUTES = 0``); the digest, the default, has its own tests below and in
+    ``tests/iniciativas/test_applicant_side.py``."""
+    settings.NOTIFY_DIGEST_MINUTES = 0
+
+
 def notified(kind=None, **filters) -> list[str]:
     qs = Notification.objects.filter(**filters)
     if kind:
@@ -98,7 +106,7 @@ def test_an_observation_tells_the_applicant_unit_what_to_correct(agency, django_
     assert (row.user, row.event_key, row.url) == (
         agency.applicant,
         f"task:{answer.pk}:new",
-        f"/initiatives/{ini.pk}/",
+        f"/initiatives/{ini.pk}/answer/",  # straight to the one-page answer
     )
     assert "Falta la carta de contraparte" in row.message
     # The new task already says so: no separate "state changed" notice, and nobody else is told.
@@ -267,3 +275,41 @@ def test_the_notification_pages_list_open_and_mark_read(agency, client, django_c
 def test_the_notification_pages_need_a_login(client):
     response = client.get(reverse("notification-list"))
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_with_the_digest_on_staff_get_their_new_tasks_in_one_email(
+    agency, settings, mailoutbox, django_capture_on_commit_callbacks
+):
+    settings.NOTIFY_DIGEST_MINUTES = 60
+    give_emails(agency)
+    first = submit_notified(agency, django_capture_on_commit_callbacks)
+    second = submit_notified(agency, django_capture_on_commit_callbacks, title="Planta de yogur")
+    assert notified("task_new") == sorted(2 * [f"evaluador{n}" for n in range(1, 5)])  # in-app at once
+    assert mailoutbox == []  # no e-mail per task
+    assert notifications.send_digests() == 4
+    assert sorted(m.to[0] for m in mailoutbox) == [f"evaluador{n}@probolivia.gob.bo" for n in range(1, 5)]
+    for message in mailoutbox:
+        assert first.code in message.body and second.code in message.body
+        assert "2 tareas nuevas" in message.subject
+        assert f"/tasks/{open_task(first, 'admissibility').pk}/" in message.body
+    assert notifications.send_digests() == 0 and len(mailoutbox) == 4
+
+
+def test_a_digest_that_fails_is_sent_by_the_next_run_and_only_once(agency, settings, mailoutbox):
+    settings.NOTIFY_DIGEST_MINUTES = 60
+    give_emails(agency)
+    ini = submitted(agency)
+    notifications.notify_new_tasks([open_task(ini, "admissibility").pk])
+    original = EmailMessage.send
+
+    def flaky(message, *args, **kwargs):
+        if message.to == ["evaluador2@probolivia.gob.bo"]:
+            raise smtplib.SMTPServerDisconnected("connection lost")
+        return original(message, *args, **kwargs)
+
+    with mock.patch.object(EmailMessage, "send", autospec=True, side_effect=flaky):
+        assert notifications.send_digests() == 3  # the others are not held back by one address
+    owed = Notification.objects.filter(digest=True, emailed_at__isnull=True)
+    assert [n.user.username for n in owed] == ["evaluador2"]
+    assert notifications.send_digests() == 1 and notifications.send_digests() == 0
+    assert sorted(m.to[0] for m in mailoutbox) == [f"evaluador{n}@probolivia.gob.bo" for n in range(1, 5)]

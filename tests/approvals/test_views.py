@@ -138,11 +138,13 @@ def test_applicant_sees_and_answers_its_own_observation_in_the_same_pages(client
     assert task.owner_id is None and task.status == "NEW"
 
     client.force_login(world.applicant)
+    # The initiative answers its observations on a page of its own (one page: observation, data,
+    # documents, answer): the inbox's task page sends the applicant there.
     page = client.get(detail_url(task))
-    assert page.status_code == 200
-    html = page.content.decode()
-    assert 'name="data__answer"' in html
-    assert 'type="hidden" name="decision" value="approve"' in html  # one decision: no selector
+    assert page.status_code == 302 and page["Location"] == reverse("initiative-answer", args=[ini.pk])
+    html = client.get(page["Location"]).content.decode()
+    assert 'name="answer"' in html and "<script" not in html
+    # The task page still takes the decision itself (as the API does).
     response = client.post(detail_url(task), {"decision": "approve", "data__answer": "Adjuntamos la carta."})
     assert response.status_code == 302
     assert Initiative.objects.get(pk=ini.pk).state == "submitted"
@@ -612,14 +614,14 @@ def test_list_claim_buttons_post_to_the_claim_url_with_one_csrf_token(client, wo
     assert html.count('name="csrfmiddlewaretoken"') == header_forms + 1  # one token, whatever the rows
 
 
-def test_applicant_step_has_no_claim_button_and_an_optional_comment(client, world: World):
+def test_applicant_step_has_no_claim_button_and_answers_on_one_page(client, world: World):
     ini = submitted(world)
     decide(ini, "admissibility", world.staff["evaluador1"], "observe", comment="Falta la carta.")
     task = open_task(ini, "answer_observation")
     client.force_login(world.applicant)
-    html = client.get(detail_url(task)).content.decode()
+    html = client.get(detail_url(task), follow=True).content.decode()
     assert claim_url(task) not in html
-    assert "Comentario (opcional)" in html
+    assert "Su respuesta a la observación" in html
     assert "Solo para:" not in html
 
 

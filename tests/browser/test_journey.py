@@ -4,7 +4,7 @@
 uploads the required documents (small PDFs made here), watches the checklist turn complete and
 submits. Then every person works the task it finds in its own inbox (``/tasks/``: the tabs, claim,
 the decision page built from the step's fields): admissibility (observed once: the applicant
-answers from the link on its case page), two sealed evaluations, legal report, budget
+answers on one page, from the link on its home), two sealed evaluations, legal report, budget
 certification, agreement, three tranches (payment order, payment confirmation, progress report and
 review between them), final report, final inspection and close-out — until the applicant sees its
 initiative "Cerrada". Every page visited is saved to ``test-artifacts/journey/NN-description.png``.
@@ -269,10 +269,16 @@ def test_productive_initiative_from_draft_to_closed(journey):
     text = j.text(page)
     assert "Responder las observaciones antes del" in text and "cotización actualizada" in text
     j.shot(page, "applicant-case-observed")
-    follow(page, page.locator("a[href$='/edit/']").first)
-    page.select_option("#id_kind", "quotation")
+    # The home leads with what the applicant must do: the observation, its deadline, its consequence.
+    visit(page, f"{j.base_url}/")
+    item = page.locator("li.todo-item").filter(has_text=j.code)
+    assert "Responder a la observación" in item.inner_text() and "el trámite se abandona" in item.inner_text()
+    j.shot(page, "applicant-home-what-to-do")
+    # One page: the observation, the data and the documents side by side, the answer, one submit.
+    follow(page, item.locator(f"a[href='/initiatives/{initiative.pk}/answer/']"))
+    assert "cotización actualizada" in j.text(page)
     page.set_input_files(
-        "#id_file",
+        "#id_document_quotation",
         files=[
             {
                 "name": "cotizacion-2.pdf",
@@ -281,17 +287,11 @@ def test_productive_initiative_from_draft_to_closed(journey):
             }
         ],
     )
-    follow(page, page.locator("form[enctype='multipart/form-data'] button[type=submit]"))
-    j.expect_no_errors(page, "upload the corrected quotation")
-    j.shot(page, "applicant-observed-draft-new-quotation")
-    visit(page, f"{j.base_url}/initiatives/{initiative.pk}/")
-    follow(page, page.locator(".card.next a.button[href^='/tasks/']"))
-    j.shot(page, "applicant-answer-observations-task")
-    j.decide(
-        page, data={"answer": "Adjuntamos la cotización actualizada con IVA; el cronograma es de 4 meses."}
-    )
-    follow(page, page.locator("form.decide button[type=submit]"))
+    page.fill("#id_answer", "Adjuntamos la cotización actualizada con IVA; el cronograma es de 4 meses.")
+    j.shot(page, "applicant-answer-observations-one-page")
+    follow(page, page.locator("form.answer-form button[type=submit]"))
     j.expect_no_errors(page, "answer the observations")
+    assert "vigente" in j.text(page) and "reemplazado el" in j.text(page)
     j.shot(page, "applicant-observations-answered")
     j.done(page)
     j.work_task("evaluador1", Step.ADMISSIBILITY, shot="admissibility-admit")

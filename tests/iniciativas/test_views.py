@@ -448,16 +448,16 @@ def test_case_page_links_the_observation_task_with_its_deadline(world):
     text = text_of(page)
     day = task.due_at.astimezone(__import__("zoneinfo").ZoneInfo("America/La_Paz")).strftime("%d/%m/%Y")
     assert f"Responder las observaciones antes del {day}" in text
-    assert f'href="/tasks/{task.pk}/"' in page.content.decode()
+    # straight to the one-page answer (observation, data, documents and answer together)
+    assert f'href="{reverse("initiative-answer", args=[initiative.pk])}"' in page.content.decode()
     assert "Falta la cotización del tanque." in text
     assert "Observada" in text
     # the evaluator reads the same case, without the applicant's link
     staff = client_for(world.staff["evaluador2"]).get(reverse("initiative-detail", args=[initiative.pk]))
-    assert f'href="/tasks/{task.pk}/"' not in staff.content.decode()
-    # while observed the applicant may edit again
-    assert (
-        client_for(world.applicant).get(reverse("initiative-edit", args=[initiative.pk])).status_code == 200
-    )
+    assert reverse("initiative-answer", args=[initiative.pk]) not in staff.content.decode()
+    # while observed the applicant corrects the case on the answer page (the draft page sends there)
+    edit = client_for(world.applicant).get(reverse("initiative-edit", args=[initiative.pk]))
+    assert edit.status_code == 302 and edit["Location"] == reverse("initiative-answer", args=[initiative.pk])
 
 
 def test_case_page_history_hides_sealed_scores_and_inbox_bookkeeping_from_the_applicant(world):
