@@ -1,4 +1,4 @@
-"""Permission rules of the reports (``require(actor, "reports.<perm>")``)."""
+"""Permission rules of the reports (``require(actor, "reports.<perm>", program)``)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,23 @@ from cases.permissions import rule
 from cases.roles import is_admin
 
 
+def manages_program(user, program) -> bool:
+    """``user`` is a program manager of ``program`` (a ``budget.Program`` or its id)."""
+    from .models import ProgramManager
+
+    if program is None:
+        return False
+    program_id = getattr(program, "pk", program)
+    return ProgramManager.objects.filter(user=user, program_id=program_id).exists()
+
+
 @rule("reports.manage_goals")
-def can_manage_goals(user, obj=None) -> bool:
-    """The goals of the annual plan are set by administrators only (in the Django admin)."""
+def can_manage_goals(user, program=None) -> bool:
+    """The goals of the annual plan (POA) of a program, and their progress: administrators, and the
+    program's managers. A goal of the whole agency (no program): administrators only."""
+    return is_admin(user) or manages_program(user, program)
+
+
+@rule("reports.assign_program_managers")
+def can_assign_program_managers(user, obj=None) -> bool:
     return is_admin(user)
