@@ -3,7 +3,6 @@ hand; the attainment report gives each goal with its target, result and percent.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from decimal import Decimal
 
@@ -11,6 +10,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from audit.models import AuditEntry
+from cases.clock import today as clock_today
 from cases.roles import Role
 from reports import services
 from reports.models import Goal, GoalEvidence, ProgressEntry
@@ -166,7 +166,7 @@ def test_a_program_manager_works_on_the_goals_of_the_program_only(admin_user, re
     assert api_client(user_with(Role.EVALUATOR)).get(URL, {"fiscal_year": year}).status_code == 404
     assert api_client().get(URL, {"fiscal_year": year}).status_code == 401
     assert len(api_client(admin_user).get(URL, {"fiscal_year": year}).json()) == 2
-    today = dt.date.today() if dt.date.today().year == year else dt.date(year, 1, 1)
+    today = clock_today()
     response = client.post(
         f"{URL}{created.json()['id']}/progress/", {"value": "4", "date": today.isoformat()}, format="json"
     )
