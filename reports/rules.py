@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cases.permissions import rule
-from cases.roles import is_admin
+from cases.roles import is_admin, is_system_user
 
 
 def manages_program(user, program) -> bool:
@@ -19,10 +19,11 @@ def manages_program(user, program) -> bool:
 @rule("reports.manage_goals")
 def can_manage_goals(user, program=None) -> bool:
     """The goals of the annual plan (POA) of a program, and their progress: administrators, and the
-    program's managers. A goal of the whole agency (no program): administrators only."""
-    return is_admin(user) or manages_program(user, program)
+    program's managers (and the system user, for data imports such as ``seed_demo``). A goal of the
+    whole agency (no program): administrators only."""
+    return is_admin(user) or is_system_user(user) or manages_program(user, program)
 
 
 @rule("reports.assign_program_managers")
 def can_assign_program_managers(user, obj=None) -> bool:
-    return is_admin(user)
+    return is_admin(user) or is_system_user(user)
