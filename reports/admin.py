@@ -69,7 +69,7 @@ class GoalAdmin(admin.ModelAdmin):
     form = GoalForm
     list_display = ["fiscal_year", "program", "indicator", "unit", "target", "computed_from"]
     list_filter = ["fiscal_year", "program", "computed_from"]
-    fields = GOAL_FIELDS
+    fields = tuple(GOAL_FIELDS)
 
     def has_module_permission(self, request):
         return is_admin(request.user)

@@ -30,6 +30,7 @@ from .models import Goal, GoalEvidence, ProgramManager, ProgressEntry
 from .selectors import (
     attainment,
     can_drill_down,
+    can_view_execution,
     clean_fiscal_year,
     current_fiscal_year,
     is_drillable,
@@ -132,7 +133,14 @@ def _plan_page(request, fiscal_year: int, *, form=None, status=200):
     return render(
         request,
         "reports/poa.html",
-        {"fiscal_year": fiscal_year, "years": years, "groups": groups, "form": form, "report": report},
+        {
+            "fiscal_year": fiscal_year,
+            "years": years,
+            "groups": groups,
+            "form": form,
+            "report": report,
+            "report_visible": can_view_execution(user, fiscal_year),
+        },
         status=status,
     )
 
@@ -216,6 +224,8 @@ def _goal_page(request, goal: Goal, *, form=None, status=200):
             "figure": metric_label(goal.computed_from) if goal.is_computed else "",
             "cases_url": cases_url,
             "fiscal_year": goal.fiscal_year,
+            "report_visible": can_view_execution(user, goal.fiscal_year),
+            "may_plan": may_plan(user),
         },
         status=status,
     )

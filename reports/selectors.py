@@ -429,6 +429,11 @@ class ProgramAttainment:
     def row(self, indicator: str) -> IndicatorRow:
         return next(r for r in self.rows if r.indicator == indicator)
 
+    @property
+    def has_figures(self) -> bool:
+        """Some case figure or some target of the fixed indicators (else only goals by hand)."""
+        return any(r.achieved or r.target is not None for r in self.rows)
+
 
 @dataclass(frozen=True)
 class Attainment:
