@@ -44,6 +44,7 @@ api_v1 = [
         name="official-document-verify",
     ),
     path("reports/", include("reports.api_urls")),
+    path("goals/", include("reports.goals_api_urls")),
     re_path(r"^.*$", api.not_found),  # last: an unknown API path is a JSON 404
 ]
 

@@ -23,19 +23,41 @@ def _messages_of(exc: Exception) -> str:
     return " ".join(getattr(exc, "messages", None) or [str(exc)])
 
 
+GOAL_FIELDS = [
+    "fiscal_year",
+    "program",
+    "indicator",
+    "unit",
+    "target",
+    "baseline",
+    "computed_from",
+    "description",
+]
+
+
 class GoalForm(forms.ModelForm):
     class Meta:
         model = Goal
-        fields = ["fiscal_year", "program", "indicator", "target", "description"]
+        fields = GOAL_FIELDS
+
+    def __init__(self, *args, **kwargs):
+        from .selectors import metric_choices
+
+        super().__init__(*args, **kwargs)
+        self.fields["computed_from"] = forms.ChoiceField(
+            label=_("Computed from"),
+            choices=[("", _("— entered by hand, with evidence —")), *metric_choices()],
+            required=False,
+        )
 
     def clean(self):
         data = super().clean()
-        indicator, program = data.get("indicator"), data.get("program")
-        if indicator in AGENCY_INDICATORS and program is not None:
+        computed_from, program = data.get("computed_from") or "", data.get("program")
+        if computed_from in AGENCY_INDICATORS and program is not None:
             self.add_error("program", _("Productive units belong to no program: leave the program empty."))
-        if indicator and data.get("target") is not None:
+        if data.get("target") is not None:
             try:
-                data["target"] = services.clean_target(data["target"], indicator)
+                data["target"] = services.clean_target(data["target"], computed_from)
             except ValidationError as exc:
                 for message in exc.message_dict.get("target", []):
                     self.add_error("target", message)
@@ -45,9 +67,9 @@ class GoalForm(forms.ModelForm):
 @admin.register(Goal)
 class GoalAdmin(admin.ModelAdmin):
     form = GoalForm
-    list_display = ["fiscal_year", "program", "indicator", "target", "description"]
-    list_filter = ["fiscal_year", "program", "indicator"]
-    fields = ["fiscal_year", "program", "indicator", "target", "description"]
+    list_display = ["fiscal_year", "program", "indicator", "unit", "target", "computed_from"]
+    list_filter = ["fiscal_year", "program", "computed_from"]
+    fields = tuple(GOAL_FIELDS)
 
     def has_module_permission(self, request):
         return is_admin(request.user)
@@ -62,7 +84,8 @@ class GoalAdmin(admin.ModelAdmin):
         return is_admin(request.user)
 
     def has_delete_permission(self, request, obj=None):
-        return is_admin(request.user)
+        # A goal with progress entered by hand keeps its record (its entries and evidence).
+        return is_admin(request.user) and not (obj is not None and obj.entries.exists())
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:
@@ -80,7 +103,10 @@ class GoalAdmin(admin.ModelAdmin):
                 fiscal_year=data["fiscal_year"],
                 program=data.get("program"),
                 indicator=data["indicator"],
+                unit=data["unit"],
                 target=data["target"],
+                baseline=data.get("baseline"),
+                computed_from=data.get("computed_from") or "",
                 description=data.get("description", ""),
             )
         except (ValidationError, PermissionDenied) as exc:
@@ -91,5 +117,5 @@ class GoalAdmin(admin.ModelAdmin):
         services.delete_goal(obj.pk, actor=request.user)
 
     def delete_queryset(self, request, queryset):
-        for pk in list(queryset.values_list("pk", flat=True)):
+        for pk in list(queryset.filter(entries__isnull=True).values_list("pk", flat=True)):
             services.delete_goal(pk, actor=request.user)

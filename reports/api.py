@@ -158,7 +158,9 @@ class AttainmentView(APIView):
         "approved, closed and rejected; transfers requested, delivered and closed; asset units "
         "delivered; money paid to beneficiaries; productive units registered, renewed and valid at "
         "year end — with the goal of the annual plan and the attainment (achieved / goal x 100) where "
-        "a goal was set. Counts and amounts only, no personal data. ",
+        "a goal was set; and each program's goals of the annual operating plan (POA) with their "
+        "target, result and percent (computed from the cases or entered with evidence). Counts and "
+        "amounts only, no personal data. ",
         AttainmentSerializer,
         example_year=2026,
     )

@@ -364,11 +364,80 @@ def attainment_xlsx_bytes(report: Attainment) -> bytes:
                     cell.font = bold
     for column, width in zip("ABCDE", (14, 46, 16, 16, 14), strict=True):
         sheet.column_dimensions[column].width = width
+    if report.plan_count:
+        plan_sheet(workbook, report)
     workbook.properties.title = attainment_title(report)
     workbook.properties.creator = "Expediente · PRO-BOLIVIA"
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
+
+
+def plan_headers() -> list[str]:
+    return [
+        _("Program"),
+        _("Goal"),
+        _("Unit"),
+        _("Baseline"),
+        _("Target"),
+        _("Result"),
+        _("Attainment (%)"),
+        _("Attainment"),
+        _("Result from"),
+    ]
+
+
+def plan_groups(report: Attainment) -> list[ProgramAttainment]:
+    """The programs with goals in the plan, then the agency's own goals."""
+    return [g for g in (*report.by_program, report.total) if g.goals]
+
+
+def result_source(goal) -> str:
+    from .selectors import metric_label
+
+    if goal.is_computed:
+        return _("Computed: %(figure)s") % {"figure": metric_label(goal.computed_from)}
+    return _("Entered with evidence")
+
+
+def plan_sheet(workbook, report: Attainment) -> None:
+    """The goals of the annual plan (POA): one row per goal, the attainment as the report writes it."""
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    sheet = workbook.create_sheet(_("Annual plan (POA)")[:31])
+    sheet.append([_("Goals of the annual operating plan (POA)") + f" — {report.fiscal_year}"])
+    sheet["A1"].font = Font(bold=True, size=14)
+    sheet.append([])
+    sheet.append(plan_headers())
+    for cell in sheet[sheet.max_row]:
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="EEF0EC")
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    sheet.freeze_panes = sheet.cell(sheet.max_row + 1, 1)
+    for group in plan_groups(report):
+        for goal in group.goals:
+            sheet.append(
+                [
+                    group.code or "PRO-BOLIVIA",
+                    _text_safe(goal.indicator),
+                    _text_safe(goal.unit),
+                    goal.baseline,
+                    goal.target,
+                    goal.result,
+                    goal.percent,
+                    _text_safe(goal.text),
+                    result_source(goal),
+                ]
+            )
+            cells = sheet[sheet.max_row]
+            for index in (0, 1, 2, 7, 8):
+                cells[index].data_type = "s"  # texts, never formulas
+            money = goal.unit.strip().lower() in {"bs", "bs."}
+            for cell in cells[3:6]:
+                cell.number_format = XLSX_MONEY if money else "#,##0.##"
+            cells[6].number_format = XLSX_PERCENT
+    for column, width in zip("ABCDEFGHI", (14, 52, 18, 12, 12, 12, 12, 26, 30), strict=True):
+        sheet.column_dimensions[column].width = width
 
 
 def attainment_file(report: Attainment, fmt: str) -> ReportFile:

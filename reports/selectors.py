@@ -302,9 +302,30 @@ def _metrics(indicator: str | None = None) -> list[Metric]:
 
 
 def is_drillable(indicator: str) -> bool:
-    """A figure that is a list of cases (or of rows of cases) a staff member may open: a program
-    indicator some case kind gives. The registry indicators are not: units are not cases."""
-    return indicator in PROGRAM_INDICATORS and bool(_metrics(indicator))
+    """A figure that is a list of cases (or of rows of cases) a staff member may open: a figure some
+    case kind gives. The registry indicators are not: units are not cases."""
+    return indicator not in AGENCY_INDICATORS and bool(_metrics(indicator))
+
+
+def metric_choices() -> list[tuple[str, str]]:
+    """What a goal may be computed from (``Goal.computed_from``): the report's indicators, then any
+    other figure a registered case kind's metrics give (labelled by their code)."""
+    choices = [(str(value), str(label)) for value, label in Indicator.choices]
+    known = {code for code, _label in choices}
+    for metric in _metrics():
+        for code in metric.indicators:
+            if code not in known:
+                known.add(code)
+                choices.append((code, code))
+    return choices
+
+
+def metric_codes() -> set[str]:
+    return {code for code, _label in metric_choices()}
+
+
+def metric_label(code: str) -> str:
+    return dict(metric_choices()).get(code, code)
 
 
 def attainment_percent(achieved, target: Decimal | None) -> Decimal | None:
@@ -339,15 +360,79 @@ class IndicatorRow:
 
 
 @dataclass(frozen=True)
+class GoalRow:
+    """A goal of the annual plan (POA) with its result: computed from the case data
+    (``computed_from``) or the sum of the progress entered by hand (``None`` while nothing was
+    entered)."""
+
+    id: int
+    program: str  # program code; "" for a goal of the whole agency
+    indicator: str  # the free text of the plan
+    unit: str
+    target: Decimal
+    baseline: Decimal | None
+    computed_from: str
+    description: str
+    result: int | Decimal | None
+    entries: int = 0  # progress entries (goals entered by hand)
+
+    @property
+    def is_computed(self) -> bool:
+        return bool(self.computed_from)
+
+    @property
+    def percent(self) -> Decimal | None:
+        return None if self.result is None else attainment_percent(self.result, self.target)
+
+    @property
+    def drillable(self) -> bool:
+        """Computed: the cases behind the figure; by hand: the progress entries and their evidence."""
+        return is_drillable(self.computed_from) if self.is_computed else True
+
+    @property
+    def text(self) -> str:
+        return attainment_text(self)
+
+
+def goal_number(value, unit: str = "") -> str:
+    """A figure of a goal in the Bolivian format: ``1.327``, ``12,5``; amounts in Bs with 2 decimals."""
+    from django.utils import formats
+
+    number = Decimal(value)
+    places = 2 if unit.strip().lower() in {"bs", "bs."} or number != number.to_integral_value() else 0
+    return formats.number_format(number, decimal_pos=places, use_l10n=True, force_grouping=True)
+
+
+def attainment_text(goal: GoalRow) -> str:
+    """The attainment as the report writes it: ``1.327 de 1.500 — 88,5 %``."""
+    from cases.templatetags.expediente_tags import percent
+
+    if goal.result is None:
+        return _("No progress recorded (goal %(target)s)") % {"target": goal_number(goal.target, goal.unit)}
+    return _("%(result)s of %(target)s — %(percent)s") % {
+        "result": goal_number(goal.result, goal.unit),
+        "target": goal_number(goal.target, goal.unit),
+        "percent": percent(goal.percent),
+    }
+
+
+@dataclass(frozen=True)
 class ProgramAttainment:
-    """The indicators of one program, or of the whole agency (``code`` empty)."""
+    """The indicators of one program, or of the whole agency (``code`` empty), and the goals of its
+    annual plan."""
 
     code: str
     name: str
     rows: tuple[IndicatorRow, ...]
+    goals: tuple[GoalRow, ...] = ()
 
     def row(self, indicator: str) -> IndicatorRow:
         return next(r for r in self.rows if r.indicator == indicator)
+
+    @property
+    def has_figures(self) -> bool:
+        """Some case figure or some target of the fixed indicators (else only goals by hand)."""
+        return any(r.achieved or r.target is not None for r in self.rows)
 
 
 @dataclass(frozen=True)
@@ -361,6 +446,14 @@ class Attainment:
     @property
     def goals_count(self) -> int:
         return sum(1 for p in (*self.by_program, self.total) for r in p.rows if r.target is not None)
+
+    @property
+    def plan_count(self) -> int:
+        """The goals of the annual plan (POA) of the year, computed or entered by hand."""
+        return sum(len(p.goals) for p in (*self.by_program, self.total))
+
+    def goal(self, goal_id: int) -> GoalRow | None:
+        return next((g for p in (*self.by_program, self.total) for g in p.goals if g.id == goal_id), None)
 
 
 def _figures(year: FiscalYear) -> dict[str, dict[str, Figure]]:
@@ -383,7 +476,8 @@ def attainment(fiscal_year: int) -> Attainment:
     The program indicators come from the case kinds (``cases.kinds``: each kind's ``metrics``, one
     read each: today initiatives grouped with four indicators, their paid tranches, transfers grouped
     with three, their asset units, transfers paid); then programs, units (two figures), renewals and
-    goals: nine queries whatever the number of programs or cases. Amounts are summed in Python
+    the goals of the plan with the sum of their progress entries: nine queries whatever the number of
+    programs, cases or goals. Amounts are summed in Python
     ``Decimal``. No access check here: callers check ``can_view_execution`` (closed years public).
     """
     year = FiscalYear(fiscal_year)
@@ -401,11 +495,34 @@ def attainment(fiscal_year: int) -> Attainment:
         .distinct()
         .count()
     )
-    goals = {
-        (code or "", indicator): (target, description)
-        for code, indicator, target, description in Goal.objects.filter(fiscal_year=fiscal_year).values_list(
-            "program__code", "indicator", "target", "description"
+    plan = list(
+        Goal.objects.filter(fiscal_year=fiscal_year)
+        .annotate(progress=Sum("entries__value"), entries_count=Count("entries"))
+        .values(
+            "pk",
+            "program__code",
+            "indicator",
+            "unit",
+            "target",
+            "baseline",
+            "computed_from",
+            "description",
+            "progress",
+            "entries_count",
         )
+        .order_by("program__code", "pk")
+    )
+
+    # The fixed indicators' rows show the goal computed from them (one per program and figure).
+    def wording(g) -> str:  # the plan's wording of the goal, unless it only repeats the indicator
+        if g["description"]:
+            return g["description"]
+        return "" if g["indicator"] == metric_label(g["computed_from"]) else g["indicator"]
+
+    goals = {
+        (g["program__code"] or "", g["computed_from"]): (g["target"], wording(g))
+        for g in plan
+        if g["computed_from"]
     }
 
     def figure(code: str, indicator: str):
@@ -413,6 +530,45 @@ def attainment(fiscal_year: int) -> Attainment:
         if indicator in MONEY_INDICATORS:
             return Decimal(value or ZERO).quantize(CENT)
         return value or 0
+
+    agency = {
+        Indicator.UNITS_REGISTERED: units["registered"],
+        Indicator.UNITS_RENEWED: renewed,
+        Indicator.UNITS_VALID: units["valid"],
+    }
+
+    def computed(code: str, metric: str):
+        if metric in AGENCY_INDICATORS:
+            return agency[Indicator(metric)]
+        if code:
+            return figure(code, metric)
+        values = contributed.get(metric, {}).values()
+        if metric in MONEY_INDICATORS:
+            return Decimal(sum(values, ZERO)).quantize(CENT)
+        return sum(values, ZERO if any(isinstance(v, Decimal) for v in values) else 0)
+
+    goal_rows: dict[str, list[GoalRow]] = {}
+    for g in plan:
+        code = g["program__code"] or ""
+        metric = g["computed_from"]
+        if metric:
+            result = computed(code, metric)
+        else:
+            result = None if not g["entries_count"] else Decimal(g["progress"]).quantize(CENT)
+        goal_rows.setdefault(code, []).append(
+            GoalRow(
+                id=g["pk"],
+                program=code,
+                indicator=g["indicator"],
+                unit=g["unit"],
+                target=g["target"],
+                baseline=g["baseline"],
+                computed_from=metric,
+                description=g["description"],
+                result=result,
+                entries=g["entries_count"],
+            )
+        )
 
     def row(code: str, indicator: str, achieved) -> IndicatorRow:
         target, description = goals.get((code, str(indicator)), (None, ""))
@@ -423,23 +579,22 @@ def attainment(fiscal_year: int) -> Attainment:
     by_program = []
     for code, name in programs.items():
         rows = tuple(row(code, ind, figure(code, ind)) for ind in PROGRAM_INDICATORS)
-        if any(r.achieved for r in rows) or any(key[0] == code for key in goals):
-            by_program.append(ProgramAttainment(code=code, name=name, rows=rows))
+        if any(r.achieved for r in rows) or code in goal_rows:
+            by_program.append(
+                ProgramAttainment(code=code, name=name, rows=rows, goals=tuple(goal_rows.get(code, ())))
+            )
     total_rows = [
         row("", ind, sum((figure(code, ind) for code in programs), ZERO if ind in MONEY_INDICATORS else 0))
         for ind in PROGRAM_INDICATORS
     ]
-    agency = {
-        Indicator.UNITS_REGISTERED: units["registered"],
-        Indicator.UNITS_RENEWED: renewed,
-        Indicator.UNITS_VALID: units["valid"],
-    }
     total_rows += [row("", ind, agency[ind]) for ind in Indicator if ind in AGENCY_INDICATORS]
     return Attainment(
         fiscal_year=fiscal_year,
         closed=is_closed(fiscal_year),
         by_program=tuple(by_program),
-        total=ProgramAttainment(code="", name=_("PRO-BOLIVIA (total)"), rows=tuple(total_rows)),
+        total=ProgramAttainment(
+            code="", name=_("PRO-BOLIVIA (total)"), rows=tuple(total_rows), goals=tuple(goal_rows.get("", ()))
+        ),
         generated_at=timezone.now(),
     )
 

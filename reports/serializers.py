@@ -114,15 +114,63 @@ class IndicatorSerializer(serializers.Serializer):
         return figure_text(row.target, row.is_money)
 
 
+def goal_figure(value) -> str | None:
+    """A figure of a goal as a plain decimal string: ``"1327"``, ``"2.50"``; ``None`` stays ``None``."""
+    if value is None:
+        return None
+    value = Decimal(value)
+    return f"{value:.0f}" if value == value.to_integral_value() else f"{value:.2f}"
+
+
+class GoalResultSerializer(serializers.Serializer):
+    """A goal of the annual plan (POA) with its result, as the attainment report gives it."""
+
+    id = serializers.IntegerField(read_only=True)
+    indicator = serializers.CharField(read_only=True, help_text=_("The goal as the annual plan words it"))
+    unit = serializers.CharField(read_only=True)
+    baseline = serializers.SerializerMethodField(help_text=_("Baseline; null when unknown"))
+    target = serializers.SerializerMethodField()
+    result = serializers.SerializerMethodField(
+        help_text=_(
+            "Computed from the cases, or the sum of the progress entered; null while none was entered"
+        )
+    )
+    percent = PercentField(
+        max_digits=16,
+        help_text=_("Result / target x 100, one decimal, rounded half-up; null without a result"),
+    )
+    computed_from = serializers.SerializerMethodField(
+        help_text=_("The figure of the case data it is computed from; null: progress entered by hand")
+    )
+    progress_entries = serializers.IntegerField(source="entries", read_only=True)
+    text = serializers.CharField(
+        read_only=True, help_text=_("As the report prints it: 1.327 de 1.500 — 88,5 %")
+    )
+
+    def get_baseline(self, row) -> str | None:
+        return goal_figure(row.baseline)
+
+    def get_target(self, row) -> str:
+        return goal_figure(row.target) or ""
+
+    def get_result(self, row) -> str | None:
+        return goal_figure(row.result)
+
+    def get_computed_from(self, row) -> str | None:
+        return row.computed_from or None
+
+
 class ProgramAttainmentSerializer(serializers.Serializer):
     program = serializers.CharField(source="code", read_only=True, help_text=_("Program code"))
     name = serializers.CharField(read_only=True)
     indicators = IndicatorSerializer(source="rows", many=True, read_only=True)
+    goals = GoalResultSerializer(many=True, read_only=True)
 
 
 class TotalAttainmentSerializer(serializers.Serializer):
     name = serializers.CharField(read_only=True)
     indicators = IndicatorSerializer(source="rows", many=True, read_only=True)
+    goals = GoalResultSerializer(many=True, read_only=True)
 
 
 class AttainmentSerializer(serializers.Serializer):

@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from . import views
+from . import goals_views, views
 
 app_name = "reports"
 urlpatterns = [
@@ -13,6 +13,11 @@ urlpatterns = [
         name="budget-execution-file",
     ),
     path("metas/", views.attainment_page, name="attainment"),
+    path("poa/", goals_views.plan_page, name="plan"),
+    path("poa/nueva/", goals_views.goal_create, name="goal-create"),
+    path("poa/<int:pk>/", goals_views.goal_page, name="goal"),
+    path("poa/<int:pk>/avance/", goals_views.goal_progress, name="goal-progress"),
+    path("poa/<int:pk>/avance/<int:entry>/respaldo/", goals_views.evidence_download, name="goal-evidence"),
     re_path(
         r"^(?P<fiscal_year>[0-9]{4})/metas-y-resultados\.(?P<fmt>xlsx|pdf|csv|json)$",
         views.attainment_file,

@@ -34,6 +34,7 @@ from .exports import (
     report_title,
     summary_text,
 )
+from .goals_views import may_plan
 from .models import Indicator
 from .selectors import (
     EXECUTED_SIGN,
@@ -222,6 +223,7 @@ def attainment_page(request):
         method=attainment_method_text(),
         generated_at=generated_at_text(report),
         can_drill_down=can_drill_down(request.user),
+        can_plan=request.user.is_authenticated and may_plan(request.user),
         downloads=_attainment_downloads(fiscal_year),
         cards=[
             report.total.row(indicator)

@@ -50,6 +50,7 @@ ID_SOURCES = {
     "registrations": ("registrations", "Registration"),
     "units": ("registry", "Unit"),
     "budget": ("budget", "BudgetLine"),
+    "goals": ("reports", "Goal"),
 }
 
 

@@ -206,6 +206,7 @@ DEMO_USERNAMES = {
     "director2": "director",
     "control1": "internal_control",
     "admin1": "admin",
+    "responsable1": "evaluator",  # program manager of CETIP and PROMYPE (expediente/seed_poa.py)
 }
 
 

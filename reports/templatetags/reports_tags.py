@@ -22,3 +22,18 @@ def target(row) -> str:
 @register.filter
 def count(value) -> str:
     return figure_display(value, False)
+
+
+@register.filter
+def baseline(goal) -> str:
+    """A goal's baseline in the Bolivian format; "—" when unknown."""
+    from reports.selectors import goal_number
+
+    return "—" if goal.baseline is None else goal_number(goal.baseline, goal.unit)
+
+
+@register.filter
+def goal_figure(value, unit: str = "") -> str:
+    from reports.selectors import goal_number
+
+    return "—" if value is None else goal_number(value, unit)

@@ -165,22 +165,28 @@ def set_goals(year: int) -> None:
     """Goals of the annual plan (report input, not case data; the admin writes them through
     ``reports.services.save_goal``, tested in test_goals.py)."""
     prol = Program.objects.get(code="PROLECHE")
-    Goal.objects.create(fiscal_year=year, program=prol, indicator=Indicator.INITIATIVES_APPROVED, target=16)
-    Goal.objects.create(
+
+    def goal(indicator, target, **fields):
+        Goal.objects.create(
+            computed_from=indicator, indicator=Indicator(indicator).label, unit="u", target=target, **fields
+        )
+
+    goal(Indicator.INITIATIVES_APPROVED, 16, fiscal_year=year, program=prol)
+    goal(
+        Indicator.INITIATIVES_CLOSED,
+        4,
         fiscal_year=year,
         program=prol,
-        indicator=Indicator.INITIATIVES_CLOSED,
-        target=4,
         description="4 cierres de iniciativas productivas",
     )
-    Goal.objects.create(fiscal_year=year, indicator=Indicator.AMOUNT_PAID, target=D("200000.00"))
-    Goal.objects.create(
+    goal(Indicator.AMOUNT_PAID, D("200000.00"), fiscal_year=year)
+    goal(
+        Indicator.UNITS_REGISTERED,
+        3,
         fiscal_year=year,
-        indicator=Indicator.UNITS_REGISTERED,
-        target=3,
         description="3 nuevas unidades productivas registradas",
     )
-    Goal.objects.create(fiscal_year=year - 1, indicator=Indicator.UNITS_REGISTERED, target=99)  # other year
+    goal(Indicator.UNITS_REGISTERED, 99, fiscal_year=year - 1)  # other year
 
 
 def figures(group) -> dict:

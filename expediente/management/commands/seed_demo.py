@@ -246,6 +246,7 @@ class Command(BaseCommand):
             programs, sources = self._seed_budget_structure(actor)
             self._seed_lines(actor, 2020, BUDGET_2020, programs, sources)
             self._seed_execution_2020(actor, programs, sources)
+            self._seed_poa(actor, programs)
             current_year = today().year
             if current_year != 2020:
                 self._seed_lines(actor, current_year, BUDGET_CURRENT, programs, sources)
@@ -379,6 +380,16 @@ class Command(BaseCommand):
             self.created.append("user gestor1 (program manager)")
         if grant_program_management(user, programs["PROLECHE"], actor=actor):
             self.created.append("gestor1 manages PROLECHE")
+
+    # --- the annual operating plan (POA) ---------------------------------------------------------
+
+    def _seed_poa(self, actor, programs) -> None:
+        """The 2020 goals of the seed report's section IV with their published results, and the demo
+        program manager (``expediente/seed_poa.py``)."""
+        from expediente.seed_poa import seed_poa_2020, seed_program_manager
+
+        seed_poa_2020(actor, programs, self.created)
+        seed_program_manager(actor, programs, self.created, DEMO_PASSWORD)
 
     # --- calls (iniciativas) ------------------------------------------------------------------------
 
