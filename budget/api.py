@@ -94,7 +94,9 @@ class ProgramViewSet(_CodeViewSet):
         program = self.get_object()
         serializer = SubProgramSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        subprogram = services.create_subprogram(actor=request.user, program=program, **serializer.validated_data)
+        subprogram = services.create_subprogram(
+            actor=request.user, program=program, **serializer.validated_data
+        )
         return Response(SubProgramSerializer(subprogram).data, status=status.HTTP_201_CREATED)
 
 

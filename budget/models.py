@@ -96,8 +96,16 @@ class ProgramGroupObjectPermission(GroupObjectPermissionBase):
 
 # The SIGEP key of a budget line besides the fiscal year, program and source. Codes, "" when not given.
 SIGEP_CODE_FIELDS = ("da_ue", "activity", "funder", "object_of_expenditure")
-LINE_KEY_FIELDS = ("fiscal_year", "da_ue", "program", "subprogram", "activity", "source", "funder",
-                   "object_of_expenditure")
+LINE_KEY_FIELDS = (
+    "fiscal_year",
+    "da_ue",
+    "program",
+    "subprogram",
+    "activity",
+    "source",
+    "funder",
+    "object_of_expenditure",
+)
 
 
 class BudgetLine(models.Model):
@@ -204,7 +212,9 @@ class BudgetLine(models.Model):
         if self.subprogram_id is not None:
             program = f"{program}/{self.subprogram.code}"
         text = f"{self.fiscal_year}/{program}/{self.source.code}"
-        detail = " ".join(v for v in (self.da_ue, self.activity, self.funder, self.object_of_expenditure) if v)
+        detail = " ".join(
+            v for v in (self.da_ue, self.activity, self.funder, self.object_of_expenditure) if v
+        )
         return f"{text} ({detail})" if detail else text
 
     @property

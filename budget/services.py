@@ -40,9 +40,9 @@ from .models import (
     FIGURE_DELTAS,
     LINE_FIGURES,
     LINE_KEY_FIELDS,
-    SIGEP_CODE_FIELDS,
     MAX_FISCAL_YEAR,
     MIN_FISCAL_YEAR,
+    SIGEP_CODE_FIELDS,
     BudgetLine,
     BudgetMovement,
     FundingSource,
@@ -126,7 +126,8 @@ def clean_sigep_code(value, field: str, max_length: int = SIGEP_CODE_LENGTH) -> 
             {
                 field: [
                     ValidationError(
-                        _("Use up to %(max)s letters, digits, hyphens, slashes or dots.") % {"max": max_length},
+                        _("Use up to %(max)s letters, digits, hyphens, slashes or dots.")
+                        % {"max": max_length},
                         code="invalid",
                     )
                 ]

@@ -174,7 +174,11 @@ def xlsx_bytes(report: BudgetExecution) -> bytes:
         sheet.cell(sheet.max_row, 7).font = Font(italic=True, color="4F5B62")
         flat = [(row, False) for row in rows]
         if kind == "program":  # each program, then its sub-programs (indented, italic)
-            flat = [(r, is_sub) for row in rows for r, is_sub in [(row, False), *((s, True) for s in row.subprograms)]]
+            flat = [
+                (r, is_sub)
+                for row in rows
+                for r, is_sub in [(row, False), *((s, True) for s in row.subprograms)]
+            ]
         for row, is_sub in (*flat, (report.total, False)):
             is_total = row is report.total
             sheet.append(

@@ -119,9 +119,7 @@ class BudgetExecution:
         """The table by program at its finest level, as SIGEP and the accountability report print it:
         ``(program, sub-program)`` per sub-program row, ``(program, None)`` for a program without."""
         return tuple(
-            (program, sub)
-            for program in self.by_program
-            for sub in (program.subprograms or (None,))
+            (program, sub) for program in self.by_program for sub in (program.subprograms or (None,))
         )
 
 
@@ -307,9 +305,7 @@ def execution_movements(
     the order recorded, within the user's program scopes. Empty for users who may not drill down."""
     movements = BudgetMovement.objects.select_related(
         "line__program", "line__source", "line__subprogram", "case_type"
-    ).filter(
-        line__fiscal_year=fiscal_year, kind__in=list(EXECUTED_SIGN)
-    )
+    ).filter(line__fiscal_year=fiscal_year, kind__in=list(EXECUTED_SIGN))
     if not can_drill_down(user):
         return movements.none()
     scope = program_scope_ids(user)
