@@ -53,7 +53,7 @@ def test_sub_programs_are_created_through_the_service_and_audited(finance, promy
         "Program PROMYPE already has a sub-program with code JIWASA."
     ]
     evaluator = UserFactory(roles=[Role.EVALUATOR])
-    with pytest.raises(Exception, match="permission|permiso|not allowed|denied"):
+    with pytest.raises(Exception, match=r"permission|permiso|not allowed|denied"):
         services.create_subprogram(actor=evaluator, program=program, code="FASE2", name="Fase 2")
     assert SubProgram.objects.count() == 1
 
