@@ -283,3 +283,20 @@ def test_the_2020_execution_is_seeded_once_through_the_ledger(seeded):
     call_command("seed_demo", stdout=out)
     assert BudgetMovement.objects.count() == before
     assert "nothing to do" in out.getvalue()
+
+
+def test_a_sub_program_drills_down_to_its_movements(seeded):
+    from django.test import Client
+
+    from registry.models import User
+
+    client = Client(HTTP_ACCEPT_LANGUAGE="es")
+    client.force_login(User.objects.get(username="finanzas1"))
+    page = client.get("/reports/2020/program/PROMYPE/JIWASA/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "1.445.123,69" in text and "Conciliado" in text and "/reports/2020/program/PROMYPE/" in text
+    assert "993.441,69" not in text  # Fase 2's movement is not Jiwasa's
+    assert client.get("/reports/2020/program/PROMYPE/NOPE/").status_code == 404
+    assert client.get("/reports/2020/program/CETIP/JIWASA/").status_code == 404
+    assert Client().get("/reports/2020/program/PROMYPE/JIWASA/").status_code == 302  # sign in first
