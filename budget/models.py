@@ -209,7 +209,7 @@ class BudgetLine(models.Model):
 
     def __str__(self) -> str:
         program = self.program.code
-        if self.subprogram_id is not None:
+        if self.subprogram_id is not None and self.subprogram is not None:
             program = f"{program}/{self.subprogram.code}"
         text = f"{self.fiscal_year}/{program}/{self.source.code}"
         detail = " ".join(

@@ -191,6 +191,7 @@ def _subprogram_from(value, program: Program | None) -> SubProgram | None:
     """The sub-program (instance, or code within ``program``); ``None`` when not given."""
     if value is None or value == "":
         return None
+    subprogram: SubProgram | None
     if isinstance(value, SubProgram):
         subprogram = value
     else:
