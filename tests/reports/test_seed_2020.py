@@ -300,3 +300,31 @@ def test_a_sub_program_drills_down_to_its_movements(seeded):
     assert client.get("/reports/2020/program/PROMYPE/NOPE/").status_code == 404
     assert client.get("/reports/2020/program/CETIP/JIWASA/").status_code == 404
     assert Client().get("/reports/2020/program/PROMYPE/JIWASA/").status_code == 302  # sign in first
+
+
+def test_2020_xlsx_and_pdf_show_the_sub_programs_under_promype(seeded):
+    from openpyxl import load_workbook
+
+    from reports.exports import report_file
+
+    from .test_api import pdf_text
+
+    report = budget_execution(2020)
+    with translation.override("es"):
+        xlsx, pdf = report_file(report, "xlsx"), report_file(report, "pdf")
+    rows = [list(r) for r in load_workbook(io.BytesIO(xlsx.content)).active.iter_rows(values_only=True)]
+    codes = [r[0] for r in rows]
+    at = codes.index("PROMYPE")
+    assert [(r[0], r[1], r[2], r[3]) for r in rows[at + 1 : at + 3]] == [
+        ("FASE2", "Promype Fase 2", 14145572, 993441.69),
+        ("JIWASA", "Promype/Jiwasa", 1445501, 1445123.69),
+    ]
+    assert rows[at + 3][0] == "REGISTRO"
+    text = pdf_text(pdf.content)
+    assert (
+        text.index("PROMYPE")
+        < text.index("Promype Fase 2")
+        < text.index("Promype/Jiwasa")
+        < text.index("REGISTRO")
+    )
+    assert "993.441,69" in text and "1.445.123,69" in text and "100,0 %" in text
