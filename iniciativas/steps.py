@@ -371,10 +371,10 @@ def payment_confirmation_fields(task, case):
     return [
         Field("tranche", gettext_lazy("Tranche"), "integer", default=tranche.number if tranche else None),
         Field("payment_reference", gettext_lazy("Bank transfer reference"), "string"),
-        c31_field(),
         Field(
             "paid_on", gettext_lazy("Paid on"), "date", max=timezone.localdate(), default=timezone.localdate()
         ),
+        c31_field(),  # last: the fields before it keep their places
     ]
 
 

@@ -348,8 +348,8 @@ def payment_confirmation_fields(task, case):
     today = timezone.localdate()
     return [
         Field("payment_reference", gettext_lazy("Bank transfer reference"), "string"),
-        c31_field(),
         Field("paid_on", gettext_lazy("Paid on"), "date", max=today, default=today),
+        c31_field(),  # last: the fields before it keep their places
     ]
 
 
