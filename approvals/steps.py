@@ -197,6 +197,30 @@ def certification_field(program, amount) -> Field:
     )
 
 
+def c31_field() -> Field:
+    """The optional C-31 number (SIGEP expense voucher) a payment step records on the budget line."""
+    from django.utils.translation import gettext_lazy
+
+    return Field(
+        "c31_reference",
+        gettext_lazy("C-31 number (SIGEP expense voucher)"),
+        "string",
+        required=False,
+        help=gettext_lazy("Recorded with the payment on the budget line; leave empty if not issued yet."),
+    )
+
+
+def step_c31(ctx: StepContext) -> str:
+    """The C-31 number of the step's data, checked as the budget checks it ("" when not given);
+    a bad one is a ``data.c31_reference`` error and nothing changes."""
+    from budget.services import clean_c31
+
+    try:
+        return clean_c31(ctx.data.get("c31_reference", ""))
+    except ValidationError as exc:
+        raise ValidationError({"data.c31_reference": exc.message_dict["c31_reference"]}) from None
+
+
 # --- validation of the data of a decision ---------------------------------------------------------
 
 

@@ -36,6 +36,7 @@ class AuditAction(models.TextChoices):
     # Budget
     PROGRAM_CREATED = "budget.program_created", _("Program created")
     SOURCE_CREATED = "budget.source_created", _("Funding source created")
+    SUBPROGRAM_CREATED = "budget.subprogram_created", _("Sub-program or project created")
     BUDGET_LINE_CREATED = "budget.line_created", _("Budget line created")
     BUDGET_LINE_MODIFIED = "budget.line_modified", _("Budget line amount modified")
     BUDGET_RESERVED = "budget.reserved", _("Budget reserved (certification)")

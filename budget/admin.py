@@ -7,7 +7,7 @@ from typing import ClassVar
 from django.contrib import admin
 
 from . import services
-from .models import BudgetLine, BudgetMovement, FundingSource, Program
+from .models import BudgetLine, BudgetMovement, FundingSource, Program, SubProgram
 
 
 class _CreateThroughService(admin.ModelAdmin):
@@ -41,6 +41,31 @@ class FundingSourceAdmin(_CreateThroughService):
     service = staticmethod(services.create_source)
 
 
+@admin.register(SubProgram)
+class SubProgramAdmin(admin.ModelAdmin):
+    """Sub-programs and projects, created through ``services.create_subprogram``; never changed."""
+
+    fields = ["program", "code", "name"]
+    list_display = ["__str__", "program", "code", "name"]
+    list_filter = ["program"]
+    search_fields = ["code", "name"]
+    list_select_related = ["program"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["program", "code", "name"] if obj is not None else []
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        created = services.create_subprogram(
+            actor=request.user, program=obj.program, code=obj.code, name=obj.name
+        )
+        obj.pk = created.pk
+
+
 class _ReadOnly(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
@@ -57,8 +82,13 @@ class BudgetLineAdmin(_ReadOnly):
     list_display = [
         "__str__",
         "fiscal_year",
+        "da_ue",
         "program",
+        "subprogram",
+        "activity",
         "source",
+        "funder",
+        "object_of_expenditure",
         "amount_in_force",
         "reserved",
         "committed",
@@ -66,13 +96,13 @@ class BudgetLineAdmin(_ReadOnly):
         "paid",
         "available",
     ]
-    list_filter = ["fiscal_year", "program", "source"]
-    list_select_related = ["program", "source"]
+    list_filter = ["fiscal_year", "program", "subprogram", "source", "object_of_expenditure"]
+    list_select_related = ["program", "source", "subprogram"]
 
 
 @admin.register(BudgetMovement)
 class BudgetMovementAdmin(_ReadOnly):
-    list_display = ["id", "line", "kind", "amount", "case_code", "actor", "at"]
+    list_display = ["id", "line", "kind", "amount", "case_code", "c31_reference", "actor", "at"]
     list_filter = ["kind", "line__fiscal_year"]
-    search_fields = ["case_code", "description"]
-    list_select_related = ["line__program", "line__source", "actor"]
+    search_fields = ["case_code", "description", "c31_reference"]
+    list_select_related = ["line__program", "line__source", "line__subprogram", "actor"]

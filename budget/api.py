@@ -25,6 +25,7 @@ from .serializers import (
     FundingSourceSerializer,
     MovementSerializer,
     ProgramSerializer,
+    SubProgramSerializer,
 )
 
 BAD_REQUEST = OpenApiResponse(OpenApiTypes.OBJECT, description='{"field": ["message"]} or {"detail"}')
@@ -40,10 +41,16 @@ class BudgetLineFilter(filters.FilterSet):
     fiscal_year = IntegerFilter(field_name="fiscal_year", help_text="Fiscal year (gestión), e.g. 2026")
     program = filters.CharFilter(field_name="program__code", help_text="Program code, e.g. PROLECHE")
     source = filters.CharFilter(field_name="source__code", help_text="Funding source code, e.g. 10")
+    subprogram = filters.CharFilter(
+        field_name="subprogram__code", help_text="Sub-program or project code, e.g. JIWASA"
+    )
+    object_of_expenditure = filters.CharFilter(
+        field_name="object_of_expenditure", help_text="Objeto del gasto (partida), e.g. 25220"
+    )
 
     class Meta:
         model = BudgetLine
-        fields = ["fiscal_year", "program", "source"]
+        fields = ["fiscal_year", "program", "source", "subprogram", "object_of_expenditure"]
 
 
 class _CodeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -74,7 +81,23 @@ class ProgramViewSet(_CodeViewSet):
     create_service = staticmethod(services.create_program)
 
     def get_queryset(self):
-        return program_list()
+        return program_list().prefetch_related("subprograms__program")
+
+    @extend_schema(
+        summary="Add a sub-program or project to the program (finance, admin)",
+        request=SubProgramSerializer,
+        responses={201: SubProgramSerializer, 400: BAD_REQUEST, 403: DENIED, 404: NOT_FOUND},
+        tags=["budget"],
+    )
+    @action(detail=True, methods=["post"], url_path="subprograms")
+    def subprograms(self, request, code=None):
+        program = self.get_object()
+        serializer = SubProgramSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        subprogram = services.create_subprogram(
+            actor=request.user, program=program, **serializer.validated_data
+        )
+        return Response(SubProgramSerializer(subprogram).data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema_view(

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.money import AmountField
 
-from .models import MAX_FISCAL_YEAR, MIN_FISCAL_YEAR, FundingSource, Program
+from .models import MAX_FISCAL_YEAR, MIN_FISCAL_YEAR, FundingSource, Program, SubProgram
 
 
 class LineCreateForm(forms.Form):
@@ -27,11 +27,33 @@ class LineCreateForm(forms.Form):
         empty_label=_("— choose the funding source —"),
     )
     amount_in_force = AmountField(label=_("Amount in force (Bs)"))
+    # The SIGEP fields: optional; the service checks them (and that the sub-program is the program's).
+    subprogram = forms.ModelChoiceField(
+        label=_("Sub-program or project"),
+        queryset=SubProgram.objects.select_related("program").order_by("program__code", "code"),
+        required=False,
+        empty_label=_("— none —"),
+    )
+    da_ue = forms.CharField(label=_("DA/UE"), max_length=20, required=False, help_text=_("E.g. 01-0001"))
+    activity = forms.CharField(label=_("Activity"), max_length=20, required=False)
+    funder = forms.CharField(
+        label=_("Funding organization"),
+        max_length=20,
+        required=False,
+        help_text=_("Organismo financiador, e.g. 111"),
+    )
+    object_of_expenditure = forms.CharField(
+        label=_("Object of expenditure"),
+        max_length=20,
+        required=False,
+        help_text=_("Objeto del gasto (partida), e.g. 25220"),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["program"].label_from_instance = lambda p: f"{p.code} — {p.name}"
         self.fields["source"].label_from_instance = lambda s: f"{s.code} — {s.name}"
+        self.fields["subprogram"].label_from_instance = lambda s: f"{s} — {s.name}"
 
 
 class LineModifyForm(forms.Form):
@@ -50,4 +72,7 @@ class ExpenditureForm(forms.Form):
         label=_("Description"),
         max_length=500,
         help_text=_("What was paid: salaries, services, materials…"),
+    )
+    c31_reference = forms.CharField(
+        label=_("C-31 number (SIGEP expense voucher)"), max_length=30, required=False
     )

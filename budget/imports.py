@@ -31,6 +31,11 @@ def write_line(row: dict[str, str], actor) -> BudgetLine:
         program=row["program"].strip().upper(),
         source=row["source"].strip(),
         amount_in_force=plain_amount(row["amount_in_force"]),
+        da_ue=row["da_ue"].strip(),
+        subprogram=row["subprogram"].strip() or None,
+        activity=row["activity"].strip(),
+        funder=row["funder"].strip(),
+        object_of_expenditure=row["object_of_expenditure"].strip(),
     )
 
 
@@ -38,8 +43,9 @@ LINES = Importer(
     name="budget_lines",
     label=gettext_lazy("Budget lines of a year"),
     description=gettext_lazy(
-        "One budget line per row: fiscal year, program, funding source and the amount in force. Each "
-        "line is opened as on the budget page, within your program scopes, with its audit entry."
+        "One budget line per row: fiscal year, program, funding source and the amount in force, and the "
+        "SIGEP fields where the line has them. Each line is opened as on the budget page, within your "
+        "program scopes, with its audit entry."
     ),
     columns=(
         Column("fiscal_year", gettext_lazy("Fiscal year"), example="2027"),
@@ -51,12 +57,35 @@ LINES = Importer(
             help=gettext_lazy("2.500.000,00 or 2500000.00"),
             example="2.500.000,00",
         ),
+        Column("da_ue", gettext_lazy("DA/UE"), required=False, example="01-0001"),
+        Column(
+            "subprogram",
+            gettext_lazy("Sub-program or project (code)"),
+            required=False,
+            help=gettext_lazy("Empty: none"),
+            example="",
+        ),
+        Column("activity", gettext_lazy("Activity"), required=False, example="001"),
+        Column("funder", gettext_lazy("Funding organization"), required=False, example="111"),
+        Column(
+            "object_of_expenditure",
+            gettext_lazy("Object of expenditure (partida)"),
+            required=False,
+            example="25220",
+        ),
     ),
     write=write_line,
     permission=lambda user: allowed(user, "budget.create_line"),
-    key=lambda row: (row["fiscal_year"].strip(), row["program"].strip().upper(), row["source"].strip()),
+    key=lambda row: (
+        row["fiscal_year"].strip(),
+        row["program"].strip().upper(),
+        row["source"].strip(),
+        *(row[f].strip() for f in ("da_ue", "subprogram", "activity", "funder", "object_of_expenditure")),
+    ),
     key_column="program",
-    key_error=gettext_lazy("This year, program and source appear earlier in the file (row %(row)s)."),
+    key_error=gettext_lazy(
+        "This budget line (year, program, source and SIGEP fields) appears earlier in the file (row %(row)s)."
+    ),
 )
 
 register(LINES)

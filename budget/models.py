@@ -1,7 +1,9 @@
 """Budget (presupuesto): funding sources, programs, budget lines per fiscal year and their ledger.
 
-A budget line holds the amount in force (presupuesto vigente) of one program financed by one
-funding source in one fiscal year (gestión), and the money moving through it: reserved
+A budget line holds the amount in force (presupuesto vigente) of one budget item in the shape of the
+government's budget system (SIGEP): fiscal year (gestión), DA/UE, program, sub-program or project,
+activity, funding source (fuente), organismo financiador and objeto del gasto (partida); and the
+money moving through it: reserved
 (certification) → committed (agreement) → executed (devengado) → paid. The database itself holds
 the invariant (CheckConstraints): every figure is ≥ 0, reserved + committed + executed ≤ in force,
 and paid ≤ executed. Every move is one append-only ``BudgetMovement`` row, so each figure equals the
@@ -63,6 +65,30 @@ class Program(models.Model):
         return self.code
 
 
+class SubProgram(models.Model):
+    """A sub-program or project of a program (PROMYPE → JIWASA, PROMYPE FASE 2): budget lines may name
+    one; the reports roll its lines up into the program's total and drill down to a row per
+    sub-program. Staff scoping stays on the program."""
+
+    program = models.ForeignKey(
+        Program, on_delete=models.PROTECT, related_name="subprograms", verbose_name=_("program")
+    )
+    code = models.CharField(_("code"), max_length=20)
+    name = models.CharField(_("name"), max_length=200)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["program__code", "code"]
+        verbose_name = _("sub-program or project")
+        verbose_name_plural = _("sub-programs and projects")
+        constraints = [
+            models.UniqueConstraint(fields=["program", "code"], name="budget_subprogram_unique_code"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.program.code}/{self.code}"
+
+
 class ProgramUserObjectPermission(UserObjectPermissionBase):
     content_object = models.ForeignKey(Program, on_delete=models.CASCADE)
 
@@ -71,8 +97,24 @@ class ProgramGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(Program, on_delete=models.CASCADE)
 
 
+# The SIGEP key of a budget line besides the fiscal year, program and source. Codes, "" when not given.
+SIGEP_CODE_FIELDS = ("da_ue", "activity", "funder", "object_of_expenditure")
+LINE_KEY_FIELDS = (
+    "fiscal_year",
+    "da_ue",
+    "program",
+    "subprogram",
+    "activity",
+    "source",
+    "funder",
+    "object_of_expenditure",
+)
+
+
 class BudgetLine(models.Model):
-    """Program x funding source x fiscal year, with the amount in force and the money moved."""
+    """One SIGEP budget item — fiscal year x DA/UE x program (and sub-program or project) x activity x
+    source x organismo financiador x objeto del gasto — with the amount in force and the money moved.
+    A line created without the SIGEP fields keeps them empty (year x program x source, as before)."""
 
     fiscal_year = models.PositiveSmallIntegerField(
         _("fiscal year"),
@@ -83,6 +125,39 @@ class BudgetLine(models.Model):
     )
     source = models.ForeignKey(
         FundingSource, on_delete=models.PROTECT, related_name="lines", verbose_name=_("funding source")
+    )
+    da_ue = models.CharField(
+        _("DA/UE"),
+        max_length=20,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("SIGEP administrative direction / executing unit, e.g. 01-0001"),
+    )
+    subprogram = models.ForeignKey(
+        SubProgram,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="lines",
+        verbose_name=_("sub-program or project"),
+    )
+    activity = models.CharField(_("activity"), max_length=20, blank=True, default="", db_default="")
+    funder = models.CharField(
+        _("funding organization"),
+        max_length=20,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("SIGEP organismo financiador, e.g. 111 (TGN)"),
+    )
+    object_of_expenditure = models.CharField(
+        _("object of expenditure"),
+        max_length=20,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("SIGEP objeto del gasto (partida), e.g. 25220"),
     )
     amount_in_force = models.DecimalField(_("amount in force"), default=ZERO, **MONEY)
     reserved = models.DecimalField(_("reserved"), default=ZERO, **MONEY)
@@ -97,8 +172,17 @@ class BudgetLine(models.Model):
         verbose_name = _("budget line")
         verbose_name_plural = _("budget lines")
         constraints = [
+            # The SIGEP key. Two constraints, as a NULL sub-program never equals another NULL in a
+            # unique index (portable: partial indexes exist on SQLite and PostgreSQL).
             models.UniqueConstraint(
-                fields=["fiscal_year", "program", "source"], name="budget_line_unique_year_program_source"
+                fields=[f for f in LINE_KEY_FIELDS if f != "subprogram"],
+                condition=Q(subprogram__isnull=True),
+                name="budget_line_unique_sigep_key",
+            ),
+            models.UniqueConstraint(
+                fields=list(LINE_KEY_FIELDS),
+                condition=Q(subprogram__isnull=False),
+                name="budget_line_unique_sigep_key_sub",
             ),
             models.CheckConstraint(
                 condition=Q(fiscal_year__gte=MIN_FISCAL_YEAR) & Q(fiscal_year__lte=MAX_FISCAL_YEAR),
@@ -127,7 +211,14 @@ class BudgetLine(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.fiscal_year}/{self.program.code}/{self.source.code}"
+        program = self.program.code
+        if self.subprogram_id is not None and self.subprogram is not None:
+            program = f"{program}/{self.subprogram.code}"
+        text = f"{self.fiscal_year}/{program}/{self.source.code}"
+        detail = " ".join(
+            v for v in (self.da_ue, self.activity, self.funder, self.object_of_expenditure) if v
+        )
+        return f"{text} ({detail})" if detail else text
 
     @property
     def used(self) -> Decimal:
@@ -186,6 +277,14 @@ class BudgetMovement(models.Model):
     at = models.DateTimeField(_("at"), default=timezone.now)
     date = models.DateField(_("date"), null=True, blank=True)
     description = models.CharField(_("description"), max_length=500, blank=True)
+    c31_reference = models.CharField(
+        _("C-31 reference"),
+        max_length=30,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("SIGEP expense voucher (comprobante de ejecución de gastos C-31) number"),
+    )
 
     objects = BudgetMovementQuerySet.as_manager()
 

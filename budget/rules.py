@@ -18,6 +18,12 @@ def can_create_program(user, obj=None) -> bool:
     return _finance_or_admin(user)
 
 
+@rule("budget.create_subprogram")
+def can_create_subprogram(user, program: Program | None = None) -> bool:
+    """Finance and administrators, within their program scopes."""
+    return _finance_or_admin(user) and (program is None or in_program_scope(user, program))
+
+
 @rule("budget.create_source")
 def can_create_source(user, obj=None) -> bool:
     return _finance_or_admin(user)

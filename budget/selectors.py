@@ -120,7 +120,7 @@ def source_get(code: str) -> FundingSource:
 def line_list_for(user, *, fiscal_year=None, program=None, source=None) -> QuerySet[BudgetLine]:
     """The budget lines ``user`` may see (staff, within their program scopes), optionally filtered by
     fiscal year, program (instance or code) and source (instance or code)."""
-    lines = BudgetLine.objects.select_related("program", "source")
+    lines = BudgetLine.objects.select_related("program", "source", "subprogram")
     if not can_view_budget(user):
         return lines.none()
     scope = program_scope_ids(user)
@@ -140,7 +140,9 @@ def line_list_for(user, *, fiscal_year=None, program=None, source=None) -> Query
             if isinstance(source, FundingSource)
             else lines.filter(source__code=source)
         )
-    return lines.order_by("-fiscal_year", "program__code", "source__code")
+    return lines.order_by(
+        "-fiscal_year", "program__code", "subprogram__code", "source__code", "object_of_expenditure", "pk"
+    )
 
 
 def line_summary_for(user, fiscal_year: int) -> dict | None:

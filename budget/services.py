@@ -39,14 +39,17 @@ from cases.permissions import require
 from .models import (
     FIGURE_DELTAS,
     LINE_FIGURES,
+    LINE_KEY_FIELDS,
     MAX_FISCAL_YEAR,
     MIN_FISCAL_YEAR,
+    SIGEP_CODE_FIELDS,
     BudgetLine,
     BudgetMovement,
     FundingSource,
     Program,
     ProgramGroupObjectPermission,
     ProgramUserObjectPermission,
+    SubProgram,
 )
 from .selectors import case_figures
 
@@ -55,6 +58,10 @@ PROGRAM_PERMISSION = "budget.work_in_program"
 MANAGER_CODENAME = "manage_program"
 MANAGER_PERMISSION = f"budget.{MANAGER_CODENAME}"
 CODE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+# SIGEP codes (DA/UE, activity, organismo financiador, partida) and C-31 numbers: also "/" and ".".
+SIGEP_CHARS = CODE_CHARS | {"/", "."}
+SIGEP_CODE_LENGTH = 20
+C31_LENGTH = 30
 
 AUDIT_ACTION = {
     Kind.RESERVE: AuditAction.BUDGET_RESERVED,
@@ -113,6 +120,29 @@ def _clean_name(value, field: str = "name", max_length: int = 200) -> str:
     return name
 
 
+def clean_sigep_code(value, field: str, max_length: int = SIGEP_CODE_LENGTH) -> str:
+    """An optional SIGEP code ("" when not given): letters, digits, "-", "_", "/" and ".", upper case."""
+    code = str(value if value is not None else "").strip().upper()
+    if len(code) > max_length or not set(code) <= SIGEP_CHARS:
+        raise ValidationError(
+            {
+                field: [
+                    ValidationError(
+                        _("Use up to %(max)s letters, digits, hyphens, slashes or dots.")
+                        % {"max": max_length},
+                        code="invalid",
+                    )
+                ]
+            }
+        )
+    return code
+
+
+def clean_c31(value) -> str:
+    """The number of a C-31 (SIGEP expense voucher), optional: "" when not given."""
+    return clean_sigep_code(value, "c31_reference", C31_LENGTH)
+
+
 def _clean_fiscal_year(value) -> int:
     try:
         year = int(str(value).strip())
@@ -157,6 +187,43 @@ def _source_from(value) -> FundingSource:
             }
         )
     return source
+
+
+def _subprogram_from(value, program: Program | None) -> SubProgram | None:
+    """The sub-program (instance, or code within ``program``); ``None`` when not given."""
+    if value is None or value == "":
+        return None
+    subprogram: SubProgram | None
+    if isinstance(value, SubProgram):
+        subprogram = value
+    else:
+        code = str(value).strip().upper()
+        subprogram = SubProgram.objects.filter(program=program, code=code).first() if program else None
+        if subprogram is None:
+            raise ValidationError(
+                {
+                    "subprogram": [
+                        ValidationError(
+                            _("Unknown sub-program %(code)s of program %(program)s.")
+                            % {"code": code, "program": program.code if program else "—"},
+                            code="unknown",
+                        )
+                    ]
+                }
+            )
+    if program is not None and subprogram.program_id != program.pk:
+        raise ValidationError(
+            {
+                "subprogram": [
+                    ValidationError(
+                        _("Sub-program %(code)s does not belong to program %(program)s.")
+                        % {"code": subprogram.code, "program": program.code},
+                        code="other_program",
+                    )
+                ]
+            }
+        )
+    return subprogram
 
 
 def _collect(*cleaners) -> list:
@@ -209,50 +276,122 @@ def create_source(*, actor, code, name) -> FundingSource:
     return source
 
 
+@transaction.atomic
+def create_subprogram(*, actor, program, code, name) -> SubProgram:
+    """A sub-program or project of ``program`` (finance/admin, within their program scopes)."""
+    require(actor, "budget.create_subprogram")
+    program, code, name = _collect(
+        lambda: _program_from(program), lambda: clean_code(code, max_length=20), lambda: _clean_name(name)
+    )
+    require(actor, "budget.create_subprogram", program)
+    message = _("Program %(program)s already has a sub-program with code %(code)s.") % {
+        "program": program.code,
+        "code": code,
+    }
+    if SubProgram.objects.filter(program=program, code=code).exists():
+        raise _duplicate_code(message)
+    subprogram = SubProgram(program=program, code=code, name=name)
+    try:
+        with transaction.atomic():
+            subprogram.save()
+    except IntegrityError:
+        raise _duplicate_code(message) from None
+    audit.record(
+        AuditAction.SUBPROGRAM_CREATED,
+        actor=actor,
+        subject=subprogram,
+        data={"program": program.code, "code": code, "name": name},
+    )
+    return subprogram
+
+
 def _duplicate_code(message: str) -> ValidationError:
     return ValidationError({"code": [ValidationError(message, code="unique")]})
 
 
-def _duplicate_line(year: int, program: Program, source: FundingSource) -> ValidationError:
+def _duplicate_line(line: BudgetLine) -> ValidationError:
+    if not line.subprogram_id and not any(getattr(line, f) for f in SIGEP_CODE_FIELDS):
+        return ValidationError(
+            _(
+                "A budget line for fiscal year %(year)s, program %(program)s and source %(source)s "
+                "already exists."
+            )
+            % {"year": line.fiscal_year, "program": line.program.code, "source": line.source.code},
+            code="unique",
+        )
     return ValidationError(
-        _("A budget line for fiscal year %(year)s, program %(program)s and source %(source)s already exists.")
-        % {"year": year, "program": program.code, "source": source.code},
+        _("Budget line %(line)s already exists.") % {"line": line},
         code="unique",
     )
 
 
+def line_key(line: BudgetLine) -> dict:
+    """The SIGEP key of ``line`` as filter arguments (``LINE_KEY_FIELDS``)."""
+    return {field: getattr(line, field) for field in LINE_KEY_FIELDS}
+
+
 @transaction.atomic
-def create_budget_line(*, actor, fiscal_year, program, source, amount_in_force) -> BudgetLine:
-    """Open a budget line (finance/admin, within their program scopes) with its amount in force."""
+def create_budget_line(
+    *,
+    actor,
+    fiscal_year,
+    program,
+    source,
+    amount_in_force,
+    da_ue="",
+    subprogram=None,
+    activity="",
+    funder="",
+    object_of_expenditure="",
+) -> BudgetLine:
+    """Open a budget line (finance/admin, within their program scopes) with its amount in force.
+
+    The SIGEP fields are optional (``""``/``None`` when not given); ``subprogram`` is a
+    ``SubProgram`` or its code within ``program``. The line's key is all of them together: two lines
+    may share year, program and source when they differ in any SIGEP field."""
     require(actor, "budget.create_line")
-    fiscal_year, program, source, amount = _collect(
+    fiscal_year, program, source, amount, da_ue, activity, funder, partida = _collect(
         lambda: _clean_fiscal_year(fiscal_year),
         lambda: _program_from(program),
         lambda: _source_from(source),
         lambda: clean_amount(amount_in_force, "amount_in_force", allow_zero=True),
+        lambda: clean_sigep_code(da_ue, "da_ue"),
+        lambda: clean_sigep_code(activity, "activity"),
+        lambda: clean_sigep_code(funder, "funder"),
+        lambda: clean_sigep_code(object_of_expenditure, "object_of_expenditure"),
     )
+    (subprogram,) = _collect(lambda: _subprogram_from(subprogram, program))
     require(actor, "budget.create_line", program)
-    if BudgetLine.objects.filter(fiscal_year=fiscal_year, program=program, source=source).exists():
-        raise _duplicate_line(fiscal_year, program, source)
-    line = BudgetLine(fiscal_year=fiscal_year, program=program, source=source, amount_in_force=amount)
+    line = BudgetLine(
+        fiscal_year=fiscal_year,
+        program=program,
+        source=source,
+        amount_in_force=amount,
+        da_ue=da_ue,
+        subprogram=subprogram,
+        activity=activity,
+        funder=funder,
+        object_of_expenditure=partida,
+    )
+    if BudgetLine.objects.filter(**line_key(line)).exists():
+        raise _duplicate_line(line)
     try:
         with transaction.atomic():
             line.save()
     except IntegrityError:
-        raise _duplicate_line(fiscal_year, program, source) from None
+        raise _duplicate_line(line) from None
     if amount > 0:
         BudgetMovement.objects.create(line=line, kind=Kind.ALLOCATE, amount=amount, actor=actor)
-    audit.record(
-        AuditAction.BUDGET_LINE_CREATED,
-        actor=actor,
-        subject=line,
-        data={
-            "fiscal_year": fiscal_year,
-            "program": program.code,
-            "source": source.code,
-            "amount_in_force": amount,
-        },
-    )
+    data = {
+        "fiscal_year": fiscal_year,
+        "program": program.code,
+        "source": source.code,
+        "amount_in_force": amount,
+    }
+    data.update({f: getattr(line, f) for f in SIGEP_CODE_FIELDS if getattr(line, f)})
+    if subprogram is not None:
+        data["subprogram"] = subprogram.code
+    audit.record(AuditAction.BUDGET_LINE_CREATED, actor=actor, subject=line, data=data)
     return line
 
 
@@ -364,7 +503,11 @@ def _holds_program_perm(user_or_group, program: Program, *, codename: str = "wor
 
 def _lock_line(line: BudgetLine | int) -> BudgetLine:
     pk = line.pk if isinstance(line, BudgetLine) else line
-    return BudgetLine.objects.select_for_update(of=("self",)).select_related("program", "source").get(pk=pk)
+    return (
+        BudgetLine.objects.select_for_update(of=("self",))
+        .select_related("program", "source", "subprogram")
+        .get(pk=pk)
+    )
 
 
 def _case_reference(case) -> tuple[ContentType | None, int | None, str]:
@@ -466,9 +609,17 @@ def _write_figures(line: BudgetLine, kind: str, amount: Decimal) -> BudgetLine:
 
 @tx.atomic
 def _move(
-    line, kind: Kind, amount, *, actor, case=None, description: str = "", date: dt.date | None = None
+    line,
+    kind: Kind,
+    amount,
+    *,
+    actor,
+    case=None,
+    description: str = "",
+    date: dt.date | None = None,
+    c31_reference="",
 ) -> BudgetMovement:
-    amount = clean_amount(amount)
+    amount, c31 = _collect(lambda: clean_amount(amount), lambda: clean_c31(c31_reference))
     case_type, case_id, case_code = _case_reference(case)
     line = _lock_line(line)
     _check(line, kind, amount, case_code)
@@ -483,6 +634,7 @@ def _move(
         actor=actor,
         date=date,
         description=description,
+        c31_reference=c31,
     )
     data = {
         "movement": movement.pk,
@@ -498,6 +650,8 @@ def _move(
         data["date"] = date
     if description:
         data["description"] = description
+    if c31:
+        data["c31_reference"] = c31
     audit.record(AUDIT_ACTION[kind], actor=actor, subject=line, data=data, case=case_code)
     return movement
 
@@ -537,19 +691,20 @@ def release_commitment(line, amount, *, actor, case=None) -> BudgetMovement:
     return _move(line, Kind.RELEASE_COMMITMENT, amount, actor=actor, case=case)
 
 
-def execute(line, amount, *, actor, case=None) -> BudgetMovement:
-    """Disbursement ordered / delivery made (devengado): turn part of the commitment into execution."""
-    return _move(line, Kind.EXECUTE, amount, actor=actor, case=case)
+def execute(line, amount, *, actor, case=None, c31_reference="") -> BudgetMovement:
+    """Disbursement ordered / delivery made (devengado): turn part of the commitment into execution.
+    ``c31_reference``: the number of the SIGEP expense voucher (C-31), when the caller has it."""
+    return _move(line, Kind.EXECUTE, amount, actor=actor, case=case, c31_reference=c31_reference)
 
 
-def pay(line, amount, *, actor, case=None) -> BudgetMovement:
-    """Payment confirmed for executed (accrued) money."""
-    return _move(line, Kind.PAY, amount, actor=actor, case=case)
+def pay(line, amount, *, actor, case=None, c31_reference="") -> BudgetMovement:
+    """Payment confirmed for executed (accrued) money, with its C-31 number when given."""
+    return _move(line, Kind.PAY, amount, actor=actor, case=case, c31_reference=c31_reference)
 
 
-def refund(line, amount, *, actor, case=None) -> BudgetMovement:
+def refund(line, amount, *, actor, case=None, c31_reference="") -> BudgetMovement:
     """Unspent balance returned (devolución de saldos): reduces executed and paid, freeing the money."""
-    return _move(line, Kind.REFUND, amount, actor=actor, case=case)
+    return _move(line, Kind.REFUND, amount, actor=actor, case=case, c31_reference=c31_reference)
 
 
 def _clean_expenditure_date(value, line: BudgetLine) -> dt.date:
@@ -579,14 +734,24 @@ def _clean_expenditure_date(value, line: BudgetLine) -> dt.date:
 
 
 @transaction.atomic
-def record_expenditure(line, *, actor, amount, date, description) -> BudgetMovement:
-    """Operating expenditure (salaries, services) executed directly against a line (finance only);
-    refused when it exceeds what is available."""
+def record_expenditure(line, *, actor, amount, date, description, c31_reference="") -> BudgetMovement:
+    """Operating expenditure (salaries, services) executed directly against a line (finance only),
+    with the number of its C-31 when given; refused when it exceeds what is available."""
     locked = _lock_line(line)
     require(actor, "budget.record_expenditure", locked)
-    amount, day, description = _collect(
+    amount, day, description, c31 = _collect(
         lambda: clean_amount(amount),
         lambda: _clean_expenditure_date(date, locked),
         lambda: _clean_name(description, "description", 500),
+        lambda: clean_c31(c31_reference),
     )
-    return _move(locked, Kind.EXPENDITURE, amount, actor=actor, case=None, description=description, date=day)
+    return _move(
+        locked,
+        Kind.EXPENDITURE,
+        amount,
+        actor=actor,
+        case=None,
+        description=description,
+        date=day,
+        c31_reference=c31,
+    )

@@ -22,8 +22,10 @@ from approvals.steps import (
     Scoring,
     StepContext,
     StepSpec,
+    c31_field,
     certification_field,
     register,
+    step_c31,
 )
 from budget import services as budget
 from budget.services import bs
@@ -381,6 +383,7 @@ def payment_confirmation_fields(task, case):
         Field(
             "paid_on", gettext_lazy("Paid on"), "date", max=timezone.localdate(), default=timezone.localdate()
         ),
+        c31_field(),  # last: the fields before it keep their places
     ]
 
 
@@ -389,6 +392,7 @@ def handle_payment_confirmation(ctx: StepContext):
     tranche = case.tranches.select_for_update().filter(state=Tranche.State.ORDERED).order_by("number").first()
     if tranche is None or tranche.number != ctx.data["tranche"]:
         raise ValidationError({"data.tranche": [_("That tranche is not awaiting payment.")]})
+    c31 = step_c31(ctx)
     reference = ctx.data["payment_reference"]
     payments.record_reference(reference, case)
     tranche.state = Tranche.State.PAID
@@ -396,8 +400,10 @@ def handle_payment_confirmation(ctx: StepContext):
     tranche.confirmed_at = timezone.now()
     tranche.payment_reference = reference
     tranche.save()
-    budget.pay(case.budget_line, tranche.amount, actor=ctx.actor, case=case)
+    budget.pay(case.budget_line, tranche.amount, actor=ctx.actor, case=case, c31_reference=c31)
     ctx.audit_data.update({"tranche": tranche.number, "amount": tranche.amount})
+    if c31:
+        ctx.audit_data["c31_reference"] = c31
     # The applicant is told it was paid (number and amount), after commit.
     notifications.after_payment(
         case_type=KIND,

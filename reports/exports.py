@@ -9,6 +9,7 @@ names and plain decimals (``"987934.29"``).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import zoneinfo
@@ -104,14 +105,20 @@ def _csv_row(fiscal_year: int, table: str, row: ExecutionRow) -> list:
 
 
 def csv_text(report: BudgetExecution) -> str:
-    """One flat table: ``table`` is ``source``, ``program`` or ``total``; decimals with a dot, no
-    grouping; UTF-8 with a BOM so spreadsheets read the accents right."""
+    """One flat table: ``table`` is ``source``, ``program``, ``subprogram`` (after its program, code
+    ``PROGRAM/SUBPROGRAM``, ``PROGRAM/`` for the program's lines that name none) or ``total``;
+    decimals with a dot, no grouping; UTF-8 with a BOM so spreadsheets read the accents right."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     year = report.fiscal_year
     writer.writerows(_csv_row(year, "source", row) for row in report.by_source)
-    writer.writerows(_csv_row(year, "program", row) for row in report.by_program)
+    for program in report.by_program:
+        writer.writerow(_csv_row(year, "program", program))
+        writer.writerows(
+            _csv_row(year, "subprogram", dataclasses.replace(sub, code=f"{program.code}/{sub.code}"))
+            for sub in program.subprograms
+        )
     writer.writerow(_csv_row(year, "total", report.total))
     return "\ufeff" + out.getvalue()
 
@@ -132,6 +139,11 @@ def column_headers(kind: str) -> list[str]:
         _("Balance"),
         _("Percent executed"),
     ]
+
+
+def subprogram_code(row: ExecutionRow) -> str:
+    """How a sub-program row is labelled in the files: its code, "—" for the program's own lines."""
+    return row.code or "—"
 
 
 def xlsx_bytes(report: BudgetExecution) -> bytes:
@@ -160,11 +172,18 @@ def xlsx_bytes(report: BudgetExecution) -> bytes:
             cell.fill = header_fill
             cell.alignment = Alignment(wrap_text=True, vertical="top")
         sheet.cell(sheet.max_row, 7).font = Font(italic=True, color="4F5B62")
-        for row in (*rows, report.total):
+        flat = [(row, False) for row in rows]
+        if kind == "program":  # each program, then its sub-programs (indented, italic)
+            flat = [
+                (r, is_sub)
+                for row in rows
+                for r, is_sub in [(row, False), *((s, True) for s in row.subprograms)]
+            ]
+        for row, is_sub in (*flat, (report.total, False)):
             is_total = row is report.total
             sheet.append(
                 [
-                    _("TOTAL") if is_total else row.code,
+                    _("TOTAL") if is_total else subprogram_code(row) if is_sub else row.code,
                     "" if is_total else _text_safe(row.name),
                     row.in_force,
                     row.executed,
@@ -178,6 +197,10 @@ def xlsx_bytes(report: BudgetExecution) -> bytes:
             for cell in cells[2:5]:
                 cell.number_format = XLSX_MONEY
             cells[5].number_format = XLSX_PERCENT
+            if is_sub:
+                for cell in cells[:6]:
+                    cell.font = Font(italic=True, color="4F5B62")
+                cells[0].alignment = cells[1].alignment = Alignment(indent=1)
             if is_total:
                 for cell in cells[:6]:
                     cell.font = bold

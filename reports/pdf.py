@@ -25,6 +25,7 @@ from .exports import (
     column_headers,
     generated_at_text,
     report_title,
+    subprogram_code,
     summary_text,
 )
 from .selectors import Attainment, BudgetExecution, ExecutionRow, ProgramAttainment
@@ -68,6 +69,14 @@ def _styles():
             spaceAfter=5,
         ),
         "cell": ParagraphStyle("cell", parent=base, fontSize=8.5, leading=10.5),
+        "sub": ParagraphStyle(
+            "sub",
+            parent=base,
+            fontName="Helvetica-Oblique",
+            fontSize=8,
+            leading=10,
+            textColor=colors.HexColor(MUTED),
+        ),
         "head": ParagraphStyle("head", parent=base, fontName="Helvetica-Bold", fontSize=8, leading=10),
         "head_num": ParagraphStyle(
             "head_num", parent=base, fontName="Helvetica-Bold", fontSize=8, leading=10, alignment=TA_RIGHT
@@ -90,6 +99,7 @@ def _table(kind: str, rows: tuple[ExecutionRow, ...], total: ExecutionRow, style
         [Paragraph(escape(headers[0]), styles["head"]), Paragraph(escape(headers[1]), styles["head"])]
         + [Paragraph(escape(h), styles["head_num"]) for h in headers[2:]]
     ]
+    sub_rows = []
     for row in rows:
         data.append(
             [
@@ -101,6 +111,18 @@ def _table(kind: str, rows: tuple[ExecutionRow, ...], total: ExecutionRow, style
                 percent(row.percent),
             ]
         )
+        for sub in row.subprograms:  # drill-down: indented, muted, under its program
+            sub_rows.append(len(data))
+            data.append(
+                [
+                    "  " + subprogram_code(sub),
+                    Paragraph(escape(sub.name), styles["sub"]),
+                    money(sub.in_force),
+                    money(sub.executed),
+                    money(sub.balance),
+                    percent(sub.percent),
+                ]
+            )
     data.append(
         [
             "",
@@ -133,6 +155,15 @@ def _table(kind: str, rows: tuple[ExecutionRow, ...], total: ExecutionRow, style
                 ("BOTTOMPADDING", (0, 0), (-1, -1), 3.5),
                 ("LEFTPADDING", (0, 0), (-1, -1), 4),
                 ("RIGHTPADDING", (0, 0), (-1, -1), 4),
+                *(
+                    style
+                    for i in sub_rows
+                    for style in (
+                        ("FONT", (0, i), (-1, i), "Helvetica-Oblique", 8),
+                        ("TEXTCOLOR", (0, i), (-1, i), colors.HexColor(MUTED)),
+                        ("LEFTPADDING", (0, i), (1, i), 12),
+                    )
+                ),
             ]
         )
     )

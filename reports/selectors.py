@@ -18,6 +18,7 @@ nothing in force has nothing executed either.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import zoneinfo
 from collections.abc import Iterable, Mapping
@@ -78,12 +79,16 @@ def execution_percent(executed: Decimal, in_force: Decimal) -> Decimal | None:
 
 @dataclass(frozen=True)
 class ExecutionRow:
-    """One row of a table: a funding source, a program, or the total (``code`` empty)."""
+    """One row of a table: a funding source, a program, a program's sub-program (``code`` empty: the
+    program's lines that name no sub-program), or the total (``code`` empty)."""
 
     code: str
     name: str
     in_force: Decimal
     executed: Decimal
+    # A program's drill-down: one row per sub-program or project its lines name (and one, code "",
+    # for its lines that name none), adding up to the program's row; empty when no line names one.
+    subprograms: tuple[ExecutionRow, ...] = ()
 
     @property
     def balance(self) -> Decimal:
@@ -108,6 +113,14 @@ class BudgetExecution:
     @property
     def is_empty(self) -> bool:
         return not self.by_source
+
+    @property
+    def published_rows(self) -> tuple[tuple[ExecutionRow, ExecutionRow | None], ...]:
+        """The table by program at its finest level, as SIGEP and the accountability report print it:
+        ``(program, sub-program)`` per sub-program row, ``(program, None)`` for a program without."""
+        return tuple(
+            (program, sub) for program in self.by_program for sub in (program.subprograms or (None,))
+        )
 
 
 # --- Fiscal years and access ----------------------------------------------------------------------------
@@ -204,6 +217,34 @@ def _group(lines: Iterable[Mapping[str, Any]], prefix: str) -> tuple[dict[str, l
     return groups, names
 
 
+def _with_subprograms(programs: tuple[ExecutionRow, ...], lines: list[dict]) -> tuple[ExecutionRow, ...]:
+    """Each program row with its drill-down by sub-program (only programs some line of which names
+    one); the sub-program rows of a program add up to it, as they share its lines."""
+    named = {line["program__code"] for line in lines if line["subprogram__code"] is not None}
+    if not named:
+        return programs
+    nameless = _("Without sub-program")
+    out = []
+    for program in programs:
+        if program.code not in named:
+            out.append(program)
+            continue
+        groups: dict[str, list] = {}
+        names: dict[str, str] = {}
+        for line in lines:
+            if line["program__code"] != program.code:
+                continue
+            code = line["subprogram__code"] or ""
+            names[code] = line["subprogram__name"] or nameless
+            figures = groups.setdefault(code, [ZERO, ZERO])
+            figures[0] += line["amount_in_force"]
+            figures[1] += line["executed"]
+        # Named sub-programs first (by code), then the program's own lines.
+        rows = sorted(_rows(groups, names), key=lambda row: (row.code == "", row.code))
+        out.append(dataclasses.replace(program, subprograms=tuple(rows)))
+    return tuple(out)
+
+
 def budget_execution(fiscal_year: int, *, check_ledger: bool = True) -> BudgetExecution:
     """Budget execution of ``fiscal_year`` by funding source and by program, with the total.
 
@@ -215,12 +256,21 @@ def budget_execution(fiscal_year: int, *, check_ledger: bool = True) -> BudgetEx
     for operators).
     """
     keep = is_closed(fiscal_year)
-    fields = ["pk", "program__code", "program__name", "source__code", "source__name", *LINE_FIGURES]
+    fields = [
+        "pk",
+        "program__code",
+        "program__name",
+        "subprogram__code",
+        "subprogram__name",
+        "source__code",
+        "source__name",
+        *LINE_FIGURES,
+    ]
     if keep and check_ledger:
         fields += ledger.SNAPSHOT_FIELDS
     lines = list(BudgetLine.objects.filter(fiscal_year=fiscal_year).order_by().values(*fields))
     by_source = _rows(*_group(lines, "source"))
-    by_program = _rows(*_group(lines, "program"))
+    by_program = _with_subprograms(_rows(*_group(lines, "program")), lines)
     reconciles = ledger.reconciles(lines, keep=keep) if check_ledger else None
     total = ExecutionRow(
         code="",
@@ -242,13 +292,20 @@ def budget_execution(fiscal_year: int, *, check_ledger: bool = True) -> BudgetEx
 # --- Drill-down: the ledger movements behind an executed figure -----------------------------------------
 
 
-def execution_movements(user, fiscal_year: int, *, program: str | None = None, source: str | None = None):
+def execution_movements(
+    user,
+    fiscal_year: int,
+    *,
+    program: str | None = None,
+    source: str | None = None,
+    subprogram: str | None = None,
+):
     """The movements (execution, operating expenditure, refund) that make up the executed figure of
-    ``program`` or ``source`` in ``fiscal_year``, in the order recorded, within the user's program scopes.
-    Empty for users who may not drill down."""
-    movements = BudgetMovement.objects.select_related("line__program", "line__source", "case_type").filter(
-        line__fiscal_year=fiscal_year, kind__in=list(EXECUTED_SIGN)
-    )
+    ``program`` (or of one of its sub-programs, ``subprogram``) or ``source`` in ``fiscal_year``, in
+    the order recorded, within the user's program scopes. Empty for users who may not drill down."""
+    movements = BudgetMovement.objects.select_related(
+        "line__program", "line__source", "line__subprogram", "case_type"
+    ).filter(line__fiscal_year=fiscal_year, kind__in=list(EXECUTED_SIGN))
     if not can_drill_down(user):
         return movements.none()
     scope = program_scope_ids(user)
@@ -256,6 +313,8 @@ def execution_movements(user, fiscal_year: int, *, program: str | None = None, s
         movements = movements.filter(line__program_id__in=scope)
     if program is not None:
         movements = movements.filter(line__program__code=program)
+    if subprogram is not None:
+        movements = movements.filter(line__subprogram__code=subprogram)
     if source is not None:
         movements = movements.filter(line__source__code=source)
     return movements.order_by("at", "id")

@@ -43,12 +43,42 @@ class SourceExecutionSerializer(ExecutionFiguresSerializer):
         return {name: fields[name] for name in self.Meta.fields}
 
 
-class ProgramExecutionSerializer(ExecutionFiguresSerializer):
-    program = serializers.CharField(source="code", read_only=True, help_text=_("Program code"))
+class SubProgramExecutionSerializer(ExecutionFiguresSerializer):
+    subprogram = serializers.CharField(
+        source="code",
+        read_only=True,
+        allow_null=True,
+        help_text=_("Sub-program or project code; null for the program's lines that name none"),
+    )
     name = serializers.CharField(read_only=True)
 
     class Meta:
-        fields = ("program", "name", "in_force", "executed", "balance", "percent")
+        fields = ("subprogram", "name", "in_force", "executed", "balance", "percent")
+
+    def get_fields(self):
+        fields = super().get_fields()
+        return {name: fields[name] for name in self.Meta.fields}
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["subprogram"] = data["subprogram"] or None
+        return data
+
+
+class ProgramExecutionSerializer(ExecutionFiguresSerializer):
+    program = serializers.CharField(source="code", read_only=True, help_text=_("Program code"))
+    name = serializers.CharField(read_only=True)
+    subprograms = SubProgramExecutionSerializer(
+        many=True,
+        read_only=True,
+        help_text=_(
+            "Drill-down: one row per sub-program or project, adding up to the program's row; "
+            "empty when none of its lines names one"
+        ),
+    )
+
+    class Meta:
+        fields = ("program", "name", "in_force", "executed", "balance", "percent", "subprograms")
 
     def get_fields(self):
         fields = super().get_fields()

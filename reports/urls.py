@@ -33,4 +33,10 @@ urlpatterns = [
         views.execution_movements_page,
         name="execution-movements",
     ),
+    re_path(
+        r"^(?P<fiscal_year>[0-9]{4})/program/(?P<code>[A-Za-z0-9_-]+)/(?P<subprogram>[A-Za-z0-9_-]+)/$",
+        views.execution_movements_page,
+        {"dimension": "program"},
+        name="execution-movements-subprogram",
+    ),
 ]

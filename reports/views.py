@@ -146,8 +146,11 @@ def trail_url(movement) -> str | None:
 
 
 @require_safe
-def execution_movements_page(request, fiscal_year: str, dimension: str, code: str):
-    """The ledger movements behind the executed figure of one program or funding source."""
+def execution_movements_page(
+    request, fiscal_year: str, dimension: str, code: str, subprogram: str | None = None
+):
+    """The ledger movements behind the executed figure of one program (or one of its sub-programs)
+    or funding source."""
     year = int(fiscal_year)
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
@@ -156,9 +159,13 @@ def execution_movements_page(request, fiscal_year: str, dimension: str, code: st
     report = budget_execution(year, check_ledger=False)  # the rows only: this page shows no verdict
     rows = report.by_program if dimension == "program" else report.by_source
     row = next((r for r in rows if r.code == code), None)
+    program_row = None
+    if row is not None and subprogram is not None:
+        program_row = row
+        row = next((r for r in row.subprograms if r.code and r.code == subprogram), None)
     if row is None:
         raise Http404
-    movements = execution_movements(request.user, year, **{dimension: code})
+    movements = execution_movements(request.user, year, subprogram=subprogram, **{dimension: code})
     page = Paginator(movements, MOVEMENTS_PER_PAGE).get_page(request.GET.get("page"))
     show_trail = can_view_trail(request.user)
     lines = [
@@ -179,6 +186,7 @@ def execution_movements_page(request, fiscal_year: str, dimension: str, code: st
             "fiscal_year": year,
             "dimension": dimension,
             "row": row,
+            "program_row": program_row,
             "page": page,
             "lines": lines,
             "movements_total": executed_total(movements),

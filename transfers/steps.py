@@ -32,8 +32,10 @@ from approvals.steps import (
     Field,
     StepContext,
     StepSpec,
+    c31_field,
     certification_field,
     register,
+    step_c31,
 )
 from budget import services as budget
 from budget.models import BudgetLine
@@ -348,16 +350,20 @@ def payment_confirmation_fields(task, case):
     return [
         Field("payment_reference", gettext_lazy("Bank transfer reference"), "string"),
         Field("paid_on", gettext_lazy("Paid on"), "date", max=today, default=today),
+        c31_field(),  # last: the fields before it keep their places
     ]
 
 
 def handle_payment_confirmation(ctx: StepContext):
     case = ctx.case
     reference = ctx.data["payment_reference"][:60]
+    c31 = step_c31(ctx)
     payments.record_reference(reference, case)
     if case.payment_ordered_at is None or case.paid_amount:
         raise ValidationError({"detail": _("No payment of this transfer is awaiting confirmation.")})
-    budget.pay(case.budget_line, case.amount, actor=ctx.actor, case=case)
+    budget.pay(case.budget_line, case.amount, actor=ctx.actor, case=case, c31_reference=c31)
+    if c31:
+        ctx.audit_data["c31_reference"] = c31
     case.payment_reference, case.paid_on, case.paid_amount = reference, ctx.data["paid_on"], case.amount
     # The applicant is told it was paid (its one payment, and the amount), after commit.
     notifications.after_payment(

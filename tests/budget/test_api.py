@@ -55,7 +55,8 @@ def test_programs_and_sources_list_and_create(finance, new_audit):
     new_audit()
     created = client_for(finance).post(PROGRAMS, {"code": "PROMYPE", "name": "PROMYPE"}, format="json")
     assert created.status_code == 201
-    assert created.json() == {"id": created.json()["id"], "code": "PROMYPE", "name": "PROMYPE"}
+    body = created.json()
+    assert body == {"id": body["id"], "code": "PROMYPE", "name": "PROMYPE", "subprograms": []}
     source = client_for(finance).post(SOURCES, {"code": "80", "name": "Donación externa"}, format="json")
     assert source.status_code == 201
     assert actions(new_audit()) == [A.PROGRAM_CREATED, A.SOURCE_CREATED]

@@ -171,3 +171,47 @@ def test_program_scope_hides_other_programs_lines(line, finance):
     assert f"/budget/lines/{mine.pk}/" in html
     assert f"/budget/lines/{line.pk}/" not in html
     assert browser(scoped).get(f"/budget/lines/{line.pk}/").status_code == 404
+
+
+def test_the_pages_take_and_show_the_sigep_fields_and_the_c31(finance):
+    from budget import services
+
+    program = ProgramFactory(code="PROMYPE")
+    jiwasa = services.create_subprogram(actor=finance, program=program, code="JIWASA", name="Promype/Jiwasa")
+    source = BudgetLineFactory(fiscal_year=2027, program=program).source
+    client = browser(finance)
+    form = {
+        "fiscal_year": str(today().year),
+        "program": "PROMYPE",
+        "source": source.code,
+        "amount_in_force": "1.000",
+        "subprogram": str(jiwasa.pk),
+        "da_ue": "01-05",
+        "activity": "001",
+        "funder": "cosude",
+        "object_of_expenditure": "40000",
+    }
+    created = client.post("/budget/lines/new/", form)
+    assert created.status_code == 302, created.content.decode()
+    line = BudgetLine.objects.get(fiscal_year=today().year)
+    assert (line.subprogram, line.funder, line.object_of_expenditure) == (jiwasa, "COSUDE", "40000")
+    overview = client.get("/budget/").content.decode()
+    assert "PROMYPE / JIWASA" in overview and "40000" in overview and "COSUDE" in overview
+    # A sub-program of another program: refused on the field, nothing opened.
+    other = services.create_subprogram(
+        actor=finance, program=ProgramFactory(code="CETIP"), code="TEXTIL", name="Textil"
+    )
+    refused = client.post("/budget/lines/new/", {**form, "subprogram": str(other.pk), "activity": "002"})
+    assert refused.status_code == 400 and "CETIP" not in BudgetLine.objects.values_list(
+        "program__code", flat=True
+    )
+    assert BudgetLine.objects.filter(fiscal_year=today().year).count() == 1
+
+    spent = client.post(
+        f"/budget/lines/{line.pk}/expenditures/",
+        {"amount": "100", "date": today().isoformat(), "description": "Taller", "c31_reference": "0457"},
+    )
+    assert spent.status_code == 302
+    assert BudgetMovement.objects.get(line=line, kind=BudgetMovement.Kind.EXPENDITURE).c31_reference == "0457"
+    detail = client.get(f"/budget/lines/{line.pk}/").content.decode()
+    assert "0457" in detail and "Promype/Jiwasa" in detail and "01-05" in detail

@@ -263,3 +263,30 @@ def test_the_command_checks_and_writes(admin, tmp_path):
         call_command("import_rows", "units", str(good), "--actor", admin.username, "--only-valid", stdout=out)
     assert exit_.value.code == 0  # the valid row written; the other was left out by choice
     assert Unit.objects.filter(tax_id="2007001").exists() and "written: 1 of 2 rows" in out.getvalue()
+
+
+def test_budget_lines_with_their_sigep_fields(admin):
+    from budget import services as budget_services
+
+    program = ProgramFactory(code="PROSIG")
+    FundingSourceFactory(code="78")
+    budget_services.create_subprogram(actor=admin, program=program, code="FASE2", name="Fase 2")
+    content = (
+        b"fiscal_year;program;source;amount_in_force;da_ue;subprogram;activity;funder;object_of_expenditure\n"
+        b"2027;PROSIG;78;1.000,00;01-0001;FASE2;001;111;25220\n"
+        b"2027;PROSIG;78;2.000,00;01-0001;FASE2;001;111;43120\n"  # another partida: another line
+        b"2027;PROSIG;78;3.000,00;01-0001;FASE2;001;111;25220\n"  # the first line again
+        b"2027;PROSIG;78;4.000,00;01-0001;NOPE;001;111;25220\n"
+    )
+    check = run_check(admin, content, filename="lineas.csv", name="budget_lines")
+    by_row = {item["row"]: item["errors"] for item in check.result["errors"]}
+    assert check.result["valid"] == 2 and set(by_row) == {4, 5}
+    assert "fila 2" in " ".join(by_row[4]["program"]) or "row 2" in " ".join(by_row[4]["program"])
+    assert "subprogram" in by_row[5]
+    run_write(check, admin, imports.VALID)
+    lines = BudgetLine.objects.filter(program=program).order_by("object_of_expenditure")
+    assert [(line.subprogram.code, line.object_of_expenditure, line.amount_in_force) for line in lines] == [
+        ("FASE2", "25220", Decimal("1000.00")),
+        ("FASE2", "43120", Decimal("2000.00")),
+    ]
+    assert {line.da_ue for line in lines} == {"01-0001"} and {line.funder for line in lines} == {"111"}

@@ -55,11 +55,11 @@ def test_public_json_for_a_closed_year(world, django_assert_num_queries):
     assert body["by_source"] == EXPECTED_SOURCES
     assert body["by_program"] == [
         {"program": "CETIP", "name": "Centros de Tecnología (CETIP)", "in_force": "0.00", "executed": "0.00",
-         "balance": "0.00", "percent": None},
+         "balance": "0.00", "percent": None, "subprograms": []},
         {"program": "PROLECHE", "name": "Fondo PROLECHE", "in_force": "3000.00", "executed": "553.75",
-         "balance": "2446.25", "percent": "18.5"},
+         "balance": "2446.25", "percent": "18.5", "subprograms": []},
         {"program": "PROMYPE", "name": "Apoyo a micro y pequeñas empresas (PROMYPE)", "in_force": "500.00",
-         "executed": "400.00", "balance": "100.00", "percent": "80.0"},
+         "executed": "400.00", "balance": "100.00", "percent": "80.0", "subprograms": []},
     ]  # fmt: skip
     assert body["total"] == EXPECTED_TOTAL
     assert list(body["by_source"][0]) == ["source", "name", "in_force", "executed", "balance", "percent"]

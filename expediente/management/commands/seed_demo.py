@@ -10,8 +10,11 @@ adds no audit entry):
   the manager of PROLECHE (configures its calls);
 - two productive units: a dairy association in Santa Cruz and a textile workshop in Potosí;
 - the programs and funding sources of the 2020 accountability report (``/work/shared/seed``);
-- budget lines for fiscal year 2020 whose amounts in force reproduce the report's tables "POR
-  PROGRAMA" and "POR FUENTE" (total Bs 60.949.269,00), and a budget for the current fiscal year;
+- PROMYPE's two sub-programs of 2020, Promype/Jiwasa and Promype Fase 2;
+- budget lines in the shape of SIGEP (DA/UE, program, sub-program, activity, source, organismo
+  financiador, partida) for fiscal year 2020 whose amounts in force reproduce the report's tables
+  "POR PROGRAMA" (its six rows) and "POR FUENTE" (total Bs 60.949.269,00), and a budget for the
+  current fiscal year;
 - the 2020 execution (Bs 32.077.374,70, 52,6 %) as operating expenditures on those lines, so that
   ``manage.py budget_execution --fiscal-year 2020`` reproduces the report's section V;
 - one open PROLECHE call (convocatoria) — see :func:`Command._seed_calls`.
@@ -19,7 +22,8 @@ adds no audit entry):
 The report lists CETIP under sources 10 and 11 with a single amount and "Transferencias de Donación
 Externa" without a code; the 2020 split below is the only one that matches both tables at once:
 CETIP = 60.000 (10) + 732.071 (11); PROMYPE = 381.175 (44, Transferencias de Donación Externa) +
-15.209.898 (80, Donación Externa) = Promype/Jiwasa 1.445.501 + Promype Fase 2 14.145.572.
+15.209.898 (80, Donación Externa) = Promype/Jiwasa 1.445.501 (381.175 from 44 + 1.064.326 from 80) +
+Promype Fase 2 14.145.572 (80).
 
 Refuses to run when ``DEBUG`` is off (a production database) unless ``--force`` is given.
 """
@@ -65,45 +69,99 @@ SOURCES = (
     ("80", "Donación Externa"),
 )
 
-# Fiscal year 2020, amounts in force at 31 December 2020 (Rendición Pública de Cuentas Final 2020).
-BUDGET_2020 = (
-    ("PROBOLIVIA", "10", Decimal("977603.00")),
-    ("CETIP", "10", Decimal("60000.00")),
-    ("CETIP", "11", Decimal("732071.00")),
-    ("REGISTRO", "11", Decimal("324485.00")),
-    ("PROLECHE", "42", Decimal("43264037.00")),
-    ("PROMYPE", "44", Decimal("381175.00")),
-    ("PROMYPE", "80", Decimal("15209898.00")),
+SUBPROGRAMS = (
+    ("PROMYPE", "JIWASA", "Promype/Jiwasa"),
+    ("PROMYPE", "FASE2", "Promype Fase 2"),
+)
+
+
+@dataclass(frozen=True)
+class DemoLine:
+    """One budget line in the shape of SIGEP, with what it executed (2020 only).
+
+    The accountability report publishes programs, sources and amounts, not DA/UE, activities,
+    organismos financiadores or partidas: those codes are illustrative."""
+
+    program: str
+    subprogram: str | None
+    source: str
+    da_ue: str
+    activity: str
+    funder: str
+    object_of_expenditure: str
+    in_force: Decimal
+    executed: Decimal = Decimal("0.00")
+
+
+# Fiscal year 2020 at 31 December 2020 (Rendición Pública de Cuentas Final 2020), in force and
+# executed (devengado, recorded as one operating expenditure per line). By source the sums equal the
+# report's table to the cent (10: 987.934,29; 11: 706.536,17; 42: 27.944.338,86; 44: 381.175,00;
+# 80: 2.057.390,38); by program — six rows, PROMYPE's two sub-programs apart — they equal it rounded
+# to the boliviano as printed (Promype/Jiwasa 1.445.501 / 1.445.124 / 377 / 100 %; Promype Fase 2
+# 14.145.572 / 993.442 / 13.152.130 / 7 %). Total Bs 60.949.269,00 in force, 32.077.374,70 executed
+# (52,6 %). ``tests/reports/test_seed_2020.py`` reads the published figures from the seed report.
+LINES_2020 = (
+    DemoLine(
+        "PROBOLIVIA", None, "10", "01-01", "001", "111", "10000", Decimal("977603.00"), Decimal("941163.29")
+    ),
+    DemoLine("CETIP", None, "10", "01-02", "001", "111", "20000", Decimal("60000.00"), Decimal("46771.00")),
+    DemoLine("CETIP", None, "11", "01-02", "001", "113", "20000", Decimal("732071.00"), Decimal("441055.00")),
+    DemoLine(
+        "REGISTRO", None, "11", "01-03", "001", "113", "20000", Decimal("324485.00"), Decimal("265481.17")
+    ),
+    DemoLine(
+        "PROLECHE", None, "42", "01-04", "001", "230", "70000", Decimal("43264037.00"), Decimal("27944338.86")
+    ),
+    DemoLine(
+        "PROMYPE",
+        "JIWASA",
+        "44",
+        "01-05",
+        "001",
+        "COSUDE",
+        "40000",
+        Decimal("381175.00"),
+        Decimal("381175.00"),
+    ),
+    DemoLine(
+        "PROMYPE",
+        "JIWASA",
+        "80",
+        "01-05",
+        "001",
+        "COSUDE",
+        "40000",
+        Decimal("1064326.00"),
+        Decimal("1063948.69"),
+    ),
+    DemoLine(
+        "PROMYPE",
+        "FASE2",
+        "80",
+        "01-05",
+        "002",
+        "COSUDE",
+        "40000",
+        Decimal("14145572.00"),
+        Decimal("993441.69"),
+    ),
 )
 BUDGET_2020_TOTAL = Decimal("60949269.00")
-
-# Fiscal year 2020, executed (devengado) at 31 December 2020, recorded as operating expenditure per
-# line. By source the sums equal the report's table exactly (10: 987.934,29; 11: 706.536,17;
-# 42: 27.944.338,86; 44: 381.175,00; 80: 2.057.390,38); by program they equal it rounded to the
-# boliviano (the report's program table has no cents). Total Bs 32.077.374,70 (52,6 %).
-EXECUTION_2020 = (
-    ("PROBOLIVIA", "10", Decimal("941163.29")),
-    ("CETIP", "10", Decimal("46771.00")),
-    ("CETIP", "11", Decimal("441055.00")),
-    ("REGISTRO", "11", Decimal("265481.17")),
-    ("PROLECHE", "42", Decimal("27944338.86")),
-    ("PROMYPE", "44", Decimal("381175.00")),
-    ("PROMYPE", "80", Decimal("2057390.38")),
-)
 EXECUTION_2020_TOTAL = Decimal("32077374.70")
 EXECUTION_2020_DATE = dt.date(2020, 12, 31)
 EXECUTION_2020_DESCRIPTION = "Ejecución presupuestaria de la gestión 2020 (Rendición Pública de Cuentas 2020)"
 
-# The current fiscal year (gestión): a plausible budget of the same shape.
-BUDGET_CURRENT = (
-    ("PROBOLIVIA", "10", Decimal("1050000.00")),
-    ("CETIP", "10", Decimal("85000.00")),
-    ("CETIP", "11", Decimal("760000.00")),
-    ("REGISTRO", "11", Decimal("340000.00")),
-    ("PROLECHE", "41", Decimal("2500000.00")),
-    ("PROLECHE", "42", Decimal("45500000.00")),
-    ("PROMYPE", "44", Decimal("400000.00")),
-    ("PROMYPE", "80", Decimal("9800000.00")),
+# The current fiscal year (gestión): a plausible budget of the same shape (PROMYPE Fase 2 runs to 2023;
+# its lines name no sub-program here, so the cases of the demo find them by program).
+LINES_CURRENT = (
+    DemoLine("PROBOLIVIA", None, "10", "01-01", "001", "111", "10000", Decimal("1050000.00")),
+    DemoLine("CETIP", None, "10", "01-02", "001", "111", "20000", Decimal("85000.00")),
+    DemoLine("CETIP", None, "11", "01-02", "001", "113", "20000", Decimal("760000.00")),
+    DemoLine("REGISTRO", None, "11", "01-03", "001", "113", "20000", Decimal("340000.00")),
+    DemoLine("PROLECHE", None, "41", "01-04", "001", "111", "70000", Decimal("2500000.00")),
+    DemoLine("PROLECHE", None, "42", "01-04", "001", "230", "70000", Decimal("45500000.00")),
+    DemoLine("PROMYPE", None, "44", "01-05", "002", "COSUDE", "40000", Decimal("400000.00")),
+    DemoLine("PROMYPE", None, "80", "01-05", "002", "COSUDE", "40000", Decimal("9800000.00")),
 )
 
 
@@ -244,12 +302,12 @@ class Command(BaseCommand):
             units = self._seed_units(actor)
             self._seed_users(actor, units)
             programs, sources = self._seed_budget_structure(actor)
-            self._seed_lines(actor, 2020, BUDGET_2020, programs, sources)
-            self._seed_execution_2020(actor, programs, sources)
+            lines_2020 = self._seed_lines(actor, 2020, LINES_2020, programs, sources)
+            self._seed_execution_2020(actor, lines_2020)
             self._seed_poa(actor, programs)
             current_year = today().year
             if current_year != 2020:
-                self._seed_lines(actor, current_year, BUDGET_CURRENT, programs, sources)
+                self._seed_lines(actor, current_year, LINES_CURRENT, programs, sources)
             self._seed_calls(actor, programs)
             self._seed_program_managers(actor, programs)
         if self.created:
@@ -307,8 +365,8 @@ class Command(BaseCommand):
     # --- budget ---------------------------------------------------------------------------------
 
     def _seed_budget_structure(self, actor):
-        from budget.models import FundingSource, Program
-        from budget.services import create_program, create_source
+        from budget.models import FundingSource, Program, SubProgram
+        from budget.services import create_program, create_source, create_subprogram
 
         programs, sources = {}, {}
         for code, name in PROGRAMS:
@@ -317,6 +375,10 @@ class Command(BaseCommand):
                 program = create_program(actor=actor, code=code, name=name)
                 self.created.append(f"program {code}")
             programs[code] = program
+        for program_code, code, name in SUBPROGRAMS:
+            if not SubProgram.objects.filter(program=programs[program_code], code=code).exists():
+                create_subprogram(actor=actor, program=programs[program_code], code=code, name=name)
+                self.created.append(f"sub-program {program_code}/{code}")
         for code, name in SOURCES:
             source = FundingSource.objects.filter(code=code).first()
             if source is None:
@@ -325,40 +387,56 @@ class Command(BaseCommand):
             sources[code] = source
         return programs, sources
 
-    def _seed_lines(self, actor, fiscal_year: int, rows, programs, sources) -> None:
-        from budget.models import BudgetLine
+    def _seed_lines(self, actor, fiscal_year: int, rows, programs, sources) -> list:
+        """The lines of ``rows`` (``DemoLine``) for ``fiscal_year``, created when missing (by their SIGEP
+        key); returns ``[(DemoLine, BudgetLine)]``."""
+        from budget.models import BudgetLine, SubProgram
         from budget.services import create_budget_line
 
-        for program_code, source_code, amount in rows:
-            program, source = programs[program_code], sources[source_code]
-            if BudgetLine.objects.filter(fiscal_year=fiscal_year, program=program, source=source).exists():
-                continue
-            create_budget_line(
-                actor=actor, fiscal_year=fiscal_year, program=program, source=source, amount_in_force=amount
+        out = []
+        for row in rows:
+            program, source = programs[row.program], sources[row.source]
+            subprogram = (
+                SubProgram.objects.get(program=program, code=row.subprogram) if row.subprogram else None
             )
-            self.created.append(f"budget line {fiscal_year}/{program_code}/{source_code} Bs {amount}")
+            key = {
+                "fiscal_year": fiscal_year,
+                "program": program,
+                "subprogram": subprogram,
+                "source": source,
+                "da_ue": row.da_ue,
+                "activity": row.activity,
+                "funder": row.funder,
+                "object_of_expenditure": row.object_of_expenditure,
+            }
+            line = BudgetLine.objects.filter(**key).first()
+            if line is None:
+                line = create_budget_line(actor=actor, amount_in_force=row.in_force, **key)
+                self.created.append(f"budget line {line} Bs {row.in_force}")
+            out.append((row, line))
+        return out
 
-    def _seed_execution_2020(self, actor, programs, sources) -> None:
+    def _seed_execution_2020(self, actor, lines) -> None:
         """The 2020 execution as one operating expenditure per line (through the ledger service), once."""
-        from budget.models import BudgetLine, BudgetMovement
+        from budget.models import BudgetMovement
         from budget.services import record_expenditure
 
-        for program_code, source_code, amount in EXECUTION_2020:
-            line = BudgetLine.objects.get(
-                fiscal_year=2020, program=programs[program_code], source=sources[source_code]
-            )
-            if BudgetMovement.objects.filter(
-                line=line, kind=BudgetMovement.Kind.EXPENDITURE, description=EXECUTION_2020_DESCRIPTION
-            ).exists():
+        for row, line in lines:
+            if (
+                row.executed <= 0
+                or BudgetMovement.objects.filter(
+                    line=line, kind=BudgetMovement.Kind.EXPENDITURE, description=EXECUTION_2020_DESCRIPTION
+                ).exists()
+            ):
                 continue
             record_expenditure(
                 line,
                 actor=actor,
-                amount=amount,
+                amount=row.executed,
                 date=EXECUTION_2020_DATE,
                 description=EXECUTION_2020_DESCRIPTION,
             )
-            self.created.append(f"expenditure 2020/{program_code}/{source_code} Bs {amount}")
+            self.created.append(f"expenditure {line} Bs {row.executed}")
 
     # --- program managers ---------------------------------------------------------------------------
 
