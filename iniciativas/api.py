@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from cases import params
 from cases.api import CaseViewSet
 from registry.models import Unit
+from workflows.official import OfficialDocumentActions
 
 from . import selectors, services
 from .models import Call
@@ -34,7 +35,7 @@ class CallViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
 
 @extend_schema(tags=["initiatives"])
-class InitiativeViewSet(CaseViewSet):
+class InitiativeViewSet(OfficialDocumentActions, CaseViewSet):
     serializer_class = InitiativeSerializer
 
     def get_queryset(self):
