@@ -176,6 +176,7 @@ class OfficialPdf:
     amounts: Sequence[tuple[str, Decimal]] = ()
     table_title: str = ""
     table: Sequence[Sequence[str]] = ()
+    table_widths: Sequence[float] = ()  # fractions of the text width, one per column
     clauses: Sequence[str] = ()
     signatures: Sequence[str] = ()
     issued_on: dt.date | None = None
@@ -191,6 +192,7 @@ def absolute_verify_url(verify_url: str) -> str:
 
 def render(doc: OfficialPdf) -> bytes:
     """The PDF bytes of ``doc`` (A4; text wraps, long tables continue on the next page)."""
+    from reportlab.graphics import renderPDF
     from reportlab.graphics.barcode.qr import QrCodeWidget
     from reportlab.graphics.shapes import Drawing
     from reportlab.lib import colors
@@ -226,8 +228,16 @@ def render(doc: OfficialPdf) -> bytes:
 
     width, height = A4
     margin = 2 * cm
+    label_width = 5.6 * cm
     issued_on = doc.issued_on or timezone.localdate()
     full_title = f"{doc.title} {doc.number}"
+
+    qr_size = 2.4 * cm
+    verify_page = absolute_verify_url(doc.verify_url.split("?")[0])
+    qr = QrCodeWidget(absolute_verify_url(doc.verify_url))
+    x0, y0, x1, y1 = qr.getBounds()
+    qr_drawing = Drawing(qr_size, qr_size, transform=[qr_size / (x1 - x0), 0, 0, qr_size / (y1 - y0), 0, 0])
+    qr_drawing.add(qr)
 
     def page(canvas, _template) -> None:
         canvas.saveState()
@@ -242,15 +252,25 @@ def render(doc: OfficialPdf) -> bytes:
         canvas.drawRightString(width - margin, height - 1.6 * cm, f"N.º {doc.number}")
         canvas.setFont("Helvetica", 9)
         canvas.drawRightString(width - margin, height - 2.3 * cm, f"Trámite {doc.case_code}")
-        canvas.setFillColor(grey)
-        canvas.setFont("Helvetica", 8)
+        # Every page carries the verification: the QR code (the public page's address with this
+        # document's code) and the short code to type.
+        canvas.setStrokeColor(colors.HexColor("#999999"))
+        canvas.line(margin, 3.9 * cm, width - margin, 3.9 * cm)
+        renderPDF.draw(qr_drawing, canvas, width - margin - qr_size, 1.2 * cm)
+        canvas.setFillColor(colors.black)
+        canvas.setFont("Helvetica-Bold", 11)
+        canvas.drawString(margin, 3.2 * cm, f"Código de verificación: {doc.code}")
+        canvas.setFont("Helvetica", 8.5)
         canvas.drawString(
-            margin,
-            1.2 * cm,
-            f"Documento generado por Expediente (plantilla {doc.template_version}). "
-            f"Código de verificación: {doc.code}",
+            margin, 2.65 * cm, "Verifique la autenticidad de este documento leyendo el código QR o"
         )
-        canvas.drawRightString(width - margin, 1.2 * cm, f"Página {canvas.getPageNumber()}")
+        canvas.drawString(margin, 2.25 * cm, f"escribiendo el código en {verify_page}")
+        canvas.setFillColor(grey)
+        canvas.setFont("Helvetica", 7.5)
+        canvas.drawString(
+            margin, 1.3 * cm, f"Documento generado por Expediente (plantilla {doc.template_version})."
+        )
+        canvas.drawString(margin, 0.9 * cm, f"Página {canvas.getPageNumber()}")
         canvas.restoreState()
 
     story: list = [p(doc.title, title), p(f"N.º {doc.number}", subtitle), Spacer(1, 0.5 * cm)]
@@ -258,47 +278,49 @@ def render(doc: OfficialPdf) -> bytes:
         story.append(p(doc.intro, body))
     if doc.rows:
         data = [[p(f"{k}:", label), p(v or "—")] for k, v in doc.rows]
-        table = Table(data, colWidths=[5.2 * cm, width - 2 * margin - 5.2 * cm])
+        table = Table(data, colWidths=[label_width, width - 2 * margin - label_width])
         table.setStyle(
             TableStyle(
                 [
                     ("VALIGN", (0, 0), (-1, -1), "TOP"),
                     ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.HexColor("#cccccc")),
-                    ("TOPPADDING", (0, 0), (-1, -1), 3),
-                    ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+                    ("TOPPADDING", (0, 0), (-1, -1), 2),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
                 ]
             )
         )
         story += [table, Spacer(1, 0.3 * cm)]
-    for amount_label, value in doc.amounts:
-        block = Table(
+    if doc.amounts:
+        data = [
             [
-                [p(f"{amount_label}:", label), p(amount_in_figures(value), label)],
-                ["", p(f"Son: {amount_in_words(value)}", words)],
-            ],
-            colWidths=[5.2 * cm, width - 2 * margin - 5.2 * cm],
-        )
+                p(f"{amount_label}:", label),
+                [p(amount_in_figures(value), label), p(f"Son: {amount_in_words(value)}", words)],
+            ]
+            for amount_label, value in doc.amounts
+        ]
+        block = Table(data, colWidths=[label_width, width - 2 * margin - label_width])
         block.setStyle(
             TableStyle(
                 [
                     ("VALIGN", (0, 0), (-1, -1), "TOP"),
                     ("BOX", (0, 0), (-1, -1), 0.5, navy),
+                    ("LINEBELOW", (0, 0), (-1, -2), 0.25, colors.HexColor("#c5d0de")),
                     ("BACKGROUND", (0, 0), (-1, -1), colors.HexColor("#f2f5f9")),
-                    ("TOPPADDING", (0, 0), (-1, -1), 4),
+                    ("TOPPADDING", (0, 0), (-1, -1), 3),
                     ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
                 ]
             )
         )
-        story += [block, Spacer(1, 0.25 * cm)]
+        story += [block, Spacer(1, 0.3 * cm)]
     if doc.table:
         if doc.table_title:
             story.append(p(doc.table_title, heading))
         header, *rows = doc.table
         columns = len(header)
         data = [[p(h, label) for h in header]] + [[p(c, cell) for c in row] for row in rows]
-        first = 1.2 * cm
-        rest = (width - 2 * margin - first) / max(columns - 1, 1)
-        grid = Table(data, colWidths=[first] + [rest] * (columns - 1), repeatRows=1)
+        available = width - 2 * margin
+        fractions = list(doc.table_widths) or [0.1] + [0.9 / max(columns - 1, 1)] * (columns - 1)
+        grid = Table(data, colWidths=[available * f for f in fractions], repeatRows=1)
         grid.setStyle(
             TableStyle(
                 [
@@ -320,36 +342,10 @@ def render(doc: OfficialPdf) -> bytes:
         rows_of = [cells[i : i + columns] for i in range(0, len(cells), columns)]
         for r in rows_of:
             r += [""] * (columns - len(r))
-        sig = Table(rows_of, colWidths=[col] * columns, rowHeights=[2.2 * cm] * len(rows_of))
-        sig.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "BOTTOM")]))
+        sig = Table(rows_of, colWidths=[col] * columns)
+        # The lines on one level, whatever the length of the names under them; room to sign above.
+        sig.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("TOPPADDING", (0, 0), (-1, -1), 36)]))
         story += [Spacer(1, 0.4 * cm), KeepTogether(sig)]
-
-    # Verification: the QR code (the public page's address) and the short code, kept together.
-    qr = QrCodeWidget(absolute_verify_url(doc.verify_url))
-    x0, y0, x1, y1 = qr.getBounds()
-    size = 3.2 * cm
-    drawing = Drawing(size, size, transform=[size / (x1 - x0), 0, 0, size / (y1 - y0), 0, 0])
-    drawing.add(qr)
-    text = [
-        p("Verificación", label),
-        Paragraph(
-            "Verifique la autenticidad de este documento leyendo el código QR, o escriba el código de "
-            "verificación en la página de verificación de documentos oficiales:",
-            small,
-        ),
-        p(absolute_verify_url(doc.verify_url.split("?")[0]), small),
-        Paragraph(f"Código de verificación: <b>{escape(doc.code)}</b>", base),
-    ]
-    check = Table([[text, drawing]], colWidths=[width - 2 * margin - size - 0.4 * cm, size + 0.4 * cm])
-    check.setStyle(
-        TableStyle(
-            [
-                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                ("BOX", (0, 0), (-1, -1), 0.5, colors.HexColor("#999999")),
-            ]
-        )
-    )
-    story += [Spacer(1, 0.6 * cm), KeepTogether(check)]
 
     out = io.BytesIO()
     template = SimpleDocTemplate(
@@ -358,7 +354,7 @@ def render(doc: OfficialPdf) -> bytes:
         leftMargin=margin,
         rightMargin=margin,
         topMargin=3.8 * cm,
-        bottomMargin=2 * cm,
+        bottomMargin=4.3 * cm,
         title=full_title,
         author=AGENCY,
         invariant=1,

@@ -177,6 +177,7 @@ def agreement(case, *, number: str, code: str, url: str) -> OfficialPdf:
         amounts=[("Monto del financiamiento", amount), ("Contraparte", case.counterpart_amount)],
         table_title="Plan de desembolsos",
         table=table,
+        table_widths=[0.1, 0.15, 0.25, 0.5],
         clauses=[
             "PRIMERA (Objeto).- PRO-BOLIVIA financia la iniciativa descrita por el monto señalado, que la "
             "unidad productiva destinará exclusivamente a lo aprobado.",

@@ -4,6 +4,7 @@ joined (reportlab writes WinAnsi strings; enough to find a number, a serial or a
 from __future__ import annotations
 
 import base64
+import contextlib
 import re
 import zlib
 
@@ -20,10 +21,8 @@ def pdf_text(content: bytes) -> str:
                 data = base64.a85decode(raw.strip()[:-2].replace(b"\n", b""))
             except ValueError:
                 data = raw
-        try:
+        with contextlib.suppress(zlib.error):
             data = zlib.decompress(data)
-        except zlib.error:
-            pass
         for literal in _STRING.findall(data):
             inner = literal[1:-1]
             inner = re.sub(rb"\\([0-7]{1,3})", lambda m: bytes([int(m.group(1), 8)]), inner)

@@ -22,6 +22,7 @@ from cases.official_pdf import OfficialPdf
 from .models import KIND, AssetItem
 
 TEMPLATE_VERSION = "2026.1"
+ASSET_WIDTHS = (0.08, 0.6, 0.32)
 
 
 def _beneficiary_rows(case) -> list[tuple[str, str]]:
@@ -168,6 +169,7 @@ def agreement(case, *, number: str, code: str, url: str) -> OfficialPdf:
         amounts=[("Monto de la transferencia", case.amount)],
         table_title="Bienes a entregar" if in_kind else "",
         table=_assets_table(case, with_serials=False) if in_kind else (),
+        table_widths=ASSET_WIDTHS,
         clauses=[
             "PRIMERA (Objeto).- PRO-BOLIVIA transfiere "
             + ("los bienes detallados" if in_kind else "el monto señalado")
@@ -206,6 +208,7 @@ def delivery(case, *, number: str, code: str, url: str) -> OfficialPdf:
         amounts=[("Valor de los bienes", case.amount)],
         table_title="Detalle de las unidades entregadas",
         table=table,
+        table_widths=ASSET_WIDTHS,
         clauses=[
             "El beneficiario declara recibir los bienes en buen estado y conforme al detalle, y se "
             "compromete a destinarlos al uso aprobado."
@@ -239,6 +242,7 @@ def closeout(case, *, number: str, code: str, url: str) -> OfficialPdf:
         amounts=[("Monto transferido", case.paid_amount or case.amount)],
         table_title="Estado de los bienes" if case.is_in_kind else "",
         table=_assets_table(case, with_serials=True) if case.is_in_kind else (),
+        table_widths=ASSET_WIDTHS,
         clauses=[
             "Con la verificación del uso, las partes dan por cumplido el convenio y por cerrado el "
             "expediente."
