@@ -13,6 +13,9 @@ urlpatterns = [
         name="budget-execution-file",
     ),
     path("metas/", views.attainment_page, name="attainment"),
+    path("auditoria/", views.checkpoints_page, name="checkpoints"),
+    re_path(r"^auditoria/claves/(?P<key_id>[0-9a-f]{16})\.pem$", views.checkpoint_key, name="checkpoint-key"),
+    path("auditoria/verifier.py", views.verifier_file, name="verifier"),
     re_path(
         r"^(?P<fiscal_year>[0-9]{4})/metas-y-resultados\.(?P<fmt>xlsx|pdf|csv|json)$",
         views.attainment_file,
