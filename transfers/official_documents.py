@@ -240,7 +240,7 @@ def closeout(case, *, number: str, code: str, url: str) -> OfficialPdf:
         ),
         rows=rows,
         amounts=[("Monto transferido", case.paid_amount or case.amount)],
-        table_title="Estado de los bienes" if case.is_in_kind else "",
+        table_title="Bienes transferidos" if case.is_in_kind else "",
         table=_assets_table(case, with_serials=True) if case.is_in_kind else (),
         table_widths=ASSET_WIDTHS,
         clauses=[
