@@ -53,6 +53,7 @@ class AuditAction(models.TextChoices):
     TRAIL_VERIFIED = "audit.verified", _("Audit trail verified")
     # Documents
     DOCUMENT_UPLOADED = "document.uploaded", _("Document uploaded")
+    OFFICIAL_SCAN_UPLOADED = "official_document.scan_uploaded", _("Signed scan of official document uploaded")
     # Tasks and approvals
     TASK_CLAIMED = "task.claimed", _("Task claimed")
     TASK_RELEASED = "task.released", _("Task released")

@@ -3,8 +3,6 @@ see, anything else 404), and ``GET /api/v1/official-documents/verify/`` (public,
 
 from __future__ import annotations
 
-import re
-
 from django.core.exceptions import ObjectDoesNotExist
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -13,9 +11,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .models import OfficialDocument
-
-HEX64 = re.compile(r"^[0-9a-f]{64}$")
+from . import official
 
 
 class NotFoundUnlessVisible:
@@ -74,14 +70,7 @@ class OfficialDocumentVerifyView(APIView):
         responses=OfficialDocumentVerificationSerializer,
     )
     def get(self, request):
-        number = str(request.query_params.get("number", "")).strip()[:40]
-        digest = str(request.query_params.get("sha256", "")).strip().lower()[:64]
-        code = str(request.query_params.get("code", "")).strip().upper()[:16]
-        document = None
-        if number and HEX64.match(digest):
-            document = OfficialDocument.objects.filter(number=number, sha256=digest).first()
-        elif code and code.isalnum():
-            document = OfficialDocument.objects.filter(verification_code=code).first()
+        _asked, document, _searched = official.lookup(request.query_params)
         if document is None:
             return Response({"valid": False, "kind": None, "case": None, "issued_at": None})
         return Response(

@@ -24,6 +24,18 @@ class OfficialDocument(models.Model):
     template_version = models.CharField(_("template version"), max_length=20)
     issued_at = models.DateTimeField(_("issued at"), auto_now_add=True)
     issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # The step that gave birth to it and the role that step is decided by: who (with an
+    # administrator) may upload the signed scan back.
+    step = models.CharField(_("step"), max_length=40, blank=True)
+    role = models.CharField(_("role"), max_length=20, blank=True)
+    # The signed paper, scanned and uploaded back (once), kept beside the generated PDF.
+    signed_scan = models.FileField(_("signed scan"), upload_to="official/signed/%Y/", blank=True)
+    signed_scan_sha256 = models.CharField(_("SHA-256 of the signed scan"), max_length=64, blank=True)
+    signed_scan_content_type = models.CharField(max_length=50, blank=True)
+    signed_scan_uploaded_at = models.DateTimeField(_("signed scan uploaded at"), null=True, blank=True)
+    signed_scan_uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
 
     class Meta:
         ordering = ["issued_at", "pk"]
@@ -35,6 +47,17 @@ class OfficialDocument(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+    @property
+    def kind_label(self) -> str:
+        from .official_pdf import KINDS
+
+        known = KINDS.get(self.kind)
+        return str(known.label) if known else self.kind
+
+    @property
+    def has_signed_scan(self) -> bool:
+        return bool(self.signed_scan_sha256)
 
 
 class OfficialCounter(models.Model):

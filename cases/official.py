@@ -1,11 +1,18 @@
 """Issuing official documents (``OfficialDocument``): the next number of the kind and year, taken
 under the counter row's lock inside the caller's transaction (a rolled-back step gives its number
 back: no gaps, no repeats), the PDF stored, its SHA-256 recorded. The caller — the step that gives
-birth to the document — writes the SHA-256 into its own audit entry (``audit_data``)."""
+birth to the document — writes the SHA-256 into its own audit entry (``audit_data``).
+
+The PDF is drawn by ``cases.official_pdf`` from what the case app describes (``issue_pdf``). Its QR
+code and ``verify_path`` lead to the public verification page (``/documents/verify/``); the API's
+``/api/v1/official-documents/verify/`` answers the same question in JSON. The signed paper, scanned,
+is stored beside the PDF by ``store_signed_scan`` (the engine's ``workflows.official`` checks who
+may and writes the audit entry)."""
 
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from collections.abc import Callable
 
@@ -14,12 +21,28 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from . import tx
+from . import official_pdf, tx
 from .models import OfficialCounter, OfficialDocument
 
 # Short codes people can type: no 0/O, 1/I/L.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 10
+
+HEX64 = re.compile(r"^[0-9a-f]{64}$")
+CODE = re.compile(r"^[A-Z0-9]{1,16}$")
+
+
+def lookup(params) -> tuple[dict, OfficialDocument | None, bool]:
+    """``(what was asked, the document or None, whether anything was asked)`` from query params."""
+    number = str(params.get("number", "")).strip()[:40]
+    digest = str(params.get("sha256", "")).strip().lower()[:64]
+    code = re.sub(r"[\s-]+", "", str(params.get("code", ""))).upper()[:16]
+    asked = {"number": number, "sha256": digest, "code": code}
+    if number and HEX64.match(digest):
+        return asked, find(number=number, sha256=digest), True
+    if code and CODE.match(code):
+        return asked, find(code=code), True
+    return asked, None, bool(number or digest or code)
 
 
 def next_number(kind: str, prefix: str, year: int) -> tuple[int, str]:
@@ -44,7 +67,8 @@ def verification_code() -> str:
 
 
 def verify_path(document: OfficialDocument) -> str:
-    return f"{reverse('official-document-verify')}?number={document.number}&sha256={document.sha256}"
+    """The public page that says whether this document is genuine (its number and hash)."""
+    return f"{reverse('official-document-page')}?number={document.number}&sha256={document.sha256}"
 
 
 @tx.atomic
@@ -57,15 +81,18 @@ def issue(
     actor,
     template_version: str,
     render: Callable[[str, str, str], bytes],
+    step: str = "",
+    role: str = "",
 ) -> OfficialDocument:
     """Number and store a document of ``case``: ``render(number, verification code, verify URL)``
-    returns the PDF bytes (the number and the code are printed on it)."""
+    returns the PDF bytes (the number and the code are printed on it). ``step`` and ``role``: the
+    step that gives birth to it and the role that decides that step (who may upload the signed scan)."""
     year = timezone.localdate().year
     sequence, number = next_number(kind, prefix, year)
+    # 31^10 (about 8·10^14) codes: no read to look for a taken one (a decision's statements are
+    # counted); the unique key would refuse the once-in-a-lifetime repeat, and the step with it.
     code = verification_code()
-    while OfficialDocument.objects.filter(verification_code=code).exists():  # pragma: no cover
-        code = verification_code()
-    url = f"{reverse('official-document-verify')}?code={code}"
+    url = f"{reverse('official-document-page')}?code={code}"
     content = render(number, code, url)
     document = OfficialDocument(
         kind=kind,
@@ -79,6 +106,8 @@ def issue(
         verification_code=code,
         template_version=template_version,
         issued_by=actor,
+        step=step,
+        role=role,
     )
     document.file.save(f"{number}.pdf", ContentFile(content), save=False)
     document.save()
@@ -99,3 +128,60 @@ def document_of(case_type: str, case_id: int, number: str) -> OfficialDocument |
 def audit_data(document: OfficialDocument) -> dict:
     """What the audit entry of the step that issued ``document`` records of it."""
     return {"kind": document.kind, "number": document.number, "sha256": document.sha256}
+
+
+def issue_pdf(
+    document_kind: official_pdf.DocumentKind,
+    *,
+    case,
+    case_type: str,
+    actor,
+    template_version: str,
+    describe: Callable[[str, str, str], official_pdf.OfficialPdf],
+    step: str = "",
+    role: str = "",
+) -> OfficialDocument:
+    """``issue`` for a document drawn by the kernel's renderer: ``describe(number, code, verify URL)``
+    returns what it prints."""
+    return issue(
+        kind=document_kind.kind,
+        prefix=document_kind.prefix,
+        case_type=case_type,
+        case=case,
+        actor=actor,
+        template_version=template_version,
+        render=lambda number, code, url: official_pdf.render(describe(number, code, url)),
+        step=step,
+        role=role,
+    )
+
+
+def find(*, number: str = "", sha256: str = "", code: str = "") -> OfficialDocument | None:
+    """The document with this number and hash (the file in hand), or with this verification code."""
+    if number and sha256:
+        return OfficialDocument.objects.filter(number=number, sha256=sha256).first()
+    if code:
+        return OfficialDocument.objects.filter(verification_code=code).first()
+    return None
+
+
+def store_signed_scan(document: OfficialDocument, upload, *, actor) -> OfficialDocument:
+    """Keep the signed scan (a ``cases.documents.Upload``, checked by content) beside the generated
+    PDF; call inside the service's transaction, with the document row locked."""
+    document.signed_scan.save(
+        f"{document.number}-firmado{upload.extension}", ContentFile(upload.content), save=False
+    )
+    document.signed_scan_sha256 = upload.sha256
+    document.signed_scan_content_type = upload.content_type
+    document.signed_scan_uploaded_at = timezone.now()
+    document.signed_scan_uploaded_by = actor
+    document.save(
+        update_fields=[
+            "signed_scan",
+            "signed_scan_sha256",
+            "signed_scan_content_type",
+            "signed_scan_uploaded_at",
+            "signed_scan_uploaded_by",
+        ]
+    )
+    return document

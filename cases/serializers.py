@@ -1,5 +1,6 @@
 """The shared API serializers: the error body, a case's history, and money."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .money import STRICT_AMOUNT, STRICT_AMOUNT_MESSAGE, WELL_FORMED
@@ -71,9 +72,18 @@ class HistoryEntrySerializer(serializers.Serializer):
     hash = serializers.CharField()
 
 
+class OfficialScanSerializer(serializers.Serializer):
+    url = serializers.CharField()
+    sha256 = serializers.CharField()
+    content_type = serializers.CharField()
+    uploaded_at = serializers.DateTimeField()
+
+
 class OfficialDocumentSerializer(serializers.Serializer):
-    """An official document of a case (API.md: ``kind, number, issued_at, sha256, url, verify_url``);
-    ``url`` comes from the case app (``context["official_url"]``: a function of the document)."""
+    """An official document of a case (API.md: ``kind, number, issued_at, sha256, url, verify_url``),
+    and its signed scan once uploaded back (``signed_scan``: ``null`` until then). ``url`` and the
+    scan's come from the case app (``context["official_url"]``: the URL name of its PDF action, which
+    takes the case's pk and the number; the scan's is the same name with ``-scan``)."""
 
     kind = serializers.CharField()
     number = serializers.CharField()
@@ -81,10 +91,29 @@ class OfficialDocumentSerializer(serializers.Serializer):
     sha256 = serializers.CharField()
     url = serializers.SerializerMethodField()
     verify_url = serializers.SerializerMethodField()
+    signed_scan = serializers.SerializerMethodField()
+
+    def _reverse(self, document, suffix: str = "") -> str:
+        name = self.context.get("official_url")
+        if not name:
+            return ""
+        from django.urls import reverse
+
+        return self._absolute(reverse(f"{name}{suffix}", args=[document.case_id, document.number]))
 
     def get_url(self, document) -> str:
-        make = self.context.get("official_url")
-        return self._absolute(make(document)) if make else ""
+        return self._reverse(document)
+
+    @extend_schema_field(OfficialScanSerializer(allow_null=True))
+    def get_signed_scan(self, document) -> dict | None:
+        if not document.has_signed_scan:
+            return None
+        return {
+            "url": self._reverse(document, "-scan"),
+            "sha256": document.signed_scan_sha256,
+            "content_type": document.signed_scan_content_type,
+            "uploaded_at": serializers.DateTimeField().to_representation(document.signed_scan_uploaded_at),
+        }
 
     def get_verify_url(self, document) -> str:
         from .official import verify_path
@@ -94,3 +123,13 @@ class OfficialDocumentSerializer(serializers.Serializer):
     def _absolute(self, path: str) -> str:
         request = self.context.get("request")
         return request.build_absolute_uri(path) if request is not None else path
+
+
+def official_documents_data(case, url_name: str, context: dict) -> list:
+    """``official_documents`` of a case's API representation (every kind: API.md)."""
+    from . import kinds, official
+
+    documents = official.documents_of(kinds.for_model(case).code, case.pk)
+    return OfficialDocumentSerializer(
+        documents, many=True, context={**context, "official_url": url_name}
+    ).data

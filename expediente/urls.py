@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csp import csp_override
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from cases import views as cases_views
 from cases.api import OfficialDocumentVerifyView
 
 from . import api, caselist, imports, jobpages, views
@@ -62,6 +63,7 @@ urlpatterns = [
     path("registrations/", include("registrations.urls")),
     path("reports/", include("reports.urls")),
     path("cases/", caselist.case_list, name="case-list"),
+    path("documents/verify/", cases_views.verify_document, name="official-document-page"),
     path("cases/export.xlsx", caselist.case_list_export, name="case-list-export"),
     path("cases/export/", caselist.case_list_export_job, name="case-list-export-job"),
     path("jobs/<int:pk>/", jobpages.job_detail, name="job-detail"),

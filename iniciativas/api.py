@@ -13,6 +13,7 @@ from cases import params
 from cases.api import CaseViewSet
 from cases.permissions import require
 from registry.models import Unit
+from workflows.official import OfficialDocumentActions
 
 from . import selectors, services
 from .models import Call
@@ -133,7 +134,7 @@ class CallViewSet(
 
 
 @extend_schema(tags=["initiatives"])
-class InitiativeViewSet(CaseViewSet):
+class InitiativeViewSet(OfficialDocumentActions, CaseViewSet):
     serializer_class = InitiativeSerializer
 
     def get_queryset(self):

@@ -26,7 +26,7 @@ class IniciativasConfig(AppConfig):
                 history=selectors.history_for,
                 program_path="call__program",
                 department_path="department",
-                related=("call", "call__program", "unit"),
+                related=("call", "call__program", "unit", "department"),
                 case_file_template="iniciativas/_case_file.html",
                 detail_url_name="initiative-detail",
                 applicant_actions=(

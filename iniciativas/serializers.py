@@ -3,7 +3,12 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from cases.serializers import AmountText, HistoryEntrySerializer
+from cases.serializers import (
+    AmountText,
+    HistoryEntrySerializer,
+    OfficialDocumentSerializer,
+    official_documents_data,
+)
 
 from .models import Call, Document, Initiative, TrancheUnlock
 
@@ -160,6 +165,7 @@ class InitiativeSerializer(serializers.ModelSerializer):
     paid_amount = serializers.SerializerMethodField()
     amount_to_recover = serializers.SerializerMethodField()
     documents = DocumentSerializer(many=True, read_only=True)
+    official_documents = serializers.SerializerMethodField()
     history = serializers.SerializerMethodField()
 
     class Meta:
@@ -189,6 +195,7 @@ class InitiativeSerializer(serializers.ModelSerializer):
             "submitted_at",
             "created_at",
             "documents",
+            "official_documents",
             "history",
         ]
 
@@ -205,6 +212,10 @@ class InitiativeSerializer(serializers.ModelSerializer):
         if obj.state not in ("in_recovery", "recovered"):
             return None
         return format(amount_to_recover(obj).quantize(Decimal("0.01")), "f")
+
+    @extend_schema_field(OfficialDocumentSerializer(many=True))
+    def get_official_documents(self, obj) -> list:
+        return official_documents_data(obj, "initiative-official-api", self.context)
 
     @extend_schema_field(HistoryEntrySerializer(many=True, allow_null=True))  # null in lists
     def get_history(self, obj):

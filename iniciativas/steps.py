@@ -29,10 +29,11 @@ from approvals.steps import (
 )
 from budget import services as budget
 from budget.services import bs
-from cases import payments
+from cases import official, official_pdf, payments
 from cases.errors import Conflict
 from workflows.services import transition
 
+from . import official_documents as papers
 from .conditions import paid_amount, unspent_balance
 from .models import KIND, Evaluation, InitiativeState, Report, Tranche, TrancheUnlock
 from .services import missing_for_submission, tranche_amounts
@@ -274,6 +275,8 @@ def handle_chain(ctx: StepContext):
         if line.program_id != case.call.program_id:
             raise ValidationError({"data.budget_line": [_("Choose a budget line of the call's program.")]})
         case.budget_line, case.granted_amount = line, case.requested_amount
+        # The certificación presupuestaria: numbered after the line's lock (lock order).
+        papers.issue(ctx, official_pdf.BUDGET_CERTIFICATION, papers.certification)
     elif ctx.task.step == Step.DIRECTOR_RESOLUTION:
         case.resolution_number = ctx.data["resolution_number"]
     case.approval_step += 1
@@ -282,7 +285,13 @@ def handle_chain(ctx: StepContext):
         return
     if case.budget_line_id is None:
         raise ValidationError({"detail": _("The policy approved the case without a budget certification.")})
-    transition(case, "approve", actor=ctx.actor, data={"granted_amount": case.granted_amount})  # saves it
+    resolution = papers.issue(ctx, official_pdf.RESOLUTION, papers.resolution)
+    transition(
+        case,
+        "approve",
+        actor=ctx.actor,
+        data={"granted_amount": case.granted_amount, "resolution": official.audit_data(resolution)},
+    )  # saves it
 
 
 for _step in (Step.LEGAL_REPORT, Step.BUDGET_CERTIFICATION, Step.DIRECTOR_RESOLUTION, Step.TECHNICAL_REPORT):
@@ -310,7 +319,13 @@ def handle_agreement(ctx: StepContext):
     case.agreement_number = ctx.data["agreement_number"]
     case.agreement_signed_on = ctx.data["signed_on"]
     budget.commit(case.budget_line, case.granted_amount, actor=ctx.actor, case=case)
-    transition(case, "sign_agreement", actor=ctx.actor, data={"agreement_number": case.agreement_number})
+    convenio = papers.issue(ctx, official_pdf.AGREEMENT, papers.agreement)
+    transition(
+        case,
+        "sign_agreement",
+        actor=ctx.actor,
+        data={"agreement_number": case.agreement_number, "agreement": official.audit_data(convenio)},
+    )
     transition(case, "start_execution", actor=ctx.actor)
 
 
@@ -524,7 +539,17 @@ def handle_closeout(ctx: StepContext):
         budget.refund(case.budget_line, refund, actor=ctx.actor, case=case)
     case.refunded_amount = refund
     case.closeout_record = ctx.data["closeout_record"]
-    transition(case, "close", actor=ctx.actor, data={"refund": refund, "record": case.closeout_record})
+    record = papers.issue(ctx, official_pdf.CLOSEOUT_RECORD, papers.closeout)
+    transition(
+        case,
+        "close",
+        actor=ctx.actor,
+        data={
+            "refund": refund,
+            "record": case.closeout_record,
+            "closeout_record": official.audit_data(record),
+        },
+    )
 
 
 _spec(Step.CLOSEOUT, (A,), closeout_fields, handle_closeout)

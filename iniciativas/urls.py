@@ -16,4 +16,11 @@ urlpatterns = [
     path("<int:pk>/withdraw/", views.initiative_withdraw, name="initiative-withdraw"),
     path("<int:pk>/cancel/", views.initiative_cancel, name="initiative-cancel"),
     path("<int:pk>/recover/", views.initiative_recover, name="initiative-recover"),
+    path("<int:pk>/official/<str:number>/", views.official_download, name="initiative-official"),
+    path("<int:pk>/official/<str:number>/scan/", views.official_scan, name="initiative-official-scan"),
+    path(
+        "<int:pk>/official/<str:number>/scan/upload/",
+        views.official_scan_upload,
+        name="initiative-official-scan-upload",
+    ),
 ]

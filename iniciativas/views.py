@@ -35,6 +35,7 @@ from cases.errors import Conflict
 from cases.forms import add_service_errors
 from cases.permissions import allowed
 from cases.roles import Role, has_role
+from workflows import official as official_documents
 from workflows.services import may
 
 from . import selectors, services
@@ -195,6 +196,7 @@ def _case_context(request, initiative: Initiative) -> dict:
         "pending": pending,
         "awaits_me": any(p.mine for p in pending),
         "own": _own(request.user, initiative),
+        **official_documents.page_context(request.user, initiative),
     }
 
 
@@ -699,3 +701,30 @@ def document_download(request, pk, doc_pk):
             status=403,
         )
     return documents.attachment(initiative.documents.filter(pk=doc_pk).first())
+
+
+# --- official documents (workflows.official: the same for every kind of case) ----------------------
+
+
+@require_safe
+@login_required
+def official_download(request, pk, number):
+    """A generated official document of a case the user may see (PDF attachment; 404 otherwise)."""
+    return official_documents.pdf_response(_visible(request.user, pk), number)
+
+
+@require_safe
+@login_required
+def official_scan(request, pk, number):
+    """The signed scan of an official document, for whoever may see the case."""
+    return official_documents.scan_response(_visible(request.user, pk), number)
+
+
+@documents.size_limited
+@require_POST
+@login_required
+def official_scan_upload(request, pk, number):
+    case = _visible(request.user, pk)
+    return official_documents.scan_upload_view(
+        request, case, number, reverse("initiative-detail", args=[case.pk])
+    )

@@ -1,7 +1,6 @@
 """``/api/v1/registrations/`` (API.md "Cases": Registrations). Staff work them in the task inbox."""
 
 from django.core.exceptions import ValidationError
-from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -11,6 +10,7 @@ from rest_framework.response import Response
 
 from cases.api import CaseViewSet
 from registry.models import Unit
+from workflows.official import OfficialDocumentActions
 
 from . import selectors, services
 from .serializers import (
@@ -22,7 +22,7 @@ from .serializers import (
 
 
 @extend_schema(tags=["registrations"])
-class RegistrationViewSet(CaseViewSet):
+class RegistrationViewSet(OfficialDocumentActions, CaseViewSet):
     serializer_class = RegistrationSerializer
 
     def get_queryset(self):
@@ -59,23 +59,6 @@ class RegistrationViewSet(CaseViewSet):
             reason=str(reason)[:2000] if isinstance(reason, str) else "",
         )
         return Response(self.get_serializer(registration).data)
-
-    @extend_schema(responses={(200, "application/pdf"): bytes})
-    @action(
-        detail=True,
-        methods=["get"],
-        url_path=r"official/(?P<number>[A-Z0-9-]{1,40})",
-        url_name="official-api",
-    )
-    def official(self, request, pk=None, number=None):
-        """An official document of the case (the registration certificate), as a PDF attachment."""
-        from cases import documents, official
-
-        registration = self.get_object()
-        document = official.document_of("registration", registration.pk, number)
-        if document is None:
-            raise Http404
-        return documents.attachment_of_file(document.file, f"{document.number}.pdf", "application/pdf")
 
     @extend_schema(
         request={"multipart/form-data": RegistrationDocumentUploadSerializer},

@@ -1,8 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from cases import official
-from cases.serializers import HistoryEntrySerializer, OfficialDocumentSerializer
+from cases.serializers import HistoryEntrySerializer, OfficialDocumentSerializer, official_documents_data
 
 from .models import Document, DocumentKind, Registration, RegistrationKind
 
@@ -70,15 +69,7 @@ class RegistrationSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(OfficialDocumentSerializer(many=True))
     def get_official_documents(self, obj) -> list:
-        from django.urls import reverse
-
-        context = {
-            **self.context,
-            "official_url": lambda d: reverse("registration-official-api", args=[obj.pk, d.number]),
-        }
-        return OfficialDocumentSerializer(
-            official.documents_of("registration", obj.pk), many=True, context=context
-        ).data
+        return official_documents_data(obj, "registration-official-api", self.context)
 
     @extend_schema_field(HistoryEntrySerializer(many=True, allow_null=True))  # null in lists
     def get_history(self, obj) -> list:

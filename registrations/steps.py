@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy
 
 from approvals.steps import Decision, Field, StepContext, StepSpec, register
 from cases import official
+from cases.roles import Role
 from registry import services as registry
 from workflows.services import transition
 
@@ -71,6 +72,8 @@ def handle_review(ctx: StepContext) -> None:
             case=case,
             actor=ctx.actor,
             template_version=certificate.TEMPLATE_VERSION,
+            step=REVIEW,
+            role=Role.EVALUATOR,
             render=lambda number, code, url: certificate.render(
                 certificate.unit_fields(case),
                 number=number,

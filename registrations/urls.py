@@ -11,4 +11,10 @@ urlpatterns = [
     path("<int:pk>/submit/", views.registration_submit, name="registration-submit"),
     path("<int:pk>/withdraw/", views.registration_withdraw, name="registration-withdraw"),
     path("<int:pk>/official/<str:number>/", views.official_download, name="registration-official"),
+    path("<int:pk>/official/<str:number>/scan/", views.official_scan, name="registration-official-scan"),
+    path(
+        "<int:pk>/official/<str:number>/scan/upload/",
+        views.official_scan_upload,
+        name="registration-official-scan-upload",
+    ),
 ]

@@ -16,11 +16,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from approvals.models import step_label
-from cases import documents, official
+from cases import documents
 from cases.errors import Conflict
 from cases.forms import add_service_errors
 from cases.permissions import allowed
 from cases.roles import Role
+from workflows import official as official_documents
 from workflows.models import CaseTask
 
 from . import selectors, services
@@ -141,7 +142,7 @@ def _detail(request, registration: Registration, *, document_form=None, status=2
         "case": registration,  # the name the case file (also on the task page) reads
         "badge": BADGES.get(registration.state, "info"),
         "documents": list(registration.documents.select_related("uploaded_by")),
-        "official_documents": official.documents_of("registration", registration.pk),
+        **official_documents.page_context(user, registration),
         "history": selectors.history_for(registration, user),
         "pending": _pending(user, registration),
         "is_final": registration.state in FINAL_STATES,
@@ -226,12 +227,28 @@ def document_download(request, pk, doc_pk):
     return documents.attachment(registration.documents.filter(pk=doc_pk).first())
 
 
+# --- official documents (workflows.official: the same for every kind of case) ----------------------
+
+
 @require_safe
 @login_required
 def official_download(request, pk, number):
     """The issued certificate (PDF), for whoever may see the case."""
-    registration = _visible(request.user, pk)
-    document = official.document_of("registration", registration.pk, number)
-    if document is None:
-        raise Http404
-    return documents.attachment_of_file(document.file, f"{document.number}.pdf", "application/pdf")
+    return official_documents.pdf_response(_visible(request.user, pk), number)
+
+
+@require_safe
+@login_required
+def official_scan(request, pk, number):
+    """The signed scan of the certificate, for whoever may see the case."""
+    return official_documents.scan_response(_visible(request.user, pk), number)
+
+
+@documents.size_limited
+@require_POST
+@login_required
+def official_scan_upload(request, pk, number):
+    case = _visible(request.user, pk)
+    return official_documents.scan_upload_view(
+        request, case, number, reverse("registration-detail", args=[case.pk])
+    )

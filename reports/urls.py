@@ -18,6 +18,9 @@ urlpatterns = [
     path("poa/<int:pk>/", goals_views.goal_page, name="goal"),
     path("poa/<int:pk>/avance/", goals_views.goal_progress, name="goal-progress"),
     path("poa/<int:pk>/avance/<int:entry>/respaldo/", goals_views.evidence_download, name="goal-evidence"),
+    path("auditoria/", views.checkpoints_page, name="checkpoints"),
+    re_path(r"^auditoria/claves/(?P<key_id>[0-9a-f]{16})\.pem$", views.checkpoint_key, name="checkpoint-key"),
+    path("auditoria/verifier.py", views.verifier_file, name="verifier"),
     re_path(
         r"^(?P<fiscal_year>[0-9]{4})/metas-y-resultados\.(?P<fmt>xlsx|pdf|csv|json)$",
         views.attainment_file,

@@ -318,3 +318,85 @@ def attainment_cases_page(request, fiscal_year: str, scope: str, indicator: str)
             "is_assets": indicator == Indicator.ASSETS_DELIVERED,
         },
     )
+
+
+# --- the audit trail's signed checkpoints (public) -----------------------------------------------------
+
+CHECKPOINTS_SHOWN = 50
+
+
+def _checkpoint_keys() -> dict[str, str]:
+    """``{key_id: public key PEM}``: the keys the agency trusts (``AUDIT_PUBLIC_KEYS`` and the signing
+    key's public half) and those the published checkpoints carry."""
+    from audit import keys as audit_keys
+    from audit.models import Checkpoint
+    from audit.verifier import load_public_key, public_key_pem
+
+    found = {key_id: public_key_pem(key) for key_id, key in audit_keys.trusted_public_keys().items()}
+    for key_id, raw in Checkpoint.objects.order_by("key_id").values_list("key_id", "public_key").distinct():
+        if key_id not in found:
+            try:
+                found[key_id] = public_key_pem(load_public_key(raw.encode("ascii")))
+            except ValueError:
+                continue
+    return found
+
+
+def _signed_json(document: dict) -> str:
+    """The canonical JSON an Ed25519 checkpoint signature covers (after its one-line preamble)."""
+    from audit.verifier import CHECKPOINT_PREAMBLE, checkpoint_message
+
+    return checkpoint_message(document)[len(CHECKPOINT_PREAMBLE) :].decode("utf-8")
+
+
+@require_safe
+def checkpoints_page(request):
+    """The signed checkpoints of the audit trail, the public keys, how to verify a signature with
+    ``openssl`` and the stand-alone verifier: anyone may keep copies and check them later."""
+    from audit.checkpoints import checkpoint_document
+    from audit.selectors import checkpoint_list
+    from audit.verifier import CHECKPOINT_PREAMBLE
+
+    rows = list(checkpoint_list()[:CHECKPOINTS_SHOWN])
+    checkpoints = [{**checkpoint_document(cp), "signed_json": ""} for cp in rows]
+    for document in checkpoints:
+        document["signed_json"] = _signed_json(document)
+        # Inside single quotes in a shell command: a quote closes, is escaped and reopens.
+        document["shell_json"] = document["signed_json"].replace("'", "'\\''")
+    context = {
+        "tab": "checkpoints",
+        "checkpoints": checkpoints,
+        "total": checkpoint_list().count(),
+        "shown": CHECKPOINTS_SHOWN,
+        "newest": checkpoints[0] if checkpoints else None,
+        "keys": sorted(_checkpoint_keys().items()),
+        "preamble": CHECKPOINT_PREAMBLE.decode("ascii").rstrip("\n"),
+        "api_url": request.build_absolute_uri(reverse("audit-checkpoints")),
+        "site_url": request.build_absolute_uri("/").rstrip("/"),
+    }
+    return render(request, "reports/checkpoints.html", context)
+
+
+@require_safe
+def checkpoint_key(request, key_id: str):
+    """One public key, as a PEM file to download."""
+    pem = _checkpoint_keys().get(key_id)
+    if pem is None:
+        raise Http404
+    response = HttpResponse(pem, content_type="application/x-pem-file")
+    response["Content-Disposition"] = content_disposition_header(True, f"expediente-audit-{key_id}.pem")
+    return response
+
+
+@require_safe
+def verifier_file(request):
+    """The stand-alone verifier (``audit/verifier.py``: one file, the standard library plus
+    ``cryptography``), as served by this very installation."""
+    from pathlib import Path
+
+    import audit.verifier
+
+    source = Path(audit.verifier.__file__).read_bytes()
+    response = HttpResponse(source, content_type="text/x-python; charset=utf-8")
+    response["Content-Disposition"] = content_disposition_header(True, "verifier.py")
+    return response

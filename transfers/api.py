@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from budget.models import Program
 from cases.api import CaseViewSet
 from registry.models import Unit
+from workflows.official import OfficialDocumentActions
 
 from . import selectors, services
 from .models import Asset, AssetItem, Document
@@ -25,7 +26,7 @@ from .serializers import (
 
 
 @extend_schema(tags=["transfers"])
-class TransferViewSet(CaseViewSet):
+class TransferViewSet(OfficialDocumentActions, CaseViewSet):
     serializer_class = TransferSerializer
 
     def get_queryset(self):

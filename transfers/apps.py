@@ -29,7 +29,7 @@ class TransfersConfig(AppConfig):
                 history=selectors.history_for,
                 program_path="program",
                 department_path="department",
-                related=("program", "beneficiary"),
+                related=("program", "beneficiary", "department"),
                 case_file_template="transfers/_case_file.html",
                 detail_url_name="transfer-detail",
                 applicant_actions=(),

@@ -1,7 +1,12 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from cases.serializers import AmountText, HistoryEntrySerializer
+from cases.serializers import (
+    AmountText,
+    HistoryEntrySerializer,
+    OfficialDocumentSerializer,
+    official_documents_data,
+)
 
 from .models import Asset, AssetItem, Document, DocumentKind, Transfer
 
@@ -43,6 +48,7 @@ class TransferSerializer(serializers.ModelSerializer):
     recovered_amount = serializers.DecimalField(**MONEY)
     assets = AssetSerializer(many=True, read_only=True)
     documents = TransferDocumentSerializer(many=True, read_only=True)
+    official_documents = serializers.SerializerMethodField()
     history = serializers.SerializerMethodField()
 
     class Meta:
@@ -75,8 +81,13 @@ class TransferSerializer(serializers.ModelSerializer):
             "created_at",
             "assets",
             "documents",
+            "official_documents",
             "history",
         ]
+
+    @extend_schema_field(OfficialDocumentSerializer(many=True))
+    def get_official_documents(self, obj) -> list:
+        return official_documents_data(obj, "transfer-official-api", self.context)
 
     @extend_schema_field(HistoryEntrySerializer(many=True, allow_null=True))  # null in lists
     def get_history(self, obj):

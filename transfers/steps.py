@@ -39,9 +39,10 @@ from approvals.steps import (
 )
 from budget import services as budget
 from budget.models import BudgetLine
-from cases import payments
+from cases import official, official_pdf, payments
 from workflows.services import transition
 
+from . import official_documents as papers
 from .flow import OBSERVATION_DAYS, VERIFICATION, chain_steps
 from .models import KIND, AssetItem, FollowupVisit, Transfer, TransferState
 
@@ -157,6 +158,8 @@ def handle_chain(ctx: StepContext):
             )
         budget.reserve(line, case.amount, actor=ctx.actor, case=case)
         case.budget_line = line
+        # The certificación presupuestaria: numbered after the line's lock (lock order).
+        papers.issue(ctx, official_pdf.BUDGET_CERTIFICATION, papers.certification)
     elif ctx.task.step == Step.DIRECTOR_RESOLUTION:
         case.resolution_number = ctx.data["resolution_number"]
     case.approval_step += 1
@@ -166,7 +169,13 @@ def handle_chain(ctx: StepContext):
             raise ValidationError(
                 {"detail": _("The policy approved the case without a budget certification.")}
             )
-        transition(case, "approve", actor=ctx.actor, data={"amount": case.amount})
+        resolution = papers.issue(ctx, official_pdf.RESOLUTION, papers.resolution)
+        transition(
+            case,
+            "approve",
+            actor=ctx.actor,
+            data={"amount": case.amount, "resolution": official.audit_data(resolution)},
+        )
 
 
 for _step in (Step.BUDGET_CERTIFICATION, Step.DIRECTOR_RESOLUTION):
@@ -219,7 +228,13 @@ def handle_agreement(ctx: StepContext):
     case.agreement_number = ctx.data["agreement_number"]
     case.agreement_signed_on = ctx.data["signed_on"]
     budget.commit(case.budget_line, case.amount, actor=ctx.actor, case=case)
-    transition(case, "sign_agreement", actor=ctx.actor, data={"agreement_number": case.agreement_number})
+    convenio = papers.issue(ctx, official_pdf.AGREEMENT, papers.agreement)
+    transition(
+        case,
+        "sign_agreement",
+        actor=ctx.actor,
+        data={"agreement_number": case.agreement_number, "agreement": official.audit_data(convenio)},
+    )
     transition(case, "start_delivery", actor=ctx.actor)
 
 
@@ -276,6 +291,7 @@ def handle_delivery_record(ctx: StepContext):
     case.delivered_on = ctx.data["delivered_on"]
     case.save()
     ctx.audit_data["serials"] = {str(r["unit"]): r["serial"].strip() for r in rows}
+    papers.issue(ctx, official_pdf.DELIVERY_RECORD, papers.delivery)
 
 
 _spec(Step.DELIVERY_RECORD, (A,), delivery_record_fields, handle_delivery_record)
@@ -442,7 +458,13 @@ def handle_followup(ctx: StepContext):
         visitor=ctx.on_behalf_of or ctx.actor,
     )
     if ctx.decision == A:
-        transition(case, "close", actor=ctx.actor, data={"visited_on": ctx.data["visited_on"]})
+        record = papers.issue(ctx, official_pdf.CLOSEOUT_RECORD, papers.closeout)
+        transition(
+            case,
+            "close",
+            actor=ctx.actor,
+            data={"visited_on": ctx.data["visited_on"], "closeout_record": official.audit_data(record)},
+        )
     elif ctx.decision == R:
         case.reversion_reason = ctx.comment
         case.save()

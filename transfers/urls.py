@@ -11,4 +11,11 @@ urlpatterns = [
     path("<int:pk>/annul/", views.transfer_annul, name="transfer-annul"),
     path("<int:pk>/documents/", views.document_upload, name="transfer-upload"),
     path("<int:pk>/documents/<int:doc_pk>/", views.document_download, name="transfer-document"),
+    path("<int:pk>/official/<str:number>/", views.official_download, name="transfer-official"),
+    path("<int:pk>/official/<str:number>/scan/", views.official_scan, name="transfer-official-scan"),
+    path(
+        "<int:pk>/official/<str:number>/scan/upload/",
+        views.official_scan_upload,
+        name="transfer-official-scan-upload",
+    ),
 ]

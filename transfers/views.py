@@ -30,6 +30,7 @@ from cases.forms import add_service_errors
 from cases.permissions import allowed
 from cases.roles import Role, has_role
 from registry.models import Unit
+from workflows import official as official_documents
 
 from . import selectors, services
 from .forms import DocumentForm
@@ -209,6 +210,7 @@ def _case_context(request, transfer: Transfer, *, document_form: DocumentForm | 
         "history": selectors.history_for(transfer, user),
         "pending": _pending(user, transfer),
         "documents": selectors.documents_of(transfer),
+        **official_documents.page_context(user, transfer),
         "is_final": transfer.state in FINAL_STATES,
         "can_annul": (
             transfer.state in ANNULLABLE
@@ -294,3 +296,30 @@ def document_download(request, pk, doc_pk):
     anyone who may not see the case, and for a document of another case."""
     transfer = _visible(request.user, pk)
     return documents.attachment(transfer.documents.filter(pk=doc_pk).first())
+
+
+# --- official documents (workflows.official: the same for every kind of case) ----------------------
+
+
+@require_safe
+@login_required
+def official_download(request, pk, number):
+    """A generated official document of a case the user may see (PDF attachment; 404 otherwise)."""
+    return official_documents.pdf_response(_visible(request.user, pk), number)
+
+
+@require_safe
+@login_required
+def official_scan(request, pk, number):
+    """The signed scan of an official document, for whoever may see the case."""
+    return official_documents.scan_response(_visible(request.user, pk), number)
+
+
+@documents.size_limited
+@require_POST
+@login_required
+def official_scan_upload(request, pk, number):
+    case = _visible(request.user, pk)
+    return official_documents.scan_upload_view(
+        request, case, number, reverse("transfer-detail", args=[case.pk])
+    )

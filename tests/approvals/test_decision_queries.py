@@ -28,7 +28,9 @@ pytestmark = pytest.mark.django_db
 
 CEILING = {
     "admissibility": 23,
-    "budget_certification": 24,
+    # Issue 13: as the policy's last step it issues two official documents (certification and
+    # resolution), each a counter upsert and an INSERT.
+    "budget_certification": 28,
     "registration_review": 30,
     # Not among issue 9's three: the first evaluation waits at the Join; the second passes it (viewflow's
     # Join reads the process's tasks to find its arrivals), averages the scores and picks the policy.

@@ -20,10 +20,11 @@ pytestmark = pytest.mark.django_db
 
 METHODS = ["get", "post", "patch", "put", "delete"]
 TASK_ROUTES = ["", "claim/", "release/", "complete/", "reassign/"]
+OFFICIAL = ["official/CNV-2026-000001/", "official/CNV-2026-000001/scan/"]
 CASE_ROUTES = {
-    "initiatives": ["", "submit/", "withdraw/", "cancel/", "recover/", "documents/"],
-    "transfers": ["", "annul/", "documents/"],
-    "registrations": ["", "submit/", "withdraw/", "documents/", "official/CERT-1/"],
+    "initiatives": ["", "submit/", "withdraw/", "cancel/", "recover/", "documents/", *OFFICIAL],
+    "transfers": ["", "annul/", "documents/", *OFFICIAL],
+    "registrations": ["", "submit/", "withdraw/", "documents/", "official/CERT-1/", *OFFICIAL],
 }
 
 

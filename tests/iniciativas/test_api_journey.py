@@ -184,6 +184,44 @@ def test_full_journey_through_the_api(world):
     assert verified["valid"] is True and verified["first_error"] is None, verified
     assert verified["entries"] == AuditEntry.objects.count() - 1  # the verification records itself
 
+    # Official documents, each born at its step, its SHA-256 in that step's task.completed entry.
+    _check_official_documents(final, applicant, code)
+
+
+BORN_AT = {
+    "budget_certification": "budget_certification",
+    "approval_resolution": "budget_certification",  # world's policy: certification is the last step
+    "agreement": "agreement",
+    "closeout_record": "closeout",
+}
+
+
+def _check_official_documents(final: dict, client, code: str) -> None:
+    import hashlib
+
+    from django.utils import timezone
+
+    year = timezone.localdate().year
+    documents = {d["kind"]: d for d in final["official_documents"]}
+    assert sorted(documents) == sorted(BORN_AT)
+    prefixes = {"budget_certification": "CPP", "approval_resolution": "RAP", "agreement": "CNV"}
+    prefixes["closeout_record"] = "ACI"
+    for kind, document in documents.items():
+        assert document["number"] == f"{prefixes[kind]}-{year}-000001"
+        response = client.get(document["url"])
+        assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+        assert hashlib.sha256(b"".join(response.streaming_content)).hexdigest() == document["sha256"]
+        [entry] = [
+            e
+            for e in AuditEntry.objects.filter(case=code, action="task.completed")
+            if e.data.get("step") == BORN_AT[kind]
+            and any(d["number"] == document["number"] for d in e.data.get("official_documents", []))
+        ]
+        [recorded] = [d for d in entry.data["official_documents"] if d["number"] == document["number"]]
+        assert recorded == {"kind": kind, "number": document["number"], "sha256": document["sha256"]}
+        assert document["signed_scan"] is None
+        assert "/documents/verify/?number=" in document["verify_url"]
+
 
 def _pdf_file(name: str):
     from django.core.files.uploadedfile import SimpleUploadedFile

@@ -3,6 +3,7 @@ legal reports, the policy's chain, the agreement, delivery (in kind by serial, o
 confirmed bank payment), follow-up and close — each person working only what its own inbox
 (``GET /api/v1/tasks/``) offers — plus every side exit and bad input."""
 
+import hashlib
 from decimal import Decimal
 
 import pytest
@@ -11,9 +12,11 @@ from audit.models import AuditEntry
 from audit.verification import verify_database
 from budget.models import BudgetLine, BudgetMovement
 from budget.selectors import case_figures, ledger_mismatches
+from cases.models import OfficialDocument
 from tests.factories import UnitFactory, UserFactory
 from tests.iniciativas.conftest import World
 from tests.iniciativas.test_api_journey import STAFF_ORDER, client_for
+from tests.pdftext import pdf_text
 from transfers.models import AssetItem, Transfer
 from workflows.models import CaseTask
 
@@ -150,6 +153,28 @@ def test_in_kind_journey_by_serial_number(world, clients):
     )
     assert verify_database().valid
 
+    # Official documents, each born at its step with its SHA-256 in that step's task.completed entry;
+    # the acta de entrega lists every unit with its serial number.
+    born_at = {
+        "budget_certification": "budget_certification",
+        "approval_resolution": "director_resolution",
+        "agreement": "agreement",
+        "delivery_record": "delivery_record",
+        "closeout_record": "followup_visit",
+    }
+    documents = {d["kind"]: d for d in final["official_documents"]}
+    assert sorted(documents) == sorted(born_at)
+    for kind, document in documents.items():
+        [entry] = AuditEntry.objects.filter(case=code, action="task.completed", data__step=born_at[kind])
+        assert {"kind": kind, "number": document["number"], "sha256": document["sha256"]} in entry.data[
+            "official_documents"
+        ]
+        response = applicant.get(document["url"])
+        assert hashlib.sha256(b"".join(response.streaming_content)).hexdigest() == document["sha256"]
+    acta = OfficialDocument.objects.get(number=documents["delivery_record"]["number"])
+    text = pdf_text(acta.file.read())
+    assert all(i.serial in text for i in items), text
+
 
 def test_money_journey_pays_once(world, clients):
     created = clients["evaluador1"].post(  # technical staff start a direct transfer
@@ -230,6 +255,9 @@ def test_refused_delivery_record_is_recorded_again(world, clients):
     assert [s for s, _ in steps].count("delivery_record") == 2
     assert [s for s, _ in steps].count("delivery_acceptance") == 2
     assert BudgetMovement.objects.filter(case_code=code, kind="execute").count() == 1
+    # Each record is its own acta de entrega, numbered in turn; the refused one stays on file.
+    actas = OfficialDocument.objects.filter(case_code=code, kind="delivery_record").order_by("sequence")
+    assert [a.sequence for a in actas] == [1, 2]
 
 
 def test_misuse_found_in_follow_up_reverts_and_recovers(world, clients):
