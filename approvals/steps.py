@@ -48,6 +48,9 @@ class Field:
     for_decisions: tuple[str, ...] | None = None
     # What the person should know to fill it in (a rubric criterion's text); shown under the label.
     help: StrOrPromise = ""
+    # The message of a value below ``min`` or above ``max`` (keys "min", "max"), when the generic
+    # "Must be at least/most …" does not say enough (e.g. "the approved amount exceeds the requested").
+    messages: dict[str, StrOrPromise] | None = None
 
     def describe(self) -> dict:
         out = {
@@ -261,10 +264,13 @@ def _clean_value(f: Field, raw: Any, path: str, errors: dict[str, list[str]]):
     if f.type in ("integer", "decimal", "date"):
         lo = Decimal(str(f.min)) if f.type == "decimal" and f.min is not None else f.min
         hi = Decimal(str(f.max)) if f.type == "decimal" and f.max is not None else f.max
+        messages = f.messages or {}
         if lo is not None and value < lo:
-            return fail(_("Must be at least %(min)s.") % {"min": _jsonable(f.min)})
+            return fail(
+                str(messages.get("min") or _("Must be at least %(min)s.") % {"min": _jsonable(f.min)})
+            )
         if hi is not None and value > hi:
-            return fail(_("Must be at most %(max)s.") % {"max": _jsonable(f.max)})
+            return fail(str(messages.get("max") or _("Must be at most %(max)s.") % {"max": _jsonable(f.max)}))
     return value
 
 

@@ -6,7 +6,7 @@ transaction, with the initiative row locked.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_UP, Decimal
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -239,7 +239,7 @@ def chain_fields(task, case):
     if task.step == Step.LEGAL_REPORT:
         return [Field("opinion", gettext_lazy("Legal opinion"), "string", for_decisions=(A,))]
     if task.step == Step.BUDGET_CERTIFICATION:
-        return [certification_field(case.call.program, case.requested_amount)]
+        return [certification_field(case.call.program, case.requested_amount), *approved_amount_fields(case)]
     if task.step == Step.DIRECTOR_RESOLUTION:
         return [
             Field(
@@ -250,6 +250,95 @@ def chain_fields(task, case):
             )
         ]
     return [Field("report", gettext_lazy("Report"), "string", for_decisions=(A,))]
+
+
+def approved_amount_fields(case) -> list[Field]:
+    """The amount granted, fixed where it is certified: the requested amount by default, never more,
+    more than zero; a lower amount needs its reason (checked by ``fix_approved_amount``)."""
+    requested = case.requested_amount
+    return [
+        Field(
+            "approved_amount",
+            gettext_lazy("Approved amount (Bs)"),
+            "decimal",
+            required=False,
+            min=Decimal("0.01"),
+            max=requested,
+            default=requested,
+            for_decisions=(A,),
+            help=gettext_lazy("At most the requested amount; a lower amount needs its reason."),
+            messages={
+                "min": gettext_lazy("The approved amount must be greater than zero."),
+                "max": _("The approved amount cannot exceed the requested amount, Bs %(requested)s.")
+                % {"requested": bs(requested)},
+            },
+        ),
+        Field(
+            "approved_amount_reason",
+            gettext_lazy("Reason for approving less than requested"),
+            "string",
+            required=False,
+            for_decisions=(A,),
+        ),
+    ]
+
+
+def approved_counterpart(case, approved: Decimal) -> Decimal:
+    """The counterpart owed on ``approved``: the share the unit offered per boliviano requested
+    (counterpart ÷ requested, which met the call's minimum share of the total cost) times the approved
+    amount, rounded up to the cent so that the share never falls below the offered one."""
+    if approved == case.requested_amount:
+        return case.counterpart_amount
+    share = case.counterpart_amount / case.requested_amount
+    return (approved * share).quantize(Decimal("0.01"), rounding=ROUND_UP)
+
+
+def fix_approved_amount(ctx: StepContext) -> Decimal:
+    """Check the approved amount of the certification and fix it on the case, with its reason and the
+    counterpart that follows it; the step's audit entry records requested, approved and reason.
+    Raises ``ValidationError`` (nothing changes) for an amount above the requested one, not above
+    zero, or lower without a reason."""
+    case = ctx.case
+    requested = case.requested_amount
+    approved = ctx.data.get("approved_amount", requested)
+    reason = (ctx.data.get("approved_amount_reason") or "").strip()
+    if approved <= 0:
+        raise ValidationError({"data.approved_amount": [_("The approved amount must be greater than zero.")]})
+    if approved > requested:
+        raise ValidationError(
+            {
+                "data.approved_amount": [
+                    _("The approved amount cannot exceed the requested amount, Bs %(requested)s.")
+                    % {"requested": bs(requested)}
+                ]
+            }
+        )
+    if approved < requested and not reason:
+        raise ValidationError(
+            {
+                "data.approved_amount_reason": [
+                    _(
+                        "Give the reason for approving Bs %(approved)s instead of the "
+                        "Bs %(requested)s requested."
+                    )
+                    % {"approved": bs(approved), "requested": bs(requested)}
+                ]
+            }
+        )
+    if approved == requested:
+        reason = ""
+    case.approved_amount = approved
+    case.approved_amount_reason = reason
+    case.approved_counterpart = approved_counterpart(case, approved)
+    ctx.audit_data.update(
+        {
+            "requested_amount": requested,
+            "approved_amount": approved,
+            "approved_amount_reason": reason,
+            "approved_counterpart": case.approved_counterpart,
+        }
+    )
+    return approved
 
 
 def handle_chain(ctx: StepContext):
@@ -267,10 +356,11 @@ def handle_chain(ctx: StepContext):
     if ctx.task.step == Step.BUDGET_CERTIFICATION:
         # The field offers only the call's program's lines; the ledger locks and reads the line once,
         # and a line of another program undoes the whole decision.
-        line = budget.reserve(ctx.data["budget_line"], case.requested_amount, actor=ctx.actor, case=case).line
+        approved = fix_approved_amount(ctx)
+        line = budget.reserve(ctx.data["budget_line"], approved, actor=ctx.actor, case=case).line
         if line.program_id != case.call.program_id:
             raise ValidationError({"data.budget_line": [_("Choose a budget line of the call's program.")]})
-        case.budget_line, case.granted_amount = line, case.requested_amount
+        case.budget_line = line
     elif ctx.task.step == Step.DIRECTOR_RESOLUTION:
         case.resolution_number = ctx.data["resolution_number"]
     case.approval_step += 1
@@ -279,7 +369,16 @@ def handle_chain(ctx: StepContext):
         return
     if case.budget_line_id is None:
         raise ValidationError({"detail": _("The policy approved the case without a budget certification.")})
-    transition(case, "approve", actor=ctx.actor, data={"granted_amount": case.granted_amount})  # saves it
+    transition(
+        case,
+        "approve",
+        actor=ctx.actor,
+        data={
+            "requested_amount": case.requested_amount,
+            "approved_amount": case.approved_amount,
+            "approved_amount_reason": case.approved_amount_reason,
+        },
+    )  # saves it
 
 
 for _step in (Step.LEGAL_REPORT, Step.BUDGET_CERTIFICATION, Step.DIRECTOR_RESOLUTION, Step.TECHNICAL_REPORT):
@@ -306,7 +405,7 @@ def handle_agreement(ctx: StepContext):
     case = ctx.case
     case.agreement_number = ctx.data["agreement_number"]
     case.agreement_signed_on = ctx.data["signed_on"]
-    budget.commit(case.budget_line, case.granted_amount, actor=ctx.actor, case=case)
+    budget.commit(case.budget_line, case.approved_amount, actor=ctx.actor, case=case)
     transition(case, "sign_agreement", actor=ctx.actor, data={"agreement_number": case.agreement_number})
     transition(case, "start_execution", actor=ctx.actor)
 
