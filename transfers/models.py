@@ -106,10 +106,17 @@ def _guarded(name: str) -> dict:
 
 
 class DocumentKind(models.TextChoices):
+    """When each is uploaded and by whom: ``transfers.document_rules``."""
+
+    # The request's supporting papers.
     REQUEST_LETTER = "request_letter", _("Request letter")
     LEGAL_REPRESENTATIVE_ID = "legal_representative_id", _("Legal representative's ID")
     QUOTATION = "quotation", _("Quotation")
+    # At and after the delivery (in kind).
     DELIVERY_RECORD_SCAN = "delivery_record_scan", _("Signed delivery record (scan)")
+    # During the follow-up.
+    VISIT_PHOTO = "visit_photo", _("Follow-up visit photo")
+    VISIT_REPORT = "visit_report", _("Follow-up visit report")
     OTHER = "other", _("Other")
 
 

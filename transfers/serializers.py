@@ -43,6 +43,7 @@ class TransferSerializer(serializers.ModelSerializer):
     recovered_amount = serializers.DecimalField(**MONEY)
     assets = AssetSerializer(many=True, read_only=True)
     documents = TransferDocumentSerializer(many=True, read_only=True)
+    upload_kinds = serializers.SerializerMethodField()
     history = serializers.SerializerMethodField()
 
     class Meta:
@@ -75,8 +76,22 @@ class TransferSerializer(serializers.ModelSerializer):
             "created_at",
             "assets",
             "documents",
+            "upload_kinds",
             "history",
         ]
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_upload_kinds(self, obj) -> list[str]:
+        """The document kinds the caller may upload to this transfer now (``document_rules``)."""
+        from cases.permissions import allowed
+
+        from .document_rules import kinds_now
+        from .models import FINAL_STATES
+
+        request = self.context.get("request")
+        if request is None or obj.state in FINAL_STATES or not allowed(request.user, "transfers.upload", obj):
+            return []
+        return kinds_now(request.user, obj)
 
     @extend_schema_field(HistoryEntrySerializer(many=True, allow_null=True))  # null in lists
     def get_history(self, obj):
@@ -108,7 +123,11 @@ class TransferCreateSerializer(serializers.Serializer):
 
 
 class TransferDocumentUploadSerializer(serializers.Serializer):
-    kind = serializers.CharField(help_text="One of: " + ", ".join(DocumentKind.values))
+    kind = serializers.CharField(
+        help_text="One of: "
+        + ", ".join(DocumentKind.values)
+        + ". Each in its stage and by its people: see upload_kinds on the transfer."
+    )
     file = serializers.FileField(help_text="PDF, JPEG or PNG (checked by content), size-limited")
 
 
