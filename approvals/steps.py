@@ -200,6 +200,78 @@ def certification_field(program, amount) -> Field:
     )
 
 
+# --- the approved amount, fixed at a certification ------------------------------------------------
+
+
+def approved_amount_fields(requested: Decimal) -> list[Field]:
+    """The amount granted, fixed where it is certified: the requested amount by default, never more,
+    more than zero; a lower amount needs its reason (``clean_approved_amount``)."""
+    from django.utils.translation import gettext_lazy
+
+    from cases.money import bs
+
+    return [
+        Field(
+            "approved_amount",
+            gettext_lazy("Approved amount (Bs)"),
+            "decimal",
+            required=False,
+            min=Decimal("0.01"),
+            max=requested,
+            default=requested,
+            for_decisions=(Decision.APPROVE,),
+            help=gettext_lazy("At most the requested amount; a lower amount needs its reason."),
+            messages={
+                "min": gettext_lazy("The approved amount must be greater than zero."),
+                "max": _("The approved amount cannot exceed the requested amount, Bs %(requested)s.")
+                % {"requested": bs(requested)},
+            },
+        ),
+        Field(
+            "approved_amount_reason",
+            gettext_lazy("Reason for approving less than requested"),
+            "string",
+            required=False,
+            for_decisions=(Decision.APPROVE,),
+        ),
+    ]
+
+
+def clean_approved_amount(requested: Decimal, data: dict) -> tuple[Decimal, str]:
+    """``(approved, reason)`` from a certification's cleaned ``data``: the requested amount when none
+    was sent; the reason kept only for a lower amount. ``ValidationError`` (a field error, in the
+    caller's language) for an amount above the requested one, not above zero, or lower without a
+    reason."""
+    from cases.money import bs
+
+    approved = data.get("approved_amount", requested)
+    reason = (data.get("approved_amount_reason") or "").strip()
+    if approved <= 0:
+        raise ValidationError({"data.approved_amount": [_("The approved amount must be greater than zero.")]})
+    if approved > requested:
+        raise ValidationError(
+            {
+                "data.approved_amount": [
+                    _("The approved amount cannot exceed the requested amount, Bs %(requested)s.")
+                    % {"requested": bs(requested)}
+                ]
+            }
+        )
+    if approved < requested and not reason:
+        raise ValidationError(
+            {
+                "data.approved_amount_reason": [
+                    _(
+                        "Give the reason for approving Bs %(approved)s instead of the "
+                        "Bs %(requested)s requested."
+                    )
+                    % {"approved": bs(approved), "requested": bs(requested)}
+                ]
+            }
+        )
+    return approved, (reason if approved < requested else "")
+
+
 # --- validation of the data of a decision ---------------------------------------------------------
 
 

@@ -21,7 +21,9 @@ from approvals.steps import (
     Scoring,
     StepContext,
     StepSpec,
+    approved_amount_fields,
     certification_field,
+    clean_approved_amount,
     register,
 )
 from budget import services as budget
@@ -239,7 +241,10 @@ def chain_fields(task, case):
     if task.step == Step.LEGAL_REPORT:
         return [Field("opinion", gettext_lazy("Legal opinion"), "string", for_decisions=(A,))]
     if task.step == Step.BUDGET_CERTIFICATION:
-        return [certification_field(case.call.program, case.requested_amount), *approved_amount_fields(case)]
+        return [
+            certification_field(case.call.program, case.requested_amount),
+            *approved_amount_fields(case.requested_amount),
+        ]
     if task.step == Step.DIRECTOR_RESOLUTION:
         return [
             Field(
@@ -250,37 +255,6 @@ def chain_fields(task, case):
             )
         ]
     return [Field("report", gettext_lazy("Report"), "string", for_decisions=(A,))]
-
-
-def approved_amount_fields(case) -> list[Field]:
-    """The amount granted, fixed where it is certified: the requested amount by default, never more,
-    more than zero; a lower amount needs its reason (checked by ``fix_approved_amount``)."""
-    requested = case.requested_amount
-    return [
-        Field(
-            "approved_amount",
-            gettext_lazy("Approved amount (Bs)"),
-            "decimal",
-            required=False,
-            min=Decimal("0.01"),
-            max=requested,
-            default=requested,
-            for_decisions=(A,),
-            help=gettext_lazy("At most the requested amount; a lower amount needs its reason."),
-            messages={
-                "min": gettext_lazy("The approved amount must be greater than zero."),
-                "max": _("The approved amount cannot exceed the requested amount, Bs %(requested)s.")
-                % {"requested": bs(requested)},
-            },
-        ),
-        Field(
-            "approved_amount_reason",
-            gettext_lazy("Reason for approving less than requested"),
-            "string",
-            required=False,
-            for_decisions=(A,),
-        ),
-    ]
 
 
 def approved_counterpart(case, approved: Decimal) -> Decimal:
@@ -294,39 +268,12 @@ def approved_counterpart(case, approved: Decimal) -> Decimal:
 
 
 def fix_approved_amount(ctx: StepContext) -> Decimal:
-    """Check the approved amount of the certification and fix it on the case, with its reason and the
-    counterpart that follows it; the step's audit entry records requested, approved and reason.
-    Raises ``ValidationError`` (nothing changes) for an amount above the requested one, not above
-    zero, or lower without a reason."""
+    """Check the approved amount of the certification (``approvals.steps.clean_approved_amount``) and
+    fix it on the case, with its reason and the counterpart that follows it; the step's audit entry
+    records requested, approved and reason. Nothing changes when it raises."""
     case = ctx.case
     requested = case.requested_amount
-    approved = ctx.data.get("approved_amount", requested)
-    reason = (ctx.data.get("approved_amount_reason") or "").strip()
-    if approved <= 0:
-        raise ValidationError({"data.approved_amount": [_("The approved amount must be greater than zero.")]})
-    if approved > requested:
-        raise ValidationError(
-            {
-                "data.approved_amount": [
-                    _("The approved amount cannot exceed the requested amount, Bs %(requested)s.")
-                    % {"requested": bs(requested)}
-                ]
-            }
-        )
-    if approved < requested and not reason:
-        raise ValidationError(
-            {
-                "data.approved_amount_reason": [
-                    _(
-                        "Give the reason for approving Bs %(approved)s instead of the "
-                        "Bs %(requested)s requested."
-                    )
-                    % {"approved": bs(approved), "requested": bs(requested)}
-                ]
-            }
-        )
-    if approved == requested:
-        reason = ""
+    approved, reason = clean_approved_amount(requested, ctx.data)
     case.approved_amount = approved
     case.approved_amount_reason = reason
     case.approved_counterpart = approved_counterpart(case, approved)

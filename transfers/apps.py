@@ -7,6 +7,8 @@ class TransfersConfig(AppConfig):
     verbose_name = _("Transfers")
 
     def ready(self):
+        from django.db.models.functions import Coalesce
+
         from audit.actions import AuditAction
         from budget.services import release_held
         from cases import kinds
@@ -42,7 +44,8 @@ class TransfersConfig(AppConfig):
                 list_columns={
                     "unit_name": "beneficiary__name",
                     "tax_id": "beneficiary__tax_id",
-                    "amount": "amount",
+                    # The approved amount once fixed, the requested one before.
+                    "amount": Coalesce("approved_amount", "amount"),
                 },
                 final_states=FINAL_STATES,
             )

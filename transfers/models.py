@@ -153,6 +153,10 @@ class Transfer(ConcurrentTransitionMixin, models.Model):
     observation = models.TextField(_("observation"), blank=True)
     observation_days = models.PositiveSmallIntegerField(null=True, blank=True)
     resolution_number = models.CharField(_("resolution number"), max_length=40, blank=True)
+    # Fixed at the budget certification: in money at most the requested ``amount``, lower only with
+    # its reason; in kind always the assets' value. Empty until then.
+    approved_amount = models.DecimalField(_("approved amount (Bs)"), **MONEY, null=True, blank=True)
+    approved_amount_reason = models.TextField(_("reason for a lower approved amount"), blank=True)
 
     # Money and delivery.
     budget_line = models.ForeignKey(
@@ -184,6 +188,11 @@ class Transfer(ConcurrentTransitionMixin, models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="transfer_amount_positive"),
             models.CheckConstraint(
+                condition=Q(approved_amount__isnull=True)
+                | (Q(approved_amount__gt=0) & Q(approved_amount__lte=models.F("amount"))),
+                name="transfer_approved_within_amount",
+            ),
+            models.CheckConstraint(
                 condition=Q(paid_amount__lte=models.F("executed_amount")),
                 name="transfer_paid_within_executed",
             ),
@@ -212,6 +221,15 @@ class Transfer(ConcurrentTransitionMixin, models.Model):
         return f"{_('Transfer')} ({what}) — {self.beneficiary.name}"
 
     @property
+    def grant_amount(self) -> Decimal:
+        """What the transfer gives: the approved amount once fixed, the requested one before."""
+        return self.approved_amount if self.approved_amount is not None else self.amount
+
+    @property
+    def is_approved_lower(self) -> bool:
+        return self.approved_amount is not None and self.approved_amount < self.amount
+
+    @property
     def is_in_kind(self) -> bool:
         return self.modality == Modality.IN_KIND
 
@@ -230,7 +248,7 @@ class Transfer(ConcurrentTransitionMixin, models.Model):
             "program_id": self.program_id,
             "unit_id": self.beneficiary_id,
             "beneficiary": self.beneficiary.name,
-            "amount": self.amount,
+            "amount": self.grant_amount,
             "title": str(self.title),
         }
 

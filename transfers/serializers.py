@@ -38,6 +38,10 @@ class TransferSerializer(serializers.ModelSerializer):
     department = serializers.CharField(source="department.code")
     budget_line = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)  # before certification
     amount = serializers.DecimalField(**MONEY)
+    # Fixed at the budget certification (null before): in money at most ``amount``, with the reason
+    # when lower; in kind the assets' value.
+    approved_amount = serializers.DecimalField(**MONEY, allow_null=True)
+    approved_amount_reason = serializers.CharField()
     executed_amount = serializers.DecimalField(**MONEY)
     paid_amount = serializers.DecimalField(**MONEY)
     recovered_amount = serializers.DecimalField(**MONEY)
@@ -60,6 +64,8 @@ class TransferSerializer(serializers.ModelSerializer):
             "department",
             "purpose",
             "amount",
+            "approved_amount",
+            "approved_amount_reason",
             "budget_line",
             "executed_amount",
             "paid_amount",

@@ -31,7 +31,9 @@ from approvals.steps import (
     Field,
     StepContext,
     StepSpec,
+    approved_amount_fields,
     certification_field,
+    clean_approved_amount,
     register,
 )
 from budget import services as budget
@@ -118,6 +120,8 @@ def observation_deadline_field() -> Field:
 def chain_fields(task, case):
     if task.step == Step.BUDGET_CERTIFICATION:
         fields = [certification_field(case.program, case.amount)]
+        if not case.is_in_kind:  # in kind the amount is the assets' value, delivered whole
+            fields += approved_amount_fields(case.amount)
     elif task.step == Step.DIRECTOR_RESOLUTION:
         fields = [
             Field(
@@ -152,8 +156,15 @@ def handle_chain(ctx: StepContext):
             raise ValidationError(
                 {"data.budget_line": [_("Choose a budget line of the transfer's program.")]}
             )
-        budget.reserve(line, case.amount, actor=ctx.actor, case=case)
+        approved, reason = (
+            (case.amount, "") if case.is_in_kind else clean_approved_amount(case.amount, ctx.data)
+        )
+        budget.reserve(line, approved, actor=ctx.actor, case=case)
         case.budget_line = line
+        case.approved_amount, case.approved_amount_reason = approved, reason
+        ctx.audit_data.update(
+            {"requested_amount": case.amount, "approved_amount": approved, "approved_amount_reason": reason}
+        )
     elif ctx.task.step == Step.DIRECTOR_RESOLUTION:
         case.resolution_number = ctx.data["resolution_number"]
     case.approval_step += 1
@@ -163,7 +174,16 @@ def handle_chain(ctx: StepContext):
             raise ValidationError(
                 {"detail": _("The policy approved the case without a budget certification.")}
             )
-        transition(case, "approve", actor=ctx.actor, data={"amount": case.amount})
+        transition(
+            case,
+            "approve",
+            actor=ctx.actor,
+            data={
+                "amount": case.amount,
+                "approved_amount": case.grant_amount,
+                "approved_amount_reason": case.approved_amount_reason,
+            },
+        )
 
 
 for _step in (Step.BUDGET_CERTIFICATION, Step.DIRECTOR_RESOLUTION):
@@ -215,7 +235,7 @@ def handle_agreement(ctx: StepContext):
     case = ctx.case
     case.agreement_number = ctx.data["agreement_number"]
     case.agreement_signed_on = ctx.data["signed_on"]
-    budget.commit(case.budget_line, case.amount, actor=ctx.actor, case=case)
+    budget.commit(case.budget_line, case.grant_amount, actor=ctx.actor, case=case)
     transition(case, "sign_agreement", actor=ctx.actor, data={"agreement_number": case.agreement_number})
     transition(case, "start_delivery", actor=ctx.actor)
 
@@ -302,9 +322,9 @@ def handle_acceptance(ctx: StepContext):
         delivered_on=case.delivered_on,
         updated_at=timezone.now(),
     )
-    budget.execute(case.budget_line, case.amount, actor=ctx.actor, case=case)
-    budget.pay(case.budget_line, case.amount, actor=ctx.actor, case=case)
-    case.executed_amount = case.paid_amount = case.amount
+    budget.execute(case.budget_line, case.grant_amount, actor=ctx.actor, case=case)
+    budget.pay(case.budget_line, case.grant_amount, actor=ctx.actor, case=case)
+    case.executed_amount = case.paid_amount = case.grant_amount
     transition(case, "deliver", actor=ctx.actor, data={"record": case.delivery_record_number})
     transition(case, "start_followup", actor=ctx.actor)
 
@@ -321,9 +341,9 @@ def payment_order_fields(task, case):
             "amount",
             gettext_lazy("Amount to pay (Bs)"),
             "decimal",
-            min=case.amount,
-            max=case.amount,
-            default=case.amount,
+            min=case.grant_amount,
+            max=case.grant_amount,
+            default=case.grant_amount,
         )
     ]
 
@@ -332,11 +352,11 @@ def handle_payment_order(ctx: StepContext):
     case = ctx.case
     if case.payment_ordered_at is not None:
         raise ValidationError({"detail": _("The payment of this transfer was already ordered.")})
-    budget.execute(case.budget_line, case.amount, actor=ctx.actor, case=case)
-    case.executed_amount = case.amount
+    budget.execute(case.budget_line, case.grant_amount, actor=ctx.actor, case=case)
+    case.executed_amount = case.grant_amount
     case.payment_ordered_by, case.payment_ordered_at = ctx.actor, timezone.now()
     case.save()
-    ctx.audit_data["amount"] = case.amount
+    ctx.audit_data["amount"] = case.grant_amount
 
 
 _spec(Step.PAYMENT_ORDER, (A,), payment_order_fields, handle_payment_order)
@@ -356,8 +376,8 @@ def handle_payment_confirmation(ctx: StepContext):
     payments.record_reference(reference, case)
     if case.payment_ordered_at is None or case.paid_amount:
         raise ValidationError({"detail": _("No payment of this transfer is awaiting confirmation.")})
-    budget.pay(case.budget_line, case.amount, actor=ctx.actor, case=case)
-    case.payment_reference, case.paid_on, case.paid_amount = reference, ctx.data["paid_on"], case.amount
+    budget.pay(case.budget_line, case.grant_amount, actor=ctx.actor, case=case)
+    case.payment_reference, case.paid_on, case.paid_amount = reference, ctx.data["paid_on"], case.grant_amount
     transition(case, "deliver", actor=ctx.actor, data={"payment_reference": reference})
     transition(case, "start_followup", actor=ctx.actor)
 
