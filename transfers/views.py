@@ -265,7 +265,9 @@ def document_upload(request, pk):
                 uploaded_file=form.cleaned_data["file"],
             )
         except (Conflict, PermissionDenied) as exc:
-            if transfer.state in FINAL_STATES or not allowed(request.user, "transfers.upload", transfer):
+            if not allowed(request.user, "transfers.upload", transfer):
+                raise  # no upload to this case at all: 403
+            if transfer.state in FINAL_STATES:
                 messages.error(request, str(exc))
                 return redirect("transfer-detail", pk=transfer.pk)
             form.add_error("kind", str(exc))  # this kind, now or by this person: said beside the field
