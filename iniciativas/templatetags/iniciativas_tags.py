@@ -63,7 +63,7 @@ _DETAILS = (
     ("requested_amount", gettext_lazy("Requested"), "money"),
     ("counterpart_amount", gettext_lazy("Counterpart"), "money"),
     ("granted_amount", gettext_lazy("Granted"), "money"),
-    ("approved_amount", gettext_lazy("Approved"), "money"),
+    ("approved_amount", gettext_lazy("Approved amount"), "money"),
     ("approved_amount_reason", gettext_lazy("Why less was approved"), "text"),
     ("approved_counterpart", gettext_lazy("Counterpart owed"), "money"),
     ("scores", gettext_lazy("Scores"), "scores"),
