@@ -48,6 +48,9 @@ class Field:
     for_decisions: tuple[str, ...] | None = None
     # What the person should know to fill it in (a rubric criterion's text); shown under the label.
     help: StrOrPromise = ""
+    # The message of a value below ``min`` or above ``max`` (keys "min", "max"), when the generic
+    # "Must be at least/most …" does not say enough (e.g. "the approved amount exceeds the requested").
+    messages: dict[str, StrOrPromise] | None = None
 
     def describe(self) -> dict:
         out = {
@@ -221,6 +224,78 @@ def step_c31(ctx: StepContext) -> str:
         raise ValidationError({"data.c31_reference": exc.message_dict["c31_reference"]}) from None
 
 
+# --- the approved amount, fixed at a certification ------------------------------------------------
+
+
+def approved_amount_fields(requested: Decimal) -> list[Field]:
+    """The amount granted, fixed where it is certified: the requested amount by default, never more,
+    more than zero; a lower amount needs its reason (``clean_approved_amount``)."""
+    from django.utils.translation import gettext_lazy
+
+    from cases.money import bs
+
+    return [
+        Field(
+            "approved_amount",
+            gettext_lazy("Approved amount (Bs)"),
+            "decimal",
+            required=False,
+            min=Decimal("0.01"),
+            max=requested,
+            default=requested,
+            for_decisions=(Decision.APPROVE,),
+            help=gettext_lazy("At most the requested amount; a lower amount needs its reason."),
+            messages={
+                "min": gettext_lazy("The approved amount must be greater than zero."),
+                "max": _("The approved amount cannot exceed the requested amount, Bs %(requested)s.")
+                % {"requested": bs(requested)},
+            },
+        ),
+        Field(
+            "approved_amount_reason",
+            gettext_lazy("Reason for approving less than requested"),
+            "string",
+            required=False,
+            for_decisions=(Decision.APPROVE,),
+        ),
+    ]
+
+
+def clean_approved_amount(requested: Decimal, data: dict) -> tuple[Decimal, str]:
+    """``(approved, reason)`` from a certification's cleaned ``data``: the requested amount when none
+    was sent; the reason kept only for a lower amount. ``ValidationError`` (a field error, in the
+    caller's language) for an amount above the requested one, not above zero, or lower without a
+    reason."""
+    from cases.money import bs
+
+    approved = data.get("approved_amount", requested)
+    reason = (data.get("approved_amount_reason") or "").strip()
+    if approved <= 0:
+        raise ValidationError({"data.approved_amount": [_("The approved amount must be greater than zero.")]})
+    if approved > requested:
+        raise ValidationError(
+            {
+                "data.approved_amount": [
+                    _("The approved amount cannot exceed the requested amount, Bs %(requested)s.")
+                    % {"requested": bs(requested)}
+                ]
+            }
+        )
+    if approved < requested and not reason:
+        raise ValidationError(
+            {
+                "data.approved_amount_reason": [
+                    _(
+                        "Give the reason for approving Bs %(approved)s instead of the "
+                        "Bs %(requested)s requested."
+                    )
+                    % {"approved": bs(approved), "requested": bs(requested)}
+                ]
+            }
+        )
+    return approved, (reason if approved < requested else "")
+
+
 # --- validation of the data of a decision ---------------------------------------------------------
 
 
@@ -285,10 +360,13 @@ def _clean_value(f: Field, raw: Any, path: str, errors: dict[str, list[str]]):
     if f.type in ("integer", "decimal", "date"):
         lo = Decimal(str(f.min)) if f.type == "decimal" and f.min is not None else f.min
         hi = Decimal(str(f.max)) if f.type == "decimal" and f.max is not None else f.max
+        messages = f.messages or {}
         if lo is not None and value < lo:
-            return fail(_("Must be at least %(min)s.") % {"min": _jsonable(f.min)})
+            return fail(
+                str(messages.get("min") or _("Must be at least %(min)s.") % {"min": _jsonable(f.min)})
+            )
         if hi is not None and value > hi:
-            return fail(_("Must be at most %(max)s.") % {"max": _jsonable(f.max)})
+            return fail(str(messages.get("max") or _("Must be at most %(max)s.") % {"max": _jsonable(f.max)}))
     return value
 
 

@@ -17,7 +17,7 @@ class CallAdmin(ReadOnlyAdmin):
 
 @admin.register(Initiative)
 class InitiativeAdmin(ReadOnlyAdmin):
-    list_display = ("code", "title", "unit", "department", "state", "requested_amount", "granted_amount")
+    list_display = ("code", "title", "unit", "department", "state", "requested_amount", "approved_amount")
     list_filter = ("state", "department", "call__program")
     search_fields = ("code", "title", "unit__name", "unit__tax_id")
     list_select_related = ("unit", "department")

@@ -7,6 +7,8 @@ class IniciativasConfig(AppConfig):
     verbose_name = _("Productive initiatives")
 
     def ready(self):
+        from django.db.models.functions import Coalesce
+
         from audit.actions import AuditAction
         from budget.services import release_held
         from cases import kinds
@@ -48,7 +50,8 @@ class IniciativasConfig(AppConfig):
                 list_columns={
                     "unit_name": "unit__name",
                     "tax_id": "unit__tax_id",
-                    "amount": "requested_amount",
+                    # The approved amount once fixed, the requested one before.
+                    "amount": Coalesce("approved_amount", "requested_amount"),
                 },
                 final_states=FINAL_STATES,
                 applicant_todo=todo.applicant_todo,

@@ -122,7 +122,7 @@ def evaluation_passed(initiative) -> bool:
 
 def budget_certified(initiative) -> bool:
     """Approve / sign the agreement: the grant is reserved on a budget line."""
-    return initiative.budget_line_id is not None and bool(initiative.granted_amount)
+    return initiative.budget_line_id is not None and bool(initiative.approved_amount)
 
 
 def all_tranches_paid(initiative) -> bool:

@@ -69,14 +69,11 @@ def reached_figures(year: FiscalYear) -> Figures:
 
 def reached_lines(indicator: str, year: FiscalYear, scope: Scope) -> list[CaseLine]:
     """The initiatives that reached the state of ``indicator`` in ``year``, with when they first did;
-    amount: granted, else requested."""
+    amount: approved, else requested."""
     found = scope.apply(
         Initiative.objects.select_related("call__program", "department"), "call__program"
     ).annotate(reached_at=first_reached_at(REACHED[indicator], year.start, year.end))
-    return [
-        _line(i, i.reached_at, i.granted_amount if i.granted_amount is not None else i.requested_amount)
-        for i in found.filter(reached_at__isnull=False)
-    ]
+    return [_line(i, i.reached_at, i.grant_amount) for i in found.filter(reached_at__isnull=False)]
 
 
 def _paid_tranches(year: FiscalYear):

@@ -274,7 +274,14 @@ class Initiative(ConcurrentTransitionMixin, models.Model):
     budget_line = models.ForeignKey(
         "budget.BudgetLine", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    granted_amount = models.DecimalField(_("granted amount (Bs)"), **MONEY, null=True, blank=True)
+    # Fixed at the budget certification (``steps.handle_chain``): at most the requested amount, lower
+    # only with its reason; the counterpart owed follows it (``approved_counterpart``). Empty until
+    # then. Certification, commitment, tranches, the inbox and the reports use it once fixed.
+    approved_amount = models.DecimalField(_("approved amount (Bs)"), **MONEY, null=True, blank=True)
+    approved_amount_reason = models.TextField(_("reason for a lower approved amount"), blank=True)
+    approved_counterpart = models.DecimalField(
+        _("counterpart owed on the approved amount (Bs)"), **MONEY, null=True, blank=True
+    )
     agreement_number = models.CharField(_("agreement number"), max_length=40, blank=True)
     agreement_signed_on = models.DateField(_("agreement signed on"), null=True, blank=True)
     refunded_amount = models.DecimalField(_("refunded balance (Bs)"), **MONEY, default=Decimal("0.00"))
@@ -290,6 +297,11 @@ class Initiative(ConcurrentTransitionMixin, models.Model):
             models.CheckConstraint(condition=Q(requested_amount__gt=0), name="initiative_requested_positive"),
             models.CheckConstraint(
                 condition=Q(counterpart_amount__gte=0), name="initiative_counterpart_nonneg"
+            ),
+            models.CheckConstraint(
+                condition=Q(approved_amount__isnull=True)
+                | (Q(approved_amount__gt=0) & Q(approved_amount__lte=models.F("requested_amount"))),
+                name="initiative_approved_within_requested",
             ),
         ]
         indexes = [
@@ -312,9 +324,30 @@ class Initiative(ConcurrentTransitionMixin, models.Model):
             "program_id": self.call.program_id,
             "unit_id": self.unit_id,
             "beneficiary": self.unit.name,
-            "amount": self.granted_amount or self.requested_amount,
+            "amount": self.grant_amount,
             "title": self.title,
         }
+
+    @property
+    def grant_amount(self) -> Decimal:
+        """The amount of the grant: the approved amount once fixed, the requested one before."""
+        return self.approved_amount if self.approved_amount is not None else self.requested_amount
+
+    @property
+    def granted_amount(self) -> Decimal | None:
+        """The former name of ``approved_amount`` (the API still serves it under this name)."""
+        return self.approved_amount
+
+    @property
+    def is_approved_lower(self) -> bool:
+        return self.approved_amount is not None and self.approved_amount < self.requested_amount
+
+    @property
+    def counterpart_due(self) -> Decimal:
+        """The counterpart the unit owes: on the approved amount once fixed, as offered before."""
+        if self.approved_counterpart is not None:
+            return self.approved_counterpart
+        return self.counterpart_amount
 
     @property
     def counterpart_share(self) -> Decimal:

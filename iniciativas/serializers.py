@@ -159,7 +159,14 @@ class InitiativeSerializer(serializers.ModelSerializer):
     budget_line = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)  # before certification
     requested_amount = serializers.DecimalField(max_digits=16, decimal_places=2)
     counterpart_amount = serializers.DecimalField(max_digits=16, decimal_places=2)
-    granted_amount = serializers.DecimalField(max_digits=16, decimal_places=2, allow_null=True)
+    # Fixed at the budget certification (null before): at most the requested amount, with the reason
+    # when lower, and the counterpart owed on it. ``granted_amount`` is its former name, kept.
+    approved_amount = serializers.DecimalField(max_digits=16, decimal_places=2, allow_null=True)
+    approved_amount_reason = serializers.CharField()
+    approved_counterpart = serializers.DecimalField(max_digits=16, decimal_places=2, allow_null=True)
+    granted_amount = serializers.DecimalField(
+        max_digits=16, decimal_places=2, allow_null=True, source="approved_amount"
+    )
     refunded_amount = serializers.DecimalField(max_digits=16, decimal_places=2)
     recovered_amount = serializers.DecimalField(max_digits=16, decimal_places=2)
     paid_amount = serializers.SerializerMethodField()
@@ -181,6 +188,9 @@ class InitiativeSerializer(serializers.ModelSerializer):
             "department",
             "requested_amount",
             "counterpart_amount",
+            "approved_amount",
+            "approved_amount_reason",
+            "approved_counterpart",
             "granted_amount",
             "budget_line",
             "paid_amount",

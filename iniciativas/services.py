@@ -351,8 +351,9 @@ def cancel_initiative(initiative: Initiative, *, actor, reason: str) -> Initiati
 
 
 def tranche_amounts(initiative: Initiative) -> list[Decimal]:
-    """The granted amount split by the call's tranche plan; the last tranche takes the rounding."""
-    granted = initiative.granted_amount or initiative.requested_amount
+    """The approved amount (the requested one until it is fixed) split by the call's tranche plan; the
+    last tranche takes the rounding."""
+    granted = initiative.grant_amount
     plan = [Decimal(str(p)) for p in initiative.call.tranche_plan] or [Decimal(100)]
     amounts = [(granted * p / 100).quantize(Decimal("0.01")) for p in plan[:-1]]
     amounts.append(granted - sum(amounts, Decimal(0)))

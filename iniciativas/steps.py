@@ -6,7 +6,7 @@ transaction, with the initiative row locked.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_UP, Decimal
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -22,8 +22,10 @@ from approvals.steps import (
     Scoring,
     StepContext,
     StepSpec,
+    approved_amount_fields,
     c31_field,
     certification_field,
+    clean_approved_amount,
     register,
     step_c31,
 )
@@ -243,7 +245,10 @@ def chain_fields(task, case):
     if task.step == Step.LEGAL_REPORT:
         return [Field("opinion", gettext_lazy("Legal opinion"), "string", for_decisions=(A,))]
     if task.step == Step.BUDGET_CERTIFICATION:
-        return [certification_field(case.call.program, case.requested_amount)]
+        return [
+            certification_field(case.call.program, case.requested_amount),
+            *approved_amount_fields(case.requested_amount),
+        ]
     if task.step == Step.DIRECTOR_RESOLUTION:
         return [
             Field(
@@ -254,6 +259,37 @@ def chain_fields(task, case):
             )
         ]
     return [Field("report", gettext_lazy("Report"), "string", for_decisions=(A,))]
+
+
+def approved_counterpart(case, approved: Decimal) -> Decimal:
+    """The counterpart owed on ``approved``: the share the unit offered per boliviano requested
+    (counterpart ÷ requested, which met the call's minimum share of the total cost) times the approved
+    amount, rounded up to the cent so that the share never falls below the offered one."""
+    if approved == case.requested_amount:
+        return case.counterpart_amount
+    share = case.counterpart_amount / case.requested_amount
+    return (approved * share).quantize(Decimal("0.01"), rounding=ROUND_UP)
+
+
+def fix_approved_amount(ctx: StepContext) -> Decimal:
+    """Check the approved amount of the certification (``approvals.steps.clean_approved_amount``) and
+    fix it on the case, with its reason and the counterpart that follows it; the step's audit entry
+    records requested, approved and reason. Nothing changes when it raises."""
+    case = ctx.case
+    requested = case.requested_amount
+    approved, reason = clean_approved_amount(requested, ctx.data)
+    case.approved_amount = approved
+    case.approved_amount_reason = reason
+    case.approved_counterpart = approved_counterpart(case, approved)
+    ctx.audit_data.update(
+        {
+            "requested_amount": requested,
+            "approved_amount": approved,
+            "approved_amount_reason": reason,
+            "approved_counterpart": case.approved_counterpart,
+        }
+    )
+    return approved
 
 
 def handle_chain(ctx: StepContext):
@@ -271,10 +307,11 @@ def handle_chain(ctx: StepContext):
     if ctx.task.step == Step.BUDGET_CERTIFICATION:
         # The field offers only the call's program's lines; the ledger locks and reads the line once,
         # and a line of another program undoes the whole decision.
-        line = budget.reserve(ctx.data["budget_line"], case.requested_amount, actor=ctx.actor, case=case).line
+        approved = fix_approved_amount(ctx)
+        line = budget.reserve(ctx.data["budget_line"], approved, actor=ctx.actor, case=case).line
         if line.program_id != case.call.program_id:
             raise ValidationError({"data.budget_line": [_("Choose a budget line of the call's program.")]})
-        case.budget_line, case.granted_amount = line, case.requested_amount
+        case.budget_line = line
         # The certificación presupuestaria: numbered after the line's lock (lock order).
         papers.issue(ctx, official_pdf.BUDGET_CERTIFICATION, papers.certification)
     elif ctx.task.step == Step.DIRECTOR_RESOLUTION:
@@ -290,7 +327,12 @@ def handle_chain(ctx: StepContext):
         case,
         "approve",
         actor=ctx.actor,
-        data={"granted_amount": case.granted_amount, "resolution": official.audit_data(resolution)},
+        data={
+            "requested_amount": case.requested_amount,
+            "approved_amount": case.approved_amount,
+            "approved_amount_reason": case.approved_amount_reason,
+            "resolution": official.audit_data(resolution),
+        },
     )  # saves it
 
 
@@ -318,7 +360,7 @@ def handle_agreement(ctx: StepContext):
     case = ctx.case
     case.agreement_number = ctx.data["agreement_number"]
     case.agreement_signed_on = ctx.data["signed_on"]
-    budget.commit(case.budget_line, case.granted_amount, actor=ctx.actor, case=case)
+    budget.commit(case.budget_line, case.approved_amount, actor=ctx.actor, case=case)
     convenio = papers.issue(ctx, official_pdf.AGREEMENT, papers.agreement)
     transition(
         case,

@@ -9,6 +9,8 @@ class TransfersConfig(AppConfig):
     def ready(self):
         from functools import partial
 
+        from django.db.models.functions import Coalesce
+
         from approvals.todo import task_todos
         from audit.actions import AuditAction
         from budget.services import release_held
@@ -45,7 +47,8 @@ class TransfersConfig(AppConfig):
                 list_columns={
                     "unit_name": "beneficiary__name",
                     "tax_id": "beneficiary__tax_id",
-                    "amount": "amount",
+                    # The approved amount once fixed, the requested one before.
+                    "amount": Coalesce("approved_amount", "amount"),
                 },
                 final_states=FINAL_STATES,
                 # Its open applicant steps, each on its page of the inbox.

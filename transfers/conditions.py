@@ -56,7 +56,7 @@ def budget_certified(transfer) -> bool:
     the ledger itself, not only the case row."""
     if transfer.budget_line_id is None or transfer.budget_line.program_id != transfer.program_id:
         return False
-    return held_on_line(transfer) >= transfer.amount
+    return held_on_line(transfer) >= transfer.grant_amount
 
 
 def chain_completed(transfer) -> bool:
@@ -89,7 +89,7 @@ def delivered_as_recorded(transfer) -> bool:
             and not items.filter(serial="").exists()
             and not items.exclude(holder_id=transfer.beneficiary_id).exists()
         )
-    return bool(transfer.payment_reference) and transfer.paid_amount == transfer.amount
+    return bool(transfer.payment_reference) and transfer.paid_amount == transfer.grant_amount
 
 
 def use_verified(transfer) -> bool:

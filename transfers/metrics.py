@@ -77,7 +77,7 @@ def reached_lines(indicator: str, year: FiscalYear, scope: Scope) -> list[CaseLi
     """The transfers that reached the state of ``indicator`` in ``year``, with when they first did."""
     found = _within(scope).annotate(reached_at=first_reached_at(REACHED[indicator], year.start, year.end))
     return [
-        _line(t, t.reached_at, t.amount, note=t.get_modality_display())
+        _line(t, t.reached_at, t.grant_amount, note=t.get_modality_display())
         for t in found.filter(reached_at__isnull=False)
     ]
 

@@ -106,10 +106,17 @@ def _guarded(name: str) -> dict:
 
 
 class DocumentKind(models.TextChoices):
+    """When each is uploaded and by whom: ``transfers.document_rules``."""
+
+    # The request's supporting papers.
     REQUEST_LETTER = "request_letter", _("Request letter")
     LEGAL_REPRESENTATIVE_ID = "legal_representative_id", _("Legal representative's ID")
     QUOTATION = "quotation", _("Quotation")
+    # At and after the delivery (in kind).
     DELIVERY_RECORD_SCAN = "delivery_record_scan", _("Signed delivery record (scan)")
+    # During the follow-up.
+    VISIT_PHOTO = "visit_photo", _("Follow-up visit photo")
+    VISIT_REPORT = "visit_report", _("Follow-up visit report")
     OTHER = "other", _("Other")
 
 
@@ -146,6 +153,10 @@ class Transfer(ConcurrentTransitionMixin, models.Model):
     observation = models.TextField(_("observation"), blank=True)
     observation_days = models.PositiveSmallIntegerField(null=True, blank=True)
     resolution_number = models.CharField(_("resolution number"), max_length=40, blank=True)
+    # Fixed at the budget certification: in money at most the requested ``amount``, lower only with
+    # its reason; in kind always the assets' value. Empty until then.
+    approved_amount = models.DecimalField(_("approved amount (Bs)"), **MONEY, null=True, blank=True)
+    approved_amount_reason = models.TextField(_("reason for a lower approved amount"), blank=True)
 
     # Money and delivery.
     budget_line = models.ForeignKey(
@@ -177,6 +188,11 @@ class Transfer(ConcurrentTransitionMixin, models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="transfer_amount_positive"),
             models.CheckConstraint(
+                condition=Q(approved_amount__isnull=True)
+                | (Q(approved_amount__gt=0) & Q(approved_amount__lte=models.F("amount"))),
+                name="transfer_approved_within_amount",
+            ),
+            models.CheckConstraint(
                 condition=Q(paid_amount__lte=models.F("executed_amount")),
                 name="transfer_paid_within_executed",
             ),
@@ -205,6 +221,15 @@ class Transfer(ConcurrentTransitionMixin, models.Model):
         return f"{_('Transfer')} ({what}) — {self.beneficiary.name}"
 
     @property
+    def grant_amount(self) -> Decimal:
+        """What the transfer gives: the approved amount once fixed, the requested one before."""
+        return self.approved_amount if self.approved_amount is not None else self.amount
+
+    @property
+    def is_approved_lower(self) -> bool:
+        return self.approved_amount is not None and self.approved_amount < self.amount
+
+    @property
     def is_in_kind(self) -> bool:
         return self.modality == Modality.IN_KIND
 
@@ -223,7 +248,7 @@ class Transfer(ConcurrentTransitionMixin, models.Model):
             "program_id": self.program_id,
             "unit_id": self.beneficiary_id,
             "beneficiary": self.beneficiary.name,
-            "amount": self.amount,
+            "amount": self.grant_amount,
             "title": str(self.title),
         }
 

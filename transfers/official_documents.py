@@ -106,7 +106,7 @@ def certification(case, *, number: str, code: str, url: str) -> OfficialPdf:
             *_transfer_rows(case),
             ("Partida presupuestaria", _line(case)),
         ],
-        amounts=[("Monto certificado", case.amount)],
+        amounts=[("Monto certificado", case.grant_amount)],
         clauses=[
             "La presente certificación respalda únicamente el monto señalado y no constituye "
             "compromiso de pago; el compromiso nace con la firma del convenio."
@@ -134,11 +134,11 @@ def resolution(case, *, number: str, code: str, url: str) -> OfficialPdf:
             "aprobación vigente, PRO-BOLIVIA"
         ),
         rows=rows,
-        amounts=[("Monto aprobado", case.amount)],
+        amounts=[("Monto aprobado", case.grant_amount)],
         clauses=[
             f"RESUELVE: PRIMERO.- Aprobar la transferencia {case.code} a favor de {case.beneficiary.name} "
-            f"por {official_pdf.amount_in_figures(case.amount)} "
-            f"({official_pdf.amount_in_words(case.amount)}), con el uso y destino señalados.",
+            f"por {official_pdf.amount_in_figures(case.grant_amount)} "
+            f"({official_pdf.amount_in_words(case.grant_amount)}), con el uso y destino señalados.",
             "SEGUNDO.- Instruir a la Unidad Legal la suscripción del convenio y a las unidades técnica y "
             "de Finanzas la entrega y su seguimiento.",
         ],
@@ -166,7 +166,7 @@ def agreement(case, *, number: str, code: str, url: str) -> OfficialPdf:
             ("N.º de convenio (Unidad Legal)", case.agreement_number),
             ("Fecha de suscripción", official_pdf.short_date(case.agreement_signed_on)),
         ],
-        amounts=[("Monto de la transferencia", case.amount)],
+        amounts=[("Monto de la transferencia", case.grant_amount)],
         table_title="Bienes a entregar" if in_kind else "",
         table=_assets_table(case, with_serials=False) if in_kind else (),
         table_widths=ASSET_WIDTHS,
@@ -239,7 +239,7 @@ def closeout(case, *, number: str, code: str, url: str) -> OfficialPdf:
             "aprobados, se deja constancia del cierre de la transferencia descrita:"
         ),
         rows=rows,
-        amounts=[("Monto transferido", case.paid_amount or case.amount)],
+        amounts=[("Monto transferido", case.paid_amount or case.grant_amount)],
         table_title="Bienes transferidos" if case.is_in_kind else "",
         table=_assets_table(case, with_serials=True) if case.is_in_kind else (),
         table_widths=ASSET_WIDTHS,

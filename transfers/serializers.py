@@ -43,12 +43,17 @@ class TransferSerializer(serializers.ModelSerializer):
     department = serializers.CharField(source="department.code")
     budget_line = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)  # before certification
     amount = serializers.DecimalField(**MONEY)
+    # Fixed at the budget certification (null before): in money at most ``amount``, with the reason
+    # when lower; in kind the assets' value.
+    approved_amount = serializers.DecimalField(**MONEY, allow_null=True)
+    approved_amount_reason = serializers.CharField()
     executed_amount = serializers.DecimalField(**MONEY)
     paid_amount = serializers.DecimalField(**MONEY)
     recovered_amount = serializers.DecimalField(**MONEY)
     assets = AssetSerializer(many=True, read_only=True)
     documents = TransferDocumentSerializer(many=True, read_only=True)
     official_documents = serializers.SerializerMethodField()
+    upload_kinds = serializers.SerializerMethodField()
     history = serializers.SerializerMethodField()
 
     class Meta:
@@ -65,6 +70,8 @@ class TransferSerializer(serializers.ModelSerializer):
             "department",
             "purpose",
             "amount",
+            "approved_amount",
+            "approved_amount_reason",
             "budget_line",
             "executed_amount",
             "paid_amount",
@@ -82,12 +89,26 @@ class TransferSerializer(serializers.ModelSerializer):
             "assets",
             "documents",
             "official_documents",
+            "upload_kinds",
             "history",
         ]
 
     @extend_schema_field(OfficialDocumentSerializer(many=True))
     def get_official_documents(self, obj) -> list:
         return official_documents_data(obj, "transfer-official-api", self.context)
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_upload_kinds(self, obj) -> list[str]:
+        """The document kinds the caller may upload to this transfer now (``document_rules``)."""
+        from cases.permissions import allowed
+
+        from .document_rules import kinds_now
+        from .models import FINAL_STATES
+
+        request = self.context.get("request")
+        if request is None or obj.state in FINAL_STATES or not allowed(request.user, "transfers.upload", obj):
+            return []
+        return kinds_now(request.user, obj)
 
     @extend_schema_field(HistoryEntrySerializer(many=True, allow_null=True))  # null in lists
     def get_history(self, obj):
@@ -119,7 +140,11 @@ class TransferCreateSerializer(serializers.Serializer):
 
 
 class TransferDocumentUploadSerializer(serializers.Serializer):
-    kind = serializers.CharField(help_text="One of: " + ", ".join(DocumentKind.values))
+    kind = serializers.CharField(
+        help_text="One of: "
+        + ", ".join(DocumentKind.values)
+        + ". Each in its stage and by its people: see upload_kinds on the transfer."
+    )
     file = serializers.FileField(help_text="PDF, JPEG or PNG (checked by content), size-limited")
 
 

@@ -35,6 +35,7 @@ from .models import (
 
 S = TransferState
 MAX_ASSET_LINES = 50
+IMAGE_TYPES = ("image/jpeg", "image/png")
 
 TRANSITION_ACTIONS = {
     "start_verification": AuditAction.TRANSFER_VERIFICATION_STARTED,
@@ -228,14 +229,34 @@ def annul_transfer(transfer: Transfer, *, actor, reason: str) -> Transfer:
 
 @transaction.atomic
 def upload_document(transfer: Transfer, *, actor, kind: str, uploaded_file) -> Document:
-    """Attach a PDF/JPEG/PNG (checked by content, size-limited) to a transfer, with its SHA-256 in
-    the trail (``document.uploaded``). Members of the beneficiary unit and the staff working the
-    case may, while the case is open; nothing is stored when anything is wrong."""
+    """Attach a PDF/JPEG/PNG (checked by content, size-limited) to a transfer, with its SHA-256 and
+    the case's state in the trail (``document.uploaded``). Members of the beneficiary unit and the
+    staff working the case may, while the case is open, each kind in its stage and by the people
+    ``transfers.document_rules`` names (403 for another role, 409 out of its stage); a visit photo is
+    an image. Nothing is stored when anything is wrong."""
+    from django.core.exceptions import PermissionDenied
+
+    from . import document_rules
+
     transfer = _lock(transfer)
     require(actor, "transfers.upload", transfer)
     if transfer.state in FINAL_STATES:
         raise Conflict(_("This case is finished; no more documents can be added."))
+    if kind in DocumentKind.values:  # an unknown kind is a field error of ``receive``, below
+        refusal = document_rules.role_refusal(actor, transfer, kind)
+        if refusal:
+            raise PermissionDenied(refusal)
+        refusal = document_rules.stage_refusal(transfer, kind)
+        if refusal:
+            raise Conflict(refusal)
     upload = documents.receive(kind, DocumentKind.values, uploaded_file)
+    if document_rules.RULES[kind].images_only and upload.content_type not in IMAGE_TYPES:
+        raise ValidationError({"file": [_("A photo is a JPEG or PNG image.")]})
     document = documents.store(Document(transfer=transfer, kind=kind, uploaded_by=actor), upload)
-    audit.record(AuditAction.DOCUMENT_UPLOADED, actor=actor, subject=transfer, data=document.audit_data())
+    audit.record(
+        AuditAction.DOCUMENT_UPLOADED,
+        actor=actor,
+        subject=transfer,
+        data={**document.audit_data(), "state": transfer.state},
+    )
     return document

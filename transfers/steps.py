@@ -32,8 +32,10 @@ from approvals.steps import (
     Field,
     StepContext,
     StepSpec,
+    approved_amount_fields,
     c31_field,
     certification_field,
+    clean_approved_amount,
     register,
     step_c31,
 )
@@ -122,6 +124,8 @@ def observation_deadline_field() -> Field:
 def chain_fields(task, case):
     if task.step == Step.BUDGET_CERTIFICATION:
         fields = [certification_field(case.program, case.amount)]
+        if not case.is_in_kind:  # in kind the amount is the assets' value, delivered whole
+            fields += approved_amount_fields(case.amount)
     elif task.step == Step.DIRECTOR_RESOLUTION:
         fields = [
             Field(
@@ -156,8 +160,15 @@ def handle_chain(ctx: StepContext):
             raise ValidationError(
                 {"data.budget_line": [_("Choose a budget line of the transfer's program.")]}
             )
-        budget.reserve(line, case.amount, actor=ctx.actor, case=case)
+        approved, reason = (
+            (case.amount, "") if case.is_in_kind else clean_approved_amount(case.amount, ctx.data)
+        )
+        budget.reserve(line, approved, actor=ctx.actor, case=case)
         case.budget_line = line
+        case.approved_amount, case.approved_amount_reason = approved, reason
+        ctx.audit_data.update(
+            {"requested_amount": case.amount, "approved_amount": approved, "approved_amount_reason": reason}
+        )
         # The certificación presupuestaria: numbered after the line's lock (lock order).
         papers.issue(ctx, official_pdf.BUDGET_CERTIFICATION, papers.certification)
     elif ctx.task.step == Step.DIRECTOR_RESOLUTION:
@@ -174,7 +185,12 @@ def handle_chain(ctx: StepContext):
             case,
             "approve",
             actor=ctx.actor,
-            data={"amount": case.amount, "resolution": official.audit_data(resolution)},
+            data={
+                "amount": case.amount,
+                "approved_amount": case.grant_amount,
+                "approved_amount_reason": case.approved_amount_reason,
+                "resolution": official.audit_data(resolution),
+            },
         )
 
 
@@ -227,7 +243,7 @@ def handle_agreement(ctx: StepContext):
     case = ctx.case
     case.agreement_number = ctx.data["agreement_number"]
     case.agreement_signed_on = ctx.data["signed_on"]
-    budget.commit(case.budget_line, case.amount, actor=ctx.actor, case=case)
+    budget.commit(case.budget_line, case.grant_amount, actor=ctx.actor, case=case)
     convenio = papers.issue(ctx, official_pdf.AGREEMENT, papers.agreement)
     transition(
         case,
@@ -321,9 +337,9 @@ def handle_acceptance(ctx: StepContext):
         delivered_on=case.delivered_on,
         updated_at=timezone.now(),
     )
-    budget.execute(case.budget_line, case.amount, actor=ctx.actor, case=case)
-    budget.pay(case.budget_line, case.amount, actor=ctx.actor, case=case)
-    case.executed_amount = case.paid_amount = case.amount
+    budget.execute(case.budget_line, case.grant_amount, actor=ctx.actor, case=case)
+    budget.pay(case.budget_line, case.grant_amount, actor=ctx.actor, case=case)
+    case.executed_amount = case.paid_amount = case.grant_amount
     transition(case, "deliver", actor=ctx.actor, data={"record": case.delivery_record_number})
     transition(case, "start_followup", actor=ctx.actor)
 
@@ -340,9 +356,9 @@ def payment_order_fields(task, case):
             "amount",
             gettext_lazy("Amount to pay (Bs)"),
             "decimal",
-            min=case.amount,
-            max=case.amount,
-            default=case.amount,
+            min=case.grant_amount,
+            max=case.grant_amount,
+            default=case.grant_amount,
         )
     ]
 
@@ -351,11 +367,11 @@ def handle_payment_order(ctx: StepContext):
     case = ctx.case
     if case.payment_ordered_at is not None:
         raise ValidationError({"detail": _("The payment of this transfer was already ordered.")})
-    budget.execute(case.budget_line, case.amount, actor=ctx.actor, case=case)
-    case.executed_amount = case.amount
+    budget.execute(case.budget_line, case.grant_amount, actor=ctx.actor, case=case)
+    case.executed_amount = case.grant_amount
     case.payment_ordered_by, case.payment_ordered_at = ctx.actor, timezone.now()
     case.save()
-    ctx.audit_data["amount"] = case.amount
+    ctx.audit_data["amount"] = case.grant_amount
 
 
 _spec(Step.PAYMENT_ORDER, (A,), payment_order_fields, handle_payment_order)
@@ -377,10 +393,10 @@ def handle_payment_confirmation(ctx: StepContext):
     payments.record_reference(reference, case)
     if case.payment_ordered_at is None or case.paid_amount:
         raise ValidationError({"detail": _("No payment of this transfer is awaiting confirmation.")})
-    budget.pay(case.budget_line, case.amount, actor=ctx.actor, case=case, c31_reference=c31)
+    budget.pay(case.budget_line, case.grant_amount, actor=ctx.actor, case=case, c31_reference=c31)
     if c31:
         ctx.audit_data["c31_reference"] = c31
-    case.payment_reference, case.paid_on, case.paid_amount = reference, ctx.data["paid_on"], case.amount
+    case.payment_reference, case.paid_on, case.paid_amount = reference, ctx.data["paid_on"], case.grant_amount
     # The applicant is told it was paid (its one payment, and the amount), after commit.
     notifications.after_payment(
         case_type=KIND,
@@ -388,7 +404,7 @@ def handle_payment_confirmation(ctx: StepContext):
         case_code=case.code,
         unit_id=case.beneficiary_id,
         number=1,
-        amount=case.amount,
+        amount=case.grant_amount,
         reference=reference,
     )
     transition(case, "deliver", actor=ctx.actor, data={"payment_reference": reference})

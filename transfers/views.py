@@ -32,7 +32,7 @@ from cases.roles import Role, has_role
 from registry.models import Unit
 from workflows import official as official_documents
 
-from . import selectors, services
+from . import document_rules, selectors, services
 from .forms import DocumentForm
 from .models import ANNULLABLE, FINAL_STATES, Modality, Transfer, TransferKind, TransferState
 
@@ -219,7 +219,9 @@ def _case_context(request, transfer: Transfer, *, document_form: DocumentForm | 
         ),
     }
     if transfer.state not in FINAL_STATES and allowed(user, "transfers.upload", transfer):
-        context["document_form"] = document_form or DocumentForm()
+        form = document_form or DocumentForm()
+        context["document_form"] = form.offer(document_rules.kinds_now(user, transfer))
+        context["document_hints"] = document_rules.hints()
         context["max_mb"] = settings.DOCUMENT_MAX_BYTES // (1024 * 1024)
     return context
 
@@ -264,9 +266,13 @@ def document_upload(request, pk):
                 kind=form.cleaned_data["kind"],
                 uploaded_file=form.cleaned_data["file"],
             )
-        except Conflict as exc:
-            messages.error(request, str(exc))
-            return redirect("transfer-detail", pk=transfer.pk)
+        except (Conflict, PermissionDenied) as exc:
+            if not allowed(request.user, "transfers.upload", transfer):
+                raise  # no upload to this case at all: 403
+            if transfer.state in FINAL_STATES:
+                messages.error(request, str(exc))
+                return redirect("transfer-detail", pk=transfer.pk)
+            form.add_error("kind", str(exc))  # this kind, now or by this person: said beside the field
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:

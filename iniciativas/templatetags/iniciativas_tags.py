@@ -63,6 +63,9 @@ _DETAILS = (
     ("requested_amount", gettext_lazy("Requested"), "money"),
     ("counterpart_amount", gettext_lazy("Counterpart"), "money"),
     ("granted_amount", gettext_lazy("Granted"), "money"),
+    ("approved_amount", gettext_lazy("Approved amount"), "money"),
+    ("approved_amount_reason", gettext_lazy("Why less was approved"), "text"),
+    ("approved_counterpart", gettext_lazy("Counterpart owed"), "money"),
     ("scores", gettext_lazy("Scores"), "scores"),
     ("mean", gettext_lazy("Mean score"), "number"),
     ("agreement_number", gettext_lazy("Agreement"), "plain"),
@@ -199,7 +202,7 @@ def tranche_table(initiative) -> dict:
 
     done = {t.number: t for t in initiative.tranches.all()}
     plan = list(initiative.call.tranche_plan or [100])
-    planned = tranche_amounts(initiative) if initiative.granted_amount else [None] * len(plan)
+    planned = tranche_amounts(initiative) if initiative.approved_amount else [None] * len(plan)
     rows = []
     for number, (percent, amount) in enumerate(zip(plan, planned, strict=False), 1):
         tranche = done.get(number)
@@ -214,7 +217,7 @@ def tranche_table(initiative) -> dict:
             }
         )
     paid = sum((t.amount for t in done.values() if t.state == Tranche.State.PAID), Decimal(0))
-    return {"rows": rows, "paid": paid, "any": bool(done), "granted": initiative.granted_amount}
+    return {"rows": rows, "paid": paid, "any": bool(done), "granted": initiative.approved_amount}
 
 
 @register.filter

@@ -30,6 +30,36 @@ def transfer_dir():
     return folder
 
 
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
+    b"\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82"
+)
+
+
+def upload(j, username, transfer, kind, name, mime, content, *, ok=True):
+    """``username`` uploads a document of ``kind`` from the transfer's page (the form offers the kinds
+    of the case's stage)."""
+    page = j.as_user(username)
+    visit(page, f"{j.base_url}/transfers/{transfer.pk}/")
+    options = page.locator("#subir-documento select[name=kind] option").evaluate_all(
+        "os => os.map(o => o.value)"
+    )
+    assert kind in options, options
+    page.select_option("#subir-documento select[name=kind]", kind)
+    page.set_input_files(
+        "#subir-documento input[type=file]", files=[{"name": name, "mimeType": mime, "buffer": content}]
+    )
+    follow(page, page.locator("#subir-documento button[type=submit]"))
+    if not ok:
+        return page
+    j.expect_no_errors(page, f"{username} uploads {kind}")
+    assert name in j.text(page)
+    j.shot(page, f"{username}-uploaded-{kind}")
+    j.done(page)
+    return page
+
+
 def test_in_kind_transfer_from_request_to_closed(chromium, live_server, transfer_dir):
     from transfers.models import AssetItem, Transfer
 
@@ -71,6 +101,22 @@ def test_in_kind_transfer_from_request_to_closed(chromium, live_server, transfer
     serials = {f"items__{n}__serial": f"DL-{2026}{n:04d}" for n in range(len(units))}
     j.work_task("evaluador2", Step.DELIVERY_RECORD, data={"record_number": "ACTA-ENT-31/2026", **serials})
     j.work_task("solicitante1", Step.DELIVERY_ACCEPTANCE, data={"received": True})
+    # The documents of each stage from the case page: the unit's signed acta de entrega, then the
+    # visit's photo (a PDF offered as a photo is refused beside the field first).
+    upload(
+        j,
+        "solicitante1",
+        transfer,
+        "delivery_record_scan",
+        "acta-entrega-firmada.pdf",
+        "application/pdf",
+        PDF,
+    )
+    page = upload(j, "evaluador3", transfer, "visit_photo", "visita.pdf", "application/pdf", PDF, ok=False)
+    assert "Una foto debe ser una imagen JPEG o PNG." in j.text(page)
+    j.shot(page, "evaluator-visit-photo-not-an-image")
+    j.done(page)
+    upload(j, "evaluador3", transfer, "visit_photo", "visita-tanque.png", "image/png", PNG)
     j.work_task("evaluador3", Step.FOLLOWUP_VISIT, data={"findings": "Equipos instalados y en uso."})
 
     page = j.as_user("solicitante1")
@@ -79,6 +125,7 @@ def test_in_kind_transfer_from_request_to_closed(chromium, live_server, transfer
     assert "Cerrada" in text and "Visitas de seguimiento" in text
     for n in range(len(units)):
         assert f"DL-2026{n:04d}" in text
+    assert "acta-entrega-firmada.pdf" in text and "visita-tanque.png" in text
     j.shot(page, "applicant-case-closed")
     j.done(page)
     transfer.refresh_from_db()
