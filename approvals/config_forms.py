@@ -60,11 +60,18 @@ class PolicyForm(forms.Form):
         label=_("Up to amount (Bs)"), required=False, help_text=_("Empty: no upper limit.")
     )
 
-    def __init__(self, *args, new_family: bool, **kwargs):
+    def __init__(self, *args, new_family: bool, programs=None, **kwargs):
+        """``programs``: the programs a program manager may give the policy (none for every program);
+        ``None``: an administrator, every program and "every program"."""
         super().__init__(*args, **kwargs)
         if not new_family:
             del self.fields["family"]
             del self.fields["case_type"]
+        if programs is not None:
+            field = self.fields["program"]
+            field.queryset = programs  # type: ignore[attr-defined]
+            field.required = True
+            field.empty_label = None  # type: ignore[attr-defined]
 
 
 class PolicyStepRowForm(forms.Form):

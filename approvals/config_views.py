@@ -52,12 +52,26 @@ from .config_forms import (
 from .models import ApprovalPolicy, Delegation, NonWorkingDay
 
 POLICIES = "approvals.manage_policies"
+CALENDAR = "approvals.manage_calendar"
 USERS = "registry.manage_users"
 
 
 def _require(user, permission: str) -> None:
     if not allowed(user, permission):
         raise PermissionDenied(_("Only administrators configure the agency."))
+
+
+def _managed_programs(user):
+    """``None`` for an administrator (every program); else the programs the user manages."""
+    from budget.selectors import managed_program_ids
+
+    if allowed(user, "approvals.manage_policy_of", None):
+        return None
+    return Program.objects.filter(pk__in=managed_program_ids(user)).order_by("code")
+
+
+def _may_manage_family(user, policy) -> bool:
+    return allowed(user, "approvals.manage_policy_of", policy.program)
 
 
 def _label(user) -> str:
@@ -70,7 +84,7 @@ def _label(user) -> str:
 def config_home(request):
     if not (allowed(request.user, POLICIES) or allowed(request.user, USERS)):
         raise PermissionDenied(_("Only administrators configure the agency."))
-    return render(request, "approvals/config/home.html")
+    return render(request, "approvals/config/home.html", {"manages_users": allowed(request.user, USERS)})
 
 
 # --- approval policies -------------------------------------------------------------------------------
@@ -80,7 +94,8 @@ def config_home(request):
 @login_required
 def policy_list(request):
     _require(request.user, POLICIES)
-    return render(request, "approvals/config/policy_list.html", {"families": selectors.policy_family_list()})
+    families = [f for f in selectors.policy_family_list() if _may_manage_family(request.user, f)]
+    return render(request, "approvals/config/policy_list.html", {"families": families})
 
 
 def _step_initial(policy: ApprovalPolicy | None) -> list[dict]:
@@ -100,7 +115,7 @@ def _step_initial(policy: ApprovalPolicy | None) -> list[dict]:
 
 def _save_version(request, *, family: str | None, base: ApprovalPolicy | None):
     """Parse the head and the steps, call ``save_policy_version``; (policy, form, formset)."""
-    form = PolicyForm(request.POST, new_family=base is None)
+    form = PolicyForm(request.POST, new_family=base is None, programs=_managed_programs(request.user))
     formset = PolicyStepFormSet(request.POST, prefix="steps")
     head_ok, steps_ok = form.is_valid(), formset.is_valid()
     if not (head_ok and steps_ok):
@@ -126,7 +141,7 @@ def _save_version(request, *, family: str | None, base: ApprovalPolicy | None):
         if not hasattr(exc, "error_dict") or exc.error_dict:
             add_service_errors(form, exc)
         return None, form, formset
-    except Conflict as exc:
+    except (Conflict, PermissionDenied) as exc:
         form.add_error(None, str(exc))
         return None, form, formset
     return policy, form, formset
@@ -144,7 +159,9 @@ def policy_create(request):
             return HttpResponseRedirect(reverse("config-policy-detail", args=[policy.family]))
         status = 400
     else:
-        form = PolicyForm(new_family=True, initial={"min_amount": 0})
+        form = PolicyForm(
+            new_family=True, initial={"min_amount": 0}, programs=_managed_programs(request.user)
+        )
         formset = PolicyStepFormSet(prefix="steps")
         status = 200
     return render(
@@ -157,8 +174,11 @@ def _family_page(request, family: str, *, form=None, formset=None, status=200):
     if not versions:
         raise Http404
     current = next((v for v in versions if v.active), versions[0])
+    if not _may_manage_family(request.user, current):
+        raise Http404
     if form is None:
         form = PolicyForm(
+            programs=_managed_programs(request.user),
             new_family=False,
             initial={
                 "name": current.name,
@@ -184,7 +204,7 @@ def policy_detail(request, family: str):
     if request.method != "POST":
         return _family_page(request, family)
     base = ApprovalPolicy.objects.filter(family=family).order_by("-version").first()
-    if base is None:
+    if base is None or not _may_manage_family(request.user, base):
         raise Http404
     policy, form, formset = _save_version(request, family=family, base=base)
     if policy is None:
@@ -206,7 +226,7 @@ def policy_activate(request, family: str, version: int):
     _require(request.user, POLICIES)
     try:
         policy = services.activate_policy_version(family, version, actor=request.user)
-    except ValidationError as exc:
+    except (ValidationError, PermissionDenied) as exc:
         raise Http404 from exc
     messages.success(
         request,
@@ -471,7 +491,7 @@ def _days_page(request, year: int, *, form=None, status=200):
 @require_http_methods(["GET", "HEAD", "POST"])
 @login_required
 def non_working_day_list(request):
-    _require(request.user, POLICIES)
+    _require(request.user, CALENDAR)
     year = _year(request)
     if request.method != "POST":
         return _days_page(request, year)
@@ -501,7 +521,7 @@ def non_working_day_list(request):
 @require_POST
 @login_required
 def non_working_day_remove(request, pk: int):
-    _require(request.user, POLICIES)
+    _require(request.user, CALENDAR)
     day = get_object_or_404(NonWorkingDay, pk=pk)
     try:
         services.remove_non_working_day(day.pk, actor=request.user)

@@ -892,12 +892,21 @@ def _save_policy_version(
         previous = (
             ApprovalPolicy.objects.select_for_update().filter(family=family).order_by("-version").first()
         )
+        if previous is not None:
+            # A program manager keeps to its programs: the family's program and the new one.
+            require(actor, "approvals.manage_policy_of", previous.program)
         if previous is not None and new_family:
             errors["family"] = [_("A policy with this key exists already: open it to save a new version.")]
         elif previous is not None and previous.case_type != case_type:
             errors["case_type"] = [_("A policy family keeps its case type; create a new family instead.")]
     if errors:
         raise ValidationError(errors)
+    require(
+        actor,
+        "approvals.manage_policy_of",
+        program,
+        message=_("You may configure only the policies of the programs you manage."),
+    )
     fields = {
         "name": name.strip(),
         "case_type": case_type,
@@ -946,6 +955,7 @@ def activate_policy_version(family: str, version: int, *, actor) -> ApprovalPoli
     chosen = next((p for p in versions if p.version == version), None)
     if chosen is None:
         raise ValidationError({"version": [_("That version of the policy does not exist.")]})
+    require(actor, "approvals.manage_policy_of", chosen.program)
     if chosen.active:
         return chosen
     previous = next((p for p in versions if p.active), None)
@@ -1081,7 +1091,7 @@ def revoke_delegation(delegation_id: int, *, actor) -> Delegation:
 @transaction.atomic
 def add_incompatible_steps(*, actor, step_a: str, step_b: str, reason: str = "") -> IncompatibleSteps:
     """One person may no longer do both steps on one case (a step with itself: once per case)."""
-    require(actor, "approvals.manage_policies")
+    require(actor, "approvals.manage_calendar")
     errors = {}
     for field, value in (("step_a", step_a), ("step_b", step_b)):
         if value not in Step.values:
@@ -1104,7 +1114,7 @@ def add_incompatible_steps(*, actor, step_a: str, step_b: str, reason: str = "")
 @transaction.atomic
 def remove_incompatible_steps(pair_id: int, *, actor) -> None:
     """Allow one person to do both steps again (weakens a control: audited with the pair)."""
-    require(actor, "approvals.manage_policies")
+    require(actor, "approvals.manage_calendar")
     pair = IncompatibleSteps.objects.select_for_update().get(pk=pair_id)
     data = {"step_a": pair.step_a, "step_b": pair.step_b, "reason": pair.reason}
     audit.record(AuditAction.SOD_PAIR_REMOVED, actor=actor, subject=pair, data=data)
@@ -1131,7 +1141,7 @@ def add_non_working_day(*, actor, date: dt.date, name: str, department=None) -> 
     departmental one. Deadlines are not shortened when a day is removed."""
     from .calendar import add_business_days, is_business_day
 
-    require(actor, "approvals.manage_policies")
+    require(actor, "approvals.manage_calendar")
     name = (name or "").strip()
     errors = {}
     if date is None:
@@ -1196,7 +1206,7 @@ def add_non_working_day(*, actor, date: dt.date, name: str, department=None) -> 
 
 @transaction.atomic
 def remove_non_working_day(day_id: int, *, actor) -> None:
-    require(actor, "approvals.manage_policies")
+    require(actor, "approvals.manage_calendar")
     day = (
         NonWorkingDay.objects.select_for_update(of=("self",))
         .select_related("department")

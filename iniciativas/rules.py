@@ -75,4 +75,29 @@ def can_manage_calls(user, program=None) -> bool:
 
 @rule("approvals.manage_policies")
 def can_manage_policies(user, obj=None) -> bool:
+    """Opens the policy pages: administrators, and a program manager (its programs' policies)."""
+    from budget.selectors import managed_program_ids
+
+    if is_admin(user):
+        return True
+    return not has_role(user, Role.APPLICANT) and bool(managed_program_ids(user))
+
+
+@rule("approvals.manage_calendar")
+def can_manage_calendar(user, obj=None) -> bool:
+    """The agency-wide configuration of approvals: non-working days, incompatible step pairs."""
     return is_admin(user)
+
+
+@rule("approvals.manage_policy_of")
+def can_manage_policy_of(user, program=None) -> bool:
+    """Saves or puts back a version of a policy of ``program``: administrators every policy; a
+    program manager only the policies of a program it manages — never one for every program
+    (``program=None``), which is the agency's."""
+    from budget.selectors import managed_program_ids
+
+    if is_admin(user):
+        return True
+    if program is None or has_role(user, Role.APPLICANT):
+        return False
+    return program.pk in managed_program_ids(user)
