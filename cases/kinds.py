@@ -68,7 +68,10 @@ class CaseKind:
       (``cases.listing``); ``list_columns``: what that list shows and searches beside the code,
       state, program, department and date: ``unit_name``, ``tax_id`` and ``amount``, each an ORM
       path or expression on the case model; ``final_states``: the states in which the case is over
-      (the list's "in progress" is every other state).
+      (the list's "in progress" is every other state);
+    - ``labels``: ``key -> choices`` of the codes its rows and audit entries store (``"state"``,
+      ``"step"``, ``"kind"`` of its documents…), read by ``cases.labels.value_label`` so pages that
+      must not import the kind (the audit trail) show words instead of codes.
     """
 
     code: str
@@ -96,6 +99,7 @@ class CaseKind:
     list_for: Callable[[Any], Any] | None = None
     list_columns: Mapping[str, Any] = field(default_factory=dict)
     final_states: frozenset[str] = frozenset()
+    labels: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def model_class(self) -> Any:

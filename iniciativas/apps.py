@@ -7,12 +7,13 @@ class IniciativasConfig(AppConfig):
     verbose_name = _("Productive initiatives")
 
     def ready(self):
+        from approvals.models import step_choices
         from audit.actions import AuditAction
         from budget.services import release_held
         from cases import kinds
 
         from . import metrics, rules, selectors, steps  # noqa: F401  (register permission rules and step handlers)
-        from .models import FINAL_STATES, KIND, RELEASING_STATES, Initiative, InitiativeState
+        from .models import FINAL_STATES, KIND, RELEASING_STATES, DocumentKind, Initiative, InitiativeState
         from .services import TRANSITION_ACTIONS
 
         kinds.register(
@@ -51,5 +52,10 @@ class IniciativasConfig(AppConfig):
                     "amount": "requested_amount",
                 },
                 final_states=FINAL_STATES,
+                labels={
+                    "state": InitiativeState.choices,
+                    "kind": DocumentKind.choices,
+                    "step": step_choices,
+                },
             )
         )

@@ -7,12 +7,13 @@ class TransfersConfig(AppConfig):
     verbose_name = _("Transfers")
 
     def ready(self):
+        from approvals.models import step_choices
         from audit.actions import AuditAction
         from budget.services import release_held
         from cases import kinds
 
         from . import metrics, rules, selectors, steps  # noqa: F401  (register permission rules and step handlers)
-        from .models import FINAL_STATES, KIND, Transfer, TransferState
+        from .models import FINAL_STATES, KIND, DocumentKind, Modality, Transfer, TransferKind, TransferState
         from .services import TRANSITION_ACTIONS
 
         kinds.register(
@@ -45,5 +46,11 @@ class TransfersConfig(AppConfig):
                     "amount": "amount",
                 },
                 final_states=FINAL_STATES,
+                labels={
+                    "state": TransferState.choices,
+                    "kind": [*TransferKind.choices, *DocumentKind.choices],
+                    "modality": Modality.choices,
+                    "step": step_choices,
+                },
             )
         )
