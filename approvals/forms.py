@@ -202,6 +202,10 @@ class DecisionForm(forms.Form):
             else:
                 name = f"data__{spec.name}"
                 self.fields[name] = _django_field(spec, spec.default)
+                if is_fixed(spec):
+                    # Nothing to choose (the tranche that is due, its amount): shown as text, sent as is.
+                    self.fields[name].widget = forms.HiddenInput()
+                    self.fields[name].help_text = spec.help
                 self.rows.append((spec, name))
 
     # --- what the template iterates ------------------------------------------------------------
@@ -219,6 +223,8 @@ class DecisionForm(forms.Form):
             }
             if isinstance(target, str):
                 item["field"] = self[target]
+                if is_fixed(spec):
+                    item["fixed"] = fixed_text(spec)
             else:
                 item["rows"] = [[self[name] for name in names] for names in target]
             out.append(item)
@@ -273,6 +279,22 @@ class DecisionForm(forms.Form):
                 self.add_error(field, messages)
             else:
                 self.add_error(None, messages)
+
+
+def is_fixed(spec: Field) -> bool:
+    """A number the step fixes itself (``min == max == default``): the tranche due and its amount."""
+    return (
+        spec.type in ("integer", "decimal")
+        and spec.choices is None
+        and spec.default is not None
+        and spec.min == spec.max == spec.default
+    )
+
+
+def fixed_text(spec: Field) -> str:
+    from cases.templatetags.expediente_tags import bs
+
+    return bs(spec.default) if spec.type == "decimal" else str(spec.default)
 
 
 def _field_name(key: str) -> str | None:

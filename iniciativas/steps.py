@@ -319,10 +319,29 @@ def _next_tranche(case) -> tuple[int, Decimal]:
     return number, tranche_amounts(case)[number - 1]
 
 
+def _tranche_help(case, number: int, amount: Decimal) -> str:
+    plan = list(case.call.tranche_plan or [100])
+    percent = plan[number - 1] if number <= len(plan) else None
+    return _("Tranche %(n)s of %(total)s: %(amount)s (%(percent)s %% of the grant).") % {
+        "n": number,
+        "total": len(plan),
+        "amount": bs(amount),
+        "percent": percent if percent is not None else "—",
+    }
+
+
 def payment_order_fields(task, case):
     number, amount = _next_tranche(case)
     return [
-        Field("tranche", gettext_lazy("Tranche"), "integer", min=number, max=number, default=number),
+        Field(
+            "tranche",
+            gettext_lazy("Tranche"),
+            "integer",
+            min=number,
+            max=number,
+            default=number,
+            help=_tranche_help(case, number, amount),
+        ),
         Field(
             "amount",
             gettext_lazy("Amount of the tranche (Bs)"),
@@ -366,8 +385,26 @@ _spec(Step.PAYMENT_ORDER, (A,), payment_order_fields, handle_payment_order)
 
 def payment_confirmation_fields(task, case):
     tranche = case.tranches.filter(state=Tranche.State.ORDERED).order_by("number").first()
+    number = tranche.number if tranche else None
     return [
-        Field("tranche", gettext_lazy("Tranche"), "integer", default=tranche.number if tranche else None),
+        Field(
+            "tranche",
+            gettext_lazy("Tranche"),
+            "integer",
+            min=number,
+            max=number,
+            default=number,
+            help=_tranche_help(case, tranche.number, tranche.amount) if tranche else "",
+        ),
+        Field(
+            "amount",
+            gettext_lazy("Amount to pay (Bs)"),
+            "decimal",
+            required=False,
+            min=tranche.amount if tranche else None,
+            max=tranche.amount if tranche else None,
+            default=tranche.amount if tranche else None,
+        ),
         Field("payment_reference", gettext_lazy("Bank transfer reference"), "string"),
         Field(
             "paid_on", gettext_lazy("Paid on"), "date", max=timezone.localdate(), default=timezone.localdate()
