@@ -168,6 +168,30 @@ def page_by_newest(qs, *, after: str = "", before: str = "", size: int = PAGE_SI
 # --- lists ---------------------------------------------------------------------------------------
 
 
+# A tab counts its tasks up to this many ("99+" beyond): a count never reads a whole history.
+COUNT_CAP = 99
+
+
+def tab_counts(user, tabs, *, reference, delegators=None) -> dict[str, str]:
+    """How many tasks each tab holds, without the page's filters: ``{"mine": "3", "done": "99+"}``
+    (one capped ``COUNT`` per tab)."""
+    if delegators is None:
+        delegators = services.active_delegators(user)
+    lists = {
+        "mine": lambda: selectors.task_list_assigned(user, delegators=delegators, pairs=reference.pairs),
+        "available": lambda: selectors.task_list_available(
+            user, delegators=delegators, pairs=reference.pairs
+        ),
+        "done": lambda: selectors.task_list_done(user),
+        "escalated": lambda: selectors.task_list_escalated(user),
+    }
+    counts = {}
+    for tab in tabs:
+        n = lists[tab]().order_by().values("pk")[: COUNT_CAP + 1].count()
+        counts[tab] = f"{COUNT_CAP}+" if n > COUNT_CAP else str(n)
+    return counts
+
+
 def _list_url(tab: str, params: dict) -> str:
     query = urlencode({k: v for k, v in params.items() if v not in ("", None)})
     return reverse(TAB_URLS[tab]) + (f"?{query}" if query else "")
@@ -203,13 +227,25 @@ def task_list(request, tab: str = "mine"):
     detail_url = reverse("task-detail", args=[URL_SENTINEL])  # each row's id goes in its place
     rows = [_row(task, now, holders, detail_url) for task in page.rows]
     staff = bool(roles_of(user) & STAFF_ROLES)  # cached on the user by the list's own read
+    shown_tabs = [(key, label) for key, _url_name, label in TABS if staff or key not in STAFF_ONLY_TABS]
+    counts = tab_counts(
+        user,
+        [key for key, _label in shown_tabs],
+        reference=reference,
+        delegators=delegators if tab in ("mine", "available") else None,
+    )
     context = {
         "tab": tab,
         "staff": staff,
         "tabs": [
-            {"key": key, "url": _list_url(key, filter_params), "label": label, "current": key == tab}
-            for key, _url_name, label in TABS
-            if staff or key not in STAFF_ONLY_TABS
+            {
+                "key": key,
+                "url": _list_url(key, filter_params),
+                "label": label,
+                "current": key == tab,
+                "count": counts.get(key, ""),
+            }
+            for key, label in shown_tabs
         ],
         "tab_label": {key: label for key, _u, label in TABS}[tab],
         "form": form,
