@@ -58,6 +58,7 @@ urlpatterns = [
     path("transfers/", include("transfers.urls")),
     path("registrations/", include("registrations.urls")),
     path("reports/", include("reports.urls")),
+    path("flows/", include("workflows.urls")),
     path("cases/", caselist.case_list, name="case-list"),
     path("cases/export.xlsx", caselist.case_list_export, name="case-list-export"),
     path("", views.home, name="home"),
