@@ -316,6 +316,8 @@ def summary(entry, names: Mapping[tuple[str, str], str] | None = None) -> str:
             text = format_value(data[key], key, scope=scope, names=names)
             parts.append(f"{label_for(key)} {text}")
             break
+    if isinstance(data.get("kind"), str) and data["kind"]:
+        parts.append(format_value(data["kind"], "kind", scope=scope))
     for key in ("unit", "beneficiary", "user", "delegate", "role", "department", "line"):
         if data.get(key) not in (None, "") and not isinstance(data[key], dict | list):
             parts.append(format_value(data[key], key, scope=scope, names=names))

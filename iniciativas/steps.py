@@ -319,13 +319,13 @@ def _next_tranche(case) -> tuple[int, Decimal]:
     return number, tranche_amounts(case)[number - 1]
 
 
-def _tranche_help(case, number: int, amount: Decimal) -> str:
+def _tranche_help(case, number: int) -> str:
+    """``1 de 3 (40 % del apoyo)``: which tranche of the call's plan a payment step is about."""
     plan = list(case.call.tranche_plan or [100])
     percent = plan[number - 1] if number <= len(plan) else None
-    return _("Tranche %(n)s of %(total)s: %(amount)s (%(percent)s %% of the grant).") % {
+    return _("%(n)s of %(total)s (%(percent)s %% of the grant)") % {
         "n": number,
         "total": len(plan),
-        "amount": bs(amount),
         "percent": percent if percent is not None else "—",
     }
 
@@ -340,7 +340,7 @@ def payment_order_fields(task, case):
             min=number,
             max=number,
             default=number,
-            help=_tranche_help(case, number, amount),
+            help=_tranche_help(case, number),
         ),
         Field(
             "amount",
@@ -394,7 +394,7 @@ def payment_confirmation_fields(task, case):
             min=number,
             max=number,
             default=number,
-            help=_tranche_help(case, tranche.number, tranche.amount) if tranche else "",
+            help=_tranche_help(case, tranche.number) if tranche else "",
         ),
         Field(
             "amount",

@@ -195,34 +195,48 @@ def layout(boxes: dict[str, Box], arrows: list[Arrow]) -> Diagram:
         layers.setdefault(boxes[name].layer, []).append(name)
     widest = max(len(v) for v in layers.values())
     inner_w = widest * NODE_W + (widest - 1) * GAP_X
+    side = 4 * (BACK_LANE // 2) + BACK_LANE  # room for the arrows that go back up, on each side
+    left = MARGIN + side
     for layer, names in layers.items():
         row_w = len(names) * NODE_W + (len(names) - 1) * GAP_X
-        x0 = MARGIN + (inner_w - row_w) // 2
+        x0 = left + (inner_w - row_w) // 2
         for i, name in enumerate(names):
             b = boxes[name]
             b.x = x0 + i * (NODE_W + GAP_X)
             b.y = MARGIN + layer * (NODE_H + GAP_Y)
             b.lines = _wrap(b.label)
-    back_x = MARGIN + inner_w + BACK_LANE
-    lanes = 0
+    middle = left + inner_w / 2
+    lanes = {"left": 0, "right": 0}
     for a in arrows:
         s, d = boxes[a.src], boxes[a.dst]
         if d.layer > s.layer:
             x1, y1, x2, y2 = s.cx, s.y + NODE_H, d.cx, d.y
             mid = (y1 + y2) / 2
             a.path = f"M{x1},{y1} C{x1},{mid:.0f} {x2},{mid:.0f} {x2},{y2 - 2}"
-        elif a.src == a.dst:
-            a.back = True
+            continue
+        a.back = True
+        if a.src == a.dst:
             x1, y1 = s.x + NODE_W, s.y + 10
-            a.path = f"M{x1},{y1} C{x1 + 22},{y1 - 6} {x1 + 22},{y1 + 26} {x1 + 2},{y1 + 20}"
+            a.path = f"M{x1},{y1} C{x1 + 22},{y1 - 6} {x1 + 22},{y1 + 34} {x1 + 2},{y1 + 28}"
+        elif d.layer == s.layer:
+            # Beside it on the same row: a short arrow between the facing edges, below the middle.
+            y = s.y + NODE_H * 2 // 3
+            x1, x2 = (s.x, d.x + NODE_W + 2) if d.x < s.x else (s.x + NODE_W, d.x - 2)
+            a.path = f"M{x1},{y} L{x2},{y}"
         else:
-            a.back = True
-            lanes += 1
-            lane_x = back_x + (lanes - 1) % 4 * (BACK_LANE // 2)
+            # Up an outer lane, on the side of the drawing the two boxes lean to.
+            side_name = "left" if (s.cx + d.cx) / 2 < middle else "right"
+            lanes[side_name] += 1
+            step = (lanes[side_name] - 1) % 4 * (BACK_LANE // 2)
             y1, y2 = s.y + NODE_H // 2, d.y + NODE_H // 2
-            x1, x2 = s.x + NODE_W, d.x + NODE_W
-            a.path = f"M{x1},{y1} C{lane_x},{y1} {lane_x},{y2} {x2 + 2},{y2}"
-    width = back_x + 4 * (BACK_LANE // 2) + MARGIN
+            if side_name == "right":
+                lane_x = left + inner_w + BACK_LANE + step
+                x1, x2, x2_tip = s.x + NODE_W, d.x + NODE_W, d.x + NODE_W + 2
+            else:
+                lane_x = left - BACK_LANE - step
+                x1, x2, x2_tip = s.x, d.x, d.x - 2
+            a.path = f"M{x1},{y1} C{lane_x},{y1} {lane_x},{y2} {x2_tip},{y2}"
+    width = left + inner_w + side + MARGIN
     height = MARGIN * 2 + (last + 2) * NODE_H + (last + 1) * GAP_Y
     return Diagram(
         boxes=sorted(boxes.values(), key=lambda b: (b.layer, b.x)),

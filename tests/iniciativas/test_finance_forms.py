@@ -40,8 +40,8 @@ def test_payment_order_and_confirmation_show_the_tranche_and_its_amount(client, 
     order = CaseTask.objects.get(case_code=i.code, step="payment_order", is_open=True)
     assert order.amount == Decimal("40000.00")  # the tranche, not the grant
     html = _page(client, world.staff["finanzas1"], order)
-    text = re.sub(r"<[^>]+>", " ", html)
-    assert "Bs 40.000,00" in text and "Tramo 1 de 3" in text
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    assert "Bs 40.000,00" in text and "Tramo 1 de 3 (40 % del apoyo)" in text
     assert 'type="number"' not in html  # no spinner: the tranche and amount are fixed by the plan
     assert re.search(r'type="hidden" name="data__tranche" value="1"', html)
     assert re.search(r'type="hidden" name="data__amount" value="(40000\.00|40\.000,00)"', html)
@@ -49,8 +49,8 @@ def test_payment_order_and_confirmation_show_the_tranche_and_its_amount(client, 
     decide(i, "payment_order", world.staff["finanzas1"], tranche=1, amount="40000.00")
     confirm = CaseTask.objects.get(case_code=i.code, step="payment_confirmation", is_open=True)
     assert confirm.amount == Decimal("40000.00")
-    text = re.sub(r"<[^>]+>", " ", _page(client, world.staff["finanzas2"], confirm))
-    assert "Monto a pagar" in text and "Bs 40.000,00" in text and "Tramo 1 de 3" in text
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", _page(client, world.staff["finanzas2"], confirm)))
+    assert "Monto a pagar" in text and "Bs 40.000,00" in text and "Tramo 1 de 3 (40 % del apoyo)" in text
 
     client.force_login(world.staff["finanzas2"])
     inbox = client.get(reverse("task-inbox"), HTTP_ACCEPT_LANGUAGE="es").content.decode()
