@@ -168,7 +168,8 @@ def _number(value: str) -> str:
         number = Decimal(value)
     except ArithmeticError:
         return value
-    places = max(0, -number.as_tuple().exponent) if isinstance(number.as_tuple().exponent, int) else 0
+    exponent = number.as_tuple().exponent
+    places = max(0, -exponent) if isinstance(exponent, int) else 0
     return formats.number_format(number, decimal_pos=places, use_l10n=True, force_grouping=True)
 
 

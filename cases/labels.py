@@ -44,9 +44,8 @@ def register_reference(key: str, resolve: Callable[[set], Mapping[Any, str]]) ->
 
 
 def _as_dict(choices: Choices) -> dict[str, StrOrPromise]:
-    if callable(choices):
-        choices = choices()
-    items = choices.items() if isinstance(choices, Mapping) else choices
+    resolved: Any = choices() if callable(choices) else choices
+    items = resolved.items() if isinstance(resolved, Mapping) else resolved
     return {str(code): label for code, label in items}
 
 
