@@ -15,13 +15,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from dataclasses import dataclass
+from functools import reduce
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import F, Q
+from django.db.models import Count, F, Q
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -172,24 +174,28 @@ def page_by_newest(qs, *, after: str = "", before: str = "", size: int = PAGE_SI
 COUNT_CAP = 99
 
 
-def tab_counts(user, tabs, *, reference, delegators=None) -> dict[str, str]:
-    """How many tasks each tab holds, without the page's filters: ``{"mine": "3", "done": "99+"}``
-    (one capped ``COUNT`` per tab)."""
+def tab_counts(user, tabs, *, reference, delegators=None, facts=None) -> dict[str, str]:
+    """How many tasks each tab holds, without the page's filters: ``{"mine": "3", "done": "99+"}``.
+    ONE aggregate query over the tabs' own selectors (each tab's rows as a subquery), plus the roles
+    and scopes when the caller has not read them (``facts``)."""
     if delegators is None:
         delegators = services.active_delegators(user)
+    if facts is None and {"mine", "available"} & set(tabs):
+        facts = selectors._roles_and_scopes_of([user, *delegators])
+    read = {"delegators": delegators, "pairs": reference.pairs, "facts": facts}
     lists = {
-        "mine": lambda: selectors.task_list_assigned(user, delegators=delegators, pairs=reference.pairs),
-        "available": lambda: selectors.task_list_available(
-            user, delegators=delegators, pairs=reference.pairs
-        ),
+        "mine": lambda: selectors.task_list_assigned(user, **read),
+        "available": lambda: selectors.task_list_available(user, **read),
         "done": lambda: selectors.task_list_done(user),
         "escalated": lambda: selectors.task_list_escalated(user),
     }
-    counts = {}
-    for tab in tabs:
-        n = lists[tab]().order_by().values("pk")[: COUNT_CAP + 1].count()
-        counts[tab] = f"{COUNT_CAP}+" if n > COUNT_CAP else str(n)
-    return counts
+    subqueries = {tab: Q(pk__in=lists[tab]().order_by().values("pk")) for tab in tabs}
+    if not subqueries:
+        return {}
+    totals = CaseTask.objects.filter(reduce(operator.or_, subqueries.values())).aggregate(
+        **{tab: Count("pk", filter=q) for tab, q in subqueries.items()}
+    )
+    return {tab: f"{COUNT_CAP}+" if n > COUNT_CAP else str(n) for tab, n in totals.items()}
 
 
 def _list_url(tab: str, params: dict) -> str:
@@ -208,7 +214,10 @@ def task_list(request, tab: str = "mine"):
     )
     filters = form.filters()
     after, before = request.GET.get("after", ""), request.GET.get("before", "")
-    delegators = []
+    # Read once for the list and the tabs' counts: the colleagues whose inbox the user holds, and
+    # their roles and scopes with the user's (one query each).
+    delegators = services.active_delegators(user)
+    facts = selectors._roles_and_scopes_of([user, *delegators])
     if tab == "done":
         qs = selectors.task_list_done(user, filters)
         page = page_by_newest(_row_columns(qs), after=after, before=before)
@@ -216,11 +225,11 @@ def task_list(request, tab: str = "mine"):
         qs = selectors.task_list_escalated(user, filters)
         page = page_by_due(_row_columns(qs, with_holder=True), after=after, before=before)
     else:
-        delegators = services.active_delegators(user)
+        read = {"delegators": delegators, "pairs": reference.pairs, "facts": facts}
         if tab == "available":
-            qs = selectors.task_list_available(user, filters, delegators=delegators, pairs=reference.pairs)
+            qs = selectors.task_list_available(user, filters, **read)
         else:
-            qs = selectors.task_list_assigned(user, filters, delegators=delegators, pairs=reference.pairs)
+            qs = selectors.task_list_assigned(user, filters, **read)
         page = page_by_due(_row_columns(qs), after=after, before=before)
     now = timezone.now()
     holders = {d.pk: d for d in delegators}
@@ -229,10 +238,7 @@ def task_list(request, tab: str = "mine"):
     staff = bool(roles_of(user) & STAFF_ROLES)  # cached on the user by the list's own read
     shown_tabs = [(key, label) for key, _url_name, label in TABS if staff or key not in STAFF_ONLY_TABS]
     counts = tab_counts(
-        user,
-        [key for key, _label in shown_tabs],
-        reference=reference,
-        delegators=delegators if tab in ("mine", "available") else None,
+        user, [key for key, _label in shown_tabs], reference=reference, delegators=delegators, facts=facts
     )
     context = {
         "tab": tab,
