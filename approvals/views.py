@@ -187,7 +187,7 @@ def tab_counts(user, tabs, *, reference, delegators=None, facts=None) -> dict[st
         "mine": lambda: selectors.task_list_assigned(user, **read),
         "available": lambda: selectors.task_list_available(user, **read),
         "done": lambda: selectors.task_list_done(user),
-        "escalated": lambda: selectors.task_list_escalated(user),
+        "escalated": lambda: selectors.task_list_escalated(user, facts=facts),
     }
     subqueries = {tab: Q(pk__in=lists[tab]().order_by().values("pk")) for tab in tabs}
     if not subqueries:
@@ -222,7 +222,7 @@ def task_list(request, tab: str = "mine"):
         qs = selectors.task_list_done(user, filters)
         page = page_by_newest(_row_columns(qs), after=after, before=before)
     elif tab == "escalated":
-        qs = selectors.task_list_escalated(user, filters)
+        qs = selectors.task_list_escalated(user, filters, facts=facts)
         page = page_by_due(_row_columns(qs, with_holder=True), after=after, before=before)
     else:
         read = {"delegators": delegators, "pairs": reference.pairs, "facts": facts}
