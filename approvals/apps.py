@@ -19,9 +19,24 @@ def _ensure_defaults(sender, using="default", **kwargs):
     load(apps)
 
 
+# A decision as the trail and the case history read it (what was decided, not the button).
+DECISIONS = {
+    "approve": _("approved"),
+    "observe": _("observed"),
+    "reject": _("rejected"),
+    "expire": _("deadline expired"),
+}
+
+
 class ApprovalsConfig(AppConfig):
     name = "approvals"
     verbose_name = _("Approvals")
 
     def ready(self):
+        from cases import labels
+
+        from .models import step_choices
+
+        labels.register_values("step", step_choices)
+        labels.register_values("decision", DECISIONS)
         post_migrate.connect(_ensure_defaults, sender=self, dispatch_uid="approvals_defaults")

@@ -202,6 +202,10 @@ class DecisionForm(forms.Form):
             else:
                 name = f"data__{spec.name}"
                 self.fields[name] = _django_field(spec, spec.default)
+                if is_fixed(spec):
+                    # Nothing to choose (the tranche that is due, its amount): shown as text, sent as is.
+                    self.fields[name].widget = forms.HiddenInput()
+                    self.fields[name].help_text = ""
                 self.rows.append((spec, name))
 
     # --- what the template iterates ------------------------------------------------------------
@@ -219,6 +223,8 @@ class DecisionForm(forms.Form):
             }
             if isinstance(target, str):
                 item["field"] = self[target]
+                if is_fixed(spec):
+                    item["fixed"] = fixed_text(spec)
             else:
                 item["rows"] = [[self[name] for name in names] for names in target]
             out.append(item)
@@ -275,6 +281,30 @@ class DecisionForm(forms.Form):
                 self.add_error(None, messages)
 
 
+def _reads_as_sentences(choices) -> bool:
+    return 0 < len(choices) <= 6 and any(len(str(label)) > 40 for _value, label in choices)
+
+
+def is_fixed(spec: Field) -> bool:
+    """A number the step fixes itself (``min == max == default``): the tranche due and its amount."""
+    return (
+        spec.type in ("integer", "decimal")
+        and spec.choices is None
+        and spec.default is not None
+        and spec.min == spec.max == spec.default
+    )
+
+
+def fixed_text(spec: Field) -> str:
+    """What a fixed number reads as: its help when it has one (``1 de 3 (40 % del apoyo)``), an
+    amount in bolivianos, or the number."""
+    from cases.templatetags.expediente_tags import bs
+
+    if spec.help:
+        return str(spec.help)
+    return bs(spec.default) if spec.type == "decimal" else str(spec.default)
+
+
 def _field_name(key: str) -> str | None:
     """``data.amount`` → ``data__amount``; ``data.serials[0].serial`` → ``data__serials__0__serial``;
     ``comment``/``decision`` stay; ``detail``/``data`` go on top (None)."""
@@ -310,7 +340,17 @@ def _django_field(spec: Field, initial) -> forms.Field:
     if spec.choices is not None:
         choices = [(c[0], c[1]) if isinstance(c, list | tuple) else (c, c) for c in spec.choices]
         field: forms.Field
-        if spec.type == "integer":
+        if spec.type == "integer" and _reads_as_sentences(choices):
+            # A few long choices (a budget line with its program, source and availability): radio
+            # buttons, each read whole, instead of a select that clips them.
+            field = forms.TypedChoiceField(
+                choices=[(str(v), label) for v, label in choices],
+                coerce=int,
+                empty_value=None,
+                widget=forms.RadioSelect,
+                **common,
+            )
+        elif spec.type == "integer":
             field = forms.TypedChoiceField(
                 choices=[("", "—"), *[(str(v), label) for v, label in choices]],
                 coerce=int,

@@ -289,6 +289,8 @@ class Notification(models.Model):
         ]
         indexes = [
             models.Index(fields=["user", "read_at"], name="notification_unread_idx"),
+            # A claim settles one task's "new task" notifications to everyone (``settle_new_task``).
+            models.Index(fields=["event_key"], name="notification_event_idx"),
             models.Index(
                 fields=["created_at"],
                 condition=Q(email_wanted=True, emailed_at__isnull=True),

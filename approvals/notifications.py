@@ -421,7 +421,7 @@ def notify_new_tasks(task_ids: Iterable[int]) -> int:
                 message = _("New task: %(step)s of case %(code)s (%(title)s), due %(due)s.") % params
             sent += notify(
                 task_audience(task),
-                event_key=f"task:{task.pk}:new",
+                event_key=new_task_event(task.pk),
                 kind=kind,
                 message=message,
                 url=task_url(task),
@@ -723,6 +723,21 @@ def _inbox_path() -> str:
 
 
 # --- reading -----------------------------------------------------------------------------------------
+
+
+def new_task_event(task_id: int) -> str:
+    """The event key of the "new task" notifications of one task."""
+    return f"task:{task_id}:new"
+
+
+def settle_new_task(task_id: int, *, holder_id: int | None) -> int:
+    """A colleague took (or decided) the task: its "new task" notifications to everyone else are no
+    longer news — they stop showing as «Nueva» and stop counting as unread (same transaction as
+    the claim). The holder's own stays as it was."""
+    qs = Notification.objects.filter(event_key=new_task_event(task_id), read_at__isnull=True)
+    if holder_id is not None:
+        qs = qs.exclude(user_id=holder_id)
+    return qs.update(read_at=timezone.now())
 
 
 def notification_list_for(user):

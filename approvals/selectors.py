@@ -257,11 +257,13 @@ def task_list_open(user, filters: TaskFilters = TaskFilters()) -> QuerySet:
     return _base().filter(Q(pk__in=assigned) | Q(pk__in=available)).order_by("due_at", "pk")
 
 
-def task_list_escalated(user, filters: TaskFilters = TaskFilters()) -> QuerySet:
+def task_list_escalated(user, filters: TaskFilters = TaskFilters(), *, facts=None) -> QuerySet:
     """«Escaladas»: open tasks escalated (overdue) to a role ``user`` holds, on cases within its
     department and program scopes, that it may reassign (``services.reassign_task``). The same
-    rules as ``services.reassign_refusal``, as one SQL filter (roles and scopes read in one query)."""
-    held, depts, programs = _roles_and_scopes(user)
+    rules as ``services.reassign_refusal``, as one SQL filter (roles and scopes read in one query,
+    or taken from ``facts``: ``_roles_and_scopes_of`` when the caller already read them)."""
+    known = facts.get(user.pk) if facts is not None else None
+    held, depts, programs = known if known is not None else _roles_and_scopes(user)
     roles = sorted(held & STAFF_ROLES)
     if not roles or not user.is_active:
         return CaseTask.objects.none()

@@ -364,6 +364,7 @@ def _claim_task(task_id: int, *, actor) -> CaseTask:
                 raise Conflict(taken)
             principal = acting_principal(actor, task)
             advance_task_version(task, conflict=taken, assign_to=principal)
+            notifications.settle_new_task(task.pk, holder_id=principal.pk if principal else actor.pk)
             audit.record(
                 AuditAction.TASK_CLAIMED,
                 actor=actor,

@@ -177,6 +177,20 @@ def certification_lines(program_ids: Iterable[int]) -> Iterator[None]:
         _PRELOADED_LINES.reset(token)
 
 
+def line_choice_label(line) -> str:
+    """A budget line as finance picks it: ``2026 · PROLECHE · Fuente 41 Tesoro General de la Nación —
+    disponible Bs 2.380.000,00`` (year, program, source with its name, what is still available)."""
+    from cases.templatetags.expediente_tags import bs
+
+    return _("%(year)s · %(program)s · Source %(source)s %(name)s — available %(amount)s") % {
+        "year": line.fiscal_year,
+        "program": line.program.code,
+        "source": line.source.code,
+        "name": line.source.name,
+        "amount": bs(line.available),
+    }
+
+
 def certification_field(program, amount) -> Field:
     """The budget line a certification reserves on: the program's lines of the current fiscal year
     (with what each has available), the first that can take ``amount`` offered by default."""
@@ -194,7 +208,7 @@ def certification_field(program, amount) -> Field:
         "budget_line",
         gettext_lazy("Budget line to certify"),
         "integer",
-        choices=[[ln.pk, f"{ln} — Bs {ln.available}"] for ln in lines],
+        choices=[[ln.pk, line_choice_label(ln)] for ln in lines],
         default=enough[0].pk if enough else None,
         for_decisions=(Decision.APPROVE,),
     )

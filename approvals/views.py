@@ -15,13 +15,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from dataclasses import dataclass
+from functools import reduce
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import F, Q
+from django.db.models import Count, F, Q
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -170,6 +172,34 @@ def page_by_newest(qs, *, after: str = "", before: str = "", size: int = PAGE_SI
 # --- lists ---------------------------------------------------------------------------------------
 
 
+# A tab counts its tasks up to this many ("99+" beyond): a count never reads a whole history.
+COUNT_CAP = 99
+
+
+def tab_counts(user, tabs, *, reference, delegators=None, facts=None) -> dict[str, str]:
+    """How many tasks each tab holds, without the page's filters: ``{"mine": "3", "done": "99+"}``.
+    ONE aggregate query over the tabs' own selectors (each tab's rows as a subquery), plus the roles
+    and scopes when the caller has not read them (``facts``)."""
+    if delegators is None:
+        delegators = services.active_delegators(user)
+    if facts is None and {"mine", "available"} & set(tabs):
+        facts = selectors._roles_and_scopes_of([user, *delegators])
+    read = {"delegators": delegators, "pairs": reference.pairs, "facts": facts}
+    lists = {
+        "mine": lambda: selectors.task_list_assigned(user, **read),
+        "available": lambda: selectors.task_list_available(user, **read),
+        "done": lambda: selectors.task_list_done(user),
+        "escalated": lambda: selectors.task_list_escalated(user, facts=facts),
+    }
+    subqueries = {tab: Q(pk__in=lists[tab]().order_by().values("pk")) for tab in tabs}
+    if not subqueries:
+        return {}
+    totals = CaseTask.objects.filter(reduce(operator.or_, subqueries.values())).aggregate(
+        **{tab: Count("pk", filter=q) for tab, q in subqueries.items()}
+    )
+    return {tab: f"{COUNT_CAP}+" if n > COUNT_CAP else str(n) for tab, n in totals.items()}
+
+
 def _list_url(tab: str, params: dict) -> str:
     query = urlencode({k: v for k, v in params.items() if v not in ("", None)})
     return reverse(TAB_URLS[tab]) + (f"?{query}" if query else "")
@@ -186,32 +216,44 @@ def task_list(request, tab: str = "mine"):
     )
     filters = form.filters()
     after, before = request.GET.get("after", ""), request.GET.get("before", "")
-    delegators = []
+    # Read once for the list and the tabs' counts: the colleagues whose inbox the user holds, and
+    # their roles and scopes with the user's (one query each).
+    delegators = services.active_delegators(user)
+    facts = selectors._roles_and_scopes_of([user, *delegators])
     if tab == "done":
         qs = selectors.task_list_done(user, filters)
         page = page_by_newest(_row_columns(qs), after=after, before=before)
     elif tab == "escalated":
-        qs = selectors.task_list_escalated(user, filters)
+        qs = selectors.task_list_escalated(user, filters, facts=facts)
         page = page_by_due(_row_columns(qs, with_holder=True), after=after, before=before)
     else:
-        delegators = services.active_delegators(user)
+        read = {"delegators": delegators, "pairs": reference.pairs, "facts": facts}
         if tab == "available":
-            qs = selectors.task_list_available(user, filters, delegators=delegators, pairs=reference.pairs)
+            qs = selectors.task_list_available(user, filters, **read)
         else:
-            qs = selectors.task_list_assigned(user, filters, delegators=delegators, pairs=reference.pairs)
+            qs = selectors.task_list_assigned(user, filters, **read)
         page = page_by_due(_row_columns(qs), after=after, before=before)
     now = timezone.now()
     holders = {d.pk: d for d in delegators}
     detail_url = reverse("task-detail", args=[URL_SENTINEL])  # each row's id goes in its place
     rows = [_row(task, now, holders, detail_url) for task in page.rows]
     staff = bool(roles_of(user) & STAFF_ROLES)  # cached on the user by the list's own read
+    shown_tabs = [(key, label) for key, _url_name, label in TABS if staff or key not in STAFF_ONLY_TABS]
+    counts = tab_counts(
+        user, [key for key, _label in shown_tabs], reference=reference, delegators=delegators, facts=facts
+    )
     context = {
         "tab": tab,
         "staff": staff,
         "tabs": [
-            {"key": key, "url": _list_url(key, filter_params), "label": label, "current": key == tab}
-            for key, _url_name, label in TABS
-            if staff or key not in STAFF_ONLY_TABS
+            {
+                "key": key,
+                "url": _list_url(key, filter_params),
+                "label": label,
+                "current": key == tab,
+                "count": counts.get(key, ""),
+            }
+            for key, label in shown_tabs
         ],
         "tab_label": {key: label for key, _u, label in TABS}[tab],
         "form": form,

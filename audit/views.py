@@ -15,9 +15,10 @@ from cases import params
 
 from . import exports, selectors, services
 from .forms import TrailFilterForm
-from .presentation import error_text, readable_data, verification_notes
+from .presentation import error_text, rows_for, verification_notes
 
-PAGE_SIZE = 50
+# Compact rows (details behind a disclosure), 25 to a page: a page stays a few screens tall.
+PAGE_SIZE = 25
 
 
 def _require_trail_reader(request) -> None:
@@ -31,7 +32,7 @@ def _int_param(request, name: str) -> int | None:
 
 
 def _rows(entries):
-    return [{"entry": e, "data": readable_data(e.data)} for e in entries]
+    return rows_for(entries)
 
 
 def _filter_query(form: TrailFilterForm) -> str:

@@ -17,6 +17,27 @@ def _ensure_triggers(sender, using="default", plan=None, **kwargs):
         ensure_triggers(connection)
 
 
+def _source_names(codes: set) -> dict:
+    from .models import FundingSource
+
+    return {
+        code: f"{code} {name}"
+        for code, name in FundingSource.objects.filter(code__in=[str(c) for c in codes]).values_list(
+            "code", "name"
+        )
+    }
+
+
+def _register_labels() -> None:
+    """How the budget's codes read on pages that do not import it (the audit trail)."""
+    from cases import labels
+
+    from .models import BudgetMovement
+
+    labels.register_values("kind", BudgetMovement.Kind.choices, scope="budget")
+    labels.register_reference("source", _source_names)
+
+
 class BudgetConfig(AppConfig):
     name = "budget"
     verbose_name = _("Budget")
@@ -27,4 +48,5 @@ class BudgetConfig(AppConfig):
             rules,  # noqa: F401  (registers the permission rules)
         )
 
+        _register_labels()
         post_migrate.connect(_ensure_triggers, sender=self, dispatch_uid="budget_ensure_triggers")

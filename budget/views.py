@@ -20,11 +20,13 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
 
-from cases import params
+from cases import charts, params
 from cases.clock import today
 from cases.forms import add_service_errors
+from cases.money import ZERO
 from cases.permissions import allowed
 
 from . import selectors, services
@@ -60,6 +62,45 @@ def _fiscal_year(request, years: list[int]) -> int:
     return int(asked) if params.is_number(asked) and int(asked) in years else today().year
 
 
+STAGE_LABELS = {
+    "paid": gettext_lazy("Paid"),
+    "executed": gettext_lazy("Executed, not yet paid"),
+    "committed": gettext_lazy("Committed"),
+    "reserved": gettext_lazy("Reserved (certified)"),
+    "available": gettext_lazy("Available"),
+}
+
+
+def _charts(summary: dict | None) -> dict:
+    """The year's charts: the amount in force by stage, and executed against in force per
+    program and per source (``cases.charts``; the lines table below repeats every figure)."""
+    if not summary:
+        return {}
+    totals = summary["totals"]
+
+    def grouped(key, name):
+        groups: dict[str, list] = {}
+        for line in summary["lines"]:
+            obj = getattr(line, key)
+            row = groups.setdefault(obj.code, [obj.code, getattr(obj, name), ZERO, ZERO])
+            row[2] += line.amount_in_force
+            row[3] += line.executed
+        return charts.compare(tuple(r) for r in groups.values())
+
+    return {
+        "stages": charts.stages(
+            in_force=totals["amount_in_force"],
+            reserved=totals["reserved"],
+            committed=totals["committed"],
+            executed=totals["executed"],
+            paid=totals["paid"],
+            labels=STAGE_LABELS,
+        ),
+        "by_program": grouped("program", "name"),
+        "by_source": grouped("source", "name"),
+    }
+
+
 def _overview(request, *, create_form=None, status=200):
     user = request.user
     years = sorted(set(selectors.line_list_for(user).values_list("fiscal_year", flat=True)), reverse=True)
@@ -79,6 +120,7 @@ def _overview(request, *, create_form=None, status=200):
             "years": years,
             "year": year,
             "budget": summary,
+            "charts": _charts(summary),
             "unreconciled": unreconciled,
             "all_reconcile": not (unreconciled & {line.pk for line in lines}),
             "create_form": create_form if can_create else None,

@@ -76,6 +76,9 @@ class CaseKind:
     - ``applicant_pages``: step -> URL name (taking the case's pk) of the kind's own page where the
       applicant works that step (the initiative's one-page observation answer); the inbox's task
       page sends the applicant there, and "what you must do" links to it.
+    - ``labels``: ``key -> choices`` of the codes its rows and audit entries store (``"state"``,
+      ``"step"``, ``"kind"`` of its documents…), read by ``cases.labels.value_label`` so pages that
+      must not import the kind (the audit trail) show words instead of codes.
     """
 
     code: str
@@ -105,6 +108,7 @@ class CaseKind:
     final_states: frozenset[str] = frozenset()
     applicant_todo: Callable[[Any], list] | None = None
     applicant_pages: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def model_class(self) -> Any:

@@ -62,6 +62,7 @@ urlpatterns = [
     path("transfers/", include("transfers.urls")),
     path("registrations/", include("registrations.urls")),
     path("reports/", include("reports.urls")),
+    path("flows/", include("workflows.urls")),
     path("cases/", caselist.case_list, name="case-list"),
     path("documents/verify/", cases_views.verify_document, name="official-document-page"),
     path("cases/export.xlsx", caselist.case_list_export, name="case-list-export"),

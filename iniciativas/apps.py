@@ -9,12 +9,13 @@ class IniciativasConfig(AppConfig):
     def ready(self):
         from django.db.models.functions import Coalesce
 
+        from approvals.models import step_choices
         from audit.actions import AuditAction
         from budget.services import release_held
         from cases import kinds
 
         from . import metrics, rules, selectors, steps, todo  # noqa: F401  (register permission rules and step handlers)
-        from .models import FINAL_STATES, KIND, RELEASING_STATES, Initiative, InitiativeState
+        from .models import FINAL_STATES, KIND, RELEASING_STATES, DocumentKind, Initiative, InitiativeState
         from .services import TRANSITION_ACTIONS
 
         kinds.register(
@@ -57,5 +58,10 @@ class IniciativasConfig(AppConfig):
                 applicant_todo=todo.applicant_todo,
                 # The observation is answered on one page: data, documents and answer together.
                 applicant_pages={"answer_observation": "initiative-answer"},
+                labels={
+                    "state": InitiativeState.choices,
+                    "kind": DocumentKind.choices,
+                    "step": step_choices,
+                },
             )
         )

@@ -317,16 +317,31 @@ class Initiative(ConcurrentTransitionMixin, models.Model):
     def case_code(self) -> str:
         return self.code
 
-    def task_context(self) -> dict:
-        """What each inbox row of this case shows and is filtered on."""
+    def task_context(self, step: str = "") -> dict:
+        """What each inbox row of this case shows and is filtered on. A payment's task shows the
+        tranche it pays, not the whole grant."""
         return {
             "department_id": self.department_id,
             "program_id": self.call.program_id,
             "unit_id": self.unit_id,
             "beneficiary": self.unit.name,
-            "amount": self.grant_amount,
+            "amount": self.tranche_due(step) or self.grant_amount,
             "title": self.title,
         }
+
+    def tranche_due(self, step: str) -> Decimal | None:
+        """The amount of the tranche a payment step is about: the next one to order, or the one
+        ordered and awaiting payment (``None`` for any other step)."""
+        if step == "payment_order":
+            from .services import tranche_amounts
+
+            amounts = tranche_amounts(self)
+            number = self.tranches.count() + 1
+            return amounts[number - 1] if number <= len(amounts) else None
+        if step == "payment_confirmation":
+            ordered = self.tranches.filter(state=Tranche.State.ORDERED).order_by("number").first()
+            return ordered.amount if ordered else None
+        return None
 
     @property
     def grant_amount(self) -> Decimal:

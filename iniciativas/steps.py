@@ -379,10 +379,29 @@ def _next_tranche(case) -> tuple[int, Decimal]:
     return number, tranche_amounts(case)[number - 1]
 
 
+def _tranche_help(case, number: int) -> str:
+    """``1 de 3 (40 % del apoyo)``: which tranche of the call's plan a payment step is about."""
+    plan = list(case.call.tranche_plan or [100])
+    percent = plan[number - 1] if number <= len(plan) else None
+    return _("%(n)s of %(total)s (%(percent)s %% of the grant)") % {
+        "n": number,
+        "total": len(plan),
+        "percent": percent if percent is not None else "—",
+    }
+
+
 def payment_order_fields(task, case):
     number, amount = _next_tranche(case)
     return [
-        Field("tranche", gettext_lazy("Tranche"), "integer", min=number, max=number, default=number),
+        Field(
+            "tranche",
+            gettext_lazy("Tranche"),
+            "integer",
+            min=number,
+            max=number,
+            default=number,
+            help=_tranche_help(case, number),
+        ),
         Field(
             "amount",
             gettext_lazy("Amount of the tranche (Bs)"),
@@ -434,8 +453,26 @@ _spec(Step.PAYMENT_ORDER, (A,), payment_order_fields, handle_payment_order)
 
 def payment_confirmation_fields(task, case):
     tranche = case.tranches.filter(state=Tranche.State.ORDERED).order_by("number").first()
+    number = tranche.number if tranche else None
     return [
-        Field("tranche", gettext_lazy("Tranche"), "integer", default=tranche.number if tranche else None),
+        Field(
+            "tranche",
+            gettext_lazy("Tranche"),
+            "integer",
+            min=number,
+            max=number,
+            default=number,
+            help=_tranche_help(case, tranche.number) if tranche else "",
+        ),
+        Field(
+            "amount",
+            gettext_lazy("Amount to pay (Bs)"),
+            "decimal",
+            required=False,
+            min=tranche.amount if tranche else None,
+            max=tranche.amount if tranche else None,
+            default=tranche.amount if tranche else None,
+        ),
         Field("payment_reference", gettext_lazy("Bank transfer reference"), "string"),
         Field(
             "paid_on", gettext_lazy("Paid on"), "date", max=timezone.localdate(), default=timezone.localdate()

@@ -11,12 +11,13 @@ class RegistrationsConfig(AppConfig):
         from django.db.models.fields.json import KeyTextTransform
         from django.db.models.functions import Coalesce
 
+        from approvals.models import step_choices
         from audit import actions as audit_actions
         from cases import kinds
 
         from . import rules, selectors, steps, todo  # noqa: F401  (register permission rules and step handlers)
         from .actions import APPLICANT_ACTIONS, TRANSITION_ACTIONS, RegistrationAction
-        from .models import FINAL_STATES, Registration
+        from .models import FINAL_STATES, DocumentKind, Registration, RegistrationKind, RegistrationState
 
         audit_actions.register(RegistrationAction.choices)
         kinds.register(
@@ -52,5 +53,10 @@ class RegistrationsConfig(AppConfig):
                 final_states=FINAL_STATES,
                 # Its open applicant steps (on the inbox's task page) and its drafts.
                 applicant_todo=todo.applicant_todo,
+                labels={
+                    "state": RegistrationState.choices,
+                    "kind": [*RegistrationKind.choices, *DocumentKind.choices],
+                    "step": step_choices,
+                },
             )
         )

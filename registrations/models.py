@@ -172,7 +172,7 @@ class Registration(ConcurrentTransitionMixin, models.Model):
     def required_documents(self) -> tuple[str, ...]:
         return tuple(str(k) for k in REQUIRED_DOCUMENTS[RegistrationKind(self.kind)])
 
-    def task_context(self) -> dict:
+    def task_context(self, step: str = "") -> dict:
         """What each inbox row of this case shows and is filtered on. A new registration has no unit
         yet: its applicant's steps go to the applicant in person (``applicant_id``)."""
         return {

@@ -182,9 +182,10 @@ def report_years_for(user) -> list[int]:
     return sorted(years, reverse=True)
 
 
-def default_year_for(user, years: list[int]) -> int:
-    """The latest closed year with a budget; else the latest the user may see; else last year."""
-    closed = [y for y in years if is_closed(y)]
+def default_year_for(user, years: list[int], with_data: set[int] | None = None) -> int:
+    """The latest closed year with data (``with_data``: the years that have any; every offered year
+    when not given); else the latest the user may see; else last year."""
+    closed = [y for y in years if is_closed(y) and (with_data is None or y in with_data)]
     if closed:
         return closed[0]
     return years[0] if years else current_fiscal_year() - 1
@@ -659,6 +660,12 @@ def attainment(fiscal_year: int) -> Attainment:
 
 
 # --- Drill-down: the cases behind a figure of the attainment report ---------------------------------------
+
+
+def attainment_data_years() -> set[int]:
+    """The years the goals page has something to show for: a budget or a goal (two queries)."""
+    years = set(BudgetLine.objects.order_by().values_list("fiscal_year", flat=True).distinct())
+    return years | set(Goal.objects.order_by().values_list("fiscal_year", flat=True).distinct())
 
 
 def attainment_years_for(user) -> list[int]:

@@ -22,7 +22,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_safe
 
 from audit.selectors import can_view_trail
-from cases import kinds
+from cases import charts, kinds
 
 from .exports import (
     FORMATS,
@@ -41,6 +41,7 @@ from .selectors import (
     ProgramAttainment,
     attainment,
     attainment_cases,
+    attainment_data_years,
     attainment_years_for,
     budget_execution,
     can_drill_down,
@@ -96,6 +97,10 @@ def budget_execution_page(request):
         "years": years,
         "fiscal_year": fiscal_year,
         "report": report,
+        "charts": {
+            key: charts.compare((r.code, r.name, r.in_force, r.executed) for r in getattr(report, key))
+            for key in ("by_source", "by_program")
+        },
         "title": report_title(report),
         "summary": summary_text(report),
         "generated_at": generated_at_text(report),
@@ -212,7 +217,9 @@ def attainment_page(request):
     raw = request.GET.get("fiscal_year", "").strip()
     context = {"years": years, "current_year": current_fiscal_year(), "tab": "attainment"}
     try:
-        fiscal_year = clean_fiscal_year(raw) if raw else default_year_for(request.user, years)
+        fiscal_year = (
+            clean_fiscal_year(raw) if raw else default_year_for(request.user, years, attainment_data_years())
+        )
     except ValidationError as exc:
         context.update(fiscal_year=None, error=exc.message_dict["fiscal_year"][0])
         return render(request, "reports/attainment.html", context, status=400)

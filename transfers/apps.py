@@ -11,13 +11,14 @@ class TransfersConfig(AppConfig):
 
         from django.db.models.functions import Coalesce
 
+        from approvals.models import step_choices
         from approvals.todo import task_todos
         from audit.actions import AuditAction
         from budget.services import release_held
         from cases import kinds
 
         from . import metrics, rules, selectors, steps  # noqa: F401  (register permission rules and step handlers)
-        from .models import FINAL_STATES, KIND, Transfer, TransferState
+        from .models import FINAL_STATES, KIND, DocumentKind, Modality, Transfer, TransferKind, TransferState
         from .services import TRANSITION_ACTIONS
 
         kinds.register(
@@ -53,5 +54,11 @@ class TransfersConfig(AppConfig):
                 final_states=FINAL_STATES,
                 # Its open applicant steps, each on its page of the inbox.
                 applicant_todo=partial(task_todos, case_type=KIND),
+                labels={
+                    "state": TransferState.choices,
+                    "kind": [*TransferKind.choices, *DocumentKind.choices],
+                    "modality": Modality.choices,
+                    "step": step_choices,
+                },
             )
         )

@@ -241,7 +241,7 @@ class Transfer(ConcurrentTransitionMixin, models.Model):
             .order_by("asset__position", "number")
         )
 
-    def task_context(self) -> dict:
+    def task_context(self, step: str = "") -> dict:
         """What each inbox row of this case shows and is filtered on."""
         return {
             "department_id": self.department_id,

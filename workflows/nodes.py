@@ -74,13 +74,14 @@ class HumanStep(flow.View):
     def _describe_task(self, activation):
         task, process = activation.task, activation.process
         case = self.flow_class.instance.get_case(process)
-        info = case.task_context()
+        step = _value(self._step, activation)
+        info = case.task_context(step)
         days = int(_value(self._deadline_days, activation))
         # The case's department: its own non-working days count for its deadlines.
         due_date = add_business_days(timezone.localdate(), days, department_id=info["department_id"])
         scope = _value(self._scope, activation)
         task.case_type, task.case_id, task.case_code = process.case_type, process.case_id, process.case_code
-        task.step = _value(self._step, activation)
+        task.step = step
         task.role = _value(self._role, activation)
         task.escalation_role = _value(self._escalation_role, activation) or ""
         task.department_id = info["department_id"]

@@ -176,7 +176,13 @@ def test_listing_budget_certification_tasks_costs_the_same_whatever_their_number
     assert [r["step"] for r in rows] == ["budget_certification"]
     line = rows[0]["fields"][0]
     assert line["name"] == "budget_line" and line["default"] == world.line.pk
-    assert line["choices"] == [[world.line.pk, f"{world.line} — Bs {world.line.available}"]]
+    assert line["choices"] == [
+        [
+            world.line.pk,
+            f"{world.line.fiscal_year} · PROLECHE · Fuente 42 Transferencias de recursos específicos"
+            " — disponible Bs 1.000.000,00",
+        ]
+    ]
     for title in ("Dos", "Tres", "Cuatro"):
         certification_ready(title)
     four, rows = listed()

@@ -2,6 +2,7 @@
 the one service (money moved, movement and audit entry written) or changes nothing."""
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -215,3 +216,30 @@ def test_the_pages_take_and_show_the_sigep_fields_and_the_c31(finance):
     assert BudgetMovement.objects.get(line=line, kind=BudgetMovement.Kind.EXPENDITURE).c31_reference == "0457"
     detail = client.get(f"/budget/lines/{line.pk}/").content.decode()
     assert "0457" in detail and "Promype/Jiwasa" in detail and "01-05" in detail
+
+
+def test_overview_charts_the_stages_and_executed_against_in_force(line, finance):
+    from budget import services as budget
+
+    class Ref:
+        case_code = "TRF-2026-000099"
+
+    system = UserFactory(roles=[Role.FINANCE])
+    budget.reserve(line, Decimal("5000.00"), actor=system, case=Ref())
+    budget.commit(line, Decimal("4000.00"), actor=system, case=Ref())
+    budget.execute(line, Decimal("3000.00"), actor=system, case=Ref())
+    budget.pay(line, Decimal("2000.00"), actor=system, case=Ref())
+    html = browser(finance).get("/budget/").content.decode()
+    stages = html[
+        html.index('class="chart chart-stages"') : html.index("</figure>", html.index("chart-stages"))
+    ]
+    # 10.000 in force: paid 2.000, executed not paid 1.000, committed 1.000 (4.000 less the 3.000
+    # executed), reserved 1.000 (5.000 less the 4.000 committed), available 5.000.
+    assert "Pagado: <strong>Bs 2.000,00</strong> (20,0 %)" in stages
+    assert "Ejecutado, aún no pagado: <strong>Bs 1.000,00</strong> (10,0 %)" in stages
+    assert "Comprometido: <strong>Bs 1.000,00</strong> (10,0 %)" in stages
+    assert "Reservado (certificado): <strong>Bs 1.000,00</strong> (10,0 %)" in stages
+    assert "Disponible: <strong>Bs 5.000,00</strong> (50,0 %)" in stages
+    assert re.search(r'<rect x="50\.00" y="0" width="50\.00" height="10" class="stage-available"/>', stages)
+    assert html.count('class="chart chart-compare"') == 2  # by program, by source
+    assert "Bs 3.000,00 ejecutado de Bs 10.000,00 · <strong>30,0 %</strong>" in html
