@@ -20,7 +20,7 @@ from approvals.steps import StepContext
 from cases import official, official_pdf
 from cases.official_pdf import OfficialPdf
 
-from .models import KIND
+from .models import KIND, TrancheUnlock
 
 TEMPLATE_VERSION = "2026.1"
 
@@ -29,6 +29,23 @@ def granted(case) -> Decimal:
     """What the agency grants: the approved amount (lower than the request when the decision
     fixed it so), else the requested amount."""
     return getattr(case, "approved_amount", None) or case.granted_amount or case.requested_amount
+
+
+def counterpart(case) -> Decimal:
+    """The counterpart the unit owes: on the approved amount once fixed (``approved_counterpart``),
+    else the one it offered."""
+    return getattr(case, "approved_counterpart", None) or case.counterpart_amount
+
+
+def _approved_less_rows(case) -> list[tuple[str, str]]:
+    """When the approved amount is lower than the requested one: the request and the reason."""
+    approved = getattr(case, "approved_amount", None)
+    if approved is None or approved >= case.requested_amount:
+        return []
+    return [
+        ("Monto solicitado", official_pdf.amount_in_figures(case.requested_amount)),
+        ("Motivo del monto aprobado", case.approved_amount_reason),
+    ]
 
 
 def _unit_rows(case) -> list[tuple[str, str]]:
@@ -117,6 +134,7 @@ def resolution(case, *, number: str, code: str, url: str) -> OfficialPdf:
     if case.resolution_number:
         rows.append(("Resolución de la Dirección", case.resolution_number))
     rows.append(("Partida presupuestaria", _line(case)))
+    rows.extend(_approved_less_rows(case))
     return OfficialPdf(
         title=kind.title,
         number=number,
@@ -133,7 +151,7 @@ def resolution(case, *, number: str, code: str, url: str) -> OfficialPdf:
         rows=rows,
         amounts=[
             ("Monto aprobado", amount),
-            ("Contraparte comprometida", case.counterpart_amount),
+            ("Contraparte comprometida", counterpart(case)),
         ],
         clauses=[
             f"RESUELVE: PRIMERO.- Aprobar el financiamiento de la iniciativa {case.code} por el monto "
@@ -153,7 +171,10 @@ def agreement(case, *, number: str, code: str, url: str) -> OfficialPdf:
     plan = [str(p) for p in case.call.tranche_plan] or ["100"]
     table = [["Tramo", "Porcentaje", "Monto", "Condición"]]
     for n, (percent, value) in enumerate(zip(plan, tranche_amounts(case), strict=False), start=1):
-        condition = "Firma del convenio" if n == 1 else f"Informe de avance del tramo {n - 1} aprobado"
+        if case.call.unlock_of(n) == TrancheUnlock.AGREEMENT:
+            condition = "Firma del convenio" if n == 1 else f"Pago del tramo {n - 1}"
+        else:
+            condition = f"Informe de avance del tramo {n - 1} aprobado"
         table.append([str(n), f"{percent} %", official_pdf.amount_in_figures(value), condition])
     return OfficialPdf(
         title=kind.title,
@@ -174,7 +195,7 @@ def agreement(case, *, number: str, code: str, url: str) -> OfficialPdf:
             ("N.º de convenio (Unidad Legal)", case.agreement_number),
             ("Fecha de suscripción", official_pdf.short_date(case.agreement_signed_on)),
         ],
-        amounts=[("Monto del financiamiento", amount), ("Contraparte", case.counterpart_amount)],
+        amounts=[("Monto del financiamiento", amount), ("Contraparte", counterpart(case))],
         table_title="Plan de desembolsos",
         table=table,
         table_widths=[0.1, 0.15, 0.25, 0.5],

@@ -282,3 +282,29 @@ def test_the_api_shows_the_fields_and_the_approved_amount(world):
         "75000.00",
     )
     assert body["approved_amount_reason"] == REASON and body["approved_counterpart"] == "75000.00"
+
+
+def test_the_official_documents_print_the_approved_amount_its_reason_and_counterpart(world):
+    from cases.models import OfficialDocument
+    from iniciativas.models import Call, TrancheUnlock
+    from tests.pdftext import pdf_text
+
+    i = certified(world, approved_amount="80000.00", approved_amount_reason=REASON)
+    # The call's plan: the second tranche unlocked by the first one's payment, not by a report.
+    Call.objects.filter(pk=i.call_id).update(
+        tranche_unlocks=[TrancheUnlock.AGREEMENT, TrancheUnlock.AGREEMENT, TrancheUnlock.PROGRESS_REPORT]
+    )
+    decide(i, "agreement", world.staff["legal2"], agreement_number="C-1", signed_on=str(timezone.localdate()))
+    texts = {
+        d.kind: " ".join(pdf_text(d.file.read()).split())
+        for d in OfficialDocument.objects.filter(case_code=i.code)
+    }
+    resolution, agreement = texts["approval_resolution"], texts["agreement"]
+    for text in (resolution, agreement):
+        assert "Bs 80.000,00" in text and "OCHENTA MIL 00/100 BOLIVIANOS" in text
+        assert "Bs 100.000,00" not in text.replace(
+            "Monto solicitado: Bs 100.000,00", ""
+        )  # the counterpart follows
+    assert "Monto solicitado" in resolution and "Bs 100.000,00" in resolution and REASON in resolution
+    assert "Pago del tramo 1" in agreement and "Informe de avance del tramo 2 aprobado" in agreement
+    assert "Informe de avance del tramo 1 aprobado" not in agreement
