@@ -27,6 +27,13 @@ def _coord(value: Decimal) -> str:
     return str(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
+def attainment_width(percent: Decimal | None) -> str:
+    """The bar of a goal's attainment (0-100: a goal exceeded fills it), as an SVG coordinate."""
+    if percent is None:
+        return "0.00"
+    return _coord(max(ZERO, min(Decimal(100), Decimal(percent))))
+
+
 @dataclass(frozen=True)
 class CompareRow:
     """One row of "executed against in force": both bars scaled to the largest amount in force of

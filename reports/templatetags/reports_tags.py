@@ -37,3 +37,11 @@ def goal_figure(value, unit: str = "") -> str:
     from reports.selectors import goal_number
 
     return "—" if value is None else goal_number(value, unit)
+
+
+@register.filter
+def attainment_bar(goal) -> str:
+    """The width (0-100) of a goal's attainment bar: its result against its target."""
+    from cases.charts import attainment_width
+
+    return attainment_width(goal.percent)

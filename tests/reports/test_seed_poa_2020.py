@@ -123,3 +123,19 @@ def test_the_figures_in_every_output(seeded):
             result, _dash, percent = text.partition(" — ")
             prefix = indicator[:18]  # drawn as is: ASCII, no parentheses (PDF strings escape them)
             assert result in pdf and percent in pdf and (not prefix.isascii() or prefix in pdf)
+
+
+def test_each_goal_with_a_result_has_its_attainment_bar(seeded):
+    import re
+
+    page = Client(HTTP_ACCEPT_LANGUAGE="es").get("/reports/metas/?fiscal_year=2020").content.decode()
+    plan = page[page.index('id="metas-poa"') : page.index('id="metas-y-resultados"')]
+    bars = re.findall(
+        r'<svg class="attain-bar"[^>]*>.*?width="([\d.]+)" height="6" fill="([^"]+)"/></svg>', plan
+    )
+    widths = [w for w, _fill in bars]
+    # 1.327 of 1.500 is 88,5 %; 1.458 of 1.000 fills the bar (exceeded: green); goals without progress
+    # ("Sin avance registrado") have no bar, the rest are drawn at 0.
+    assert "88.50" in widths and ("100.00", "#1f6f43") in bars
+    assert len(bars) == sum(len(g) for g in SEED_GOALS.values()) - 1
+    assert all(0 <= float(w) <= 100 for w in widths) and 'aria-hidden="true"' in plan
