@@ -77,6 +77,9 @@ START, END = "<!-- decisions-bench:start -->", "<!-- decisions-bench:end -->"
 SETTINGS = "bench.settings"
 
 DECISIONS = ("admissibility", "technical_evaluation", "budget_certification", "payment_confirmation")
+# Jobs a decision owes (outbox rows): its notification, and for a payment confirmation the payment
+# notice to the applicant (approvals.notifications.after_payment).
+JOBS_PER_DECISION = {"payment_confirmation": 2}
 LABELS = {
     "admissibility": "admissibility (admit)",
     "technical_evaluation": "technical evaluation (2nd of 2, closes the round)",
@@ -523,7 +526,7 @@ def measure(rounds: int, n: int, sizes: tuple[int, ...], warmup: int) -> dict:
                     else:
                         got[side] = run_block(side, world, d, items[side])
                         messages["queued"] += queued_messages() - before
-                        messages["expected"] += n
+                        messages["expected"] += n * JOBS_PER_DECISION.get(d, 1)
                         out["checks"]["ours"][d] = check_ours(d, items[side])
                     got[side].pop("sql")
                 rows[d]["ours"].append(got["ours"])
