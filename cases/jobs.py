@@ -84,6 +84,10 @@ class Progress:
         self.job = job
         self._written = 0.0
         self._side: BaseDatabaseWrapper | None = None
+        # Run in-process inside a caller's transaction (the embedded profile: the outbox relay runs
+        # the job in its own transaction), the claim's UPDATE holds the job's row until that commits:
+        # a second connection would wait for this one. Progress then goes through this connection.
+        self._row_held = connection.in_atomic_block
 
     def __call__(self, done: int, total: int, *, force: bool = False) -> None:
         self.job.progress_done, self.job.progress_total = done, total
@@ -97,7 +101,7 @@ class Progress:
         table = connection.ops.quote_name(Job._meta.db_table)
         sql = f"UPDATE {table} SET progress_done = %s, progress_total = %s WHERE id = %s"  # noqa: S608
         params = [done, total, self.job.pk]
-        if not connection.in_atomic_block:
+        if not connection.in_atomic_block or self._row_held:
             with connection.cursor() as cursor:
                 cursor.execute(sql, params)
         elif connection.vendor == "postgresql":

@@ -290,3 +290,20 @@ def test_budget_lines_with_their_sigep_fields(admin):
         ("FASE2", "43120", Decimal("2000.00")),
     ]
     assert {line.da_ue for line in lines} == {"01-0001"} and {line.funder for line in lines} == {"111"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_run_in_process_inside_a_transaction_writes_its_progress_on_its_own_connection():
+    """The embedded profile runs a job inside the outbox relay's transaction, which holds the job's
+    row from the claim: progress through a second connection would wait for it (PostgreSQL: a lock
+    timeout, and the job failed)."""
+    from django.db import transaction
+
+    admin = UserFactory(roles=["admin"])
+    lines = [f"{4000000 + i};Unidad {i};mype;SCZ;Montero;food;" for i in range(3)]
+    check = imports.start_check("units", actor=admin, content=csv_bytes(*lines), filename="u.csv")
+    Job.objects.filter(pk=check.pk).update(state=Job.State.QUEUED)  # queued again, committed
+    with transaction.atomic():
+        assert jobs.run(check.pk) == Job.State.DONE
+    check.refresh_from_db()
+    assert check.result["valid"] == 3 and (check.progress_done, check.progress_total) == (3, 3)
