@@ -273,7 +273,17 @@ PAIRS = 6
 def test_certifications_and_cancellations_through_the_api_never_500(world):
     """6 certifications ∥ 6 cancellations on one line, as requests (issue 10 saw 5 of 12 answered
     500 ``DeadlockDetected``)."""
+    from decimal import Decimal
+
+    from budget import services as budget_services
+
     s = world.staff
+    # Room on the line for every certification whatever the order: 6 approved cases hold Bs 600.000 and
+    # 6 certifications take Bs 600.000 more; with only Bs 1.000.000 in force, a certification that ran
+    # before the cancellations released theirs was refused (400) — a race of the test, not of the code.
+    budget_services.modify_line(
+        world.line, actor=s["finanzas1"], amount_in_force=Decimal("2000000.00"), reason="Test de concurrencia"
+    )
     to_cancel = [approved(world) for _ in range(PAIRS)]
     to_certify = []
     for _ in range(PAIRS):
