@@ -24,7 +24,7 @@ from audit.flags import services_write_permissions
 from cases import tx
 from cases.clock import today
 from cases.permissions import require
-from cases.roles import ALL_STAFF_ROLES, Role, has_role, is_staff_member, is_system_user
+from cases.roles import ALL_STAFF_ROLES, SYSTEM_USERNAME, Role, has_role, is_staff_member, is_system_user
 from cases.users import system_user
 
 from .models import Department, DepartmentUserObjectPermission, Unit, User
@@ -189,10 +189,16 @@ def revoke_role(user: User, role: str, *, actor: User) -> bool:
     """Take a role away. Returns False (and records nothing) if the user did not hold it."""
     role = _role_or_error(role)
     require(actor, "registry.manage_users", user)
-    locked = _lock_user(user)
     group = role_group(role)
+    if role == Role.ADMIN:
+        # Before the user's row: the audit entry's actor (another administrator) is a foreign key to
+        # a user row that a concurrent revocation may hold; one lock order, no deadlock.
+        Group.objects.select_for_update().filter(pk=group.pk).first()
+    locked = _lock_user(user)
     if not locked.groups.filter(pk=group.pk).exists():
         return False
+    if role == Role.ADMIN:
+        _keep_one_administrator(locked, group)
     with services_write_permissions():
         locked.groups.remove(group)
         if role == Role.ADMIN:
@@ -201,6 +207,19 @@ def revoke_role(user: User, role: str, *, actor: User) -> bool:
     _forget_cached_roles(user)
     audit.record(AuditAction.ROLE_REVOKED, actor=actor, subject=locked, data={"role": role})
     return True
+
+
+def _keep_one_administrator(user: User, admin_group: Group) -> None:
+    """Refuse to take the administrator role from the last active person who holds it: nobody could
+    grant it again (only an administrator manages users). The caller has locked the administrators'
+    group row, so two administrators revoking each other at once are decided one after the other and
+    the second sees the first's revocation."""
+    others = admin_group.user_set.filter(is_active=True).exclude(pk=user.pk).exclude(username=SYSTEM_USERNAME)
+    if not others.exists():
+        message = _(
+            "This is the last active administrator: grant the role to someone else before taking it away."
+        )
+        raise ValidationError({"role": [ValidationError(message, code="last_administrator")]})
 
 
 @transaction.atomic

@@ -1,4 +1,8 @@
+import threading
+
 import pytest
+from django.core.exceptions import ValidationError
+from django.db import close_old_connections, connection
 
 from audit.models import AuditEntry
 from registry import services
@@ -9,6 +13,7 @@ pytestmark = pytest.mark.django_db
 
 def test_admin_role_opens_the_admin_site_and_revoking_closes_it(client):
     admin1 = UserFactory(username="admin1", roles=["admin"])
+    UserFactory(username="admin2", roles=["admin"])
     admin1.refresh_from_db()
     assert admin1.is_staff and admin1.is_superuser
     client.force_login(admin1)
@@ -25,3 +30,74 @@ def test_staff_roles_do_not_open_the_admin_site():
     evaluator = UserFactory(username="evaluador1", roles=["evaluator"])
     evaluator.refresh_from_db()
     assert not (evaluator.is_staff or evaluator.is_superuser)
+
+
+def _revocations():
+    return AuditEntry.objects.filter(action="auth.role_revoked").count()
+
+
+def test_the_last_active_administrator_keeps_the_role():
+    """Nobody could grant the role again: the revocation is refused on the field, changes nothing and
+    writes nothing; an inactive administrator does not count as another one."""
+    admin1 = UserFactory(username="admin1", roles=["admin"])
+    old = UserFactory(username="admin_old", roles=["admin"])
+    type(old).objects.filter(pk=old.pk).update(is_active=False)  # deactivated on the admin site
+    before = _revocations()
+    with pytest.raises(ValidationError) as refused:
+        services.revoke_role(admin1, "admin", actor=admin1)
+    assert refused.value.error_dict["role"][0].code == "last_administrator"
+    admin1.refresh_from_db()
+    assert admin1.groups.filter(name="admin").exists() and admin1.is_superuser
+    assert _revocations() == before
+    # With a second active administrator, one may leave the role (also their own).
+    UserFactory(username="admin2", roles=["admin"])
+    assert services.revoke_role(admin1, "admin", actor=admin1) is True
+    assert _revocations() == before + 1
+
+
+def test_the_staff_page_shows_the_refusal_next_to_the_role(client):
+    admin1 = UserFactory(username="admin1", roles=["admin"])
+    client.force_login(admin1)
+    response = client.post(
+        f"/config/staff/{admin1.pk}/roles/", {"role": "admin", "action": "revoke"}, HTTP_ACCEPT_LANGUAGE="es"
+    )
+    assert response.status_code == 400
+    assert "último administrador activo" in response.content.decode()
+    assert admin1.groups.filter(name="admin").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_administrators_revoking_each_other_at_once_leave_one():
+    if connection.vendor != "postgresql":
+        pytest.skip("a race needs PostgreSQL's row locks; SQLite serialises writers")
+    admin1 = UserFactory(username="admin1", roles=["admin"])
+    admin2 = UserFactory(username="admin2", roles=["admin"])
+    barrier = threading.Barrier(2)
+    outcome: dict[str, object] = {}
+
+    def revoke(who, by):
+        try:
+            barrier.wait(5)
+            outcome[who.username] = services.revoke_role(who, "admin", actor=by)
+        except ValidationError as exc:
+            outcome[who.username] = exc.error_dict["role"][0].code
+        except Exception as exc:  # the actor lost the role to the other revocation first
+            outcome[who.username] = f"{type(exc).__name__}: {exc}"
+        finally:
+            close_old_connections()
+
+    threads = [
+        threading.Thread(target=revoke, args=(admin1, admin2)),
+        threading.Thread(target=revoke, args=(admin2, admin1)),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    # Exactly one revocation took effect; the other was refused (the last administrator keeps the role,
+    # or its actor had just lost the role). Without the lock on the group both went through.
+    assert sorted(map(str, outcome.values()))[0] == "True", outcome
+    assert sorted(map(str, outcome.values()))[1] in {"last_administrator", "PermissionDenied"}, outcome
+    from registry.models import User
+
+    assert User.objects.filter(groups__name="admin", is_active=True).count() == 1
