@@ -33,7 +33,7 @@ from workflows.models import CaseTask
 
 from . import notifications
 from .calendar import add_business_days, is_business_day
-from .models import Step
+from .models import NonWorkingDay, Step
 from .steps import Decision
 
 logger = logging.getLogger(__name__)
@@ -81,21 +81,64 @@ def _under_flow_lock(task_id: int, work: Callable[[CaseTask], bool]) -> bool:
         return False
 
 
+def _reminder_windows(today: dt.date, departments: set[int | None]) -> dict[int | None, dt.datetime | None]:
+    """For each department of the candidate tasks (``None``: a case with none), the end of its
+    reminder window, or ``None`` when today is a non-working day there (a department's own
+    non-working days count for its cases, as they do for their deadlines)."""
+    days = int(settings.DEADLINE_REMINDER_BUSINESS_DAYS)
+    return {
+        department: (
+            _end_of(add_business_days(today, days, department_id=department))
+            if is_business_day(today, department_id=department)
+            else None
+        )
+        for department in departments
+    }
+
+
 def remind_due_tasks(*, actor, now: dt.datetime | None = None) -> list[int]:
     """Open tasks due within ``DEADLINE_REMINDER_BUSINESS_DAYS`` business days (and not overdue),
-    not reminded yet: mark ``reminded_at`` and remind whoever must act, once. Nothing is sent on a
-    non-working day (the previous business day's run already covered the window). Returns the ids."""
+    not reminded yet: mark ``reminded_at`` and remind whoever must act, once. Business days are those
+    of the task's case: the national calendar and its department's own non-working days. Nothing is
+    sent on a day that is not a business day for the case (the previous business day's run already
+    covered the window). Returns the ids."""
     require(actor, PERMISSION)
     now = now or timezone.now()
     today = timezone.localdate(now)
     if not is_business_day(today):
         return []
-    horizon = _end_of(add_business_days(today, int(settings.DEADLINE_REMINDER_BUSINESS_DAYS)))
-    due = _open_human_tasks().filter(reminded_at__isnull=True, due_at__gt=now, due_at__lte=horizon)
+    # A department's own non-working days only push its window later: read the tasks up to the
+    # widest window (the departments with such days ahead, one query), then each against its own.
+    days = int(settings.DEADLINE_REMINDER_BUSINESS_DAYS)
+    local = set(
+        NonWorkingDay.objects.filter(
+            department__isnull=False, date__range=(today, today + dt.timedelta(days=days * 2 + 30))
+        )
+        .values_list("department_id", flat=True)
+        .distinct()
+    )
+    widest = max(
+        (w for w in _reminder_windows(today, {None, *local}).values() if w is not None),
+        default=None,
+    )
+    if widest is None:
+        return []
+    candidates = list(
+        _open_human_tasks()
+        .filter(reminded_at__isnull=True, due_at__gt=now, due_at__lte=widest)
+        .order_by("due_at", "pk")
+        .values_list("pk", "department_id", "due_at")
+    )
+    windows = _reminder_windows(today, {department for _pk, department, _due in candidates})
+
+    def horizon_of(department: int | None) -> dt.datetime | None:
+        return windows.get(department)
 
     def remind(task: CaseTask) -> bool:
+        horizon = horizon_of(task.department_id)
         if (
-            not task.is_open
+            horizon is None
+            or not task.is_open
             or task.reminded_at is not None
             or task.due_at is None
             or not (now < task.due_at <= horizon)
@@ -106,8 +149,12 @@ def remind_due_tasks(*, actor, now: dt.datetime | None = None) -> list[int]:
             notifications.after_reminder(task.pk)
         return bool(won)
 
-    ids = list(due.order_by("due_at", "pk").values_list("pk", flat=True))
-    return [pk for pk in ids if _under_flow_lock(pk, remind)]
+    due = [
+        pk
+        for pk, department, due_at in candidates
+        if (horizon := horizon_of(department)) is not None and due_at <= horizon
+    ]
+    return [pk for pk in due if _under_flow_lock(pk, remind)]
 
 
 def escalate_overdue(*, actor, now: dt.datetime | None = None) -> list[int]:

@@ -11,6 +11,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
 
 from approvals import deadlines
 from approvals import services as approvals
@@ -93,6 +94,39 @@ def test_a_lost_mark_or_a_redelivered_message_still_notifies_once(
     tasks.notify_reminder.delay(task.pk)  # a redelivered message (eager here)
     assert Notification.objects.filter(kind="reminder").count() == 1
     assert len(mailoutbox) == sent
+
+
+def test_a_department_s_own_non_working_day_moves_its_cases_reminders(
+    clock, agency, mailoutbox, django_capture_on_commit_callbacks
+):
+    """Santa Cruz decrees Monday 10 August off: its case's deadline and reminder window both skip it.
+    The reminder goes on Friday 7 (2 business days of Santa Cruz before Wednesday 12: 11, 12), and not
+    on the 10th, a day off there although a business day elsewhere. Another department's day off
+    changes nothing for this case."""
+    approvals.add_non_working_day(
+        actor=agency.staff["admin1"], date=lpz(2026, 8, 10).date(), name="Feriado SCZ", department="SCZ"
+    )
+    approvals.add_non_working_day(
+        actor=agency.staff["admin1"], date=lpz(2026, 8, 7).date(), name="Feriado PTS", department="PTS"
+    )
+    give_emails(agency)
+    ini = submitted(agency)
+    task = open_task(ini, "admissibility")
+    assert task.department.code == "SCZ"
+    assert timezone.localdate(task.due_at) == lpz(2026, 8, 12).date()  # 4, 5, 7, 11, 12
+    approvals.claim_task(task.pk, actor=agency.staff["evaluador1"])
+    remind = deadlines.remind_due_tasks
+
+    clock.set(lpz(2026, 8, 5, 8))  # SCZ: 7, 11 — not yet
+    assert run(remind, capture=django_capture_on_commit_callbacks, system=agency.system) == []
+    clock.set(lpz(2026, 8, 7, 8))  # SCZ: 11, 12 (the national calendar alone would say 10, 11: not yet)
+    assert run(remind, capture=django_capture_on_commit_callbacks, system=agency.system) == [task.pk]
+    CaseTask.objects.filter(pk=task.pk).update(reminded_at=None)  # as if the 7th's run had been missed
+    clock.set(lpz(2026, 8, 10, 8))  # a day off in Santa Cruz: nothing goes to its cases
+    assert run(remind, capture=django_capture_on_commit_callbacks, system=agency.system) == []
+    clock.set(lpz(2026, 8, 11, 8))
+    assert run(remind, capture=django_capture_on_commit_callbacks, system=agency.system) == [task.pk]
+    assert Notification.objects.filter(kind="reminder").count() == 1  # one per event, whatever the runs
 
 
 # --- escalation --------------------------------------------------------------------------------------
