@@ -327,6 +327,15 @@ def _task_and_flow(task_id: int) -> tuple[CaseTask, Any]:
     return task, flow_class
 
 
+def _process_and_flow(task_id: int) -> tuple[int, Any]:
+    """What taking a task's flow lock needs (its process and the process's flow), in one narrow
+    read: a decision reads the whole task once, under the lock (``_read_locked``)."""
+    try:
+        return CaseTask.objects.filter(pk=task_id).values_list("process_id", "process__flow_class").get()
+    except CaseTask.DoesNotExist:
+        raise CaseTask.DoesNotExist(f"task {task_id} does not exist") from None
+
+
 def _read_locked(task_id: int) -> CaseTask:
     """The task read again once its flow's lock is held, with its process (what viewflow's
     activation reads): one query, where ``refresh_from_db`` and the process would be two."""
@@ -433,13 +442,13 @@ def complete_task(task_id: int, *, actor, decision: str, comment: str = "", data
 
 
 def _complete_task(task_id: int, *, actor, decision: str, comment: str, data: dict | None):
-    task, flow_class = _task_and_flow(task_id)
+    process_id, flow_class = _process_and_flow(task_id)
     comment = (comment or "").strip()
     try:
         # viewflow's select_for_update lock already holds a transaction: no savepoint of our own
         # inside it (an error rolls the whole decision back anyway); with a lock that holds none,
         # this opens the transaction.
-        with flow_class.lock(task.process_id), transaction.atomic(savepoint=False), tx.whole(), audit.batch():
+        with flow_class.lock(process_id), transaction.atomic(savepoint=False), tx.whole(), audit.batch():
             task = _read_locked(task_id)
             decided = _("This task has already been decided.")
             if task.status not in (STATUS.NEW, STATUS.ASSIGNED):
