@@ -576,6 +576,7 @@ def poa(system: User, clk: Clock) -> None:
 
 def build() -> Year:
     year = Year()
+    _users.clear()  # a former build's users were rolled back with it
     started = time.perf_counter()
     with clock() as clk:
         system = registry.system_user()
