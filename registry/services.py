@@ -403,6 +403,7 @@ def register_unit(
         municipality=(municipality or "").strip(),
         sector=sector,
         registration_valid_until=registration_valid_until,
+        registered_at=timezone.now(),  # the services' clock, as the trail's (the field's default is bound)
     )
     # The department is a row just read (``department_from``), or already an error: not checked again.
     errors = {**_unit_errors(unit, exclude=["department"]), **errors}

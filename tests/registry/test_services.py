@@ -184,6 +184,20 @@ def test_admin_registers_unit_valid_one_year(admin, new_audit):
     assert entries[0].subject_type == "registry.unit" and entries[0].subject_id == str(unit.pk)
 
 
+def test_a_unit_is_registered_at_the_time_of_its_audit_entry(admin, new_audit, monkeypatch):
+    """The registration date is the services' clock (``timezone.now``), the one the audit trail reads:
+    the model field's default is bound at import and would ignore a clock the services run under (the
+    year 2020 built in ``tests/reports/test_year_proof.py`` counted its 2019 units as 2020's)."""
+    from django.utils import timezone
+
+    at = dt.datetime(2020, 3, 2, 14, 0, tzinfo=dt.UTC)
+    monkeypatch.setattr(timezone, "now", lambda: at)
+    new_audit()
+    unit = services.register_unit(actor=admin, **UNIT)
+    [entry] = new_audit()
+    assert Unit.objects.get(pk=unit.pk).registered_at == at == entry.at
+
+
 def test_evaluator_registers_only_in_its_departments(admin):
     evaluator = UserFactory(roles=[Role.EVALUATOR])
     services.grant_department_scope(evaluator, "LPZ", actor=admin)
