@@ -61,6 +61,7 @@ urlpatterns = [
     path("calls/", include("iniciativas.call_urls")),
     path("transfers/", include("transfers.urls")),
     path("registrations/", include("registrations.urls")),
+    path("compensations/", include("compensations.urls")),
     path("reports/", include("reports.urls")),
     path("flows/", include("workflows.urls")),
     path("cases/", caselist.case_list, name="case-list"),
