@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django.db.models import QuerySet, Sum
 
-from cases.money import ZERO
+from cases.money import CENT, ZERO
 
 from .models import HOLDS_CEILING, CompensationAgreement, Settlement, SettlementState
 
@@ -42,7 +42,12 @@ def figures(agreement: CompensationAgreement) -> Figures:
     sums = Settlement.objects.filter(agreement=agreement).aggregate(
         held=Sum("amount", filter=_in(HOLDS_CEILING)), paid=Sum("amount", filter=_in((SettlementState.PAID,)))
     )
-    return Figures(agreement.ceiling, sums["held"] or ZERO, sums["paid"] or ZERO)
+    # SQLite sums decimals without their places (360, not 360.00): quantized here.
+    return Figures(
+        agreement.ceiling,
+        Decimal(sums["held"] or ZERO).quantize(CENT),
+        Decimal(sums["paid"] or ZERO).quantize(CENT),
+    )
 
 
 def _in(states):

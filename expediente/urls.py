@@ -39,6 +39,7 @@ api_v1 = [
     path("", include("iniciativas.api_urls")),
     path("", include("transfers.api_urls")),
     path("", include("registrations.api_urls")),
+    path("", include("compensations.api_urls")),
     path(
         "official-documents/verify/",
         OfficialDocumentVerifyView.as_view(),
