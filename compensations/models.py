@@ -180,8 +180,22 @@ class CompensationAgreement(ConcurrentTransitionMixin, models.Model):
     def title(self) -> str:
         return f"{_('Price compensation')} — {self.unit.name}"
 
+    @property
+    def rate_display(self) -> str:
+        """``Bs 0,40`` / ``Bs 0,3250``: the rate with at least 2 and at most 4 decimals, Bolivian style."""
+        text = format(self.rate.quantize(Decimal("0.0001")), "f").rstrip("0")
+        whole, _dot, places = text.partition(".")
+        return f"Bs {whole},{places.ljust(2, '0')}"
+
     def months(self) -> list[dt.date]:
         return months_between(self.first_month, self.last_month)
+
+    @property
+    def figures(self):
+        """The ceiling, what the settlements hold of it, paid and remaining (``selectors.figures``)."""
+        from .selectors import figures
+
+        return figures(self)
 
     def task_context(self, step: str = "") -> dict:
         return {

@@ -242,8 +242,11 @@ def declare_settlement(
     from .flow import SettlementFlow
 
     require(actor, "compensations.declare", agreement)
-    month, litres = _collect(lambda: clean_month(month, "month"), lambda: clean_litres(litres))
-    upload = documents.receive(evidence_kind, EvidenceKind.values, evidence)
+    month, litres, upload = _collect(
+        lambda: clean_month(month, "month"),
+        lambda: clean_litres(litres),
+        lambda: documents.receive(evidence_kind, EvidenceKind.values, evidence),
+    )
     with transaction.atomic():
         agreement = lock_agreement(agreement.pk)
         if agreement.state != AgreementState.ACTIVE:
