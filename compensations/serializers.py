@@ -127,8 +127,8 @@ class AgreementSerializer(serializers.ModelSerializer):
 class AgreementCreateSerializer(serializers.Serializer):
     """The service checks every field (messages next to each, nothing written on an error)."""
 
-    unit = serializers.IntegerField()
-    budget_line = serializers.IntegerField()
+    unit = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    budget_line = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
     rate = serializers.CharField(help_text="Bs per litre, a decimal string with at most 4 decimals")
     first_month = serializers.CharField(help_text="YYYY-MM")
     last_month = serializers.CharField(help_text="YYYY-MM")

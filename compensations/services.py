@@ -139,6 +139,14 @@ def ceiling_refusal(agreement: CompensationAgreement, settlement: Settlement) ->
     return None
 
 
+def _line_by_id(value) -> BudgetLine | None:
+    try:
+        pk = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return BudgetLine.objects.filter(pk=pk).first() if 0 < pk < 2**63 else None
+
+
 # --- the agreement ------------------------------------------------------------------------------------
 
 
@@ -163,11 +171,7 @@ def create_agreement(
         errors["unit"] = [_("Choose a registered productive unit.")]
     elif unit.sector != Unit.Sector.DAIRY:
         errors["unit"] = [_("Price compensation is paid only to units of the dairy sector.")]
-    line = (
-        budget_line
-        if isinstance(budget_line, BudgetLine)
-        else BudgetLine.objects.filter(pk=budget_line).first()
-    )
+    line = budget_line if isinstance(budget_line, BudgetLine) else _line_by_id(budget_line)
     if line is None:
         errors["budget_line"] = [_("Choose a budget line.")]
     if last < first:

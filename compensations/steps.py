@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from approvals import notifications
 from approvals.models import Step
 from approvals.steps import Decision, Field, StepContext, StepSpec, c31_field, register, step_c31
 from budget import services as budget
@@ -180,6 +181,16 @@ def handle_payment(ctx: StepContext) -> None:
         c31,
     )
     ctx.audit_data.update({"amount": settlement.amount, "payment_reference": reference})
+    # The company is told it was paid (the month's one payment, and the amount), after commit.
+    notifications.after_payment(
+        case_type=SETTLEMENT,
+        case_id=settlement.pk,
+        case_code=settlement.code,
+        unit_id=agreement.unit_id,
+        number=1,
+        amount=settlement.amount,
+        reference=reference,
+    )
     transition(
         settlement,
         "pay",

@@ -87,6 +87,12 @@ def agreement_list(request):
     )
 
 
+def _an_id(text) -> bool:
+    """A primary key as a form sends it (digits, within the database's range)."""
+    text = str(text or "")
+    return text.isascii() and text.isdigit() and 0 < int(text) < 2**63
+
+
 def _typed_amount(text: str) -> str:
     """An amount as people type it (``150.000,00``) as the service takes it; unparseable text is
     passed on for the service to refuse on its field."""
@@ -125,7 +131,7 @@ def agreement_create(request):
         try:
             agreement = services.create_agreement(
                 actor=request.user,
-                unit=units.filter(pk=data.get("unit") or 0).first(),
+                unit=units.filter(pk=int(data["unit"])).first() if _an_id(data.get("unit")) else None,
                 budget_line=data.get("budget_line") or 0,
                 rate=_typed_number(data.get("rate", "")),
                 first_month=data.get("first_month", ""),

@@ -77,7 +77,7 @@ def test_internal_control_sees_every_case_of_every_kind_newest_first(demo):
     shown = page_codes("control1")
     cases = every_case()
     assert sorted(shown) == sorted(cases)
-    assert {c[:3] for c in shown} == {"INI", "TRF", "REG"}
+    assert {c[:3] for c in shown} == {"INI", "TRF", "REG", "CPA", "LIQ"}
     started = [cases[c].created_at for c in shown]
     assert started == sorted(started, reverse=True)
 
