@@ -24,9 +24,10 @@ from approvals import notifications
 from approvals.models import Step
 from approvals.steps import Decision, Field, StepContext, StepSpec, c31_field, register, step_c31
 from budget import services as budget
-from cases import payments
+from cases import official, official_pdf, payments
 from workflows.services import transition
 
+from . import official_documents as papers
 from .models import settlement_amount
 
 A, R = Decision.APPROVE, Decision.REJECT
@@ -50,6 +51,8 @@ def handle_certification(ctx: StepContext) -> None:
         transition(agreement, "reject", actor=ctx.actor, data={"reason": ctx.comment, "step": ctx.task.step})
         return
     movement = budget.reserve(agreement.budget_line, agreement.ceiling, actor=ctx.actor, case=agreement)
+    # The certificación presupuestaria: numbered after the line's lock (lock order).
+    papers.issue(ctx, official_pdf.BUDGET_CERTIFICATION, papers.certification)
     agreement.certified_at = timezone.now()
     transition(
         agreement,
@@ -78,7 +81,13 @@ def handle_resolution(ctx: StepContext) -> None:
         return
     agreement.resolution_number = ctx.data["resolution_number"][:40]
     budget.commit(agreement.budget_line, agreement.ceiling, actor=ctx.actor, case=agreement)
-    transition(agreement, "approve", actor=ctx.actor, data={"resolution_number": agreement.resolution_number})
+    document = papers.issue(ctx, official_pdf.RESOLUTION, papers.resolution)
+    transition(
+        agreement,
+        "approve",
+        actor=ctx.actor,
+        data={"resolution_number": agreement.resolution_number, "resolution": official.audit_data(document)},
+    )
 
 
 register(StepSpec(AGREEMENT, Step.BUDGET_CERTIFICATION, (A, R), certification_fields, handle_certification))

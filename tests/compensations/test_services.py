@@ -48,6 +48,13 @@ def test_the_agreement_goes_through_approval_once_reserving_then_committing_its_
     held = case_figures(dairy.line, agreement.code)
     assert (held["reserved"], held["committed"]) == (Decimal("0.00"), Decimal("10000.00"))
     assert not CaseTask.objects.filter(case_code=agreement.code, is_open=True).exists()
+    # The certificación presupuestaria and the resolution, numbered and hashed, named in the trail.
+    from cases.models import OfficialDocument
+
+    papers = {d.kind: d for d in OfficialDocument.objects.filter(case_code=agreement.code)}
+    assert set(papers) == {"budget_certification", "approval_resolution"}
+    approved = AuditEntry.objects.get(case=agreement.code, action="compensation.agreement_approved")
+    assert approved.data["resolution"]["number"] == papers["approval_resolution"].number
     actions = list(AuditEntry.objects.filter(case=agreement.code).values_list("action", flat=True))
     for action in (
         "compensation.agreement_created",
