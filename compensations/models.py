@@ -283,6 +283,16 @@ class Settlement(ConcurrentTransitionMixin, models.Model):
     def title(self) -> str:
         return f"{_('Price compensation')} {self.month:%m/%Y} — {self.agreement.unit.name}"
 
+    @property
+    def unit(self):
+        """The dairy company: its agreement's."""
+        return self.agreement.unit
+
+    @property
+    def department(self):
+        """Its agreement's department (the unit's)."""
+        return self.agreement.department
+
     def task_context(self, step: str = "") -> dict:
         agreement = self.agreement
         return {
