@@ -44,7 +44,7 @@ lint: install
 	$(PY) -m ruff format --check .
 
 # The apps that mypy (django-stubs) checks, as in .ci/run.
-MYPY_PACKAGES := cases registry budget expediente reports transfers approvals audit iniciativas workflows registrations
+MYPY_PACKAGES := cases registry budget expediente reports transfers approvals audit iniciativas workflows registrations compensations
 
 typecheck: install
 	$(PY) -m mypy $(MYPY_PACKAGES)

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "iniciativas",
     "transfers",
     "registrations",
+    "compensations",
     "reports",
     "expediente",  # the site: home page, demo seeding
 ]

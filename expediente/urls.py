@@ -39,6 +39,7 @@ api_v1 = [
     path("", include("iniciativas.api_urls")),
     path("", include("transfers.api_urls")),
     path("", include("registrations.api_urls")),
+    path("", include("compensations.api_urls")),
     path(
         "official-documents/verify/",
         OfficialDocumentVerifyView.as_view(),
@@ -61,6 +62,7 @@ urlpatterns = [
     path("calls/", include("iniciativas.call_urls")),
     path("transfers/", include("transfers.urls")),
     path("registrations/", include("registrations.urls")),
+    path("compensations/", include("compensations.urls")),
     path("reports/", include("reports.urls")),
     path("flows/", include("workflows.urls")),
     path("cases/", caselist.case_list, name="case-list"),

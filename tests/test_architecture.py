@@ -13,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-CASE_APPS = frozenset({"iniciativas", "transfers", "registrations"})
+CASE_APPS = frozenset({"iniciativas", "transfers", "registrations", "compensations"})
 ENGINE = frozenset({"approvals", "workflows"})
 # app -> the project apps it may import (besides itself). Bottom to top, as docs/ARCHITECTURE.md draws it.
 ALLOWED: dict[str, frozenset[str]] = {

@@ -1,7 +1,7 @@
 """The staff case list (``/cases/``, ``cases.listing``) and its XLSX export, on the demo data
 (``seed_demo`` + ``seed_demo_cases``: four initiatives — three of APLEWA in Santa Cruz, one of the
-Potosí textile workshop —, an in-kind transfer to the Potosí workshop and a new unit's registration in
-Cochabamba).
+Potosí textile workshop —, an in-kind transfer to the Potosí workshop, a new unit's registration in
+Cochabamba, and APLEWA's price-compensation agreement with three monthly settlements).
 
 What matters: the filters and the search return exactly the right cases, of every registered kind;
 nobody sees a case whose page they could not open (an evaluator scoped to Santa Cruz and Cochabamba
@@ -77,7 +77,7 @@ def test_internal_control_sees_every_case_of_every_kind_newest_first(demo):
     shown = page_codes("control1")
     cases = every_case()
     assert sorted(shown) == sorted(cases)
-    assert {c[:3] for c in shown} == {"INI", "TRF", "REG"}
+    assert {c[:3] for c in shown} == {"INI", "TRF", "REG", "CPA", "LIQ"}
     started = [cases[c].created_at for c in shown]
     assert started == sorted(started, reverse=True)
 
@@ -127,7 +127,10 @@ def test_search_by_code_unit_name_and_nit(demo):
         c for c, case in cases.items() if c.startswith("INI") and case.unit.name.startswith("Asociación")
     }
     assert len(aplewa) == 3
-    assert sorted(page_codes("control1", q="APLEWA")) == sorted(aplewa)
+    # PROLECHE's price compensation with the association: its agreement and monthly settlements.
+    compensation = {c for c in cases if c[:3] in ("CPA", "LIQ")}
+    assert len(compensation) == 4
+    assert sorted(page_codes("control1", q="APLEWA")) == sorted(aplewa | compensation)
     # A new unit's registration is found by the name and NIT its applicant gave (no unit yet).
     registration = next(case for c, case in cases.items() if c.startswith("REG"))
     assert registration.unit_id is None
@@ -156,9 +159,10 @@ def test_filters_by_kind_state_program_department_and_dates(demo):
     promype = Program.objects.get(code="PROMYPE")
     assert page_codes("control1", program=promype.pk) == [c for c in cases if c.startswith("TRF")]
     proleche = Program.objects.get(code="PROLECHE")
-    # Registrations have no program: a program filter leaves them out.
+    # Registrations have no program: a program filter leaves them out. PROLECHE's price compensation
+    # (the agreement and its settlements, the agreement's program) is in.
     assert sorted(page_codes("control1", program=proleche.pk)) == sorted(
-        c for c in cases if c.startswith("INI")
+        c for c in cases if c.startswith(("INI", "CPA", "LIQ"))
     )
     cbb = Department.objects.get(code="CBB")
     assert page_codes("control1", department=cbb.pk) == [c for c in cases if c.startswith("REG")]
@@ -329,10 +333,10 @@ def test_pages_past_the_first_and_the_page_cap(demo, monkeypatch):
     assert len(codes(first)) == 2 and len(codes(second)) == 2
     assert not set(codes(first)) & set(codes(second))
     assert 'rel="next"' in first and 'rel="prev"' in second
-    assert "6 casos" in first and "Página 1 de 3" in first
+    assert "10 casos" in first and "Página 1 de 5" in first
     assert everything == codes(first)
     past_the_end = client.get(reverse("case-list"), {"page": 7}).content.decode()
-    assert codes(past_the_end) == page_codes("control1", page=3) and "Página 3 de 3" in past_the_end
+    assert codes(past_the_end) == page_codes("control1", page=5) and "Página 5 de 5" in past_the_end
     monkeypatch.setattr(listing, "MAX_PAGES", 2)
     capped = client.get(reverse("case-list"), {"page": 50}).content.decode()
     assert codes(capped) == codes(second)  # a page past the cap shows the last one offered

@@ -30,6 +30,7 @@ pytestmark = pytest.mark.django_db
 
 INI, TRF = "initiative", "transfer"
 REG = "registration"
+CPA, LIQ = "compensation", "settlement"
 
 # (case type, step) -> the one role that works it. Written out here, not read from the flows, so a
 # flow routing a step to the wrong role fails this test.
@@ -64,6 +65,10 @@ STEP_ROLE = {
     (TRF, "recovery"): "finance",
     (REG, "registration_review"): "evaluator",
     (REG, "answer_observation"): "applicant",
+    (CPA, "budget_certification"): "finance",
+    (CPA, "director_resolution"): "director",
+    (LIQ, "settlement_verification"): "evaluator",
+    (LIQ, "settlement_payment"): "finance",
 }
 
 # One probe per role, plus an applicant of another unit. ``None``: the unit of the case.
@@ -272,7 +277,57 @@ def registration_at(world: World, step: str) -> CaseTask:
     return drive(world, r.code, step, steer if step == "answer_observation" else None)
 
 
-BUILDERS = {INI: "initiative_at", TRF: "transfer_at", REG: "registration_at"}
+def _agreement(world: World):
+    from compensations import services as compensations
+
+    this_month = timezone.localdate().replace(day=1)
+    first = (this_month - dt.timedelta(days=80)).replace(day=1)
+    return compensations.create_agreement(
+        actor=world.staff["evaluador1"],
+        unit=world.unit,
+        budget_line=world.line,
+        rate="0.40",
+        first_month=first,
+        last_month=this_month,
+        ceiling="10000.00",
+    )
+
+
+def compensation_at(world: World, step: str) -> CaseTask:
+    """A price-compensation agreement with the world's (dairy) unit, at ``step``."""
+    return drive(world, _agreement(world).code, step)
+
+
+def settlement_at(world: World, step: str) -> CaseTask:
+    """Last month's litres of an agreement in force, declared by the unit's member, at ``step``."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from compensations import services as compensations
+
+    agreement = _agreement(world)
+    for _ in range(5):
+        task = CaseTask.objects.filter(case_code=agreement.code, is_open=True).exclude(step="").first()
+        if task is None:
+            break
+        approvals.complete_task(task.pk, actor=_worker(world, task), decision="approve", data=fill(task))
+    last_month = (timezone.localdate().replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    settlement = compensations.declare_settlement(
+        agreement.__class__.objects.get(pk=agreement.pk),
+        actor=world.applicant,
+        month=last_month,
+        litres="1000.00",
+        evidence=SimpleUploadedFile("planilla.pdf", b"%PDF-1.4\n%%EOF\n", content_type="application/pdf"),
+    )
+    return drive(world, settlement.code, step)
+
+
+BUILDERS = {
+    INI: "initiative_at",
+    TRF: "transfer_at",
+    REG: "registration_at",
+    CPA: "compensation_at",
+    LIQ: "settlement_at",
+}
 
 
 # --- the matrix ----------------------------------------------------------------------------------------

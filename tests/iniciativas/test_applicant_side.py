@@ -113,6 +113,7 @@ def test_every_case_kind_says_what_its_applicants_must_do():
         "initiative",
         "transfer",
         "registration",
+        "compensation",  # the ended months of its agreements in force not yet declared
     }
     assert kinds.get("initiative").applicant_page("answer_observation", 7) == "/initiatives/7/answer/"
     assert kinds.get("transfer").applicant_page("answer_observation", 7) is None  # the inbox's page

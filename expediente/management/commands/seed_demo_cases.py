@@ -11,6 +11,10 @@ staff claim and decide the tasks their inboxes offer, with the segregation-of-du
     INI …  evaluation   evaluators: the technical evaluations to claim
     INI …  approval     legal: the legal report; then finance: the budget certification
     TRF …  requested    evaluators and legal: the technical and legal reports of an in-kind transfer
+    REG …  submitted    registry officers: a new dairy cooperative's registration to review
+    CPA …  active       PROLECHE's price compensation with solicitante1's dairy association (Bs 0,40
+                        per litre): LIQ … paid (three months ago), LIQ … verified (finance: the
+                        payment to confirm), LIQ … declared (evaluators: the litres to verify)
 
 Idempotent: a case whose title already exists is not made again. Refuses to run when ``DEBUG`` is off
 unless ``--force`` (it writes demo data).
@@ -102,6 +106,7 @@ class Command(BaseCommand):
         made = [self._initiative(spec) for spec in INITIATIVES]
         made.append(self._transfer())
         made.append(self._registration())
+        made.extend(self._compensation())
         for line in filter(None, made):
             self.stdout.write(f"  + {line}")
         if not any(made):
@@ -188,6 +193,59 @@ class Command(BaseCommand):
             services.upload_document(registration, actor=applicant, kind=kind, uploaded_file=upload)
         registration = services.submit_registration(registration, actor=applicant)
         return f"{registration.code} {registration.state}: {REGISTRATION_UNIT['name']}"
+
+    # --- PROLECHE's price compensation with the dairy association ------------------------------------
+
+    def _compensation(self) -> list[str]:
+        """An agreement in force (approved through the inbox: certification, resolution) and three
+        monthly settlements in different states, all through the services."""
+        import datetime as dt
+
+        from budget.models import BudgetLine
+        from compensations import services
+        from compensations.models import CompensationAgreement
+
+        applicant = self.users["solicitante1"]
+        unit = applicant.unit
+        if unit is None or CompensationAgreement.objects.filter(unit=unit).exists():
+            return []
+        line = (
+            BudgetLine.objects.filter(program__code="PROLECHE", fiscal_year=today().year)
+            .order_by("source__code", "pk")
+            .first()
+        )
+        if line is None:
+            return []
+
+        def month(back: int) -> dt.date:
+            m0 = today().month - 1 - back
+            return dt.date(today().year + m0 // 12, m0 % 12 + 1, 1)
+
+        agreement = services.create_agreement(
+            actor=self.users["evaluador1"],
+            unit=unit,
+            budget_line=line,
+            rate="0.40",
+            first_month=month(5),
+            last_month=month(-6),
+            ceiling="60000.00",
+        )
+        self._work(agreement.code, stop_before=None)
+        made = [f"{agreement.code} active: {unit.name}, Bs 0,40 per litre, ceiling Bs 60.000,00"]
+        # Three ended months: one paid, one verified (payment to confirm), one declared.
+        for back, litres, stop in (
+            (3, "18250.00", None),
+            (2, "17600.50", "settlement_payment"),
+            (1, "19020.00", "settlement_verification"),
+        ):
+            upload = SimpleUploadedFile("planilla-acopio.pdf", DEMO_PDF, content_type="application/pdf")
+            settlement = services.declare_settlement(
+                agreement, actor=applicant, month=month(back), litres=litres, evidence=upload
+            )
+            self._work(settlement.code, stop_before=stop)
+            settlement.refresh_from_db()
+            made.append(f"{settlement.code} {settlement.state}: {settlement.month:%m/%Y}, {litres} litres")
+        return made
 
     # --- the inbox work ------------------------------------------------------------------------------
 

@@ -1,0 +1,47 @@
+"""Forms of the compensation pages: they only parse what the person typed; every rule lives in
+``compensations.services`` (its field errors are put next to these fields)."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from cases.documents import ACCEPT
+
+
+class DeclareForm(forms.Form):
+    month = forms.ChoiceField(label=_("Month"))
+    litres = forms.CharField(label=_("Litres of raw milk"), max_length=20, help_text=_("e.g. 12500.50"))
+    file = forms.FileField(
+        label=_("Evidence (milk collection record)"),
+        allow_empty_file=True,
+        widget=forms.ClearableFileInput(attrs={"accept": ACCEPT}),
+        help_text=_("PDF, JPEG or PNG."),
+    )
+
+    def __init__(self, *args, months=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["month"].choices = [("", _("— choose the month —"))] + [
+            (f"{m:%Y-%m}", f"{m:%m/%Y}") for m in months
+        ]
+
+
+class AgreementForm(forms.Form):
+    unit = forms.ChoiceField(label=_("Dairy company"))
+    budget_line = forms.ChoiceField(label=_("Budget line"))
+    rate = forms.CharField(label=_("Rate per litre (Bs)"), max_length=20, help_text=_("e.g. 0.40"))
+    first_month = forms.CharField(label=_("First month"), max_length=7, help_text=_("YYYY-MM"))
+    last_month = forms.CharField(label=_("Last month"), max_length=7, help_text=_("YYYY-MM"))
+    ceiling = forms.CharField(label=_("Ceiling (Bs)"), max_length=30, help_text=_("e.g. 150000.00"))
+
+    def __init__(self, *args, units=(), lines=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].choices = [("", "—"), *((u.pk, f"{u.name} (NIT {u.tax_id})") for u in units)]
+        self.fields["budget_line"].choices = [("", "—"), *lines]
+
+
+class CloseForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why is it closed?"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
