@@ -53,6 +53,8 @@ class RegistrationsConfig(AppConfig):
                 final_states=FINAL_STATES,
                 # Its open applicant steps (on the inbox's task page) and its drafts.
                 applicant_todo=todo.applicant_todo,
+                # An observation is answered on one page: the observation, the documents, the answer.
+                applicant_pages={"answer_observation": "registration-answer"},
                 labels={
                     "state": RegistrationState.choices,
                     "kind": [*RegistrationKind.choices, *DocumentKind.choices],

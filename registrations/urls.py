@@ -6,6 +6,7 @@ urlpatterns = [
     path("", views.registration_list, name="registration-list"),
     path("new/", views.registration_create, name="registration-create"),
     path("<int:pk>/", views.registration_detail, name="registration-detail"),
+    path("<int:pk>/answer/", views.registration_answer, name="registration-answer"),
     path("<int:pk>/documents/", views.document_upload, name="registration-upload"),
     path("<int:pk>/documents/<int:doc_pk>/", views.document_download, name="registration-document"),
     path("<int:pk>/submit/", views.registration_submit, name="registration-submit"),

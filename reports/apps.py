@@ -12,6 +12,8 @@ class ReportsConfig(AppConfig):
     def ready(self):
         from audit import actions
 
-        from . import checks, rules  # noqa: F401  (registers the system check and the permission rules)
+        from . import checks, export_jobs, rules  # noqa: F401  (registers the system check and the permission rules)
 
         actions.register(GOAL_ACTIONS)
+        # The reports' files made by a job (cases.jobs), in the web and in the worker.
+        export_jobs.register()

@@ -12,6 +12,12 @@ urlpatterns = [
         views.budget_execution_file,
         name="budget-execution-file",
     ),
+    re_path(
+        r"^(?P<fiscal_year>[0-9]{4})/movimientos\.(?P<fmt>csv|xlsx)$",
+        views.execution_movements_file,
+        name="movements-file",
+    ),
+    path("exportar/", views.report_export_job, name="export-job"),
     path("metas/", views.attainment_page, name="attainment"),
     path("poa/", goals_views.plan_page, name="plan"),
     path("poa/nueva/", goals_views.goal_create, name="goal-create"),

@@ -11,26 +11,30 @@ login page, any other user gets 404 (as the rest of the site does for what it ma
 from __future__ import annotations
 
 from decimal import Decimal
+from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import content_disposition_header
-from django.views.decorators.http import require_safe
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST, require_safe
 
 from audit.selectors import can_view_trail
 from cases import charts, kinds
 
+from . import export_jobs
+from .export_jobs import ExportSpec
 from .exports import (
     FORMATS,
     attainment_method_text,
     attainment_summary,
     attainment_title,
     generated_at_text,
-    report_file,
     report_title,
     summary_text,
 )
@@ -107,17 +111,49 @@ def budget_execution_page(request):
         "current_year": current_fiscal_year(),
         "can_drill_down": can_drill_down(request.user),
         "tab": "execution",
-        "downloads": [
-            (fmt.upper(), reverse("reports:budget-execution-file", args=[fiscal_year, fmt]))
-            for fmt in ("xlsx", "pdf", "csv")
-        ]
-        + [("JSON", reverse("api-budget-execution") + f"?fiscal_year={fiscal_year}")],
+        "downloads": _downloads(request.user, "budget", fiscal_year),
     }
+    context["downloads_in_background"] = any(d["params"] for d in context["downloads"])
     return render(request, "reports/budget_execution.html", context)
 
 
-@require_safe
-def budget_execution_file(request, fiscal_year: str, fmt: str):
+FILE_URLS = {"budget": "reports:budget-execution-file", "attainment": "reports:attainment-file"}
+PAGE_URLS = {"budget": "reports:budget-execution", "attainment": "reports:attainment"}
+JSON_URLS = {"budget": "api-budget-execution", "attainment": "api-attainment"}
+
+
+def _download(label: str, url: str, spec: ExportSpec | None = None) -> dict:
+    """One download of a report page: a link, or (``spec``: a file made by a job) a form that starts
+    the job (``report_export_job``), its fields in ``params``."""
+    return {"label": label, "url": url, "params": spec.params() if spec is not None else None}
+
+
+def _downloads(user, report: str, fiscal_year: int) -> list[dict]:
+    """XLSX, PDF, CSV (each a link, or a job past the bound) and JSON (the API, always a link)."""
+    out = []
+    for fmt in ("xlsx", "pdf", "csv"):
+        spec = ExportSpec(report, fiscal_year, fmt)
+        if export_jobs.needs_job(spec, user):
+            out.append(_download(fmt.upper(), reverse("reports:export-job"), spec))
+        else:
+            out.append(_download(fmt.upper(), reverse(FILE_URLS[report], args=[fiscal_year, fmt])))
+    return [*out, _download("JSON", reverse(JSON_URLS[report]) + f"?fiscal_year={fiscal_year}")]
+
+
+def _file_response(file) -> HttpResponse:
+    response = HttpResponse(file.content, content_type=file.content_type)
+    response["Content-Disposition"] = content_disposition_header(True, file.filename)
+    return response
+
+
+def _too_large(request, back: str) -> HttpResponseRedirect:
+    messages.error(request, _("This file is large: it is made in the background. Use the button below."))
+    return HttpResponseRedirect(back)
+
+
+def _report_file(request, report: str, fiscal_year: str, fmt: str):
+    """A public report's file in the request; past the bound (``export_jobs.needs_job``), back to the
+    report's page, which offers to make it in the background."""
     if fmt not in FORMATS:
         raise Http404
     year = int(fiscal_year)
@@ -128,10 +164,86 @@ def budget_execution_file(request, fiscal_year: str, fmt: str):
         raise Http404 from exc
     except _LoginRequired:
         return redirect_to_login(request.get_full_path())
-    file = report_file(budget_execution(year), fmt)
-    response = HttpResponse(file.content, content_type=file.content_type)
-    response["Content-Disposition"] = content_disposition_header(True, file.filename)
-    return response
+    spec = ExportSpec(report, year, fmt)
+    if export_jobs.needs_job(spec, request.user):
+        return _too_large(request, reverse(PAGE_URLS[report]) + f"?fiscal_year={year}")
+    return _file_response(export_jobs.build(spec))
+
+
+@require_safe
+def budget_execution_file(request, fiscal_year: str, fmt: str):
+    return _report_file(request, "budget", fiscal_year, fmt)
+
+
+@require_POST
+def report_export_job(request):
+    """Start a report's file as a job (``reports.export_jobs``); its page (``/jobs/<id>/``) shows the
+    progress and gives the file. The fields name the file (``report``, ``fiscal_year``, ``fmt`` and,
+    for a drill-down, ``dimension``, ``code``, ``subprogram``). Signed-in people who may see the report
+    only (anonymous: the login page; others: 404, as the report itself)."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.META.get("HTTP_REFERER") or reverse("reports:budget-execution"))
+    try:
+        spec = ExportSpec.from_params(request.POST.dict())
+    except ValidationError as exc:  # not from our forms: say what was wrong, start nothing
+        for field, errors in exc.message_dict.items():
+            messages.error(request, f"{field}: {' '.join(errors)}")
+        return redirect("reports:budget-execution")
+    try:
+        job = export_jobs.start(spec, actor=request.user)
+    except PermissionDenied as exc:
+        raise Http404 from exc
+    return redirect("job-detail", pk=job.pk)
+
+
+def _movement_spec(dimension: str, year: int, code: str, subprogram: str | None, fmt: str) -> ExportSpec:
+    return ExportSpec("movements", year, fmt, dimension, code, subprogram or "")
+
+
+@require_safe
+def execution_movements_file(request, fiscal_year: str, fmt: str):
+    """The movements of a drill-down (``?dimension=program|source&code=…[&subprogram=…]``) as CSV or
+    XLSX, within the reader's scopes; past ``export_jobs.INLINE_MAX_ROWS`` rows, back to the page,
+    which offers a job."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not can_drill_down(request.user):
+        raise Http404
+    try:
+        spec = ExportSpec.from_params(
+            {**request.GET.dict(), "report": "movements", "fiscal_year": fiscal_year, "fmt": fmt}
+        )
+    except ValidationError as exc:
+        raise Http404 from exc
+    if export_jobs.needs_job(spec, request.user):
+        return _too_large(request, _movements_page_url(spec))
+    return _file_response(export_jobs.build(spec, user=request.user, limit=export_jobs.INLINE_MAX_ROWS))
+
+
+def _movements_page_url(spec: ExportSpec) -> str:
+    if spec.subprogram:
+        return reverse(
+            "reports:execution-movements-subprogram", args=[spec.fiscal_year, spec.code, spec.subprogram]
+        )
+    return reverse("reports:execution-movements", args=[spec.fiscal_year, spec.dimension, spec.code])
+
+
+def _movement_downloads(user, spec_of_page: ExportSpec, count: int) -> list[dict]:
+    out = []
+    for fmt in export_jobs.MOVEMENT_FORMATS:
+        spec = _movement_spec(
+            spec_of_page.dimension, spec_of_page.fiscal_year, spec_of_page.code, spec_of_page.subprogram, fmt
+        )
+        if count > export_jobs.INLINE_MAX_ROWS:
+            out.append(_download(fmt.upper(), reverse("reports:export-job"), spec))
+        else:
+            query = urlencode({"dimension": spec.dimension, "code": spec.code, "subprogram": spec.subprogram})
+            out.append(
+                _download(
+                    fmt.upper(), reverse("reports:movements-file", args=[spec.fiscal_year, fmt]) + "?" + query
+                )
+            )
+    return out
 
 
 def case_url(movement) -> str | None:
@@ -173,6 +285,9 @@ def execution_movements_page(
     movements = execution_movements(request.user, year, subprogram=subprogram, **{dimension: code})
     page = Paginator(movements, MOVEMENTS_PER_PAGE).get_page(request.GET.get("page"))
     show_trail = can_view_trail(request.user)
+    downloads = _movement_downloads(
+        request.user, _movement_spec(dimension, year, code, subprogram, "csv"), page.paginator.count
+    )
     lines = [
         {
             "movement": m,
@@ -195,19 +310,13 @@ def execution_movements_page(
             "page": page,
             "lines": lines,
             "movements_total": executed_total(movements),
+            "downloads": downloads,
+            "downloads_in_background": any(d["params"] for d in downloads),
         },
     )
 
 
 # --- Goals and results (metas y resultados) ---------------------------------------------------------------
-
-
-def _attainment_downloads(fiscal_year: int) -> list[tuple[str, str]]:
-    files = [
-        (fmt.upper(), reverse("reports:attainment-file", args=[fiscal_year, fmt]))
-        for fmt in ("xlsx", "pdf", "csv")
-    ]
-    return [*files, ("JSON", reverse("api-attainment") + f"?fiscal_year={fiscal_year}")]
 
 
 @require_safe
@@ -239,7 +348,7 @@ def attainment_page(request):
         generated_at=generated_at_text(report),
         can_drill_down=can_drill_down(request.user),
         can_plan=request.user.is_authenticated and may_plan(request.user),
-        downloads=_attainment_downloads(fiscal_year),
+        downloads=_downloads(request.user, "attainment", fiscal_year),
         cards=[
             report.total.row(indicator)
             for indicator in (
@@ -250,25 +359,13 @@ def attainment_page(request):
             )
         ],
     )
+    context["downloads_in_background"] = any(d["params"] for d in context["downloads"])
     return render(request, "reports/attainment.html", context)
 
 
 @require_safe
 def attainment_file(request, fiscal_year: str, fmt: str):
-    if fmt not in FORMATS:
-        raise Http404
-    year = int(fiscal_year)
-    try:
-        clean_fiscal_year(year)
-        _require_visible(request, year)
-    except ValidationError as exc:
-        raise Http404 from exc
-    except _LoginRequired:
-        return redirect_to_login(request.get_full_path())
-    file = report_file(attainment(year), fmt)
-    response = HttpResponse(file.content, content_type=file.content_type)
-    response["Content-Disposition"] = content_disposition_header(True, file.filename)
-    return response
+    return _report_file(request, "attainment", fiscal_year, fmt)
 
 
 @require_safe

@@ -146,3 +146,31 @@ def test_an_import_is_checked_and_written_by_the_worker(settings):
     assert write.state == Job.State.DONE and write.result["written"] == 2, write.error
     assert Unit.objects.filter(tax_id__in=["6677001", "6677002"]).count() == 2
     assert AuditEntry.objects.filter(action="import.completed", data__written=2).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_report_file_is_made_by_the_worker(settings):
+    """A report's file as a job (``reports.export_jobs``): queued with its outbox row, run by the worker,
+    its progress recorded and its file the one the request gives."""
+    from cases import outbox
+    from cases.models import Job
+    from expediente import settings as configured
+    from reports import export_jobs
+    from reports.selectors import current_fiscal_year
+    from tests.factories import BudgetLineFactory, UserFactory
+
+    settings.MEDIA_ROOT = configured.MEDIA_ROOT  # the worker's: web and workers share the media storage
+    year = current_fiscal_year() - 1  # a closed year: the same file whenever it is made
+    BudgetLineFactory(fiscal_year=year)
+    spec = export_jobs.ExportSpec("budget", year, "csv")
+    job = export_jobs.start(spec, actor=UserFactory(roles=["finance"]))
+    deadline = time.monotonic() + WORKER_TIMEOUT_SECONDS
+    while not job.finished:
+        assert time.monotonic() < deadline, f"the worker did not run job {job.pk} (see the worker log)"
+        outbox.relay()
+        time.sleep(0.2)
+        job.refresh_from_db()
+    assert job.state == Job.State.DONE, job.error
+    assert (job.progress_done, job.progress_total) == (3, 3)
+    with job.output.open("rb") as handle:
+        assert handle.read() == export_jobs.build(spec).content

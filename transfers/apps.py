@@ -54,6 +54,8 @@ class TransfersConfig(AppConfig):
                 final_states=FINAL_STATES,
                 # Its open applicant steps, each on its page of the inbox.
                 applicant_todo=partial(task_todos, case_type=KIND),
+                # An observation is answered on one page: the observation, the documents, the answer.
+                applicant_pages={"answer_observation": "transfer-answer"},
                 labels={
                     "state": TransferState.choices,
                     "kind": [*TransferKind.choices, *DocumentKind.choices],

@@ -147,6 +147,13 @@ class Journey:
             follow(page, row.get_by_role("button"))  # «Tomar»
         self.expect_no_errors(page, f"{username} claims {label}")
         assert self.code in self.text(page)
+        if page.locator("form.answer-form").count():  # the applicant's one-page answer to an observation
+            page.fill("#id_answer", (data or {})["answer"])
+            self.shot(page, f"{username}-{shot or step.value}-filled")
+            follow(page, page.locator("form.answer-form button[type=submit]"))
+            self.expect_no_errors(page, f"{username} answers {label}")
+            self.done(page)
+            return
         if page.locator("form.declare-form").count():  # a technical evaluation: no conflict first
             page.locator("form.declare-form input[value=none]").check()
             follow(page, page.locator("form.declare-form button[type=submit]"))

@@ -116,7 +116,10 @@ def test_every_case_kind_says_what_its_applicants_must_do():
         "compensation",  # the ended months of its agreements in force not yet declared
     }
     assert kinds.get("initiative").applicant_page("answer_observation", 7) == "/initiatives/7/answer/"
-    assert kinds.get("transfer").applicant_page("answer_observation", 7) is None  # the inbox's page
+    # Every kind answers an observation on a page of its own (issue 11); other steps: the inbox's page.
+    assert kinds.get("transfer").applicant_page("answer_observation", 7) == "/transfers/7/answer/"
+    assert kinds.get("registration").applicant_page("answer_observation", 7) == "/registrations/7/answer/"
+    assert kinds.get("transfer").applicant_page("delivery_acceptance", 7) is None
 
 
 def test_the_progress_report_due_is_listed_with_what_it_holds_back(world):

@@ -40,5 +40,6 @@ def test_the_draft_then_the_observation_are_on_the_applicants_home(office):
     text = home_text(office.newcomer)
     assert f"Si no responde hasta el {due}, el trámite se abandona." in text
     items = todo.for_applicant(office.newcomer)
-    assert items[0].case_code == r.code and items[0].url == reverse("task-detail", args=[task.pk])
+    # the one-page answer (the kind's applicant page), not the inbox's task page
+    assert items[0].case_code == r.code and items[0].url == reverse("registration-answer", args=[r.pk])
     assert todo.for_applicant(office.member) == []  # the unit's member: not their registration
