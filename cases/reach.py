@@ -165,7 +165,7 @@ def _count(value, field: str, errors: dict[str, list[str]]) -> int | None:
     text = str(value).strip() if value is not None else ""
     if isinstance(value, int) or (text.isascii() and text.isdigit()):
         number = int(text)
-        if number <= MAX_COUNT:
+        if 0 <= number <= MAX_COUNT:
             return number
     errors[field] = [
         _("Enter a whole number of people from 0 to %(max)s.") % {"max": f"{MAX_COUNT:,}".replace(",", ".")}

@@ -139,7 +139,11 @@ def test_the_cases_are_placed_as_given_and_by_default(reached):
         "dairy",
         "cochabamba",
     )
-    assert (in_kind.department.code, in_kind.municipality, in_kind.dairy_basin) == ("SCZ", "Warnes", "santa_cruz")
+    assert (in_kind.department.code, in_kind.municipality, in_kind.dairy_basin) == (
+        "SCZ",
+        "Warnes",
+        "santa_cruz",
+    )
     # PROMYPE and not dairy: no basin.
     assert (money.municipality, money.sector, money.dairy_basin) == ("Montero", "food", "")
     assert money.beneficiaries_total == 4 and in_kind.beneficiaries_kind == "families"
@@ -167,7 +171,13 @@ def test_by_each_breakdown_with_exact_numbers(reached):
     ]
     for by in ("department", "municipality", "dairy_basin", "sector"):
         total = beneficiaries(year, by=by).total
-        assert (total.cases, total.women, total.men, total.total, total.paid) == (3, 20, 16, 36, D("135000.50"))
+        assert (total.cases, total.women, total.men, total.total, total.paid) == (
+            3,
+            20,
+            16,
+            36,
+            D("135000.50"),
+        )
     promype = beneficiaries(year, by="department", program="PROMYPE")
     assert table(promype) == [("SCZ", 1, 3, 1, 4, D("35000.50"))]
     # Nothing was paid or delivered last year.
@@ -185,8 +195,14 @@ def test_goals_metrics_count_the_people_reached(reached):
     report = attainment(reached.year)
     prol = next(g for g in report.by_program if g.code == "PROLECHE")
     promype = next(g for g in report.by_program if g.code == "PROMYPE")
-    assert [prol.row(i).achieved for i in ("beneficiaries", "beneficiaries_women", "beneficiaries_men")] == [32, 17, 15]
-    assert [promype.row(i).achieved for i in ("beneficiaries", "beneficiaries_women", "beneficiaries_men")] == [4, 3, 1]
+    assert [prol.row(i).achieved for i in ("beneficiaries", "beneficiaries_women", "beneficiaries_men")] == [
+        32,
+        17,
+        15,
+    ]
+    assert [
+        promype.row(i).achieved for i in ("beneficiaries", "beneficiaries_women", "beneficiaries_men")
+    ] == [4, 3, 1]
     assert report.total.row("beneficiaries").achieved == 36
     assert prol.row("amount_paid").achieved == D("100000.00")  # the amount paid reads the same query
 
@@ -219,7 +235,9 @@ def test_api_by_each_breakdown_and_bad_input_in_spanish(reached):
         },
     ]
     assert body["total"]["total"] == 32 and body["total"]["amount_paid"] == "100000.00"
-    bad = client.get(URL, {"fiscal_year": reached.year, "by": "provincia", "program": "NADA", "format": "pdf"})
+    bad = client.get(
+        URL, {"fiscal_year": reached.year, "by": "provincia", "program": "NADA", "format": "pdf"}
+    )
     assert bad.status_code == 400
     errors = bad.json()
     assert errors["by"] == ["Desglose por uno de: department, municipality, dairy_basin, sector."]
@@ -240,11 +258,16 @@ def test_csv_and_xlsx_exports(reached):
     client = api_client(UserFactory(roles=[Role.DIRECTOR]))
     response = client.get(URL, {"fiscal_year": reached.year, "by": "department", "format": "csv"})
     assert response.status_code == 200
-    assert response["Content-Disposition"] == f'attachment; filename="beneficiarios-{reached.year}-department.csv"'
+    assert (
+        response["Content-Disposition"]
+        == f'attachment; filename="beneficiarios-{reached.year}-department.csv"'
+    )
     text = response.content.decode("utf-8")
     assert text.startswith("\ufeff")
     rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
-    assert [(r["table"], r["key"], r["cases"], r["women"], r["men"], r["total"], r["amount_paid"]) for r in rows] == [
+    assert [
+        (r["table"], r["key"], r["cases"], r["women"], r["men"], r["total"], r["amount_paid"]) for r in rows
+    ] == [
         ("group", "CBB", "1", "12", "8", "20", "100000.00"),
         ("group", "SCZ", "2", "8", "8", "16", "35000.50"),
         ("total", "", "3", "20", "16", "36", "135000.50"),
@@ -306,4 +329,6 @@ def test_drill_down_lists_the_cases_of_a_group_for_staff_only(reached):
     assert beneficiary_cases(evaluator, reached.year, by="department", key="SCZ") == []
     finance = UserFactory(roles=[Role.FINANCE])
     lines = beneficiary_cases(finance, reached.year, by="department", key=None)
-    assert sorted(line.code for line in lines) == sorted([reached.paid.code, reached.in_kind.code, reached.money.code])
+    assert sorted(line.code for line in lines) == sorted(
+        [reached.paid.code, reached.in_kind.code, reached.money.code]
+    )
