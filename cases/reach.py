@@ -203,7 +203,7 @@ def clean_reach(
     for field in ("beneficiaries_women", "beneficiaries_men"):
         out[field] = _count(out[field], field, errors)
     basin = str(out["dairy_basin"] or "").strip()
-    if basin_required(program_code, out["sector"]):
+    if basin_required(program_code, str(out["sector"])):
         basin = basin or str(BASIN_OF_DEPARTMENT.get(department_code, ""))
         if basin not in DairyBasin.values:
             errors["dairy_basin"] = [_("Choose the dairy basin of the case from the list.")]

@@ -11,6 +11,7 @@ login page, any other user gets 404 (as the rest of the site does for what it ma
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
@@ -59,7 +60,7 @@ from .selectors import (
 MOVEMENTS_PER_PAGE = 100
 
 # Figures whose case lines each count several (``CaseLine.count``), and what they count.
-COUNTED_LINES = {
+COUNTED_LINES: dict[str, Any] = {
     Indicator.ASSETS_DELIVERED: gettext_lazy("Units"),
     Indicator.BENEFICIARIES: gettext_lazy("People"),
     Indicator.BENEFICIARIES_WOMEN: gettext_lazy("Women"),

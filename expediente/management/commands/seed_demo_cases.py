@@ -10,6 +10,9 @@ staff claim and decide the tasks their inboxes offer, with the segregation-of-du
     INI …  submitted    evaluators: admissibility to claim ("Disponibles")
     INI …  evaluation   evaluators: the technical evaluations to claim
     INI …  approval     legal: the legal report; then finance: the budget certification
+    INI …  execution ×2 first tranche paid (the applicant's progress report is due): the cases the
+                        beneficiaries report counts this year (Warnes, Santa Cruz basin; Potosí,
+                        altiplano basin)
     TRF …  requested    evaluators and legal: the technical and legal reports of an in-kind transfer
 
 Idempotent: a case whose title already exists is not made again. Refuses to run when ``DEBUG`` is off
@@ -34,6 +37,7 @@ INITIATIVES = (
     {
         "title": "Ampliación del hato y mejora genética (borrador)",
         "applicant": "solicitante1",
+        "reach": {"municipality": "Montero", "beneficiaries_women": 18, "beneficiaries_men": 22},
         "requested": "80000.00",
         "counterpart": "90000.00",
         "submit": False,
@@ -42,6 +46,7 @@ INITIATIVES = (
     {
         "title": "Tanque de enfriamiento de 2.000 litros para APLEWA",
         "applicant": "solicitante1",
+        "reach": {"municipality": "Warnes", "beneficiaries_women": 37, "beneficiaries_men": 41},
         "requested": "120000.00",
         "counterpart": "130000.00",
         "submit": True,
@@ -50,6 +55,12 @@ INITIATIVES = (
     {
         "title": "Planta de yogur y quesos de la asociación de Potosí",
         "applicant": "solicitante2",
+        "reach": {
+            "sector": "dairy",
+            "beneficiaries_kind": "families",
+            "beneficiaries_women": 26,
+            "beneficiaries_men": 19,
+        },
         "requested": "95000.00",
         "counterpart": "100000.00",
         "submit": True,
@@ -58,10 +69,36 @@ INITIATIVES = (
     {
         "title": "Centro de acopio lechero de Warnes",
         "applicant": "solicitante1",
+        "reach": {"municipality": "Warnes", "beneficiaries_women": 112, "beneficiaries_men": 97},
         "requested": "150000.00",
         "counterpart": "160000.00",
         "submit": True,
         "stop_before": "budget_certification",
+    },
+    # Paid: their first tranche reached the producers this year (the beneficiaries report).
+    {
+        "title": "Módulos de ordeño mecánico para los socios de San Julián",
+        "applicant": "solicitante1",
+        "reach": {"municipality": "San Julián", "beneficiaries_women": 64, "beneficiaries_men": 51},
+        "requested": "110000.00",
+        "counterpart": "115000.00",
+        "submit": True,
+        "stop_before": "progress_report",
+    },
+    {
+        "title": "Queso andino: equipamiento de la quesería comunal de Betanzos",
+        "applicant": "solicitante2",
+        "reach": {
+            "municipality": "Betanzos",
+            "sector": "dairy",
+            "beneficiaries_kind": "families",
+            "beneficiaries_women": 23,
+            "beneficiaries_men": 17,
+        },
+        "requested": "70000.00",
+        "counterpart": "72000.00",
+        "submit": True,
+        "stop_before": "progress_report",
     },
 )
 TRANSFER_PURPOSE = "Máquinas de coser industriales para el taller de confección de la unidad (demostración)"
@@ -134,6 +171,7 @@ class Command(BaseCommand):
             department=unit.department.code,
             requested_amount=Decimal(spec["requested"]),
             counterpart_amount=Decimal(spec["counterpart"]),
+            reach=spec.get("reach"),
         )
         if spec["submit"]:
             for kind in call.required_documents:
@@ -166,6 +204,7 @@ class Command(BaseCommand):
                 {"description": "Máquina de coser industrial recta", "quantity": 4, "unit_value": "6500.00"}
             ],
             purpose=TRANSFER_PURPOSE,
+            reach={"municipality": "Llallagua", "beneficiaries_women": 9, "beneficiaries_men": 3},
         )
         return f"{transfer.code} {transfer.state}: {TRANSFER_PURPOSE}"
 
