@@ -10,9 +10,9 @@ staff claim and decide the tasks their inboxes offer, with the segregation-of-du
     INI …  submitted    evaluators: admissibility to claim ("Disponibles")
     INI …  evaluation   evaluators: the technical evaluations to claim
     INI …  approval     legal: the legal report; then finance: the budget certification
-    INI …  execution ×2 first tranche paid (the applicant's progress report is due): the cases the
-                        beneficiaries report counts this year (Warnes, Santa Cruz basin; Potosí,
-                        altiplano basin)
+    INI …  execution    (two) first tranche paid, the applicant's progress report due: the cases
+                        the beneficiaries report counts this year (San Julián, Santa Cruz basin;
+                        Betanzos, altiplano basin)
     TRF …  requested    evaluators and legal: the technical and legal reports of an in-kind transfer
 
 Idempotent: a case whose title already exists is not made again. Refuses to run when ``DEBUG`` is off
