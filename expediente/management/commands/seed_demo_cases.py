@@ -10,9 +10,6 @@ staff claim and decide the tasks their inboxes offer, with the segregation-of-du
     INI …  submitted    evaluators: admissibility to claim ("Disponibles")
     INI …  evaluation   evaluators: the technical evaluations to claim
     INI …  approval     legal: the legal report; then finance: the budget certification
-    INI …  execution    (two) first tranche paid, the applicant's progress report due: the cases
-                        the beneficiaries report counts this year (San Julián, Santa Cruz basin;
-                        Betanzos, altiplano basin)
     TRF …  requested    evaluators and legal: the technical and legal reports of an in-kind transfer
 
 Idempotent: a case whose title already exists is not made again. Refuses to run when ``DEBUG`` is off
@@ -74,31 +71,6 @@ INITIATIVES = (
         "counterpart": "160000.00",
         "submit": True,
         "stop_before": "budget_certification",
-    },
-    # Paid: their first tranche reached the producers this year (the beneficiaries report).
-    {
-        "title": "Módulos de ordeño mecánico para los socios de San Julián",
-        "applicant": "solicitante1",
-        "reach": {"municipality": "San Julián", "beneficiaries_women": 64, "beneficiaries_men": 51},
-        "requested": "110000.00",
-        "counterpart": "115000.00",
-        "submit": True,
-        "stop_before": "progress_report",
-    },
-    {
-        "title": "Queso andino: equipamiento de la quesería comunal de Betanzos",
-        "applicant": "solicitante2",
-        "reach": {
-            "municipality": "Betanzos",
-            "sector": "dairy",
-            "beneficiaries_kind": "families",
-            "beneficiaries_women": 23,
-            "beneficiaries_men": 17,
-        },
-        "requested": "70000.00",
-        "counterpart": "72000.00",
-        "submit": True,
-        "stop_before": "progress_report",
     },
 )
 TRANSFER_PURPOSE = "Máquinas de coser industriales para el taller de confección de la unidad (demostración)"
