@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from django.apps import apps
 from django.db import models
 
-from .metrics import Metric
+from .metrics import FiscalYear, Metric, Reached, Scope
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -76,6 +76,11 @@ class CaseKind:
     - ``applicant_pages``: step -> URL name (taking the case's pk) of the kind's own page where the
       applicant works that step (the initiative's one-page observation answer); the inbox's task
       page sends the applicant there, and "what you must do" links to it.
+    - ``reach``: ``reach(year, scope) -> list[cases.metrics.Reached]``: the kind's cases that reached
+      their beneficiaries in the fiscal year (a payment or a delivery in it), one row each with their
+      women and men and their placement (``cases.reach``), in one query whatever the number of cases;
+      the beneficiaries report groups every kind's rows by department, municipality, dairy basin or
+      sector. ``None``: the kind reaches nobody in that sense (registrations).
     - ``labels``: ``key -> choices`` of the codes its rows and audit entries store (``"state"``,
       ``"step"``, ``"kind"`` of its documents…), read by ``cases.labels.value_label`` so pages that
       must not import the kind (the audit trail) show words instead of codes.
@@ -109,6 +114,7 @@ class CaseKind:
     applicant_todo: Callable[[Any], list] | None = None
     applicant_pages: Mapping[str, str] = field(default_factory=dict)
     labels: Mapping[str, Any] = field(default_factory=dict)
+    reach: Callable[[FiscalYear, Scope], list[Reached]] | None = None
 
     @property
     def model_class(self) -> Any:

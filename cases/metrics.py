@@ -104,6 +104,67 @@ class Metric:
     lines: Callable[[str, FiscalYear, Scope], list[CaseLine]]
 
 
+@dataclass(frozen=True)
+class Reached:
+    """One case that reached its beneficiaries in a fiscal year (its money or its assets got to them:
+    a tranche paid, a payment, a delivery): who (women, men, of which kind) and where (department,
+    municipality, dairy basin, sector), and what it paid in the year. A kind's ``reach(year, scope)``
+    gives one per case (``cases.kinds.CaseKind.reach``); the beneficiaries report groups them."""
+
+    kind: str  # the case kind's code
+    case_id: int
+    code: str
+    when: dt.date  # the first payment or delivery of the year
+    state: str  # the case's state now (display)
+    program: str  # program code
+    department: str  # department code
+    municipality: str
+    dairy_basin: str  # "" outside PROLECHE and the dairy sector
+    sector: str
+    beneficiaries_kind: str
+    women: int
+    men: int
+    paid: Decimal  # Bs paid to the beneficiary in the year (0 for a delivery in kind)
+
+    @property
+    def total(self) -> int:
+        return self.women + self.men
+
+
+# The report indicators every reach gives (``reach_figures``), by program: cases' people reached.
+BENEFICIARIES = "beneficiaries"
+BENEFICIARIES_WOMEN = "beneficiaries_women"
+BENEFICIARIES_MEN = "beneficiaries_men"
+REACH_INDICATORS = (BENEFICIARIES, BENEFICIARIES_WOMEN, BENEFICIARIES_MEN)
+
+
+def reach_figures(rows: Iterable[Reached]) -> dict[str, dict[str, Figure]]:
+    """The beneficiaries indicators of ``rows`` by program (no query: from a kind's reach)."""
+    figures: dict[str, dict[str, Figure]] = {indicator: {} for indicator in REACH_INDICATORS}
+    for row in rows:
+        for indicator, value in (
+            (BENEFICIARIES, row.total),
+            (BENEFICIARIES_WOMEN, row.women),
+            (BENEFICIARIES_MEN, row.men),
+        ):
+            by_program = figures[indicator]
+            by_program[row.program] = int(by_program.get(row.program, 0)) + value
+    return figures
+
+
+def reach_lines(indicator: str, rows: Iterable[Reached]) -> list[CaseLine]:
+    """The cases behind a beneficiaries indicator: one line per case, ``count`` its people."""
+    count = {
+        BENEFICIARIES: lambda r: r.total,
+        BENEFICIARIES_WOMEN: lambda r: r.women,
+        BENEFICIARIES_MEN: lambda r: r.men,
+    }[indicator]
+    return [
+        CaseLine(r.kind, r.case_id, r.code, r.when, r.state, r.program, r.department, r.paid, count=count(r))
+        for r in rows
+    ]
+
+
 def count_by_program(
     queryset: QuerySet, program_path: str, conditions: Mapping[str, Q]
 ) -> dict[str, dict[str, int]]:

@@ -133,3 +133,49 @@ def official_documents_data(case, url_name: str, context: dict) -> list:
     return OfficialDocumentSerializer(
         documents, many=True, context={**context, "official_url": url_name}
     ).data
+
+
+class ReachInputSerializer(serializers.Serializer):
+    """The beneficiaries and placement of a case as a client sends them (``cases.reach``), every field
+    optional: what is absent keeps its value (or its default from the unit); the service checks the
+    values and answers in the caller's language."""
+
+    municipality = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    sector = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="wood, leather, textiles, food, metalworking, agroindustry, dairy",
+    )
+    dairy_basin = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="santa_cruz, cochabamba, altiplano, chuquisaca, tarija, beni; only for PROLECHE or dairy",
+    )
+    beneficiaries_kind = serializers.CharField(required=False, help_text="producers, families or people")
+    beneficiaries_women = serializers.IntegerField(required=False, help_text="Women reached (0 or more)")
+    beneficiaries_men = serializers.IntegerField(required=False, help_text="Men reached (0 or more)")
+
+
+class ReachCorrectionSerializer(ReachInputSerializer):
+    """A staff correction of a case's beneficiaries or placement, with its reason."""
+
+    reason = serializers.CharField(max_length=2000, allow_blank=True)
+
+
+# The fields a case's API answer shows of its reach (``beneficiaries_total`` is women plus men).
+REACH_OUTPUT_FIELDS = (
+    "municipality",
+    "sector",
+    "dairy_basin",
+    "beneficiaries_kind",
+    "beneficiaries_women",
+    "beneficiaries_men",
+    "beneficiaries_total",
+)
+
+
+def reach_input(validated: dict) -> dict:
+    """The reach fields of a validated payload, for the services' ``reach=``."""
+    from .reach import REACH_FIELDS
+
+    return {field: validated[field] for field in REACH_FIELDS if field in validated}

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from cases import params
 from cases.api import CaseViewSet
 from cases.permissions import require
+from cases.serializers import ReachCorrectionSerializer, reach_input
 from registry.models import Unit
 from workflows.official import OfficialDocumentActions
 
@@ -165,8 +166,25 @@ class InitiativeViewSet(OfficialDocumentActions, CaseViewSet):
             department=data["department"],
             requested_amount=data["requested_amount"],
             counterpart_amount=data["counterpart_amount"],
+            reach=reach_input(data),
         )
         return Response(self.get_serializer(initiative).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ReachCorrectionSerializer, responses=InitiativeSerializer)
+    @action(detail=True, methods=["post"])
+    def reach(self, request, pk=None):
+        """Technical staff correct the beneficiaries or the placement of a submitted initiative
+        (``{"reason", ...the fields to change}``), audited (``initiative.reach_corrected``)."""
+        initiative = self.get_object()  # first: a case the caller may not see is a 404
+        payload = ReachCorrectionSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        services.correct_reach(
+            initiative,
+            actor=request.user,
+            reason=payload.validated_data["reason"],
+            **reach_input(payload.validated_data),
+        )
+        return Response(self.get_serializer(self.get_object()).data)
 
     @extend_schema(request=None, responses=InitiativeSerializer)
     @action(detail=True, methods=["post"])

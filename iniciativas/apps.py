@@ -10,13 +10,16 @@ class IniciativasConfig(AppConfig):
         from django.db.models.functions import Coalesce
 
         from approvals.models import step_choices
+        from audit import actions as audit_actions
         from audit.actions import AuditAction
         from budget.services import release_held
         from cases import kinds
 
         from . import metrics, rules, selectors, steps, todo  # noqa: F401  (register permission rules and step handlers)
         from .models import FINAL_STATES, KIND, RELEASING_STATES, DocumentKind, Initiative, InitiativeState
-        from .services import TRANSITION_ACTIONS
+        from .services import REACH_CORRECTED, TRANSITION_ACTIONS
+
+        audit_actions.register([(REACH_CORRECTED, _("Initiative beneficiaries and placement corrected"))])
 
         kinds.register(
             kinds.CaseKind(
@@ -47,6 +50,7 @@ class IniciativasConfig(AppConfig):
                 not_now=_("Initiative %(code)s is %(state)s: that action is not possible now."),
                 not_yours=_("You may not do this on initiative %(code)s."),
                 metrics=metrics.METRICS,
+                reach=metrics.reach,
                 list_for=selectors.initiative_list_for,
                 list_columns={
                     "unit_name": "unit__name",

@@ -10,6 +10,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from cases.money import AmountField
+from cases.reach import REACH_FIELDS, BeneficiaryKind, DairyBasin, Sector
 from registry.models import Department
 
 from .models import MANY_PER_CASE, Call, DocumentKind
@@ -54,7 +55,29 @@ class InitiativeForm(forms.Form):
         help_text=_("What the unit itself contributes, in bolivianos, e.g. 150000 or 150.000,00."),
     )
 
-    EDITABLE = ("title", "summary", "department", "requested_amount", "counterpart_amount")
+    municipality = forms.CharField(
+        label=_("Municipality where it is carried out"),
+        max_length=100,
+        required=False,
+        help_text=_("Your unit's municipality unless it is carried out in another one."),
+    )
+    sector = forms.ChoiceField(
+        label=_("Sector"), choices=[("", _("— the unit's sector —")), *Sector.choices], required=False
+    )
+    dairy_basin = forms.ChoiceField(
+        label=_("Dairy basin"),
+        choices=[("", _("— the department's basin, or none —")), *DairyBasin.choices],
+        required=False,
+        help_text=_("Only for PROLECHE and the dairy sector; by default the basin of the department."),
+    )
+    beneficiaries_kind = forms.ChoiceField(
+        label=_("The beneficiaries are"), choices=BeneficiaryKind.choices, required=False
+    )
+    beneficiaries_women = forms.IntegerField(label=_("Women reached"), min_value=0, required=False)
+    beneficiaries_men = forms.IntegerField(label=_("Men reached"), min_value=0, required=False)
+
+    EDITABLE = ("title", "summary", "department", "requested_amount", "counterpart_amount", *REACH_FIELDS)
+    BASE = ("title", "summary", "department", "requested_amount", "counterpart_amount")
 
     def __init__(self, *args, with_call: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
@@ -72,8 +95,24 @@ class InitiativeForm(forms.Form):
             del self.fields["call"]
 
     def service_fields(self) -> dict:
-        """The cleaned values the draft services take."""
-        return {name: self.cleaned_data[name] for name in self.EDITABLE}
+        """The cleaned values the draft services take (a reach field left blank: unchanged)."""
+        values = {name: self.cleaned_data[name] for name in self.BASE if name in self.cleaned_data}
+        for name in REACH_FIELDS:
+            value = self.cleaned_data.get(name)
+            if value not in (None, ""):
+                values[name] = value
+        return values
+
+    def create_fields(self) -> dict:
+        """The cleaned values ``create_initiative`` takes: the draft's, its reach under ``reach``."""
+        values = self.service_fields()
+        return {
+            **{name: values[name] for name in self.BASE},
+            "reach": {name: values[name] for name in REACH_FIELDS if name in values},
+        }
+
+    def reach_fields(self) -> list:
+        return [self[name] for name in REACH_FIELDS if name in self.fields]
 
 
 def document_kind_choices(required: list[str]) -> list[tuple[str, StrOrPromise]]:

@@ -6,28 +6,40 @@
   query for the four.
 - ``amount_paid``: tranches paid (``state = paid``) with ``confirmed_at`` in the year, by the call's
   program. One query; amounts summed in ``Decimal``.
+- ``beneficiaries`` / ``_women`` / ``_men`` (``cases.metrics.REACH_INDICATORS``): the people reached by
+  the initiatives with a tranche paid in the year (``reach``: the same query as ``amount_paid``, one
+  row per initiative with its placement; an initiative paid in two years counts in both).
 
 Indicator codes are the report's (``reports.models.Indicator`` values), written here as plain strings.
 """
 
 from __future__ import annotations
 
+import dataclasses
+
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.actions import AuditAction
 from audit.selectors import cases_reached, first_reached_at
+from cases.clock import LA_PAZ
 from cases.metrics import (
+    REACH_INDICATORS,
     CaseLine,
     Figures,
     FiscalYear,
     Metric,
+    Reached,
     Scope,
     count_by_program,
+    reach_figures,
+    reach_lines,
     sum_by_program,
 )
+from cases.money import ZERO
 
-from .models import Initiative, Tranche
+from .models import Initiative, InitiativeState, Tranche
 
 KIND = "initiative"
 AMOUNT_PAID = "amount_paid"
@@ -82,17 +94,71 @@ def _paid_tranches(year: FiscalYear):
     )
 
 
-def paid_figures(year: FiscalYear) -> Figures:
-    """Bs paid in tranches confirmed in ``year``, by program (one query)."""
-    return {
-        AMOUNT_PAID: sum_by_program(
-            _paid_tranches(year).values_list("initiative__call__program__code", "amount")
+_REACH_COLUMNS = (
+    "initiative_id",
+    "initiative__code",
+    "initiative__state",
+    "initiative__call__program__code",
+    "initiative__department__code",
+    "initiative__municipality",
+    "initiative__dairy_basin",
+    "initiative__sector",
+    "initiative__beneficiaries_kind",
+    "initiative__beneficiaries_women",
+    "initiative__beneficiaries_men",
+    "confirmed_at",
+    "amount",
+)
+
+
+def reach(year: FiscalYear, scope: Scope) -> list[Reached]:
+    """The initiatives within ``scope`` with a tranche paid in ``year`` (one query over the paid
+    tranches): one row each, with what they paid in the year and when they first were paid."""
+    found: dict[int, Reached] = {}
+    tranches = scope.apply(_paid_tranches(year), "initiative__call__program").order_by()
+    for row in tranches.values_list(*_REACH_COLUMNS):
+        (pk, code, state, program, department, municipality, basin, sector, kind, women, men, at, amount) = (
+            row
         )
+        day = timezone.localtime(at, LA_PAZ).date()
+        known = found.get(pk)
+        if known is not None:
+            found[pk] = dataclasses.replace(known, when=min(known.when, day), paid=known.paid + amount)
+            continue
+        found[pk] = Reached(
+            KIND,
+            pk,
+            code,
+            day,
+            str(InitiativeState(state).label),
+            program,
+            department,
+            municipality,
+            basin,
+            sector,
+            kind,
+            women,
+            men,
+            ZERO + amount,
+        )
+    return list(found.values())
+
+
+def paid_figures(year: FiscalYear) -> Figures:
+    """Bs paid in tranches confirmed in ``year`` and the people those initiatives reach, by program
+    (one query: ``reach``)."""
+    rows = reach(year, Scope())
+    return {
+        AMOUNT_PAID: sum_by_program((r.program, r.paid) for r in rows),
+        **reach_figures(rows),
     }
 
 
 def paid_lines(indicator: str, year: FiscalYear, scope: Scope) -> list[CaseLine]:
-    """One line per tranche paid in ``year``: its initiative, when it was confirmed, what it paid."""
+    """One line per tranche paid in ``year``: its initiative, when it was confirmed, what it paid (for
+    the beneficiaries: one line per initiative, its people as ``count``)."""
+    if indicator in REACH_INDICATORS:
+        return reach_lines(indicator, reach(year, scope))
     tranches = scope.apply(
         _paid_tranches(year).select_related("initiative__call__program", "initiative__department"),
         "initiative__call__program",
@@ -105,5 +171,5 @@ def paid_lines(indicator: str, year: FiscalYear, scope: Scope) -> list[CaseLine]
 
 METRICS = (
     Metric(indicators=tuple(REACHED), figures=reached_figures, lines=reached_lines),
-    Metric(indicators=(AMOUNT_PAID,), figures=paid_figures, lines=paid_lines),
+    Metric(indicators=(AMOUNT_PAID, *REACH_INDICATORS), figures=paid_figures, lines=paid_lines),
 )

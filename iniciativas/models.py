@@ -19,6 +19,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from cases.documents import CaseDocument
 from cases.money import MONEY
+from cases.reach import Reach
 
 from . import conditions as c
 
@@ -231,7 +232,9 @@ def _guarded(name: str) -> dict:
     return {"source": sources, "target": target, "conditions": conditions, "permission": permission}
 
 
-class Initiative(ConcurrentTransitionMixin, models.Model):
+class Initiative(ConcurrentTransitionMixin, Reach, models.Model):
+    """A productive initiative; its beneficiaries and placement are ``cases.reach.Reach``'s fields."""
+
     code = models.CharField(_("code"), max_length=32, unique=True)
     call = models.ForeignKey(
         Call, on_delete=models.PROTECT, related_name="initiatives", verbose_name=_("call")
@@ -294,6 +297,7 @@ class Initiative(ConcurrentTransitionMixin, models.Model):
         verbose_name = _("productive initiative")
         verbose_name_plural = _("productive initiatives")
         constraints = [
+            *Reach.Meta.constraints,
             models.CheckConstraint(condition=Q(requested_amount__gt=0), name="initiative_requested_positive"),
             models.CheckConstraint(
                 condition=Q(counterpart_amount__gte=0), name="initiative_counterpart_nonneg"

@@ -101,3 +101,13 @@ def can_manage_policy_of(user, program=None) -> bool:
     if program is None or has_role(user, Role.APPLICANT):
         return False
     return program.pk in managed_program_ids(user)
+
+
+@rule("iniciativas.correct_reach")
+def can_correct_reach(user, initiative) -> bool:
+    """Technical staff (evaluators, the director) of the case's department scope correct its
+    beneficiaries and placement; never on their own unit's case."""
+    if not has_role(user, Role.EVALUATOR, Role.DIRECTOR) or user.unit_id == initiative.unit_id:
+        return False
+    scope = department_scope_ids(user)
+    return scope is None or initiative.department_id in scope

@@ -4,9 +4,11 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from cases.serializers import (
+    REACH_OUTPUT_FIELDS,
     AmountText,
     HistoryEntrySerializer,
     OfficialDocumentSerializer,
+    ReachInputSerializer,
     official_documents_data,
 )
 
@@ -171,6 +173,7 @@ class InitiativeSerializer(serializers.ModelSerializer):
     recovered_amount = serializers.DecimalField(max_digits=16, decimal_places=2)
     paid_amount = serializers.SerializerMethodField()
     amount_to_recover = serializers.SerializerMethodField()
+    beneficiaries_total = serializers.IntegerField(read_only=True, help_text="Women plus men")
     documents = DocumentSerializer(many=True, read_only=True)
     official_documents = serializers.SerializerMethodField()
     history = serializers.SerializerMethodField()
@@ -186,6 +189,7 @@ class InitiativeSerializer(serializers.ModelSerializer):
             "title",
             "summary",
             "department",
+            *REACH_OUTPUT_FIELDS,
             "requested_amount",
             "counterpart_amount",
             "approved_amount",
@@ -236,7 +240,10 @@ class InitiativeSerializer(serializers.ModelSerializer):
         return HistoryEntrySerializer(history_for(obj, self.context["request"].user), many=True).data
 
 
-class InitiativeCreateSerializer(serializers.Serializer):
+class InitiativeCreateSerializer(ReachInputSerializer):
+    """``POST /api/v1/initiatives/``; the beneficiaries and placement are optional (defaults from the
+    unit: its municipality and sector; the department's dairy basin for PROLECHE or dairy)."""
+
     unit = serializers.IntegerField()
     call = serializers.CharField(help_text="Call id or code")
     title = serializers.CharField(max_length=200)

@@ -16,6 +16,7 @@ from audit.actions import AuditAction
 from cases import documents
 from cases.errors import Conflict
 from cases.permissions import require
+from cases.reach import REACH_FIELDS, clean_reach, defaults_from_unit, reach_of
 from workflows.services import case_action, next_case_code, transition
 
 from . import conditions
@@ -56,7 +57,7 @@ TRANSITION_ACTIONS = {
     "recover": AuditAction.INITIATIVE_RECOVERED,
 }
 
-EDITABLE_FIELDS = ("title", "summary", "department", "requested_amount", "counterpart_amount")
+EDITABLE_FIELDS = ("title", "summary", "department", "requested_amount", "counterpart_amount", *REACH_FIELDS)
 
 
 def _lock(initiative: Initiative | int) -> Initiative:
@@ -75,8 +76,19 @@ def _money(value, field: str) -> Decimal:
 
 @transaction.atomic
 def create_initiative(
-    *, actor, unit, call: Call, title, summary, department, requested_amount, counterpart_amount
+    *,
+    actor,
+    unit,
+    call: Call,
+    title,
+    summary,
+    department,
+    requested_amount,
+    counterpart_amount,
+    reach: dict | None = None,
 ) -> Initiative:
+    """A draft of ``unit`` under ``call``. ``reach``: its beneficiaries and placement (any of
+    ``cases.reach.REACH_FIELDS``); what is not given comes from the unit (``defaults_from_unit``)."""
     require(actor, "iniciativas.create", unit)
     from registry.services import department_from
 
@@ -99,9 +111,22 @@ def create_initiative(
         call = Call.objects.get(code=call.code, is_current=True)
     if not call.is_open():
         errors["call"] = [conditions.call_closed_message(call)]
+    placed: dict = {}
+    if "department" not in errors:
+        program = call.program.code
+        try:
+            placed = clean_reach(
+                reach or {},
+                current=defaults_from_unit(unit, program_code=program, department_code=dept.code),
+                program_code=program,
+                department_code=dept.code,
+            )
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
     initiative = Initiative(
+        **placed,
         code=next_case_code("INI"),
         call=call,
         unit=unit,
@@ -123,6 +148,8 @@ def create_initiative(
             "unit": unit.pk,
             "requested_amount": initiative.requested_amount,
             "counterpart_amount": initiative.counterpart_amount,
+            "department": dept.code,
+            **placed,
         },
     )
     return initiative
@@ -138,6 +165,7 @@ def update_draft(initiative: Initiative, *, actor, **fields) -> Initiative:
     if unknown:
         raise ValidationError({f: [_("This field cannot be changed.")] for f in sorted(unknown)})
     changes, errors = {}, {}
+    reach_values = {f: fields.pop(f) for f in REACH_FIELDS if f in fields}
     for field, value in fields.items():
         try:
             if field in ("requested_amount", "counterpart_amount"):
@@ -155,6 +183,19 @@ def update_draft(initiative: Initiative, *, actor, **fields) -> Initiative:
             continue
         if getattr(initiative, field) != value:
             changes[field] = value
+    department = changes.get("department", initiative.department)
+    if reach_values or "department" in changes:
+        try:
+            placed = clean_reach(
+                reach_values,
+                current=reach_of(initiative),
+                program_code=initiative.call.program.code,
+                department_code=department.code,
+            )
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+        else:
+            changes.update({f: v for f, v in placed.items() if getattr(initiative, f) != v})
     if errors:
         raise ValidationError(errors)
     for field, value in changes.items():
@@ -425,5 +466,37 @@ def record_recovery(initiative: Initiative, *, actor, amount, reference: str) ->
                 "recovered": initiative.recovered_amount,
                 "outstanding": due - initiative.recovered_amount,
             },
+        )
+    return initiative
+
+
+# --- beneficiaries and placement, corrected by staff ---------------------------------------------------
+
+REACH_CORRECTED = "initiative.reach_corrected"
+
+
+@transaction.atomic
+def correct_reach(initiative: Initiative, *, actor, reason: str, **values) -> Initiative:
+    """Technical staff (evaluators, the director, within their department scope) correct the
+    beneficiaries or the placement of a submitted initiative (a draft is the applicant's to edit):
+    checked as a draft's (``cases.reach.clean_reach``), one ``initiative.reach_corrected`` entry with
+    the values before and after and the reason. Nothing changes when nothing differs."""
+    from cases.reach import correction
+
+    initiative = _lock(initiative)
+    require(actor, "iniciativas.correct_reach", initiative)
+    if initiative.state == S.DRAFT:
+        raise Conflict(_("A draft is corrected by its applicant."))
+    changes = correction(initiative, values, program_code=initiative.call.program.code, reason=reason)
+    if changes:
+        before = {field: getattr(initiative, field) for field in changes}
+        for field, value in changes.items():
+            setattr(initiative, field, value)
+        initiative.save(update_fields=[*changes, "updated_at"])
+        audit.record(
+            REACH_CORRECTED,
+            actor=actor,
+            subject=initiative,
+            data={"before": before, "after": changes, "reason": reason.strip()},
         )
     return initiative

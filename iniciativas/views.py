@@ -34,6 +34,7 @@ from cases import documents
 from cases.errors import Conflict
 from cases.forms import add_service_errors
 from cases.permissions import allowed
+from cases.reach import reach_of
 from cases.roles import Role, has_role
 from workflows import official as official_documents
 from workflows.services import may
@@ -245,7 +246,7 @@ def initiative_create(request):
         if form.is_valid():
             try:
                 initiative = services.create_initiative(
-                    actor=user, unit=unit, call=form.cleaned_data["call"], **form.service_fields()
+                    actor=user, unit=unit, call=form.cleaned_data["call"], **form.create_fields()
                 )
             except ValidationError as exc:
                 add_service_errors(form, exc)
@@ -257,7 +258,13 @@ def initiative_create(request):
                 )
                 return redirect("initiative-edit", pk=initiative.pk)
     else:
-        form = InitiativeForm(initial={"department": unit.department.code if unit.department_id else ""})
+        form = InitiativeForm(
+            initial={
+                "department": unit.department.code if unit.department_id else "",
+                "municipality": unit.municipality,
+                "sector": unit.sector,
+            }
+        )
     return render(
         request,
         "iniciativas/initiative_form.html",
@@ -285,6 +292,7 @@ def _draft_page(request, initiative: Initiative, *, form=None, document_form=Non
                 "department": initiative.department.code,
                 "requested_amount": initiative.requested_amount,
                 "counterpart_amount": initiative.counterpart_amount,
+                **reach_of(initiative),
             },
         )
     if document_form is None:

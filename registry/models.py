@@ -7,6 +7,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
+from cases.reach import Sector
+
 NIT_RE = re.compile(r"^[1-9][0-9]{6,11}$")
 
 
@@ -65,14 +67,8 @@ class Unit(models.Model):
         DAIRY_COMPANY = "dairy_company", _("Dairy company")
         MUNICIPALITY = "municipality", _("Municipality (GAM)")
 
-    class Sector(models.TextChoices):
-        WOOD = "wood", _("Wood")
-        LEATHER = "leather", _("Leather")
-        TEXTILES = "textiles", _("Textiles")
-        FOOD = "food", _("Processed food")
-        METALWORKING = "metalworking", _("Metalworking")
-        AGROINDUSTRY = "agroindustry", _("Agro-industry")
-        DAIRY = "dairy", _("Dairy")
+    # The sector (rubro) list lives in the kernel: cases are placed by sector too (``cases.reach``).
+    Sector = Sector
 
     tax_id = models.CharField(_("NIT"), max_length=12, unique=True, validators=[validate_nit])
     name = models.CharField(_("name"), max_length=200)

@@ -27,7 +27,13 @@ from cases.serializers import ErrorSerializer
 
 from .exports import FORMATS, report_file
 from .selectors import attainment, budget_execution, can_view_execution, clean_fiscal_year
-from .serializers import AttainmentSerializer, BudgetExecutionSerializer, attainment_document, report_document
+from .serializers import (
+    AttainmentSerializer,
+    BeneficiariesSerializer,
+    BudgetExecutionSerializer,
+    attainment_document,
+    report_document,
+)
 
 BAD_REQUEST = OpenApiResponse(
     OpenApiTypes.OBJECT, description='{"fiscal_year": ["message"]} or {"format": [...]}'
@@ -167,3 +173,72 @@ class AttainmentView(APIView):
     def get(self, request):
         fiscal_year, fmt = report_query(request)
         return report_response(attainment(fiscal_year), fmt, attainment_document)
+
+
+class BeneficiariesView(APIView):
+    """``GET /api/v1/reports/beneficiaries/?fiscal_year=&by=department|municipality|dairy_basin|sector
+    &program=[&format=json|csv|xlsx]`` (``reports.beneficiaries``): same access as the other reports."""
+
+    permission_classes = [AllowAny]
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = ReportNegotiation
+
+    @extend_schema(
+        operation_id="reports_beneficiaries",
+        summary="Beneficiaries reached by department, municipality, dairy basin or sector",
+        description="The people (women and men) reached in a fiscal year by the cases whose money or "
+        "assets got to them in it (a tranche paid, a payment, a delivery), grouped by place, with the "
+        "cases counted and the money paid. Closed fiscal years are public; the year in progress and "
+        "later ones are for finance, the director, internal control and administrators (401 "
+        "anonymous, 404 others). `?format=csv|xlsx` returns the same report as a file.",
+        parameters=[
+            OpenApiParameter("fiscal_year", int, required=True, description="Fiscal year, e.g. 2026"),
+            OpenApiParameter("by", str, enum=["department", "municipality", "dairy_basin", "sector"]),
+            OpenApiParameter("program", str, description="Program code (e.g. PROLECHE); empty: all"),
+            OpenApiParameter("format", str, enum=["json", "csv", "xlsx"]),
+        ],
+        responses={
+            (200, "application/json"): BeneficiariesSerializer,
+            (200, MEDIA_TYPES["xlsx"]): OpenApiTypes.BINARY,
+            (200, MEDIA_TYPES["csv"]): OpenApiTypes.STR,
+            (400, "application/json"): BAD_REQUEST,
+            (401, "application/json"): NOT_AUTHENTICATED,
+            (404, "application/json"): NOT_FOUND,
+        },
+        tags=["reports"],
+    )
+    def get(self, request):
+        from .beneficiaries import beneficiaries, clean_breakdown, clean_program
+        from .exports import BENEFICIARIES_FORMATS, beneficiaries_document, beneficiaries_file
+
+        errors: dict = {}
+        values: dict = {}
+        raw_format = request.query_params.get("format")
+        for name, clean in (
+            ("fiscal_year", clean_fiscal_year),
+            ("by", clean_breakdown),
+            ("program", clean_program),
+        ):
+            try:
+                values[name] = clean(request.query_params.get(name))
+            except ValidationError as exc:
+                errors.update(exc.message_dict)
+        fmt = (raw_format or "json").strip().lower()
+        if fmt not in BENEFICIARIES_FORMATS:
+            errors["format"] = [
+                _("Unknown format %(format)s: use one of %(formats)s.")
+                % {"format": raw_format, "formats": ", ".join(BENEFICIARIES_FORMATS)}
+            ]
+        if errors:
+            raise ValidationError(errors)
+        if not can_view_execution(request.user, values["fiscal_year"]):
+            if not request.user.is_authenticated:
+                raise NotAuthenticated()
+            raise NotFound()
+        report = beneficiaries(values["fiscal_year"], by=values["by"], program=values["program"])
+        if fmt == "json":
+            return Response(beneficiaries_document(report))
+        file = beneficiaries_file(report, fmt)
+        response = HttpResponse(file.content, content_type=file.content_type)
+        response["Content-Disposition"] = content_disposition_header(True, file.filename)
+        return response

@@ -492,3 +492,139 @@ def attainment_method_text() -> str:
         "achieved / goal x 100, rounded half-up to one decimal; no goal, no percentage. Counts and "
         "amounts only: no personal data."
     )
+
+
+# --- Beneficiaries reached, by place (``reports.beneficiaries``) -------------------------------------------
+
+BENEFICIARIES_FORMATS = ("json", "csv", "xlsx")
+BENEFICIARIES_CSV_COLUMNS = (
+    "fiscal_year",
+    "by",
+    "program",
+    "table",
+    "key",
+    "name",
+    "cases",
+    "women",
+    "men",
+    "total",
+    "amount_paid",
+)
+
+
+def beneficiaries_title(report) -> str:
+    return _("Beneficiaries reached by %(by)s — fiscal year %(year)s") % {
+        "by": report.by_label.lower(),
+        "year": report.fiscal_year,
+    }
+
+
+def beneficiaries_filename(report, fmt: str) -> str:
+    program = f"-{report.program.lower()}" if report.program else ""
+    return f"beneficiarios-{report.fiscal_year}-{report.by}{program}.{fmt}"
+
+
+def beneficiaries_document(report) -> dict:
+    """The JSON of the report (API and download): counts as numbers, money as decimal strings."""
+
+    def group(g) -> dict:
+        return {
+            "key": g.key,
+            "name": g.name,
+            "cases": g.cases,
+            "women": g.women,
+            "men": g.men,
+            "total": g.total,
+            "amount_paid": f"{g.paid:.2f}",
+        }
+
+    return {
+        "fiscal_year": report.fiscal_year,
+        "closed": report.closed,
+        "generated_at": report.generated_at.isoformat(),
+        "by": report.by,
+        "program": report.program,
+        "groups": [group(g) for g in report.groups],
+        "total": group(report.total),
+    }
+
+
+def beneficiaries_csv_text(report) -> str:
+    """Open data: one row per group, then the total (``table`` = ``total``, ``key`` empty); UTF-8 with
+    a BOM, amounts with a dot."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(BENEFICIARIES_CSV_COLUMNS)
+    for table, g in [*(("group", g) for g in report.groups), ("total", report.total)]:
+        writer.writerow(
+            [
+                report.fiscal_year,
+                report.by,
+                report.program or "",
+                table,
+                _text_safe(g.key),
+                _text_safe(g.name),
+                g.cases,
+                g.women,
+                g.men,
+                g.total,
+                f"{g.paid:.2f}",
+            ]
+        )
+    return "\ufeff" + out.getvalue()
+
+
+def beneficiaries_headers(report) -> list[str]:
+    return [report.by_label, _("Cases"), _("Women"), _("Men"), _("Total"), _("Paid (Bs)")]
+
+
+def beneficiaries_xlsx_bytes(report) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font, PatternFill
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = _("Beneficiaries")[:31]
+    bold = Font(bold=True)
+    sheet.append([beneficiaries_title(report)])
+    sheet["A1"].font = Font(bold=True, size=14)
+    program = report.program or _("All programs")
+    sheet.append(["PRO-BOLIVIA · " + _("Program") + ": " + program])
+    sheet.append([generated_at_text(report) + ("" if report.closed else " · " + _("provisional figures"))])
+    sheet.append([])
+    sheet.append(beneficiaries_headers(report))
+    for cell in sheet[sheet.max_row]:
+        cell.font = bold
+        cell.fill = PatternFill("solid", fgColor="EEF0EC")
+    sheet.freeze_panes = sheet.cell(sheet.max_row + 1, 1)
+    for g in (*report.groups, report.total):
+        sheet.append([_text_safe(g.name), g.cases, g.women, g.men, g.total, g.paid])
+        cells = sheet[sheet.max_row]
+        cells[0].data_type = "s"
+        for cell in cells[1:5]:
+            cell.number_format = XLSX_COUNT
+        cells[5].number_format = XLSX_MONEY
+        if g is report.total:
+            for cell in cells:
+                cell.font = bold
+    for column, width in zip("ABCDEF", (34, 10, 12, 12, 12, 18), strict=True):
+        sheet.column_dimensions[column].width = width
+    workbook.properties.title = beneficiaries_title(report)
+    workbook.properties.creator = "Expediente · PRO-BOLIVIA"
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def beneficiaries_file(report, fmt: str) -> ReportFile:
+    name = beneficiaries_filename(report, fmt)
+    if fmt == "csv":
+        return ReportFile(beneficiaries_csv_text(report).encode("utf-8"), "text/csv; charset=utf-8", name)
+    if fmt == "xlsx":
+        return ReportFile(
+            beneficiaries_xlsx_bytes(report),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            name,
+        )
+    text = json.dumps(beneficiaries_document(report), ensure_ascii=False, indent=2)
+    return ReportFile(text.encode("utf-8"), "application/json", name)

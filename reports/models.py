@@ -35,6 +35,10 @@ class Indicator(models.TextChoices):
     TRANSFERS_CLOSED = "transfers_closed", _("Transfers closed")
     ASSETS_DELIVERED = "assets_delivered", _("Asset units delivered (in kind)")
     AMOUNT_PAID = "amount_paid", _("Paid to beneficiaries (Bs)")
+    # People reached by the cases paid or delivered in the year (``cases.metrics.REACH_INDICATORS``).
+    BENEFICIARIES = "beneficiaries", _("Beneficiaries reached")
+    BENEFICIARIES_WOMEN = "beneficiaries_women", _("Beneficiaries reached: women")
+    BENEFICIARIES_MEN = "beneficiaries_men", _("Beneficiaries reached: men")
     UNITS_REGISTERED = "units_registered", _("Productive units registered")
     UNITS_RENEWED = "units_renewed", _("Registrations renewed")
     UNITS_VALID = "units_valid", _("Units with a valid registration at year end")

@@ -216,3 +216,31 @@ class AttainmentSerializer(serializers.Serializer):
 def attainment_document(report) -> dict:
     """The attainment report as the JSON document of the API (plain types, ready for ``json.dumps``)."""
     return dict(AttainmentSerializer(report).data)
+
+
+class BeneficiaryGroupSerializer(serializers.Serializer):
+    key = serializers.CharField(
+        read_only=True,
+        help_text=_("Department code, municipality, dairy basin or sector code; empty: not placed there"),
+    )
+    name = serializers.CharField(read_only=True)
+    cases = serializers.IntegerField(read_only=True, help_text=_("Cases paid or delivered in the year"))
+    women = serializers.IntegerField(read_only=True)
+    men = serializers.IntegerField(read_only=True)
+    total = serializers.IntegerField(read_only=True, help_text=_("Women plus men"))
+    amount_paid = MoneyField(help_text=_("Paid to these beneficiaries in the year (Bs)"))
+
+
+class BeneficiariesSerializer(serializers.Serializer):
+    """``GET /api/v1/reports/beneficiaries/`` (shape for the schema; ``exports.beneficiaries_document``
+    writes it)."""
+
+    fiscal_year = serializers.IntegerField(read_only=True)
+    closed = serializers.BooleanField(read_only=True)
+    generated_at = serializers.DateTimeField(read_only=True)
+    by = serializers.ChoiceField(
+        choices=["department", "municipality", "dairy_basin", "sector"], read_only=True
+    )
+    program = serializers.CharField(read_only=True, allow_null=True)
+    groups = BeneficiaryGroupSerializer(many=True, read_only=True)
+    total = BeneficiaryGroupSerializer(read_only=True)

@@ -19,6 +19,8 @@ urlpatterns = [
     ),
     path("exportar/", views.report_export_job, name="export-job"),
     path("metas/", views.attainment_page, name="attainment"),
+    path("beneficiarios/", views.beneficiaries_page, name="beneficiaries"),
+    path("beneficiarios/casos/", views.beneficiary_cases_page, name="beneficiary-cases"),
     path("poa/", goals_views.plan_page, name="plan"),
     path("poa/nueva/", goals_views.goal_create, name="goal-create"),
     path("poa/<int:pk>/", goals_views.goal_page, name="goal"),

@@ -11,6 +11,7 @@ login page, any other user gets 404 (as the rest of the site does for what it ma
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -22,6 +23,7 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
 
 from audit.selectors import can_view_trail
@@ -60,6 +62,14 @@ from .selectors import (
 )
 
 MOVEMENTS_PER_PAGE = 100
+
+# Figures whose case lines each count several (``CaseLine.count``), and what they count.
+COUNTED_LINES: dict[str, Any] = {
+    Indicator.ASSETS_DELIVERED: gettext_lazy("Units"),
+    Indicator.BENEFICIARIES: gettext_lazy("People"),
+    Indicator.BENEFICIARIES_WOMEN: gettext_lazy("Women"),
+    Indicator.BENEFICIARIES_MEN: gettext_lazy("Men"),
+}
 
 # The web page of each kind of case, by content type (app label, model); a kind without a page yet
 # (or whose URL does not resolve) is shown without a link.
@@ -403,7 +413,7 @@ def attainment_cases_page(request, fiscal_year: str, scope: str, indicator: str)
     lines_total: Decimal | int
     if row.is_money:
         lines_total = sum((line.amount for line in lines), Decimal("0.00"))
-    elif indicator == Indicator.ASSETS_DELIVERED:
+    elif indicator in COUNTED_LINES:
         lines_total = sum(line.count for line in lines)
     else:
         lines_total = len(lines)
@@ -419,7 +429,133 @@ def attainment_cases_page(request, fiscal_year: str, scope: str, indicator: str)
             "page": page,
             "rows": rows,
             "lines_total": lines_total,
-            "is_assets": indicator == Indicator.ASSETS_DELIVERED,
+            "is_assets": indicator in COUNTED_LINES,
+            "count_label": COUNTED_LINES.get(indicator, ""),
+        },
+    )
+
+
+# --- Beneficiaries reached, by place (``reports.beneficiaries``) -------------------------------------------
+
+
+def _beneficiaries_query(request) -> tuple[dict, dict]:
+    """``fiscal_year``, ``by`` and ``program`` of the page's query, checked: (values, errors)."""
+    from .beneficiaries import clean_breakdown, clean_program
+
+    values: dict = {}
+    errors: dict = {}
+    raw = request.GET.get("fiscal_year", "").strip()
+    checks = (
+        ("fiscal_year", lambda v: clean_fiscal_year(v) if v else None),
+        ("by", clean_breakdown),
+        ("program", clean_program),
+    )
+    for name, clean in checks:
+        try:
+            values[name] = clean(raw if name == "fiscal_year" else request.GET.get(name))
+        except ValidationError as exc:
+            errors[name] = exc.message_dict[name][0]
+    return values, errors
+
+
+@require_safe
+def beneficiaries_page(request):
+    """The people reached in a fiscal year by department, municipality, dairy basin or sector, with
+    the cases and the money paid; staff follow each group to its cases."""
+    from budget.models import Program
+
+    from .beneficiaries import BREAKDOWNS, beneficiaries, breakdown_label
+    from .exports import beneficiaries_title
+
+    years = attainment_years_for(request.user)
+    values, errors = _beneficiaries_query(request)
+    context = {
+        "years": years,
+        "current_year": current_fiscal_year(),
+        "tab": "beneficiaries",
+        "breakdowns": [(b, breakdown_label(b)) for b in BREAKDOWNS],
+        "programs": list(Program.objects.order_by("code").values_list("code", "name")),
+        "by": values.get("by") or "department",
+        "program": values.get("program"),
+    }
+    if errors:
+        context.update(fiscal_year=None, error=next(iter(errors.values())))
+        return render(request, "reports/beneficiaries.html", context, status=400)
+    fiscal_year = values["fiscal_year"] or default_year_for(request.user, years, attainment_data_years())
+    try:
+        _require_visible(request, fiscal_year)
+    except _LoginRequired:
+        return redirect_to_login(request.get_full_path())
+    if fiscal_year not in years:
+        context["years"] = sorted([*years, fiscal_year], reverse=True)
+    report = beneficiaries(fiscal_year, by=context["by"], program=context["program"])
+    query = f"?fiscal_year={fiscal_year}&by={report.by}" + (
+        f"&program={report.program}" if report.program else ""
+    )
+    context.update(
+        fiscal_year=fiscal_year,
+        report=report,
+        title=beneficiaries_title(report),
+        generated_at=generated_at_text(report),
+        can_drill_down=can_drill_down(request.user),
+        cases_url=reverse("reports:beneficiary-cases") + query,
+        downloads=[
+            (fmt.upper(), reverse("api-beneficiaries") + query + f"&format={fmt}") for fmt in ("xlsx", "csv")
+        ]
+        + [("JSON", reverse("api-beneficiaries") + query)],
+    )
+    return render(request, "reports/beneficiaries.html", context)
+
+
+@require_safe
+def beneficiary_cases_page(request):
+    """Staff (finance, the director, internal control, administrators): the cases behind one group
+    of the beneficiaries report (``?key=``; absent: every group), within their program scopes."""
+    from .beneficiaries import beneficiaries, beneficiary_cases
+    from .exports import beneficiaries_title
+
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not can_drill_down(request.user):
+        raise Http404
+    values, errors = _beneficiaries_query(request)
+    if errors or values["fiscal_year"] is None:
+        raise Http404
+    year = values["fiscal_year"]
+    key = request.GET.get("key")
+    report = beneficiaries(year, by=values["by"], program=values["program"])
+    group = report.total if key is None else next((g for g in report.groups if g.key == key), None)
+    if group is None:
+        raise Http404
+    lines = beneficiary_cases(request.user, year, by=report.by, key=key, program=report.program)
+    page = Paginator(lines, MOVEMENTS_PER_PAGE).get_page(request.GET.get("page"))
+    show_trail = can_view_trail(request.user)
+    rows = []
+    for line in page.object_list:
+        trail = None
+        if show_trail:
+            try:
+                trail = reverse("audit:case", args=[line.code])
+            except NoReverseMatch:
+                trail = None
+        rows.append(
+            {"line": line, "case_url": kinds.get(line.kind).detail_url(line.case_id), "trail_url": trail}
+        )
+    sums = (len(lines), sum(r.women for r in lines), sum(r.men for r in lines))
+    return render(
+        request,
+        "reports/beneficiary_cases.html",
+        {
+            "report": report,
+            "title": beneficiaries_title(report),
+            "fiscal_year": year,
+            "group": group,
+            "page": page,
+            "rows": rows,
+            "reconciled": sums == (group.cases, group.women, group.men),
+            "back": reverse("reports:beneficiaries")
+            + f"?fiscal_year={year}&by={report.by}"
+            + (f"&program={report.program}" if report.program else ""),
         },
     )
 

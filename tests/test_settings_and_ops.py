@@ -378,6 +378,13 @@ def test_seed_demo_cases_gives_every_working_role_something_in_its_inbox(setting
     call_command("seed_demo_cases", stdout=again)
     assert "exist already" in again.getvalue()
     assert Initiative.objects.count() == 4
+    # Each carries its beneficiaries and place (none is paid yet: the report of the year is empty).
+    warnes = Initiative.objects.get(title="Centro de acopio lechero de Warnes")
+    assert (warnes.municipality, warnes.dairy_basin, warnes.beneficiaries_total) == (
+        "Warnes",
+        "santa_cruz",
+        209,
+    )
 
 
 def test_make_run_loads_the_demo_cases():

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from budget.models import Program
 from cases.api import CaseViewSet
+from cases.serializers import ReachCorrectionSerializer, reach_input
 from registry.models import Unit
 from workflows.official import OfficialDocumentActions
 
@@ -60,10 +61,27 @@ class TransferViewSet(OfficialDocumentActions, CaseViewSet):
             amount=data.get("amount"),
             assets=data.get("assets"),
             purpose=data.get("purpose", ""),
+            reach=reach_input(data),
         )
         return Response(
             self.get_serializer(self.get_queryset().get(pk=transfer.pk)).data, status=status.HTTP_201_CREATED
         )
+
+    @extend_schema(request=ReachCorrectionSerializer, responses=TransferSerializer)
+    @action(detail=True, methods=["post"])
+    def reach(self, request, pk=None):
+        """Technical staff correct the beneficiaries or the placement of a transfer (``{"reason",
+        ...the fields to change}``), audited (``transfer.reach_corrected``)."""
+        transfer = self.get_object()  # first: a case the caller may not see is a 404
+        payload = ReachCorrectionSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        services.correct_reach(
+            transfer,
+            actor=request.user,
+            reason=payload.validated_data["reason"],
+            **reach_input(payload.validated_data),
+        )
+        return Response(self.get_serializer(self.get_object()).data)
 
     @extend_schema(request=AnnulSerializer, responses=TransferSerializer)
     @action(detail=True, methods=["post"])

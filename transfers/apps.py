@@ -13,13 +13,16 @@ class TransfersConfig(AppConfig):
 
         from approvals.models import step_choices
         from approvals.todo import task_todos
+        from audit import actions as audit_actions
         from audit.actions import AuditAction
         from budget.services import release_held
         from cases import kinds
 
         from . import metrics, rules, selectors, steps  # noqa: F401  (register permission rules and step handlers)
         from .models import FINAL_STATES, KIND, DocumentKind, Modality, Transfer, TransferKind, TransferState
-        from .services import TRANSITION_ACTIONS
+        from .services import REACH_CORRECTED, TRANSITION_ACTIONS
+
+        audit_actions.register([(REACH_CORRECTED, _("Transfer beneficiaries and placement corrected"))])
 
         kinds.register(
             kinds.CaseKind(
@@ -44,6 +47,7 @@ class TransfersConfig(AppConfig):
                 not_now=_("Transfer %(code)s is %(state)s: that action is not possible now."),
                 not_yours=_("You may not do this on transfer %(code)s."),
                 metrics=metrics.METRICS,
+                reach=metrics.reach,
                 list_for=selectors.transfer_list_for,
                 list_columns={
                     "unit_name": "beneficiary__name",

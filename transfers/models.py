@@ -19,6 +19,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from cases.documents import CaseDocument
 from cases.money import MONEY
+from cases.reach import Reach
 
 from . import conditions as c
 
@@ -120,7 +121,9 @@ class DocumentKind(models.TextChoices):
     OTHER = "other", _("Other")
 
 
-class Transfer(ConcurrentTransitionMixin, models.Model):
+class Transfer(ConcurrentTransitionMixin, Reach, models.Model):
+    """A transfer; its beneficiaries and placement are ``cases.reach.Reach``'s fields."""
+
     code = models.CharField(_("code"), max_length=32, unique=True)
     beneficiary = models.ForeignKey(
         "registry.Unit", on_delete=models.PROTECT, related_name="transfers", verbose_name=_("beneficiary")
@@ -186,6 +189,7 @@ class Transfer(ConcurrentTransitionMixin, models.Model):
         verbose_name = _("transfer")
         verbose_name_plural = _("transfers")
         constraints = [
+            *Reach.Meta.constraints,
             models.CheckConstraint(condition=Q(amount__gt=0), name="transfer_amount_positive"),
             models.CheckConstraint(
                 condition=Q(approved_amount__isnull=True)

@@ -46,3 +46,12 @@ def can_upload(user, transfer) -> bool:
     return user.unit_id != transfer.beneficiary_id and _staff_covering(
         user, transfer.department_id, Role.EVALUATOR, Role.LEGAL, Role.FINANCE, Role.DIRECTOR
     )
+
+
+@rule("transfers.correct_reach")
+def can_correct_reach(user, transfer) -> bool:
+    """Technical staff (evaluators, the director) of the case's department scope correct its
+    beneficiaries and placement; never on their own unit's transfer."""
+    return user.unit_id != transfer.beneficiary_id and _staff_covering(
+        user, transfer.department_id, Role.EVALUATOR, Role.DIRECTOR
+    )

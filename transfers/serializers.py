@@ -2,9 +2,11 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from cases.serializers import (
+    REACH_OUTPUT_FIELDS,
     AmountText,
     HistoryEntrySerializer,
     OfficialDocumentSerializer,
+    ReachInputSerializer,
     official_documents_data,
 )
 
@@ -50,6 +52,7 @@ class TransferSerializer(serializers.ModelSerializer):
     executed_amount = serializers.DecimalField(**MONEY)
     paid_amount = serializers.DecimalField(**MONEY)
     recovered_amount = serializers.DecimalField(**MONEY)
+    beneficiaries_total = serializers.IntegerField(read_only=True, help_text="Women plus men")
     assets = AssetSerializer(many=True, read_only=True)
     documents = TransferDocumentSerializer(many=True, read_only=True)
     official_documents = serializers.SerializerMethodField()
@@ -68,6 +71,7 @@ class TransferSerializer(serializers.ModelSerializer):
             "kind",
             "program",
             "department",
+            *REACH_OUTPUT_FIELDS,
             "purpose",
             "amount",
             "approved_amount",
@@ -125,8 +129,9 @@ class AssetInputSerializer(serializers.Serializer):
     unit_value = AmountText()
 
 
-class TransferCreateSerializer(serializers.Serializer):
-    """Only the shape; the service validates the values (messages in the caller's language)."""
+class TransferCreateSerializer(ReachInputSerializer):
+    """Only the shape; the service validates the values (messages in the caller's language). The
+    beneficiaries and placement are optional (defaults from the beneficiary unit)."""
 
     beneficiary = serializers.IntegerField(help_text="Unit id")
     modality = serializers.CharField(help_text='"in_kind" or "money"')

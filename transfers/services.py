@@ -15,6 +15,7 @@ from audit.actions import AuditAction
 from cases import documents
 from cases.errors import Conflict
 from cases.permissions import require
+from cases.reach import clean_reach, defaults_from_unit
 from registry.models import Unit
 from workflows.services import case_action, next_case_code, transition
 
@@ -111,10 +112,21 @@ def _clean_assets(assets, errors: dict) -> list[dict]:
 
 @transaction.atomic
 def create_transfer(
-    *, actor, beneficiary: Unit, modality, kind, program, amount=None, assets=None, purpose=""
+    *,
+    actor,
+    beneficiary: Unit,
+    modality,
+    kind,
+    program,
+    amount=None,
+    assets=None,
+    purpose="",
+    reach: dict | None = None,
 ) -> Transfer:
     """Request a transfer: validated, numbered, audited, and its verification (technical ∥ legal
-    report) started in the inboxes. Nothing is written when any field is wrong."""
+    report) started in the inboxes. Nothing is written when any field is wrong. ``reach``: its
+    beneficiaries and placement (any of ``cases.reach.REACH_FIELDS``); what is not given comes from
+    the beneficiary unit (``defaults_from_unit``); the department is the unit's."""
     from approvals.notifications import after_case_started
     from approvals.services import policy_for
 
@@ -164,6 +176,19 @@ def create_transfer(
     purpose = (purpose or "").strip()
     if len(purpose) > 5000:
         errors["purpose"] = [_("Keep this text under 5000 characters.")]
+    department_code = beneficiary.department.code
+    placed: dict = {}
+    try:
+        placed = clean_reach(
+            reach or {},
+            current=defaults_from_unit(
+                beneficiary, program_code=program.code, department_code=department_code
+            ),
+            program_code=program.code,
+            department_code=department_code,
+        )
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
     if errors or value is None:  # the amount is set whenever nothing was wrong
         raise ValidationError(errors)
     policy = policy_for(KIND, program, value)
@@ -179,6 +204,7 @@ def create_transfer(
         amount=value,
         policy=policy,
         created_by=actor,
+        **placed,
     )
     transfer.full_clean(exclude=["state"])
     transfer.save()
@@ -197,6 +223,7 @@ def create_transfer(
             "amount": value,
             "assets": rows,
             "policy": policy.pk,
+            **placed,
         },
     )
     TransferFlow.start.run(case=transfer)
@@ -301,3 +328,33 @@ def answer_observation(transfer: Transfer, *, actor, answer: str, files: dict | 
         if errors:
             raise ValidationError(errors)
         return complete_task(task.pk, actor=actor, decision=Decision.APPROVE, data={"answer": answer.strip()})
+
+
+# --- beneficiaries and placement, corrected by staff ---------------------------------------------------
+
+REACH_CORRECTED = "transfer.reach_corrected"
+
+
+@transaction.atomic
+def correct_reach(transfer: Transfer, *, actor, reason: str, **values) -> Transfer:
+    """Technical staff (evaluators, the director, within their department scope) correct the
+    beneficiaries or the placement of a transfer: checked as at its request
+    (``cases.reach.clean_reach``), one ``transfer.reach_corrected`` entry with the values before and
+    after and the reason. Nothing changes when nothing differs."""
+    from cases.reach import correction
+
+    transfer = _lock(transfer)
+    require(actor, "transfers.correct_reach", transfer)
+    changes = correction(transfer, values, program_code=transfer.program.code, reason=reason)
+    if changes:
+        before = {field: getattr(transfer, field) for field in changes}
+        for field, value in changes.items():
+            setattr(transfer, field, value)
+        transfer.save(update_fields=[*changes, "updated_at"])
+        audit.record(
+            REACH_CORRECTED,
+            actor=actor,
+            subject=transfer,
+            data={"before": before, "after": changes, "reason": reason.strip()},
+        )
+    return transfer

@@ -28,6 +28,7 @@ from cases import documents
 from cases.errors import Conflict
 from cases.forms import add_service_errors
 from cases.permissions import allowed
+from cases.reach import REACH_FIELDS, BeneficiaryKind, DairyBasin, Sector
 from cases.roles import Role, has_role
 from registry.models import Unit
 from workflows import official as official_documents
@@ -144,7 +145,7 @@ def transfer_create(request):
         post = request.POST
         values = {
             k: post.get(k, "").strip()
-            for k in ("beneficiary", "modality", "kind", "program", "amount", "purpose")
+            for k in ("beneficiary", "modality", "kind", "program", "amount", "purpose", *REACH_FIELDS)
         }
         assets = _form_assets(post)
         for n in range(ASSET_ROWS):
@@ -168,6 +169,8 @@ def transfer_create(request):
                     amount=values["amount"] or None,
                     assets=assets if values["modality"] == Modality.IN_KIND else (assets or None),
                     purpose=values["purpose"],
+                    # A reach field left blank takes its default from the unit.
+                    reach={k: values[k] for k in REACH_FIELDS if values[k]},
                 )
             except ValidationError as exc:
                 errors = exc.message_dict
@@ -197,6 +200,9 @@ def transfer_create(request):
             "asset_rows": asset_rows,
             "modalities": Modality.choices,
             "kinds": TransferKind.choices,
+            "sectors": Sector.choices,
+            "basins": DairyBasin.choices,
+            "beneficiary_kinds": BeneficiaryKind.choices,
         },
         status=status,
     )

@@ -49,6 +49,14 @@ def bs(value) -> str:
     return f"Bs {money(amount)}"
 
 
+@register.filter(is_safe=True)
+def whole(value) -> str:
+    """A count with grouping in the active language: ``1.327`` (Spanish)."""
+    if value is None or value == "":
+        return EMPTY
+    return formats.number_format(int(value), decimal_pos=0, use_l10n=True, force_grouping=True)
+
+
 def _in_la_paz(value):
     if isinstance(value, dt.datetime):
         if timezone.is_naive(value):

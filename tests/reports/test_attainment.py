@@ -203,6 +203,10 @@ EXPECTED_PROLECHE = {
     "transfers_closed": 1,
     "assets_delivered": 3,
     "amount_paid": D("100000.00"),
+    # The cases of this fixture record no beneficiaries (tests/reports/test_beneficiaries.py does).
+    "beneficiaries": 0,
+    "beneficiaries_women": 0,
+    "beneficiaries_men": 0,
 }
 EXPECTED_PROMYPE = {
     **dict.fromkeys(EXPECTED_PROLECHE, 0),
@@ -221,6 +225,9 @@ EXPECTED_TOTAL = {
     "transfers_closed": 2,
     "assets_delivered": 3,
     "amount_paid": D("135000.50"),
+    "beneficiaries": 0,
+    "beneficiaries_women": 0,
+    "beneficiaries_men": 0,
     "units_registered": 2,
     "units_renewed": 1,
     "units_valid": 2,
@@ -410,7 +417,7 @@ def test_public_files_round_trip_without_personal_data(public):
         "fiscal_year", "table", "program", "program_name", "indicator", "indicator_name", "unit", "achieved",
         "target", "percent",
     ]  # fmt: skip
-    assert len(rows) == 9 + 9 + 12
+    assert len(rows) == 12 + 12 + 15  # 12 program indicators per program, and the 3 agency ones in the total
     by_key = {(r["table"], r["program"], r["indicator"]): r for r in rows}
     assert by_key["program", "PROLECHE", "initiatives_closed"] | {} == {
         "fiscal_year": str(year), "table": "program", "program": "PROLECHE", "program_name": "Fondo PROLECHE",

@@ -36,6 +36,7 @@ def test_every_registered_metric_gives_a_program_indicator():
     assert given == {
         "initiatives_submitted", "initiatives_approved", "initiatives_closed", "initiatives_rejected",
         "transfers_requested", "transfers_delivered", "transfers_closed", "assets_delivered", "amount_paid",
+        "beneficiaries", "beneficiaries_women", "beneficiaries_men",
     }  # fmt: skip
     assert not is_drillable("units_registered") and not is_drillable("nope")
 

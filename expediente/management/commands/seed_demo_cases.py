@@ -38,6 +38,7 @@ INITIATIVES = (
     {
         "title": "Ampliación del hato y mejora genética (borrador)",
         "applicant": "solicitante1",
+        "reach": {"municipality": "Montero", "beneficiaries_women": 18, "beneficiaries_men": 22},
         "requested": "80000.00",
         "counterpart": "90000.00",
         "submit": False,
@@ -46,6 +47,7 @@ INITIATIVES = (
     {
         "title": "Tanque de enfriamiento de 2.000 litros para APLEWA",
         "applicant": "solicitante1",
+        "reach": {"municipality": "Warnes", "beneficiaries_women": 37, "beneficiaries_men": 41},
         "requested": "120000.00",
         "counterpart": "130000.00",
         "submit": True,
@@ -54,6 +56,12 @@ INITIATIVES = (
     {
         "title": "Planta de yogur y quesos de la asociación de Potosí",
         "applicant": "solicitante2",
+        "reach": {
+            "sector": "dairy",
+            "beneficiaries_kind": "families",
+            "beneficiaries_women": 26,
+            "beneficiaries_men": 19,
+        },
         "requested": "95000.00",
         "counterpart": "100000.00",
         "submit": True,
@@ -62,6 +70,7 @@ INITIATIVES = (
     {
         "title": "Centro de acopio lechero de Warnes",
         "applicant": "solicitante1",
+        "reach": {"municipality": "Warnes", "beneficiaries_women": 112, "beneficiaries_men": 97},
         "requested": "150000.00",
         "counterpart": "160000.00",
         "submit": True,
@@ -139,6 +148,7 @@ class Command(BaseCommand):
             department=unit.department.code,
             requested_amount=Decimal(spec["requested"]),
             counterpart_amount=Decimal(spec["counterpart"]),
+            reach=spec.get("reach"),
         )
         if spec["submit"]:
             for kind in call.required_documents:
@@ -171,6 +181,7 @@ class Command(BaseCommand):
                 {"description": "Máquina de coser industrial recta", "quantity": 4, "unit_value": "6500.00"}
             ],
             purpose=TRANSFER_PURPOSE,
+            reach={"municipality": "Llallagua", "beneficiaries_women": 9, "beneficiaries_men": 3},
         )
         return f"{transfer.code} {transfer.state}: {TRANSFER_PURPOSE}"
 
