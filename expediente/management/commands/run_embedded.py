@@ -7,7 +7,9 @@ is the reloaded child, not the parent that watches the files, so the jobs run on
 configured it does not start (beat's job), and the server runs as plain ``runserver``.
 """
 
-from django.core.management.commands.runserver import Command as RunserverCommand
+# staticfiles' runserver, not core's: it serves the CSS and icons (DEBUG, as in ``make run``); core's
+# serves none, and every page of the embedded start came unstyled.
+from django.contrib.staticfiles.management.commands.runserver import Command as RunserverCommand
 
 from expediente import embedded
 
