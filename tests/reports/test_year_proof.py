@@ -14,8 +14,10 @@ line                   cases (paid through their flows)                         
 =====================  =========================================================  ==================
 PROLECHE 42            ``INITIATIVES_CLOSED`` initiatives x Bs 150.000 (3 tranches  the rest: the
 27.944.338,86          paid, closed) + 5 transfers in kind (3 cooling tanks, Bs     Fund's administra-
-                       115.501,50 each) + 6 "precio justo" transfers in money to    tion and promotion
-                       dairy companies x Bs 1.500.000 (``year_2020.compensation``)
+                       115.501,50 each) + the "precio justo" compensation: 6        tion and promotion
+                       agreements with dairy companies (Bs 0,40/l, July-October,
+                       ceiling Bs 1.500.000), 24 monthly settlements of 937.500 l
+                       declared, verified and paid (``year_2020.compensation``)
 PROMYPE/JIWASA 44      5 transfers in money to MYPEs x Bs 76.235,00 = 381.175,00   none
 PROMYPE/JIWASA 80      8 transfers in kind (machines, Bs 120.000 each)             103.948,69
 PROMYPE/FASE2 80       4 transfers in money to MYPEs x Bs 150.000                  393.441,69
@@ -33,11 +35,6 @@ figures of the same report (initiatives closed, transfers closed, assets deliver
 registered and renewed): they equal the cases built. The report's "93 cierres de iniciativas" (4.1 e)
 is not built at full size either: an initiative through its 19 tasks costs 1,4-4 s on SQLite (93: 2-6
 minutes); ``INITIATIVES_CLOSED`` of them are. Timings: docs/REPORTS.md.
-
-When PROLECHE's recurring compensation (monthly settlements to dairy companies) is on main, the
-"precio justo" section (``year_2020.compensation``) becomes those settlements of the same total; the
-tests below that name it (``test_proleche_pays_its_cases``) then count settlements instead of
-transfers.
 
 Slow (about 2-3 minutes on SQLite): ``pytest -m slow tests/reports/test_year_proof.py``.
 """
@@ -199,14 +196,21 @@ def test_proleche_pays_its_cases(year):
     assert paid_tranches == Y.INITIATIVES_CLOSED * Y.INITIATIVE_AMOUNT
     in_kind = sum((t.grant_amount for t in year.transfers["proleche_in_kind"]), D("0.00"))
     assert in_kind == Y.PROLECHE_IN_KIND * 3 * D(Y.TANK["unit_value"])
-    # The "precio justo" direct transfers to dairy companies: the compensation section.
-    compensation = sum((t.paid_amount for t in year.transfers["precio_justo"]), D("0.00"))
+    # The "precio justo" price compensation: six agreements, each paid whole in four monthly settlements.
+    settlements = [type(s).objects.get(pk=s.pk) for s in year.settlements]
+    assert len(settlements) == len(Y.PRECIO_JUSTO) * len(Y.COMPENSATION_MONTHS)
+    assert {(s.state, s.amount) for s in settlements} == {("paid", Y.LITRES_A_MONTH * Y.COMPENSATION_RATE)}
+    compensation = sum((s.amount for s in settlements), D("0.00"))
     assert compensation == sum(Y.PRECIO_JUSTO)
-    assert {t.beneficiary.kind for t in year.transfers["precio_justo"]} == {"dairy_company"}
+    assert {a.unit.kind for a in year.agreements} == {"dairy_company"}
     assert cases == paid_tranches + in_kind + compensation
-    cases_codes = {i.code for i in year.initiatives} | {
-        t.code for label in ("proleche_in_kind", "precio_justo") for t in year.transfers[label]
-    }
+    # Every execution names its case: a tranche its initiative, a delivery its transfer, a settlement's
+    # payment the agreement whose committed ceiling it executes.
+    cases_codes = (
+        {i.code for i in year.initiatives}
+        | {t.code for t in year.transfers["proleche_in_kind"]}
+        | {a.code for a in year.agreements}
+    )
     assert codes == cases_codes
 
 

@@ -88,12 +88,15 @@ NEW_REGISTRATIONS = 6
 
 # PROLECHE (source 42): the initiatives closed in 2020 (4.1 e: "93 cierres de iniciativas"), each
 # approved Bs 150.000 and paid in its three tranches (40/40/20); milk cooling tanks delivered in kind;
-# the "precio justo" direct transfers to dairy companies (4.1, retos b) as transfers in money.
+# the "precio justo" price compensation to dairy companies (4.1, retos b): agreements and monthly settlements.
 INITIATIVES_CLOSED = 10  # not the published 93: see test_year_proof.py
 INITIATIVE_AMOUNT = D("150000.00")
 PROLECHE_IN_KIND = 5  # transfers of 3 cooling tanks each
 TANK = {"description": "Tanque de enfriamiento de leche 2.000 l", "quantity": 3, "unit_value": "38500.50"}
-PRECIO_JUSTO = [D("1500000.00")] * 6  # direct transfers to dairy companies (see compensation())
+PRECIO_JUSTO = [D("1500000.00")] * 6  # each dairy company's compensation ceiling, paid whole (compensation())
+COMPENSATION_RATE = D("0.40")  # Bs per litre
+COMPENSATION_MONTHS = ("2020-07", "2020-08", "2020-09", "2020-10")
+LITRES_A_MONTH = D("937500")  # x 0,40 = Bs 375.000 a month, x 4 = the ceiling
 # PROMYPE: Promype/Jiwasa closes phase 1 — money from source 44 (COSUDE's transfer) to MYPEs, sewing
 # and cutting machines in kind from source 80; Promype Fase 2 (from May) — money to MYPEs from 80.
 JIWASA_44_MONEY = [D("76235.00")] * 5
@@ -116,6 +119,8 @@ class Year:
     producers: list[Unit] = field(default_factory=list)
     initiatives: list[Initiative] = field(default_factory=list)
     transfers: dict[str, list[Transfer]] = field(default_factory=dict)
+    agreements: list = field(default_factory=list)  # compensations.CompensationAgreement
+    settlements: list = field(default_factory=list)  # compensations.Settlement
     operating: dict[tuple[str, str | None, str], Decimal] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -496,24 +501,48 @@ def promype_phase_2(clk: Clock, year: Year) -> None:
 
 
 def compensation(clk: Clock, year: Year) -> None:
-    """PROLECHE's direct transfers to dairy companies "en el marco del precio justo" (section IV 4.1,
-    retos b). Today: transfers in money through the transfers flow. When PROLECHE's recurring
-    compensation (monthly settlements to dairy companies) is on main, this section becomes those
-    settlements, of the same total, and the rest of the build does not change."""
+    """PROLECHE's price compensation to dairy companies "en el marco del precio justo" (section IV 4.1,
+    retos b), through the compensation services: one agreement per company (Bs 0,40 per litre of raw
+    milk, July to October 2020, ceiling Bs 1.500.000), approved once (finance's budget certification
+    reserves the ceiling on PROLECHE's source-42 line, the director's resolution commits it), then each
+    month declared by the company with its collection record in November, verified by PROLECHE's
+    technical staff and paid by finance: 937.500 litres a month, Bs 375.000, four months, the whole
+    ceiling."""
+    from compensations import services as compensations
+    from compensations.models import CompensationAgreement, Settlement
+
     started = time.perf_counter()
     line = year.lines[("PROLECHE", None, "42")]
-    for n, amount in enumerate(PRECIO_JUSTO):
-        transfer(
-            clk,
-            year,
-            label="precio_justo",
-            unit=year.dairy[n],
-            program="PROLECHE",
-            line=line,
-            amount=amount,
-            purpose="Compensación del incremento del precio de la leche cruda (precio justo).",
-            on=dt.date(2020, 11, 2) + dt.timedelta(days=5 * n),
+    technical = User.objects.get(username=STAFF["evaluator"][0])
+    clk.on(dt.date(2020, 11, 2))
+    for n, ceiling in enumerate(PRECIO_JUSTO):
+        unit = Unit.objects.get(pk=year.dairy[n].pk)
+        applicant = applicant_of(unit)
+        agreement = compensations.create_agreement(
+            actor=technical,
+            unit=unit,
+            budget_line=line,
+            rate=COMPENSATION_RATE,
+            first_month="2020-07",
+            last_month="2020-10",
+            ceiling=ceiling,
         )
+        drive(agreement.code, applicant, lambda _task, _case: {})
+        agreement = CompensationAgreement.objects.get(pk=agreement.pk)
+        assert agreement.state == "active", (agreement.code, agreement.state)
+        year.agreements.append(agreement)
+        for month in COMPENSATION_MONTHS:
+            settlement = compensations.declare_settlement(
+                agreement,
+                actor=applicant,
+                month=month,
+                litres=str(LITRES_A_MONTH),
+                evidence=pdf("acopio.pdf"),
+            )
+            drive(settlement.code, applicant, lambda _task, _case: {})
+            settlement = Settlement.objects.get(pk=settlement.pk)
+            assert settlement.state == "paid", (settlement.code, settlement.state)
+            year.settlements.append(settlement)
     year.timings["compensation"] = time.perf_counter() - started
 
 
