@@ -88,6 +88,8 @@ def test_the_case_list_from_the_home_counter_at_1366_and_390_px(chromium, live_s
     # The menu leads there too, from any page.
     v = Visit(chromium, live_server.url, shots, 1366, "control1")
     follow(v.page, v.page.locator("nav.main-nav a[href='/cases/']"))
-    assert {code[:3] for code in v.codes(v.page)} == {"INI", "TRF", "REG"}
+    # Every listed kind of the demo: initiatives, transfers, registrations, price-compensation
+    # agreements and their monthly settlements.
+    assert {code[:3] for code in v.codes(v.page)} == {"INI", "TRF", "REG", "CPA", "LIQ"}
     v.check("control-all-cases")
     v.context.close()
