@@ -7,6 +7,8 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from cases.roles import Role
+
 from . import services
 from .models import Department, Unit, User
 
@@ -80,6 +82,35 @@ class UserAdmin(DjangoUserAdmin):
     list_display = ["username", "first_name", "last_name", "unit", "is_active"]
     list_filter = ["is_active", "groups"]
     raw_id_fields = ["unit"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if not change:
+            return form
+
+        class KeepOneAdministrator(form):  # type: ignore[misc,valid-type]
+            """The admin site may deactivate a user or take the administrators' group away; neither
+            may leave the system with no active administrator (``services.revoke_role``'s rule). The
+            admin's change view runs in a transaction, so the group lock is held until it saves."""
+
+            def clean(self):
+                cleaned = super().clean()
+                if "is_active" in self.fields and "groups" in self.fields and not self.errors:
+                    groups = cleaned.get("groups")
+                    administrator = groups is not None and any(g.name == Role.ADMIN for g in groups)
+                    active = bool(cleaned.get("is_active"))
+                    try:
+                        services.check_administrator_kept(
+                            self.instance,
+                            active=active,
+                            administrator=administrator,
+                            field="is_active" if not active else "groups",
+                        )
+                    except ValidationError as refused:
+                        self.add_error(None, refused)
+                return cleaned
+
+        return KeepOneAdministrator
 
     def has_delete_permission(self, request, obj=None):
         return False  # history points at users: deactivate them instead

@@ -209,6 +209,24 @@ def revoke_role(user: User, role: str, *, actor: User) -> bool:
     return True
 
 
+def check_administrator_kept(user: User, *, active: bool, administrator: bool, field: str) -> None:
+    """For a change made outside the services (the Django admin site's user form, which can
+    deactivate a user or take the administrators' group away): refuse it, on ``field``, when it would
+    leave no active administrator. Locks the administrators' group row first, as ``revoke_role`` does,
+    so two such changes at once are decided one after the other. Call it inside the change's
+    transaction."""
+    if user.pk is None or (active and administrator):
+        return
+    group = role_group(Role.ADMIN)
+    Group.objects.select_for_update().filter(pk=group.pk).first()
+    current = User.objects.filter(pk=user.pk, is_active=True, groups=group).exists()
+    if current:
+        try:
+            _keep_one_administrator(user, group)
+        except ValidationError as refused:
+            raise ValidationError({field: refused.error_dict["role"]}) from None
+
+
 def _keep_one_administrator(user: User, admin_group: Group) -> None:
     """Refuse to take the administrator role from the last active person who holds it: nobody could
     grant it again (only an administrator manages users). The caller has locked the administrators'

@@ -101,3 +101,50 @@ def test_two_administrators_revoking_each_other_at_once_leave_one():
     from registry.models import User
 
     assert User.objects.filter(groups__name="admin", is_active=True).count() == 1
+
+
+def _admin_site_change(client, user, *, is_active=True, groups=None):
+    """Post the admin site's user form as a browser would, with ``is_active`` and ``groups`` set."""
+    groups = list(user.groups.values_list("pk", flat=True)) if groups is None else groups
+    data = {
+        "username": user.username,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "email": user.email,
+        "groups": groups,
+        "date_joined_0": user.date_joined.strftime("%d/%m/%Y"),
+        "date_joined_1": user.date_joined.strftime("%H:%M:%S"),
+        **({"is_active": "on"} if is_active else {}),
+        **({"is_staff": "on"} if user.is_staff else {}),
+        **({"is_superuser": "on"} if user.is_superuser else {}),
+    }
+    return client.post(f"/admin/registry/user/{user.pk}/change/", data)
+
+
+@pytest.mark.parametrize("change", ["deactivate", "drop_group"])
+def test_the_admin_site_cannot_leave_no_active_administrator(client, change):
+    """The Django admin site's user form can deactivate a user or take a group away; for the last
+    active administrator both are refused on the field, and nothing changes."""
+    from django.contrib.auth.models import Group
+
+    admin1 = UserFactory(username="admin1", roles=["admin"])
+    client.force_login(admin1)
+    changes = {"is_active": False} if change == "deactivate" else {"groups": []}
+    response = _admin_site_change(client, admin1, **changes)
+    assert response.status_code == 200  # the form again, with the error
+    errors = response.context["adminform"].form.errors.as_data()
+    field = "is_active" if change == "deactivate" else "groups"
+    assert [e.code for e in errors[field]] == ["last_administrator"], errors
+    assert "último administrador activo" in response.content.decode()
+    admin1.refresh_from_db()
+    assert admin1.is_active and admin1.groups.filter(name="admin").exists()
+    # With a second active administrator the same change goes through.
+    admin2 = UserFactory(username="admin2", roles=["admin"])
+    assert admin2.is_active
+    response = _admin_site_change(client, admin1, **changes)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    admin1.refresh_from_db()
+    if change == "deactivate":
+        assert not admin1.is_active
+    else:
+        assert not admin1.groups.filter(pk=Group.objects.get(name="admin").pk).exists()
