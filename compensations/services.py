@@ -165,6 +165,7 @@ def create_agreement(
 
     require(actor, "compensations.create_agreement")
     errors: dict[str, list[str]] = {}
+    period_read = False
     try:
         rate, first, last, ceiling = _collect(
             lambda: clean_rate(rate),
@@ -172,7 +173,8 @@ def create_agreement(
             lambda: clean_month(last_month, "last_month"),
             lambda: clean_amount(ceiling, "ceiling"),
         )
-    except ValidationError as exc:
+        period_read = True
+    except ValidationError as exc:  # reported with the other fields' errors, the reach's included
         errors.update(exc.message_dict)
     if not isinstance(unit, Unit):
         errors["unit"] = [_("Choose a registered productive unit.")]
@@ -181,7 +183,7 @@ def create_agreement(
     line = budget_line if isinstance(budget_line, BudgetLine) else _line_by_id(budget_line)
     if line is None:
         errors["budget_line"] = [_("Choose a budget line.")]
-    if not errors and last < first:
+    if period_read and last < first:
         errors["last_month"] = [_("The last month cannot come before the first.")]
     placed: dict = {}
     if isinstance(unit, Unit) and line is not None:

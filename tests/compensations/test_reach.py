@@ -132,6 +132,17 @@ def test_bad_reach_is_refused_in_spanish_and_writes_nothing(dairy):
             reach={"beneficiaries_men": "muchos"},
         )
     assert {"rate", "beneficiaries_men"} <= set(refused.value.message_dict)
+    with pytest.raises(ValidationError) as refused:  # a wrong unit does not hide a wrong period
+        services.create_agreement(
+            actor=dairy.staff["tecnico1"],
+            unit=UnitFactory(sector="food"),
+            budget_line=dairy.line,
+            rate="0.40",
+            first_month=dairy.past(0),
+            last_month=dairy.past(1),
+            ceiling="100.00",
+        )
+    assert {"unit", "last_month"} <= set(refused.value.message_dict)
 
 
 def test_a_proleche_agreement_of_another_sector_keeps_its_basin(dairy):
