@@ -11,6 +11,10 @@ class CompensationAction(models.TextChoices):
     AGREEMENT_APPROVED = "compensation.agreement_approved", _("Compensation agreement approved")
     AGREEMENT_REJECTED = "compensation.agreement_rejected", _("Compensation agreement rejected")
     AGREEMENT_CLOSED = "compensation.agreement_closed", _("Compensation agreement closed")
+    REACH_CORRECTED = (
+        "compensation.reach_corrected",
+        _("Compensation agreement beneficiaries and placement corrected"),
+    )
     SETTLEMENT_DECLARED = "compensation.settlement_declared", _("Monthly litres declared")
     SETTLEMENT_VERIFIED = "compensation.settlement_verified", _("Monthly settlement verified")
     SETTLEMENT_REJECTED = "compensation.settlement_rejected", _("Monthly settlement rejected")

@@ -11,6 +11,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from cases.api import CaseViewSet
+from cases.serializers import ReachCorrectionSerializer, reach_input
 from registry.models import Unit
 
 from . import selectors, services
@@ -52,8 +53,19 @@ class AgreementViewSet(CaseViewSet):
             first_month=data["first_month"],
             last_month=data["last_month"],
             ceiling=data["ceiling"],
+            reach=reach_input(data),
         )
         return Response(self.get_serializer(agreement).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ReachCorrectionSerializer, responses=AgreementSerializer)
+    @action(detail=True, methods=["post"])
+    def reach(self, request, pk=None):
+        """PROLECHE technical staff correct the beneficiaries or the placement of an agreement
+        (``{"reason", ...the fields to change}``), audited (``compensation.reach_corrected``)."""
+        agreement = self.get_object()  # first: a case the caller may not see is a 404
+        data = _valid(ReachCorrectionSerializer, request)
+        services.correct_reach(agreement, actor=request.user, reason=data["reason"], **reach_input(data))
+        return Response(self.get_serializer(self.get_object()).data)
 
     @extend_schema(request=CloseSerializer, responses=AgreementSerializer)
     @action(detail=True, methods=["post"])

@@ -58,6 +58,8 @@ class CompensationsConfig(AppConfig):
                 # The ended months of its agreements in force not yet declared.
                 applicant_todo=todo.applicant_todo,
                 labels={"state": AgreementState.choices, "step": step_choices},
+                # Counted in the beneficiaries report in each year a settlement of it was paid.
+                reach=metrics.reach,
             )
         )
         kinds.register(

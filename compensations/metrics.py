@@ -1,11 +1,38 @@
-"""What price compensations contribute to the goals report (``cases.metrics``): ``amount_paid``, the
-settlements paid in the year (``paid_on``), by the agreement's program. One query; Decimal sums."""
+"""What price compensations contribute to the reports (``cases.metrics``).
+
+- ``amount_paid`` (goals report): the settlements paid in the year (``paid_on``), by the agreement's
+  program. Decimal sums.
+- ``beneficiaries`` / ``_women`` / ``_men`` (``cases.metrics.REACH_INDICATORS``) and the beneficiaries
+  report (``reach``, the agreement kind's ``CaseKind.reach``): **an agreement counts in a fiscal year
+  when at least one of its settlements was paid in that year** — that is when the compensation
+  reached the dairy company's producers. It counts once in the year whatever the number of its
+  settlements paid in it (its women and men are the agreement's), and in every year one was paid;
+  ``paid`` is what its settlements paid in the year, ``when`` the first of those payments. An
+  agreement with no settlement paid reaches nobody yet.
+
+``amount_paid`` and the beneficiaries are read by the same single query over the settlements paid in
+the year (``reach``), whatever the number of agreements or settlements.
+"""
 
 from __future__ import annotations
 
-from cases.metrics import CaseLine, Figures, FiscalYear, Metric, Scope, sum_by_program
+import dataclasses
 
-from .models import SETTLEMENT_KIND, Settlement, SettlementState
+from cases.metrics import (
+    REACH_INDICATORS,
+    CaseLine,
+    Figures,
+    FiscalYear,
+    Metric,
+    Reached,
+    Scope,
+    reach_figures,
+    reach_lines,
+    sum_by_program,
+)
+from cases.money import ZERO
+
+from .models import AGREEMENT_KIND, SETTLEMENT_KIND, AgreementState, Settlement, SettlementState
 
 AMOUNT_PAID = "amount_paid"
 
@@ -16,11 +43,68 @@ def _paid(year: FiscalYear):
     )
 
 
+_REACH_COLUMNS = (
+    "agreement_id",
+    "agreement__code",
+    "agreement__state",
+    "agreement__program__code",
+    "agreement__department__code",
+    "agreement__municipality",
+    "agreement__dairy_basin",
+    "agreement__sector",
+    "agreement__beneficiaries_kind",
+    "agreement__beneficiaries_women",
+    "agreement__beneficiaries_men",
+    "paid_on",
+    "amount",
+)
+
+
+def reach(year: FiscalYear, scope: Scope) -> list[Reached]:
+    """The agreements within ``scope`` with a settlement paid in ``year`` (one query over the paid
+    settlements): one row each, with what their settlements paid in the year and when the first was
+    paid."""
+    found: dict[int, Reached] = {}
+    settlements = scope.apply(_paid(year), "agreement__program").order_by()
+    for row in settlements.values_list(*_REACH_COLUMNS):
+        (pk, code, state, program, department, municipality, basin, sector, kind, women, men, day, amount) = (
+            row
+        )
+        known = found.get(pk)
+        if known is not None:
+            found[pk] = dataclasses.replace(known, when=min(known.when, day), paid=known.paid + amount)
+            continue
+        found[pk] = Reached(
+            AGREEMENT_KIND,
+            pk,
+            code,
+            day,
+            str(AgreementState(state).label),
+            program,
+            department,
+            municipality,
+            basin,
+            sector,
+            kind,
+            women,
+            men,
+            ZERO + amount,
+        )
+    return list(found.values())
+
+
 def paid_figures(year: FiscalYear) -> Figures:
-    return {AMOUNT_PAID: sum_by_program(_paid(year).values_list("agreement__program__code", "amount"))}
+    """Bs paid by the settlements paid in ``year`` and the people their agreements reach, by program
+    (one query: ``reach``)."""
+    rows = reach(year, Scope())
+    return {AMOUNT_PAID: sum_by_program((r.program, r.paid) for r in rows), **reach_figures(rows)}
 
 
 def paid_lines(indicator: str, year: FiscalYear, scope: Scope) -> list[CaseLine]:
+    """One line per settlement paid in ``year`` (for the beneficiaries: one line per agreement, its
+    people as ``count``)."""
+    if indicator in REACH_INDICATORS:
+        return reach_lines(indicator, reach(year, scope))
     rows = scope.apply(
         _paid(year).select_related("agreement__program", "agreement__department", "agreement__unit"),
         "agreement__program",
@@ -41,4 +125,4 @@ def paid_lines(indicator: str, year: FiscalYear, scope: Scope) -> list[CaseLine]
     ]
 
 
-METRICS = (Metric(indicators=(AMOUNT_PAID,), figures=paid_figures, lines=paid_lines),)
+METRICS = (Metric(indicators=(AMOUNT_PAID, *REACH_INDICATORS), figures=paid_figures, lines=paid_lines),)

@@ -29,6 +29,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from cases.documents import CaseDocument
 from cases.money import CENT, MONEY, MoneyFieldOptions
+from cases.reach import Reach
 
 from . import conditions as c
 
@@ -122,8 +123,9 @@ def _settlement(name: str) -> dict:
     return _guarded(SETTLEMENT_TRANSITIONS, SETTLEMENT_GUARDS, name)
 
 
-class CompensationAgreement(ConcurrentTransitionMixin, models.Model):
-    """PROLECHE's price-compensation agreement with one dairy company."""
+class CompensationAgreement(ConcurrentTransitionMixin, Reach, models.Model):
+    """PROLECHE's price-compensation agreement with one dairy company; its beneficiaries (the milk
+    producers who supply the company) and placement are ``cases.reach.Reach``'s fields."""
 
     TRANSITIONS = AGREEMENT_TRANSITIONS
 
@@ -161,6 +163,7 @@ class CompensationAgreement(ConcurrentTransitionMixin, models.Model):
         verbose_name = _("compensation agreement")
         verbose_name_plural = _("compensation agreements")
         constraints = [
+            *Reach.Meta.constraints,
             models.CheckConstraint(condition=Q(rate__gt=0), name="compensation_rate_positive"),
             models.CheckConstraint(condition=Q(ceiling__gt=0), name="compensation_ceiling_positive"),
             models.CheckConstraint(

@@ -1,7 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from cases.serializers import HistoryEntrySerializer
+from cases.serializers import REACH_OUTPUT_FIELDS, HistoryEntrySerializer, ReachInputSerializer
 
 from .models import CompensationAgreement, Settlement, SettlementDocument
 
@@ -58,6 +58,7 @@ class AgreementSerializer(serializers.ModelSerializer):
     used = serializers.SerializerMethodField()
     paid = serializers.SerializerMethodField()
     remaining = serializers.SerializerMethodField()
+    beneficiaries_total = serializers.IntegerField(read_only=True, help_text="Women plus men")
     settlements = serializers.SerializerMethodField()
     history = serializers.SerializerMethodField()
 
@@ -71,6 +72,7 @@ class AgreementSerializer(serializers.ModelSerializer):
             "unit_name",
             "program",
             "department",
+            *REACH_OUTPUT_FIELDS,
             "budget_line",
             "rate",
             "first_month",
@@ -124,8 +126,9 @@ class AgreementSerializer(serializers.ModelSerializer):
         return HistoryEntrySerializer(history_for(obj, self.context["request"].user), many=True).data
 
 
-class AgreementCreateSerializer(serializers.Serializer):
-    """The service checks every field (messages next to each, nothing written on an error)."""
+class AgreementCreateSerializer(ReachInputSerializer):
+    """The service checks every field (messages next to each, nothing written on an error). The
+    beneficiaries and placement are optional (defaults from the dairy company's unit)."""
 
     unit = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
     budget_line = serializers.IntegerField(min_value=1, max_value=2**63 - 1)

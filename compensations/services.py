@@ -24,6 +24,7 @@ from cases import documents
 from cases.errors import Conflict
 from cases.money import ZERO, bs, clean_amount
 from cases.permissions import require
+from cases.reach import clean_reach, correction, defaults_from_unit
 from registry.models import Unit
 from workflows.models import CaseTask
 from workflows.services import case_action, next_case_code, transition
@@ -151,22 +152,30 @@ def _line_by_id(value) -> BudgetLine | None:
 
 
 def create_agreement(
-    *, actor, unit: Unit, budget_line, rate, first_month, last_month, ceiling
+    *, actor, unit: Unit, budget_line, rate, first_month, last_month, ceiling, reach: dict | None = None
 ) -> CompensationAgreement:
     """An agreement with a dairy company, sent at once to its approval (budget certification, then the
-    director's resolution). PROLECHE technical staff or the director."""
+    director's resolution). PROLECHE technical staff or the director. ``reach``: its beneficiaries
+    (the producers who supply the company) and placement (any of ``cases.reach.REACH_FIELDS``); what
+    is not given comes from the unit (``defaults_from_unit``: its municipality and sector, the basin
+    of its department). Nothing is written when any field is wrong."""
     from approvals.notifications import after_case_started
 
     from .flow import AgreementFlow
 
     require(actor, "compensations.create_agreement")
-    rate, first, last, ceiling = _collect(
-        lambda: clean_rate(rate),
-        lambda: clean_month(first_month, "first_month"),
-        lambda: clean_month(last_month, "last_month"),
-        lambda: clean_amount(ceiling, "ceiling"),
-    )
     errors: dict[str, list[str]] = {}
+    period_read = False
+    try:
+        rate, first, last, ceiling = _collect(
+            lambda: clean_rate(rate),
+            lambda: clean_month(first_month, "first_month"),
+            lambda: clean_month(last_month, "last_month"),
+            lambda: clean_amount(ceiling, "ceiling"),
+        )
+        period_read = True
+    except ValidationError as exc:  # reported with the other fields' errors, the reach's included
+        errors.update(exc.message_dict)
     if not isinstance(unit, Unit):
         errors["unit"] = [_("Choose a registered productive unit.")]
     elif unit.sector != Unit.Sector.DAIRY:
@@ -174,8 +183,20 @@ def create_agreement(
     line = budget_line if isinstance(budget_line, BudgetLine) else _line_by_id(budget_line)
     if line is None:
         errors["budget_line"] = [_("Choose a budget line.")]
-    if last < first:
+    if period_read and last < first:
         errors["last_month"] = [_("The last month cannot come before the first.")]
+    placed: dict = {}
+    if isinstance(unit, Unit) and line is not None:
+        program_code, department_code = line.program.code, unit.department.code
+        try:
+            placed = clean_reach(
+                reach or {},
+                current=defaults_from_unit(unit, program_code=program_code, department_code=department_code),
+                program_code=program_code,
+                department_code=department_code,
+            )
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
     if errors or line is None:
         raise ValidationError(errors)
     with transaction.atomic():
@@ -199,6 +220,7 @@ def create_agreement(
             last_month=last,
             ceiling=ceiling,
             created_by=actor,
+            **placed,
         )
         audit.record(
             CompensationAction.AGREEMENT_CREATED,
@@ -211,6 +233,7 @@ def create_agreement(
                 "first_month": first,
                 "last_month": last,
                 "ceiling": ceiling,
+                **placed,
             },
         )
         AgreementFlow.start.run(case=agreement)
@@ -223,6 +246,33 @@ def close_agreement(agreement: CompensationAgreement, *, actor, reason: str = ""
     released on the line (the kind's exit hook). Refused while a settlement waits for its money."""
     with case_action(AGREEMENT_KIND, agreement.pk) as agreement:
         transition(agreement, "close", actor=actor, data={"reason": (reason or "").strip()[:2000]})
+    return agreement
+
+
+# --- beneficiaries and placement, corrected by staff ---------------------------------------------------
+
+
+@transaction.atomic
+def correct_reach(agreement: CompensationAgreement, *, actor, reason: str, **values) -> CompensationAgreement:
+    """PROLECHE technical staff (evaluators, the director, within their department scope; never a
+    member of the dairy company) correct the beneficiaries or the placement of an agreement, in any
+    state: checked as at its creation (``cases.reach.clean_reach``), one
+    ``compensation.reach_corrected`` entry with the values before and after and the reason. Nothing
+    changes when nothing differs."""
+    agreement = lock_agreement(agreement.pk)
+    require(actor, "compensations.correct_reach", agreement)
+    changes = correction(agreement, values, program_code=agreement.program.code, reason=reason)
+    if changes:
+        before = {field: getattr(agreement, field) for field in changes}
+        for field, value in changes.items():
+            setattr(agreement, field, value)
+        agreement.save(update_fields=[*changes, "updated_at"])
+        audit.record(
+            CompensationAction.REACH_CORRECTED,
+            actor=actor,
+            subject=agreement,
+            data={"before": before, "after": changes, "reason": reason.strip()},
+        )
     return agreement
 
 

@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -25,6 +26,7 @@ from cases.forms import add_service_errors
 from cases.money import parse_amount
 from cases.permissions import allowed
 from registry.models import Unit
+from workflows import official as official_documents
 from workflows.models import CaseTask
 from workflows.services import may
 
@@ -137,6 +139,7 @@ def agreement_create(request):
                 first_month=data.get("first_month", ""),
                 last_month=data.get("last_month", ""),
                 ceiling=_typed_amount(data.get("ceiling", "")),
+                reach=AgreementForm.reach_values(data),
             )
         except ValidationError as exc:
             form.is_valid()
@@ -170,6 +173,7 @@ def agreement_detail(request, pk):
             "can_close": may(agreement, "close", user) and agreement.state == AgreementState.ACTIVE,
             "close_form": CloseForm(),
             "history": selectors.history_for(agreement, user),
+            **official_documents.page_context(user, agreement),
         },
     )
 
@@ -252,3 +256,31 @@ def settlement_detail(request, pk):
 def settlement_document(request, pk, doc_pk):
     settlement = _settlement(request.user, pk)
     return documents.attachment(settlement.documents.filter(pk=doc_pk).first())
+
+
+# --- the agreement's official documents (workflows.official: the same for every kind of case) --------
+
+
+@require_safe
+@login_required
+def official_download(request, pk, number):
+    """A generated official document of an agreement the user may see (the certificación
+    presupuestaria, the resolution; PDF attachment; 404 otherwise)."""
+    return official_documents.pdf_response(_agreement(request.user, pk), number)
+
+
+@require_safe
+@login_required
+def official_scan(request, pk, number):
+    """The signed scan of an official document, for whoever may see the agreement."""
+    return official_documents.scan_response(_agreement(request.user, pk), number)
+
+
+@documents.size_limited
+@require_POST
+@login_required
+def official_scan_upload(request, pk, number):
+    agreement = _agreement(request.user, pk)
+    return official_documents.scan_upload_view(
+        request, agreement, number, reverse("compensation-detail", args=[agreement.pk])
+    )

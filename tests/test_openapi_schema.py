@@ -54,3 +54,24 @@ def test_the_schema_documents_the_errors_envelopes_and_nulls_the_api_answers():
         ("Registration", "history"),
     ]:
         assert components[component]["properties"][field].get("nullable") is True, (component, field)
+
+
+def test_the_schema_documents_the_beneficiaries_of_every_kind_that_reaches_people():
+    """Initiatives, transfers and price-compensation agreements take their beneficiaries and placement
+    at creation (optional: existing clients keep working), answer them, and have a ``reach`` action
+    for staff corrections."""
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    paths, components = schema["paths"], schema["components"]["schemas"]
+    reach_fields = {"municipality", "sector", "dairy_basin", "beneficiaries_kind", "beneficiaries_women"}
+    for collection, created, answered in (
+        ("initiatives", "InitiativeCreateRequest", "Initiative"),
+        ("transfers", "TransferCreateRequest", "Transfer"),
+        ("compensation-agreements", "AgreementCreateRequest", "Agreement"),
+    ):
+        correction = paths[f"/api/v1/{collection}/{{id}}/reach/"]["post"]
+        body = correction["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        assert body.endswith("/ReachCorrectionRequest"), collection
+        assert reach_fields <= set(components[created]["properties"]), created
+        assert not reach_fields & set(components[created].get("required", [])), created
+        assert {*reach_fields, "beneficiaries_total"} <= set(components[answered]["properties"]), answered
+    assert components["ReachCorrectionRequest"]["required"] == ["reason"]

@@ -378,13 +378,26 @@ def test_seed_demo_cases_gives_every_working_role_something_in_its_inbox(setting
     call_command("seed_demo_cases", stdout=again)
     assert "exist already" in again.getvalue()
     assert Initiative.objects.count() == 4
-    # Each carries its beneficiaries and place (none is paid yet: the report of the year is empty).
+    # Each carries its beneficiaries and place (no initiative is paid yet).
     warnes = Initiative.objects.get(title="Centro de acopio lechero de Warnes")
     assert (warnes.municipality, warnes.dairy_basin, warnes.beneficiaries_total) == (
         "Warnes",
         "santa_cruz",
         209,
     )
+    # The agreement too, placed where its dairy company is; its paid month counts it in the report.
+    from compensations.models import CompensationAgreement
+    from reports.beneficiaries import beneficiaries
+
+    agreement = CompensationAgreement.objects.get()
+    assert (agreement.municipality, agreement.dairy_basin, agreement.beneficiaries_women) == (
+        agreement.unit.municipality,
+        "santa_cruz",
+        48,
+    )
+    paid_on = agreement.settlements.get(state="paid").paid_on
+    report = beneficiaries(paid_on.year, by="dairy_basin")
+    assert [(g.key, g.cases, g.women, g.men) for g in report.groups] == [("santa_cruz", 1, 48, 72)]
 
 
 def test_make_run_loads_the_demo_cases():

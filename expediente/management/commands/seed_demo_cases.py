@@ -240,6 +240,8 @@ class Command(BaseCommand):
             first_month=month(5),
             last_month=month(-6),
             ceiling="60000.00",
+            # The company's milk suppliers (placement and basin: the unit's, by default).
+            reach={"beneficiaries_kind": "producers", "beneficiaries_women": 48, "beneficiaries_men": 72},
         )
         self._work(agreement.code, stop_before=None)
         made = [f"{agreement.code} active: {unit.name}, Bs 0,40 per litre, ceiling Bs 60.000,00"]
