@@ -235,11 +235,17 @@ def test_overview_charts_the_stages_and_executed_against_in_force(line, finance)
     ]
     # 10.000 in force: paid 2.000, executed not paid 1.000, committed 1.000 (4.000 less the 3.000
     # executed), reserved 1.000 (5.000 less the 4.000 committed), available 5.000.
-    assert "Pagado: <strong>Bs 2.000,00</strong> (20,0 %)" in stages
-    assert "Ejecutado, aún no pagado: <strong>Bs 1.000,00</strong> (10,0 %)" in stages
-    assert "Comprometido: <strong>Bs 1.000,00</strong> (10,0 %)" in stages
-    assert "Reservado (certificado): <strong>Bs 1.000,00</strong> (10,0 %)" in stages
-    assert "Disponible: <strong>Bs 5.000,00</strong> (50,0 %)" in stages
+    assert 'Pagado: <strong>Bs 2.000,00</strong> <span class="chart-pct">(20,0 %)</span>' in stages
+    assert (
+        'Ejecutado, aún no pagado: <strong>Bs 1.000,00</strong> <span class="chart-pct">(10,0 %)</span>'
+        in stages
+    )
+    assert 'Comprometido: <strong>Bs 1.000,00</strong> <span class="chart-pct">(10,0 %)</span>' in stages
+    assert (
+        'Reservado (certificado): <strong>Bs 1.000,00</strong> <span class="chart-pct">(10,0 %)</span>'
+        in stages
+    )
+    assert 'Disponible: <strong>Bs 5.000,00</strong> <span class="chart-pct">(50,0 %)</span>' in stages
     assert re.search(r'<rect x="50\.00" y="0" width="50\.00" height="10" class="stage-available"/>', stages)
     assert html.count('class="chart chart-compare"') == 2  # by program, by source
     assert "Bs 3.000,00 ejecutado de Bs 10.000,00 · <strong>30,0 %</strong>" in html
