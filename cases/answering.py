@@ -1,8 +1,8 @@
 """The applicant's one-page answer to an observation, shared by the case kinds whose pages have none
 of their own (transfers, registrations; initiatives keep theirs, which also corrects the case's
 data): the observation, the documents beside it with one optional file input per kind, the answer.
-The page is ``templates/_observation_answer.html``; each kind's small view reads its own case and
-calls its own ``answer_observation`` service (one transaction: the documents, the answer)."""
+The page is ``templates/_observation_answer.html``; its view and its service are the engine's
+(``workflows.answering``), each kind naming its own case, permission, service and URLs."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ ACCEPT = ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"
 
 class AnswerForm(forms.Form):
     """The answer and one optional file per document kind offered (``kinds``: ``(code, label)``);
-    a file for a kind the case already has is its new version, the earlier one stays on record."""
+    a file for a kind the case already has (``present``) is its new version, the earlier one stays
+    on record; a kind the case keeps many of (``many``: "other") is always added, never versioned."""
 
     answer = forms.CharField(
         label=_("Your answer to the observation"),
@@ -24,14 +25,14 @@ class AnswerForm(forms.Form):
         help_text=_("Say what you corrected and where; PRO-BOLIVIA reads it with the case."),
     )
 
-    def __init__(self, *args, kinds=(), present=(), **kwargs):
+    def __init__(self, *args, kinds=(), present=(), many=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.kinds = list(kinds)
         for kind, label in self.kinds:
             self.fields[DOCUMENT_PREFIX + kind] = forms.FileField(
                 label=(
                     _("New version of «%(kind)s»") % {"kind": label}
-                    if kind in present
+                    if kind in present and kind not in many
                     else _("Add «%(kind)s»") % {"kind": label}
                 ),
                 required=False,

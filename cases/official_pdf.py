@@ -157,6 +157,27 @@ def short_date(day: dt.date | None) -> str:
     return day.strftime("%d/%m/%Y") if day else "—"
 
 
+# --- rows every kind prints ------------------------------------------------------------------------
+
+
+def unit_rows(unit, department, *, label: str = "Unidad productiva") -> list[tuple[str, str]]:
+    """The productive unit a document is about: its name (under ``label``: "Beneficiario", "Empresa
+    láctea"…), its NIT, the case's department and the unit's municipality."""
+    return [
+        (label, unit.name),
+        ("NIT", unit.tax_id),
+        ("Departamento / municipio", f"{department.name} / {unit.municipality}"),
+    ]
+
+
+def budget_line(line) -> str:
+    """The budget line a case is charged to, in full (``—`` when it has none yet)."""
+    if line is None:
+        return "—"
+    program, source = line.program, line.source
+    return f"Gestión {line.fiscal_year} · {program.code} {program.name} · {source.code} {source.name}"
+
+
 # --- the document -----------------------------------------------------------------------------------
 
 

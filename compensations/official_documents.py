@@ -9,45 +9,22 @@ Each puts its number and SHA-256 into the step's audit entry."""
 
 from __future__ import annotations
 
-from django.utils import translation
-
-from approvals.steps import StepContext
-from cases import official, official_pdf
+from cases import official_pdf
 from cases.official_pdf import OfficialPdf
+from workflows import official as official_documents
 
 from .models import AGREEMENT_KIND
 
 TEMPLATE_VERSION = "2026.1"
 
-
-def issue(ctx: StepContext, kind: official_pdf.DocumentKind, describe) -> official.OfficialDocument:
-    agreement = ctx.case
-
-    def build(number: str, code: str, url: str) -> OfficialPdf:
-        with translation.override("es"):
-            return describe(agreement, number=number, code=code, url=url)
-
-    document = official.issue_pdf(
-        kind,
-        case=agreement,
-        case_type=AGREEMENT_KIND,
-        actor=ctx.actor,
-        template_version=TEMPLATE_VERSION,
-        describe=build,
-        step=str(ctx.task.step),
-        role=str(ctx.task.role or ""),
-    )
-    ctx.audit_data.setdefault("official_documents", []).append(official.audit_data(document))
-    return document
+issue = official_documents.step_issuer(AGREEMENT_KIND, TEMPLATE_VERSION)
 
 
 def _rows(agreement) -> list[tuple[str, str]]:
-    unit, line = agreement.unit, agreement.budget_line
+    line = agreement.budget_line
     return [
         ("Trámite", agreement.code),
-        ("Empresa láctea", unit.name),
-        ("NIT", unit.tax_id),
-        ("Departamento / municipio", f"{agreement.department.name} / {unit.municipality}"),
+        *official_pdf.unit_rows(agreement.unit, agreement.department, label="Empresa láctea"),
         ("Programa", f"{agreement.program.code} — {agreement.program.name}"),
         ("Compensación por litro de leche cruda", agreement.rate_display),
         ("Periodo", f"{agreement.first_month:%m/%Y} a {agreement.last_month:%m/%Y}"),

@@ -14,15 +14,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.utils import translation
-
-from approvals.steps import StepContext
-from cases import official, official_pdf
+from cases import official_pdf
 from cases.official_pdf import OfficialPdf
+from workflows import official as official_documents
 
 from .models import KIND, TrancheUnlock
 
 TEMPLATE_VERSION = "2026.1"
+
+issue = official_documents.step_issuer(KIND, TEMPLATE_VERSION)
 
 
 def granted(case) -> Decimal:
@@ -49,12 +49,7 @@ def _approved_less_rows(case) -> list[tuple[str, str]]:
 
 
 def _unit_rows(case) -> list[tuple[str, str]]:
-    unit = case.unit
-    return [
-        ("Unidad productiva", unit.name),
-        ("NIT", unit.tax_id),
-        ("Departamento / municipio", f"{case.department.name} / {unit.municipality}"),
-    ]
+    return official_pdf.unit_rows(case.unit, case.department)
 
 
 def _initiative_rows(case) -> list[tuple[str, str]]:
@@ -66,34 +61,7 @@ def _initiative_rows(case) -> list[tuple[str, str]]:
 
 
 def _line(case) -> str:
-    line = case.budget_line
-    if line is None:
-        return "—"
-    program, source = line.program, line.source
-    return f"Gestión {line.fiscal_year} · {program.code} {program.name} · {source.code} {source.name}"
-
-
-def issue(ctx: StepContext, kind: official_pdf.DocumentKind, describe) -> official.OfficialDocument:
-    """Issue ``kind`` for the case of ``ctx`` (described by ``describe(case, number, code, url)``)
-    and record its number and SHA-256 in the step's audit entry."""
-    case = ctx.case
-
-    def build(number: str, code: str, url: str) -> OfficialPdf:
-        with translation.override("es"):
-            return describe(case, number=number, code=code, url=url)
-
-    document = official.issue_pdf(
-        kind,
-        case=case,
-        case_type=KIND,
-        actor=ctx.actor,
-        template_version=TEMPLATE_VERSION,
-        describe=build,
-        step=str(ctx.task.step),
-        role=str(ctx.task.role or ""),
-    )
-    ctx.audit_data.setdefault("official_documents", []).append(official.audit_data(document))
-    return document
+    return official_pdf.budget_line(case.budget_line)
 
 
 def certification(case, *, number: str, code: str, url: str) -> OfficialPdf:

@@ -17,6 +17,7 @@ from cases import documents
 from cases.errors import Conflict
 from cases.permissions import require
 from cases.reach import REACH_FIELDS, clean_reach, defaults_from_unit, reach_of
+from workflows import answering
 from workflows.services import case_action, next_case_code, transition
 
 from . import conditions
@@ -273,53 +274,40 @@ def _take_current_version(initiative: Initiative, *, actor) -> None:
         initiative.save(update_fields=["call", "updated_at"])
 
 
+def no_observation(initiative: Initiative) -> str:
+    return _("Initiative %(code)s has no observation waiting for an answer.") % {"code": initiative.code}
+
+
 def open_observation_task(initiative: Initiative):
     """The applicant's open ``answer_observation`` task of the initiative, or ``None``."""
-    from approvals.models import Step
-    from workflows.models import CaseTask
-
-    return (
-        CaseTask.objects.filter(
-            case_type=KIND, case_id=initiative.pk, step=Step.ANSWER_OBSERVATION, is_open=True
-        )
-        .order_by("pk")
-        .first()
-    )
+    return answering.open_observation_task(KIND, initiative.pk)
 
 
 def answer_observation(
     initiative: Initiative, *, actor, answer: str, fields: dict | None = None, files: dict | None = None
 ) -> Initiative:
-    """The applicant's whole answer to an observation, in ONE transaction: the corrected fields
-    (``update_draft``, only while the case is ``observed``), the new documents or new versions
-    (``upload_document``, ``files``: kind -> uploaded file) and the answer itself (the
+    """The applicant's whole answer to an observation, in ONE transaction (``workflows.answering``):
+    the corrected fields (``update_draft``, only while the case is ``observed``), the new documents or
+    new versions (``upload_document``, ``files``: kind -> uploaded file) and the answer itself (the
     ``answer_observation`` task decided through ``approvals.services.complete_task``, which sends the
     case back to admissibility when it meets every rule of a submission). Any error rolls back all of
     it: nothing is half-answered. A bad file is reported on ``document_<kind>``."""
-    from approvals.services import complete_task
-    from approvals.steps import Decision
-
     require(actor, "iniciativas.edit", initiative)
-    task = open_observation_task(initiative)
-    if task is None:
-        raise Conflict(
-            _("Initiative %(code)s has no observation waiting for an answer.") % {"code": initiative.code}
-        )
-    if not (answer or "").strip():
-        raise ValidationError({"answer": [_("Write your answer to the observation.")]})
-    with case_action(KIND, initiative.pk) as case, audit.batch():
+
+    def correct(case: Initiative) -> None:
         if fields:  # ``update_draft`` refuses a case that is not observed (an approval-chain observation)
             update_draft(case, actor=actor, **fields)
-        errors: dict[str, list[str]] = {}
-        for kind, uploaded in (files or {}).items():
-            try:
-                upload_document(case, actor=actor, kind=kind, uploaded_file=uploaded)
-            except ValidationError as exc:
-                messages = [m for msgs in exc.message_dict.values() for m in msgs]
-                errors[f"document_{kind}"] = messages
-        if errors:
-            raise ValidationError(errors)
-        return complete_task(task.pk, actor=actor, decision=Decision.APPROVE, data={"answer": answer.strip()})
+
+    return answering.answer_observation(
+        KIND,
+        initiative,
+        actor=actor,
+        answer=answer,
+        files=files,
+        upload_document=upload_document,
+        no_task=no_observation(initiative),
+        correct=correct,
+    )
 
 
 def missing_for_submission(initiative: Initiative) -> dict[str, list[str]]:

@@ -36,6 +36,7 @@ from cases.forms import add_service_errors
 from cases.permissions import allowed
 from cases.reach import reach_of
 from cases.roles import Role, has_role
+from workflows import answering
 from workflows import official as official_documents
 from workflows.services import may
 
@@ -466,21 +467,13 @@ def initiative_answer(request, pk):
         raise PermissionDenied(_("Only the applicant unit can answer its observations."))
     task = services.open_observation_task(initiative)
     if task is None:
-        messages.info(
-            request,
-            _("Initiative %(code)s has no observation waiting for an answer.") % {"code": initiative.code},
-        )
+        messages.info(request, services.no_observation(initiative))
         return redirect("initiative-detail", pk=initiative.pk)
     if request.method == "GET":
         return _answer_page(request, initiative, task, _answer_form(initiative))
     form = _answer_form(initiative, request.POST, request.FILES)
     valid = form.is_valid()
-    if getattr(request, "document_too_large", False):
-        form.add_error(
-            None,
-            _("A file is larger than %(mb)s MB; reduce it or scan it again.")
-            % {"mb": settings.DOCUMENT_MAX_BYTES // (1024 * 1024)},
-        )
+    if answering.too_large(request, form):
         valid = False
     if not valid:
         return _answer_page(request, initiative, task, form, status=400)
@@ -499,11 +492,7 @@ def initiative_answer(request, pk):
         add_service_errors(form, exc)
         initiative.refresh_from_db()
         return _answer_page(request, initiative, task, form, status=400)
-    messages.success(
-        request,
-        _("Answer sent on case %(code)s. The case is now: %(state)s.")
-        % {"code": initiative.code, "state": case.get_state_display()},
-    )
+    answering.say_answered(request, case)
     return redirect("initiative-detail", pk=initiative.pk)
 
 

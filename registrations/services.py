@@ -16,6 +16,7 @@ from cases.errors import Conflict
 from cases.permissions import require
 from registry.models import Unit
 from registry.services import UNIT_FIELDS, department_from, unit_data_errors
+from workflows import answering
 from workflows.services import case_action, next_case_code, transition
 
 from . import conditions
@@ -148,43 +149,28 @@ def withdraw_registration(registration: Registration, *, actor, reason: str = ""
     return registration
 
 
+def no_observation(registration: Registration) -> str:
+    return _("Registration %(code)s has no observation waiting for an answer.") % {"code": registration.code}
+
+
 def open_observation_task(registration: Registration):
     """The applicant's open ``answer_observation`` task of the registration, or ``None``."""
-    from approvals.models import Step
-    from workflows.models import CaseTask
-
-    return (
-        CaseTask.objects.filter(
-            case_type=KIND, case_id=registration.pk, step=Step.ANSWER_OBSERVATION, is_open=True
-        )
-        .order_by("pk")
-        .first()
-    )
+    return answering.open_observation_task(KIND, registration.pk)
 
 
 def answer_observation(registration: Registration, *, actor, answer: str, files: dict | None = None):
-    """The applicant's whole answer to an observation, in ONE transaction: the new documents
-    (``upload_document``, ``files``: kind -> uploaded file) and the answer (the ``answer_observation``
-    task decided through ``approvals.services.complete_task``, which sends the registration back to
-    review when it meets every rule of a submission). Any error rolls back all of it; a bad file is
-    reported on ``document_<kind>``."""
-    from approvals.services import complete_task
-    from approvals.steps import Decision
-
-    task = open_observation_task(registration)
-    if task is None:
-        raise Conflict(
-            _("Registration %(code)s has no observation waiting for an answer.") % {"code": registration.code}
-        )
-    if not (answer or "").strip():
-        raise ValidationError({"answer": [_("Write your answer to the observation.")]})
-    with case_action(KIND, registration.pk) as case, audit.batch():
-        errors: dict[str, list[str]] = {}
-        for kind, uploaded in (files or {}).items():
-            try:
-                upload_document(case, actor=actor, kind=kind, uploaded_file=uploaded)
-            except ValidationError as exc:
-                errors[f"document_{kind}"] = [m for msgs in exc.message_dict.values() for m in msgs]
-        if errors:
-            raise ValidationError(errors)
-        return complete_task(task.pk, actor=actor, decision=Decision.APPROVE, data={"answer": answer.strip()})
+    """The applicant's whole answer to an observation, in ONE transaction (``workflows.answering``):
+    the new documents (``upload_document``, ``files``: kind -> uploaded file; each a new document
+    beside the earlier ones of its kind, which stay on record) and the answer (the
+    ``answer_observation`` task decided through ``approvals.services.complete_task``, which sends the
+    registration back to review when it meets every rule of a submission). Any error rolls back all of
+    it; a bad file is reported on ``document_<kind>``."""
+    return answering.answer_observation(
+        KIND,
+        registration,
+        actor=actor,
+        answer=answer,
+        files=files,
+        upload_document=upload_document,
+        no_task=no_observation(registration),
+    )

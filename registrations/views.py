@@ -13,14 +13,17 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from approvals.models import step_label
 from cases import documents
+from cases.answering import AnswerForm
 from cases.errors import Conflict
 from cases.forms import add_service_errors
 from cases.permissions import allowed
 from cases.roles import Role
+from workflows import answering
 from workflows import official as official_documents
 from workflows.models import CaseTask
 
@@ -257,82 +260,41 @@ def official_scan_upload(request, pk, number):
 # --- the one-page answer to an observation (cases.answering) ------------------------------------------
 
 
-def _answer_form(registration: Registration, data=None, files=None):
-    from cases.answering import AnswerForm
-
+def _answer_form(user, registration: Registration, data=None, files=None):
+    """A file for a kind the registration has is a new version beside the earlier ones (every upload is
+    a new document: none is replaced or removed); "other" documents are many, each one added."""
     from .models import DocumentKind
 
     labels = dict(DocumentKind.choices)
     present = list(dict.fromkeys(registration.documents.values_list("kind", flat=True)))
     offered = list(dict.fromkeys([*registration.required_documents, *present, DocumentKind.OTHER]))
-    return AnswerForm(data, files, kinds=[(k, labels.get(k, k)) for k in offered], present=set(present))
-
-
-def _answer_page(request, registration: Registration, task, form, *, status=200):
-    from approvals.todo import consequence
-
-    context = {
-        "case": registration,
-        "badge": BADGES.get(registration.state, "info"),
-        "list_url": reverse("registration-list"),
-        "list_label": _("Registrations"),
-        "detail_url": reverse("registration-detail", args=[registration.pk]),
-        "subtitle": registration.unit_name,
-        "task": task,
-        "consequence": consequence(task.step, task.due_at),
-        "form": form,
-        "document_rows": form.document_rows(registration.documents.all()),
-        "document_url": "registration-document",
-        "action": reverse("registration-answer", args=[registration.pk]),
-        "max_mb": settings.DOCUMENT_MAX_BYTES // (1024 * 1024),
-    }
-    return render(request, "_observation_answer.html", context, status=status)
-
-
-@documents.size_limited
-@require_http_methods(["GET", "POST"])
-@login_required
-def registration_answer(request, pk):
-    """The applicant answers an observation on ONE page: the observation, the documents beside it,
-    the answer (``services.answer_observation``)."""
-    registration = _visible(request.user, pk)
-    if not is_applicant_of(registration, request.user):
-        raise PermissionDenied(_("Only the applicant can answer the observations of this registration."))
-    task = services.open_observation_task(registration)
-    if task is None:
-        messages.info(
-            request,
-            _("Registration %(code)s has no observation waiting for an answer.")
-            % {"code": registration.code},
-        )
-        return redirect("registration-detail", pk=registration.pk)
-    if request.method == "GET":
-        return _answer_page(request, registration, task, _answer_form(registration))
-    form = _answer_form(registration, request.POST, request.FILES)
-    valid = form.is_valid()
-    if getattr(request, "document_too_large", False):
-        form.add_error(
-            None,
-            _("A file is larger than %(mb)s MB; reduce it or scan it again.")
-            % {"mb": settings.DOCUMENT_MAX_BYTES // (1024 * 1024)},
-        )
-        valid = False
-    if not valid:
-        return _answer_page(request, registration, task, form, status=400)
-    try:
-        services.answer_observation(
-            registration, actor=request.user, answer=form.cleaned_data["answer"], files=form.files_by_kind()
-        )
-    except Conflict as exc:
-        messages.error(request, exc.message)
-        return redirect("registration-detail", pk=registration.pk)
-    except ValidationError as exc:
-        add_service_errors(form, exc)
-        return _answer_page(request, registration, task, form, status=400)
-    registration.refresh_from_db()
-    messages.success(
-        request,
-        _("Answer sent on case %(code)s. The case is now: %(state)s.")
-        % {"code": registration.code, "state": registration.get_state_display()},
+    return AnswerForm(
+        data,
+        files,
+        kinds=[(k, labels.get(k, k)) for k in offered],
+        present=set(present),
+        many={DocumentKind.OTHER},
     )
-    return redirect("registration-detail", pk=registration.pk)
+
+
+# The applicant answers an observation on ONE page: the observation, the documents beside it, the
+# answer (``services.answer_observation``).
+registration_answer = answering.answer_view(
+    answering.AnswerPage(
+        visible=_visible,
+        may_answer=lambda user, registration: is_applicant_of(registration, user),
+        refusal=gettext_lazy("Only the applicant can answer the observations of this registration."),
+        open_task=services.open_observation_task,
+        no_task=services.no_observation,
+        answer=services.answer_observation,
+        form=_answer_form,
+        documents=lambda registration: registration.documents.all(),
+        badge=lambda registration: BADGES.get(registration.state, "info"),
+        subtitle=lambda registration: registration.unit_name,
+        list_url="registration-list",
+        list_label=gettext_lazy("Registrations"),
+        detail_url="registration-detail",
+        document_url="registration-document",
+        answer_url="registration-answer",
+    )
+)

@@ -13,25 +13,19 @@ Each handler puts the document's number and SHA-256 into its step's audit entry 
 
 from __future__ import annotations
 
-from django.utils import translation
-
-from approvals.steps import StepContext
-from cases import official, official_pdf
+from cases import official_pdf
 from cases.official_pdf import OfficialPdf
+from workflows import official as official_documents
 
 from .models import KIND, AssetItem
 
 TEMPLATE_VERSION = "2026.1"
+issue = official_documents.step_issuer(KIND, TEMPLATE_VERSION)
 ASSET_WIDTHS = (0.08, 0.6, 0.32)
 
 
 def _beneficiary_rows(case) -> list[tuple[str, str]]:
-    unit = case.beneficiary
-    return [
-        ("Beneficiario", unit.name),
-        ("NIT", unit.tax_id),
-        ("Departamento / municipio", f"{case.department.name} / {unit.municipality}"),
-    ]
+    return official_pdf.unit_rows(case.beneficiary, case.department, label="Beneficiario")
 
 
 def _transfer_rows(case) -> list[tuple[str, str]]:
@@ -43,11 +37,7 @@ def _transfer_rows(case) -> list[tuple[str, str]]:
 
 
 def _line(case) -> str:
-    line = case.budget_line
-    if line is None:
-        return "—"
-    program, source = line.program, line.source
-    return f"Gestión {line.fiscal_year} · {program.code} {program.name} · {source.code} {source.name}"
+    return official_pdf.budget_line(case.budget_line)
 
 
 def _assets_table(case, *, with_serials: bool) -> list[list[str]]:
@@ -62,29 +52,6 @@ def _assets_table(case, *, with_serials: bool) -> list[list[str]]:
         last = item.serial if with_serials else official_pdf.amount_in_figures(item.asset.unit_value)
         rows.append([str(n), f"{item.asset.description} (unidad {item.number})", last or "—"])
     return rows
-
-
-def issue(ctx: StepContext, kind: official_pdf.DocumentKind, describe) -> official.OfficialDocument:
-    """Issue ``kind`` for the case of ``ctx`` (described by ``describe(case, number, code, url)``)
-    and record its number and SHA-256 in the step's audit entry."""
-    case = ctx.case
-
-    def build(number: str, code: str, url: str) -> OfficialPdf:
-        with translation.override("es"):
-            return describe(case, number=number, code=code, url=url)
-
-    document = official.issue_pdf(
-        kind,
-        case=case,
-        case_type=KIND,
-        actor=ctx.actor,
-        template_version=TEMPLATE_VERSION,
-        describe=build,
-        step=str(ctx.task.step),
-        role=str(ctx.task.role or ""),
-    )
-    ctx.audit_data.setdefault("official_documents", []).append(official.audit_data(document))
-    return document
 
 
 def certification(case, *, number: str, code: str, url: str) -> OfficialPdf:

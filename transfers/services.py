@@ -17,6 +17,7 @@ from cases.errors import Conflict
 from cases.permissions import require
 from cases.reach import clean_reach, defaults_from_unit
 from registry.models import Unit
+from workflows import answering
 from workflows.services import case_action, next_case_code, transition
 
 from .models import (
@@ -289,45 +290,30 @@ def upload_document(transfer: Transfer, *, actor, kind: str, uploaded_file) -> D
     return document
 
 
+def no_observation(transfer: Transfer) -> str:
+    return _("Transfer %(code)s has no observation waiting for an answer.") % {"code": transfer.code}
+
+
 def open_observation_task(transfer: Transfer):
     """The beneficiary's open ``answer_observation`` task of the transfer, or ``None``."""
-    from approvals.models import Step
-    from workflows.models import CaseTask
-
-    return (
-        CaseTask.objects.filter(
-            case_type=KIND, case_id=transfer.pk, step=Step.ANSWER_OBSERVATION, is_open=True
-        )
-        .order_by("pk")
-        .first()
-    )
+    return answering.open_observation_task(KIND, transfer.pk)
 
 
 def answer_observation(transfer: Transfer, *, actor, answer: str, files: dict | None = None):
-    """The beneficiary's whole answer to an observation of the approval chain, in ONE transaction: the
-    new documents (``upload_document``, ``files``: kind -> uploaded file) and the answer (the
-    ``answer_observation`` task decided through ``approvals.services.complete_task``, which takes the
-    chain step again). Any error rolls back all of it; a bad file is reported on ``document_<kind>``."""
-    from approvals.services import complete_task
-    from approvals.steps import Decision
-
-    task = open_observation_task(transfer)
-    if task is None:
-        raise Conflict(
-            _("Transfer %(code)s has no observation waiting for an answer.") % {"code": transfer.code}
-        )
-    if not (answer or "").strip():
-        raise ValidationError({"answer": [_("Write your answer to the observation.")]})
-    with case_action(KIND, transfer.pk) as case, audit.batch():
-        errors: dict[str, list[str]] = {}
-        for kind, uploaded in (files or {}).items():
-            try:
-                upload_document(case, actor=actor, kind=kind, uploaded_file=uploaded)
-            except ValidationError as exc:
-                errors[f"document_{kind}"] = [m for msgs in exc.message_dict.values() for m in msgs]
-        if errors:
-            raise ValidationError(errors)
-        return complete_task(task.pk, actor=actor, decision=Decision.APPROVE, data={"answer": answer.strip()})
+    """The beneficiary's whole answer to an observation of the approval chain, in ONE transaction
+    (``workflows.answering``): the new documents (``upload_document``, ``files``: kind -> uploaded
+    file) and the answer (the ``answer_observation`` task decided through
+    ``approvals.services.complete_task``, which takes the chain step again). Any error rolls back all
+    of it; a bad file is reported on ``document_<kind>``."""
+    return answering.answer_observation(
+        KIND,
+        transfer,
+        actor=actor,
+        answer=answer,
+        files=files,
+        upload_document=upload_document,
+        no_task=no_observation(transfer),
+    )
 
 
 # --- beneficiaries and placement, corrected by staff ---------------------------------------------------

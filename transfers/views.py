@@ -20,17 +20,20 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from approvals.models import Step
 from budget.models import Program
 from cases import documents
+from cases.answering import AnswerForm
 from cases.errors import Conflict
 from cases.forms import add_service_errors
 from cases.permissions import allowed
 from cases.reach import REACH_FIELDS, BeneficiaryKind, DairyBasin, Sector
 from cases.roles import Role, has_role
 from registry.models import Unit
+from workflows import answering
 from workflows import official as official_documents
 
 from . import document_rules, selectors, services
@@ -341,80 +344,36 @@ def official_scan_upload(request, pk, number):
 
 
 def _answer_form(user, transfer: Transfer, data=None, files=None):
-    from cases.answering import AnswerForm
-
     from .models import DocumentKind
 
     labels = dict(DocumentKind.choices)
     offered = document_rules.kinds_now(user, transfer) if allowed(user, "transfers.upload", transfer) else []
     present = set(transfer.documents.values_list("kind", flat=True))
-    return AnswerForm(data, files, kinds=[(k, labels[k]) for k in offered], present=present)
-
-
-def _answer_page(request, transfer: Transfer, task, form, *, status=200):
-    from approvals.todo import consequence
-
-    context = {
-        "case": transfer,
-        "badge": BADGES.get(transfer.state, "neutral"),
-        "list_url": reverse("transfer-list"),
-        "list_label": _("Transfers"),
-        "detail_url": reverse("transfer-detail", args=[transfer.pk]),
-        "subtitle": transfer.beneficiary.name,
-        "task": task,
-        "consequence": consequence(task.step, task.due_at),
-        "form": form,
-        "document_rows": form.document_rows(selectors.documents_of(transfer)),
-        "document_url": "transfer-document",
-        "action": reverse("transfer-answer", args=[transfer.pk]),
-        "max_mb": settings.DOCUMENT_MAX_BYTES // (1024 * 1024),
-    }
-    return render(request, "_observation_answer.html", context, status=status)
-
-
-@documents.size_limited
-@require_http_methods(["GET", "POST"])
-@login_required
-def transfer_answer(request, pk):
-    """The beneficiary answers an observation of the approval chain on ONE page: the observation,
-    the documents beside it, the answer (``services.answer_observation``)."""
-    transfer = _visible(request.user, pk)
-    if not (has_role(request.user, Role.APPLICANT) and request.user.unit_id == transfer.beneficiary_id):
-        raise PermissionDenied(_("Only the beneficiary unit can answer its observations."))
-    task = services.open_observation_task(transfer)
-    if task is None:
-        messages.info(
-            request,
-            _("Transfer %(code)s has no observation waiting for an answer.") % {"code": transfer.code},
-        )
-        return redirect("transfer-detail", pk=transfer.pk)
-    if request.method == "GET":
-        return _answer_page(request, transfer, task, _answer_form(request.user, transfer))
-    form = _answer_form(request.user, transfer, request.POST, request.FILES)
-    valid = form.is_valid()
-    if getattr(request, "document_too_large", False):
-        form.add_error(
-            None,
-            _("A file is larger than %(mb)s MB; reduce it or scan it again.")
-            % {"mb": settings.DOCUMENT_MAX_BYTES // (1024 * 1024)},
-        )
-        valid = False
-    if not valid:
-        return _answer_page(request, transfer, task, form, status=400)
-    try:
-        services.answer_observation(
-            transfer, actor=request.user, answer=form.cleaned_data["answer"], files=form.files_by_kind()
-        )
-    except Conflict as exc:
-        messages.error(request, exc.message)
-        return redirect("transfer-detail", pk=transfer.pk)
-    except ValidationError as exc:
-        add_service_errors(form, exc)
-        return _answer_page(request, transfer, task, form, status=400)
-    transfer.refresh_from_db()
-    messages.success(
-        request,
-        _("Answer sent on case %(code)s. The case is now: %(state)s.")
-        % {"code": transfer.code, "state": transfer.get_state_display()},
+    return AnswerForm(
+        data, files, kinds=[(k, labels[k]) for k in offered], present=present, many={DocumentKind.OTHER}
     )
-    return redirect("transfer-detail", pk=transfer.pk)
+
+
+# The beneficiary answers an observation of the approval chain on ONE page: the observation, the
+# documents beside it, the answer (``services.answer_observation``).
+transfer_answer = answering.answer_view(
+    answering.AnswerPage(
+        visible=_visible,
+        may_answer=lambda user, transfer: (
+            has_role(user, Role.APPLICANT) and user.unit_id == transfer.beneficiary_id
+        ),
+        refusal=gettext_lazy("Only the beneficiary unit can answer its observations."),
+        open_task=services.open_observation_task,
+        no_task=services.no_observation,
+        answer=services.answer_observation,
+        form=_answer_form,
+        documents=selectors.documents_of,
+        badge=lambda transfer: BADGES.get(transfer.state, "neutral"),
+        subtitle=lambda transfer: transfer.beneficiary.name,
+        list_url="transfer-list",
+        list_label=gettext_lazy("Transfers"),
+        detail_url="transfer-detail",
+        document_url="transfer-document",
+        answer_url="transfer-answer",
+    )
+)

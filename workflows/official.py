@@ -1,4 +1,5 @@
-"""The official documents of a case, for every kind: the signed scan uploaded back (the one service,
+"""The official documents of a case, for every kind: the issue of one at a step (``step_issuer``: the
+number, the PDF and the step's audit entry), the signed scan uploaded back (the one service,
 ``upload_signed_scan``: who may, the file checked by content, stored beside the generated PDF, the
 audit entry in the same transaction), and what a case page and a case API show and serve of them.
 
@@ -7,11 +8,15 @@ hands it here; the kind is read from the registry (``cases.kinds``), never named
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect
+from django.utils import translation
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -21,11 +26,47 @@ from rest_framework.response import Response
 
 import audit
 from audit.actions import AuditAction
-from cases import documents, kinds, official, tx
+from cases import documents, kinds, official, official_pdf, tx
 from cases.errors import Conflict
 from cases.models import OfficialDocument
 from cases.roles import has_role, is_admin
 from cases.serializers import OfficialDocumentSerializer
+
+if TYPE_CHECKING:
+    from approvals.steps import StepContext
+
+type Describe = Callable[..., official_pdf.OfficialPdf]
+type Issue = Callable[[StepContext, official_pdf.DocumentKind, Describe], OfficialDocument]
+
+
+def step_issuer(case_type: str, template_version: str) -> Issue:
+    """The ``issue(ctx, kind, describe)`` of a case kind's step handlers: issues document ``kind`` for
+    the case of ``ctx`` (drawn, in Spanish whatever the officer's language, from
+    ``describe(case, number=, code=, url=)``), numbered in the step's transaction, with the step and
+    role of its task, and records its number and SHA-256 in the step's audit entry
+    (``official_documents``)."""
+
+    def issue(ctx: StepContext, kind: official_pdf.DocumentKind, describe: Describe) -> OfficialDocument:
+        case = ctx.case
+
+        def build(number: str, code: str, url: str) -> official_pdf.OfficialPdf:
+            with translation.override("es"):
+                return describe(case, number=number, code=code, url=url)
+
+        document = official.issue_pdf(
+            kind,
+            case=case,
+            case_type=case_type,
+            actor=ctx.actor,
+            template_version=template_version,
+            describe=build,
+            step=str(ctx.task.step),
+            role=str(ctx.task.role or ""),
+        )
+        ctx.audit_data.setdefault("official_documents", []).append(official.audit_data(document))
+        return document
+
+    return issue
 
 
 def _entitled(user, document: OfficialDocument) -> bool:

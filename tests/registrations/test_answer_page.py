@@ -90,3 +90,21 @@ def test_only_the_applicant_may_answer(office):
         assert client_for(user).get(url).status_code in (403, 404)
     r.refresh_from_db()
     assert r.state == "observed"
+
+
+def test_each_file_input_says_what_the_upload_does(office):
+    """Every upload is a new document beside the earlier ones (none is replaced or removed): a kind the
+    registration has is offered as its new version, with the earlier one listed and kept; "other"
+    documents are many, so another one is added, never called a version of the first."""
+    r = services.submit_registration(ready_new(office), actor=office.newcomer)
+    services.upload_document(r, actor=office.newcomer, kind="other", uploaded_file=pdf("carta.pdf"))
+    decide(r, "registration_review", office.officer, "observe", comment="El NIT no se lee.", deadline_days=5)
+    html = client_for(office.newcomer).get(reverse("registration-answer", args=[r.pk])).content.decode()
+    assert "Nueva versión de «Certificado de NIT»" in html
+    assert "Agregar «Otro»" in html and "Nueva versión de «Otro»" not in html
+    client_for(office.newcomer).post(
+        reverse("registration-answer", args=[r.pk]),
+        {"answer": "NIT legible y otra carta.", "document_nit_certificate": pdf("nit2.pdf")},
+    )
+    names = list(r.documents.filter(kind="nit_certificate").values_list("original_name", flat=True))
+    assert names == ["doc.pdf", "nit2.pdf"]  # the new version beside the earlier one, both on record
