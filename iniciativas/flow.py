@@ -15,7 +15,17 @@ from approvals.models import Step
 from cases.roles import Role
 from workflows.locks import process_lock
 from workflows.models import CaseProcess, CaseTask
-from workflows.nodes import CaseFlowMixin, ChainStepMixin, DynamicSplit, End, HumanStep, Switch, ask, state_is
+from workflows.nodes import (
+    CaseFlowMixin,
+    ChainStepMixin,
+    DynamicSplit,
+    End,
+    HumanStep,
+    Join,
+    Switch,
+    ask,
+    state_is,
+)
 
 from .models import InitiativeState
 
@@ -67,7 +77,7 @@ class InitiativeFlow(CaseFlowMixin, ChainStepMixin, flow.Flow):
         deadline_days=10,
         escalation_role=Role.DIRECTOR,
     ).Next(this.evaluations_done)
-    evaluations_done = flow.Join().Next(this.after_evaluation)
+    evaluations_done = Join().Next(this.after_evaluation)
     after_evaluation = (
         Switch()
         .Case(this.third_evaluation, ask("needs_third_evaluation"))

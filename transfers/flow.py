@@ -22,7 +22,7 @@ from approvals.models import Step
 from cases.roles import Role
 from workflows.locks import process_lock
 from workflows.models import CaseProcess, CaseTask
-from workflows.nodes import CaseFlowMixin, ChainStepMixin, End, HumanStep, Switch, ask, state_is
+from workflows.nodes import CaseFlowMixin, ChainStepMixin, End, HumanStep, Join, Switch, ask, state_is
 
 from .models import TransferState
 
@@ -71,7 +71,7 @@ class TransferFlow(CaseFlowMixin, ChainStepMixin, flow.Flow):
         deadline_days=this.legal_days,
         escalation_role=Role.DIRECTOR,
     ).Next(this.verified)
-    verified = flow.Join(continue_on_condition=this.verification_failed).Next(this.after_verification)
+    verified = Join(continue_on_condition=this.verification_failed).Next(this.after_verification)
     after_verification = Switch().Case(this.approval, state_is(S.IN_APPROVAL)).Default(this.end)
 
     # The rest of the policy's chain, one task per step, in order. A step may observe: the

@@ -166,6 +166,8 @@ def advance_task_version(task, *, conflict: str, assign_to=None) -> None:
     if assign_to is not None:
         task.status = STATUS.ASSIGNED
         task.owner = assign_to
+    # The row holds these values now: the task's next save need not write them again.
+    task._remember_columns({"version", "status", "owner"} if assign_to is not None else {"version"})
 
 
 @transaction.atomic
