@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from cases.api import CaseViewSet
 from cases.serializers import ReachCorrectionSerializer, reach_input
 from registry.models import Unit
+from workflows.official import OfficialDocumentActions
 
 from . import selectors, services
 from .serializers import (
@@ -33,7 +34,7 @@ def _valid(serializer_class, request):
 
 
 @extend_schema(tags=["compensations"])
-class AgreementViewSet(CaseViewSet):
+class AgreementViewSet(OfficialDocumentActions, CaseViewSet):
     serializer_class = AgreementSerializer
 
     def get_queryset(self):

@@ -1,7 +1,13 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from cases.serializers import REACH_OUTPUT_FIELDS, HistoryEntrySerializer, ReachInputSerializer
+from cases.serializers import (
+    REACH_OUTPUT_FIELDS,
+    HistoryEntrySerializer,
+    OfficialDocumentSerializer,
+    ReachInputSerializer,
+    official_documents_data,
+)
 
 from .models import CompensationAgreement, Settlement, SettlementDocument
 
@@ -39,6 +45,13 @@ class SettlementSerializer(serializers.ModelSerializer):
             "history",
         ]
 
+    @extend_schema_field(OfficialDocumentSerializer(many=True))
+    def get_official_documents(self, obj) -> list:
+        """The certificación presupuestaria and the director's resolution, once issued (API.md:
+        every case lists its ``official_documents``); their PDFs and signed scans are the viewset's
+        ``official`` actions."""
+        return official_documents_data(obj, "compensation-agreement-official-api", self.context)
+
     @extend_schema_field(HistoryEntrySerializer(many=True))
     def get_history(self, obj) -> list:
         from .selectors import history_for
@@ -60,6 +73,7 @@ class AgreementSerializer(serializers.ModelSerializer):
     remaining = serializers.SerializerMethodField()
     beneficiaries_total = serializers.IntegerField(read_only=True, help_text="Women plus men")
     settlements = serializers.SerializerMethodField()
+    official_documents = serializers.SerializerMethodField()
     history = serializers.SerializerMethodField()
 
     class Meta:
@@ -85,6 +99,7 @@ class AgreementSerializer(serializers.ModelSerializer):
             "rejection_reason",
             "created_at",
             "settlements",
+            "official_documents",
             "history",
         ]
 
@@ -116,6 +131,13 @@ class AgreementSerializer(serializers.ModelSerializer):
             obj.settlements.select_related("agreement").prefetch_related("documents").order_by("month", "pk")
         )
         return SettlementSerializer(rows, many=True, context={**self.context, "with_history": False}).data
+
+    @extend_schema_field(OfficialDocumentSerializer(many=True))
+    def get_official_documents(self, obj) -> list:
+        """The certificación presupuestaria and the director's resolution, once issued (API.md:
+        every case lists its ``official_documents``); their PDFs and signed scans are the viewset's
+        ``official`` actions."""
+        return official_documents_data(obj, "compensation-agreement-official-api", self.context)
 
     @extend_schema_field(HistoryEntrySerializer(many=True))
     def get_history(self, obj) -> list:

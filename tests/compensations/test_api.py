@@ -133,3 +133,24 @@ def test_verify_when_nothing_awaits_it_is_a_409(dairy):
         f"/api/v1/compensation-settlements/{settlement.pk}/verify/", {}, format="json"
     )
     assert answer.status_code == 409
+
+
+def test_the_agreement_lists_its_official_documents_and_serves_them(dairy):
+    """API.md: every case lists its ``official_documents``; the agreement's are the certificación
+    presupuestaria and the director's resolution, served as PDFs to whoever may see the agreement."""
+    from cases.models import OfficialDocument
+
+    agreement = active_agreement(dairy)
+    member = client_for(dairy.member)
+    listed = member.get(f"/api/v1/compensation-agreements/{agreement.pk}/").json()["official_documents"]
+    numbers = sorted(
+        OfficialDocument.objects.filter(case_code=agreement.code).values_list("number", flat=True)
+    )
+    assert len(numbers) == 2 and sorted(d["number"] for d in listed) == numbers
+    for document in listed:
+        assert set(document) >= {"kind", "number", "issued_at", "sha256", "url", "verify_url"}
+        pdf_answer = member.get(document["url"])
+        assert pdf_answer.status_code == 200 and pdf_answer["Content-Type"] == "application/pdf"
+        assert b"".join(pdf_answer.streaming_content).startswith(b"%PDF")
+    outsider = client_for(dairy.outsider)
+    assert outsider.get(listed[0]["url"]).status_code == 404
