@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from django.db.models import Count, F, Q, QuerySet
@@ -129,6 +129,53 @@ class Reached:
     @property
     def total(self) -> int:
         return self.women + self.men
+
+
+def reached_per_case(
+    kind: str, payments: Iterable[tuple], *, state_label: Callable[[str], object]
+) -> list[Reached]:
+    """One ``Reached`` per case from its payments of the year (a kind's ``reach``): ``payments`` are
+    ``(case_id, code, state, program, department, municipality, dairy_basin, sector,
+    beneficiaries_kind, women, men, day, amount)``, one per payment, in any order; a case's ``paid``
+    is their sum and its ``when`` the first ``day``. ``state_label``: the state's display."""
+    found: dict[int, Reached] = {}
+    for row in payments:
+        (
+            case_id,
+            code,
+            state,
+            program,
+            department,
+            municipality,
+            basin,
+            sector,
+            who,
+            women,
+            men,
+            day,
+            amount,
+        ) = row
+        known = found.get(case_id)
+        if known is not None:
+            found[case_id] = replace(known, when=min(known.when, day), paid=known.paid + amount)
+            continue
+        found[case_id] = Reached(
+            kind,
+            case_id,
+            code,
+            day,
+            str(state_label(state)),
+            program,
+            department,
+            municipality,
+            basin,
+            sector,
+            who,
+            women,
+            men,
+            ZERO + amount,
+        )
+    return list(found.values())
 
 
 # The report indicators every reach gives (``reach_figures``), by program: cases' people reached.

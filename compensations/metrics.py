@@ -16,8 +16,6 @@ the year (``reach``), whatever the number of agreements or settlements.
 
 from __future__ import annotations
 
-import dataclasses
-
 from cases.metrics import (
     REACH_INDICATORS,
     CaseLine,
@@ -28,9 +26,9 @@ from cases.metrics import (
     Scope,
     reach_figures,
     reach_lines,
+    reached_per_case,
     sum_by_program,
 )
-from cases.money import ZERO
 
 from .models import AGREEMENT_KIND, SETTLEMENT_KIND, AgreementState, Settlement, SettlementState
 
@@ -64,33 +62,12 @@ def reach(year: FiscalYear, scope: Scope) -> list[Reached]:
     """The agreements within ``scope`` with a settlement paid in ``year`` (one query over the paid
     settlements): one row each, with what their settlements paid in the year and when the first was
     paid."""
-    found: dict[int, Reached] = {}
     settlements = scope.apply(_paid(year), "agreement__program").order_by()
-    for row in settlements.values_list(*_REACH_COLUMNS):
-        (pk, code, state, program, department, municipality, basin, sector, kind, women, men, day, amount) = (
-            row
-        )
-        known = found.get(pk)
-        if known is not None:
-            found[pk] = dataclasses.replace(known, when=min(known.when, day), paid=known.paid + amount)
-            continue
-        found[pk] = Reached(
-            AGREEMENT_KIND,
-            pk,
-            code,
-            day,
-            str(AgreementState(state).label),
-            program,
-            department,
-            municipality,
-            basin,
-            sector,
-            kind,
-            women,
-            men,
-            ZERO + amount,
-        )
-    return list(found.values())
+    return reached_per_case(
+        AGREEMENT_KIND,
+        settlements.values_list(*_REACH_COLUMNS),
+        state_label=lambda s: AgreementState(s).label,
+    )
 
 
 def paid_figures(year: FiscalYear) -> Figures:

@@ -15,8 +15,6 @@ Indicator codes are the report's (``reports.models.Indicator`` values), written 
 
 from __future__ import annotations
 
-import dataclasses
-
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -35,9 +33,9 @@ from cases.metrics import (
     count_by_program,
     reach_figures,
     reach_lines,
+    reached_per_case,
     sum_by_program,
 )
-from cases.money import ZERO
 
 from .models import Initiative, InitiativeState, Tranche
 
@@ -114,34 +112,12 @@ _REACH_COLUMNS = (
 def reach(year: FiscalYear, scope: Scope) -> list[Reached]:
     """The initiatives within ``scope`` with a tranche paid in ``year`` (one query over the paid
     tranches): one row each, with what they paid in the year and when they first were paid."""
-    found: dict[int, Reached] = {}
     tranches = scope.apply(_paid_tranches(year), "initiative__call__program").order_by()
-    for row in tranches.values_list(*_REACH_COLUMNS):
-        (pk, code, state, program, department, municipality, basin, sector, kind, women, men, at, amount) = (
-            row
-        )
-        day = timezone.localtime(at, LA_PAZ).date()
-        known = found.get(pk)
-        if known is not None:
-            found[pk] = dataclasses.replace(known, when=min(known.when, day), paid=known.paid + amount)
-            continue
-        found[pk] = Reached(
-            KIND,
-            pk,
-            code,
-            day,
-            str(InitiativeState(state).label),
-            program,
-            department,
-            municipality,
-            basin,
-            sector,
-            kind,
-            women,
-            men,
-            ZERO + amount,
-        )
-    return list(found.values())
+    payments = (
+        (*row[:-2], timezone.localtime(row[-2], LA_PAZ).date(), row[-1])
+        for row in tranches.values_list(*_REACH_COLUMNS)
+    )
+    return reached_per_case(KIND, payments, state_label=lambda s: InitiativeState(s).label)
 
 
 def paid_figures(year: FiscalYear) -> Figures:
