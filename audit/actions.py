@@ -54,6 +54,7 @@ class AuditAction(models.TextChoices):
     # Documents
     DOCUMENT_UPLOADED = "document.uploaded", _("Document uploaded")
     OFFICIAL_SCAN_UPLOADED = "official_document.scan_uploaded", _("Signed scan of official document uploaded")
+    OFFICIAL_RENDERED = "official_document.rendered", _("Official document's PDF generated")
     # Tasks and approvals
     TASK_CLAIMED = "task.claimed", _("Task claimed")
     TASK_RELEASED = "task.released", _("Task released")

@@ -75,6 +75,8 @@ KEY_LABELS = {
     "to_state": gettext_lazy("New state"),
     "state": gettext_lazy("State"),
     "sha256": gettext_lazy("SHA-256"),
+    "content_sha256": gettext_lazy("SHA-256 of the content"),
+    "template_version": gettext_lazy("Template version"),
     "size": gettext_lazy("Size (bytes)"),
     "content_type": gettext_lazy("File type"),
     "document": gettext_lazy("Document no."),

@@ -79,7 +79,10 @@ SETTINGS = "bench.settings"
 DECISIONS = ("admissibility", "technical_evaluation", "budget_certification", "payment_confirmation")
 # Jobs a decision owes (outbox rows): its notification, and for a payment confirmation the payment
 # notice to the applicant (approvals.notifications.after_payment).
-JOBS_PER_DECISION = {"payment_confirmation": 2}
+# Outbox rows a decision owes: its notifications (a payment confirmation also the applicant's
+# payment notice), and the drawing of each official document it issues (the budget certification,
+# as the world's policy's last step: the certificación presupuestaria and the resolution).
+JOBS_PER_DECISION = {"payment_confirmation": 2, "budget_certification": 3}
 LABELS = {
     "admissibility": "admissibility (admit)",
     "technical_evaluation": "technical evaluation (2nd of 2, closes the round)",
@@ -407,7 +410,8 @@ def run_block(side: str, world: World, decision: str, items: list, *, keep_sql: 
 
 
 def queued_messages() -> int:
-    """Notification jobs owed (the transactional outbox's unsent rows; no relay runs here)."""
+    """Jobs owed (the transactional outbox's unsent rows: notifications and the drawing of official
+    documents; no relay runs here)."""
     from cases.models import OutboxMessage
 
     return OutboxMessage.objects.filter(sent_at__isnull=True).count()

@@ -8,8 +8,9 @@ from django.utils.translation import gettext_lazy as _
 
 class OfficialDocument(models.Model):
     """A document the agency issues at a step of a case, generated as a PDF: numbered without gaps
-    per kind and year, its SHA-256 recorded (and written in the step's audit entry), verifiable by
-    anyone with its number and hash or its short verification code."""
+    per kind and year, what it prints hashed into the step's audit entry, the PDF drawn from that
+    after the step's commit and its SHA-256 recorded, verifiable by anyone with its number and hash
+    or its short verification code."""
 
     kind = models.CharField(_("kind"), max_length=40)
     number = models.CharField(_("number"), max_length=40, unique=True)
@@ -18,8 +19,14 @@ class OfficialDocument(models.Model):
     case_type = models.CharField(_("case type"), max_length=20)
     case_id = models.BigIntegerField(_("case id"))
     case_code = models.CharField(_("case"), max_length=32, db_index=True)
-    file = models.FileField(_("file"), upload_to="official/%Y/")
-    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    # What it prints (``cases.official_pdf.to_content``), recorded by its step, and the SHA-256 of
+    # that in canonical form (in the step's audit entry); ``None`` for documents issued before 2026.3.
+    content = models.JSONField(_("content"), null=True, blank=True)
+    content_sha256 = models.CharField(_("SHA-256 of the content"), max_length=64, blank=True)
+    # The PDF, drawn from ``content`` after the step's commit: empty until then.
+    file = models.FileField(_("file"), upload_to="official/%Y/", blank=True)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
+    rendered_at = models.DateTimeField(_("rendered at"), null=True, blank=True)
     verification_code = models.CharField(_("verification code"), max_length=16, unique=True)
     template_version = models.CharField(_("template version"), max_length=20)
     issued_at = models.DateTimeField(_("issued at"), auto_now_add=True)

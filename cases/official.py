@@ -1,10 +1,14 @@
 """Issuing official documents (``OfficialDocument``): the next number of the kind and year, taken
 under the counter row's lock inside the caller's transaction (a rolled-back step gives its number
-back: no gaps, no repeats), the PDF stored, its SHA-256 recorded. The caller — the step that gives
-birth to the document — writes the SHA-256 into its own audit entry (``audit_data``).
+back: no gaps, no repeats), what the document prints stored with it and the SHA-256 of that
+description recorded. The caller — the step that gives birth to the document — writes it into its
+own audit entry (``audit_data``).
 
-The PDF is drawn by ``cases.official_pdf`` from what the case app describes (``issue_pdf``). Its QR
-code and ``verify_path`` lead to the public verification page (``/documents/verify/``); the API's
+The PDF is drawn after the commit by ``cases.official_pdf`` from the stored description
+(``store_pdf``, called by the engine's ``workflows.official.render``: the outbox's
+``workflows.render_official`` job or the first download), once; its SHA-256 is recorded with the
+row and in its own audit entry. Its QR code and
+``verify_path`` lead to the public verification page (``/documents/verify/``); the API's
 ``/api/v1/official-documents/verify/`` answers the same question in JSON. The signed paper, scanned,
 is stored beside the PDF by ``store_signed_scan`` (the engine's ``workflows.official`` checks who
 may and writes the audit entry)."""
@@ -21,7 +25,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from . import official_pdf, tx
+from . import official_pdf, outbox, tx
 from .models import OfficialCounter, OfficialDocument
 
 # Short codes people can type: no 0/O, 1/I/L.
@@ -67,7 +71,10 @@ def verification_code() -> str:
 
 
 def verify_path(document: OfficialDocument) -> str:
-    """The public page that says whether this document is genuine (its number and hash)."""
+    """The public page that says whether this document is genuine (its number and the PDF's hash;
+    its short code while the PDF is not drawn yet)."""
+    if not document.sha256:
+        return f"{reverse('official-document-page')}?code={document.verification_code}"
     return f"{reverse('official-document-page')}?number={document.number}&sha256={document.sha256}"
 
 
@@ -80,21 +87,25 @@ def issue(
     case,
     actor,
     template_version: str,
-    render: Callable[[str, str, str], bytes],
+    describe: Callable[[str, str, str], official_pdf.OfficialPdf],
     step: str = "",
     role: str = "",
 ) -> OfficialDocument:
-    """Number and store a document of ``case``: ``render(number, verification code, verify URL)``
-    returns the PDF bytes (the number and the code are printed on it). ``step`` and ``role``: the
-    step that gives birth to it and the role that decides that step (who may upload the signed scan)."""
+    """Number and record a document of ``case``: ``describe(number, verification code, verify URL)``
+    returns what it prints (the number and the code are printed on it). What it prints is stored
+    with the row, and its canonical SHA-256 (``content_sha256``) goes into the step's audit entry;
+    the PDF is drawn from it after the commit (``workflows.official.render``: the
+    ``workflows.render_official`` job the outbox owes, or the first download, whichever comes
+    first). ``step`` and ``role``: the step that gives birth to it and the role that decides that
+    step (who may upload the signed scan)."""
     year = timezone.localdate().year
     sequence, number = next_number(kind, prefix, year)
     # 31^10 (about 8·10^14) codes: no read to look for a taken one (a decision's statements are
     # counted); the unique key would refuse the once-in-a-lifetime repeat, and the step with it.
     code = verification_code()
     url = f"{reverse('official-document-page')}?code={code}"
-    content = render(number, code, url)
-    document = OfficialDocument(
+    content = official_pdf.to_content(describe(number, code, url))
+    document = OfficialDocument.objects.create(
         kind=kind,
         number=number,
         year=year,
@@ -102,16 +113,32 @@ def issue(
         case_type=case_type,
         case_id=case.pk,
         case_code=case.code,
-        sha256=hashlib.sha256(content).hexdigest(),
+        content=content,
+        content_sha256=hashlib.sha256(official_pdf.canonical(content)).hexdigest(),
         verification_code=code,
         template_version=template_version,
         issued_by=actor,
         step=step,
         role=role,
     )
-    document.file.save(f"{number}.pdf", ContentFile(content), save=False)
-    document.save()
+    # Drawing the PDF (about 15 ms of CPU a page, reportlab's layout and the QR code) is kept off the
+    # decision: a worker does it right after the commit (in-process in the embedded profile).
+    outbox.post("workflows.render_official", document=document.pk)
     return document
+
+
+def store_pdf(document: OfficialDocument) -> int:
+    """Draw the PDF of ``document`` (locked by the caller, not drawn yet) from its description and
+    store it with its SHA-256; returns its size in bytes. The engine's ``workflows.official.render``
+    calls it and records the audit entry."""
+    if document.content is None:  # issued before 2026.3: drawn in its step, never again
+        raise ValueError(f"{document.number} has no stored description to draw")
+    content = official_pdf.render(official_pdf.from_content(document.content))
+    document.sha256 = hashlib.sha256(content).hexdigest()
+    document.rendered_at = timezone.now()
+    document.file.save(f"{document.number}.pdf", ContentFile(content), save=False)
+    document.save(update_fields=["file", "sha256", "rendered_at"])
+    return len(content)
 
 
 def documents_of(case_type: str, case_id: int) -> list[OfficialDocument]:
@@ -127,33 +154,7 @@ def document_of(case_type: str, case_id: int, number: str) -> OfficialDocument |
 
 def audit_data(document: OfficialDocument) -> dict:
     """What the audit entry of the step that issued ``document`` records of it."""
-    return {"kind": document.kind, "number": document.number, "sha256": document.sha256}
-
-
-def issue_pdf(
-    document_kind: official_pdf.DocumentKind,
-    *,
-    case,
-    case_type: str,
-    actor,
-    template_version: str,
-    describe: Callable[[str, str, str], official_pdf.OfficialPdf],
-    step: str = "",
-    role: str = "",
-) -> OfficialDocument:
-    """``issue`` for a document drawn by the kernel's renderer: ``describe(number, code, verify URL)``
-    returns what it prints."""
-    return issue(
-        kind=document_kind.kind,
-        prefix=document_kind.prefix,
-        case_type=case_type,
-        case=case,
-        actor=actor,
-        template_version=template_version,
-        render=lambda number, code, url: official_pdf.render(describe(number, code, url)),
-        step=step,
-        role=role,
-    )
+    return {"kind": document.kind, "number": document.number, "content_sha256": document.content_sha256}
 
 
 def find(*, number: str = "", sha256: str = "", code: str = "") -> OfficialDocument | None:

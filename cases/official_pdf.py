@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import itertools
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -203,6 +204,50 @@ class OfficialPdf:
     clauses: Sequence[str] = ()
     signatures: Sequence[str] = ()
     issued_on: dt.date | None = None
+
+
+# --- what a document prints, as stored data ---------------------------------------------------------
+#
+# A document is described in its step's transaction and drawn after the commit (``cases.official``):
+# the description is stored as ``OfficialDocument.content`` and hashed in canonical form into the
+# step's audit entry. ``render(from_content(to_content(doc)))`` draws the same PDF as ``render(doc)``.
+
+_SEQUENCES = ("rows", "amounts", "table", "table_widths", "clauses", "signatures")
+
+
+def to_content(doc: OfficialPdf) -> dict:
+    """``doc`` as JSON-able data: amounts as decimal strings, the date in ISO form, pairs as lists."""
+    content = {
+        field: getattr(doc, field)
+        for field in ("title", "number", "code", "verify_url", "case_code", "template_version", "intro")
+    }
+    content |= {
+        "rows": [[str(k), str(v or "")] for k, v in doc.rows],
+        "amounts": [[str(k), str(Decimal(v).quantize(CENT, rounding=ROUND_HALF_UP))] for k, v in doc.amounts],
+        "table_title": doc.table_title,
+        "table": [[str(c) for c in row] for row in doc.table],
+        "table_widths": [float(f) for f in doc.table_widths],
+        "clauses": [str(c) for c in doc.clauses],
+        "signatures": [str(s) for s in doc.signatures],
+        "issued_on": (doc.issued_on or timezone.localdate()).isoformat(),
+    }
+    return content
+
+
+def from_content(content: dict) -> OfficialPdf:
+    """The description stored by ``to_content``."""
+    values = dict(content)
+    for field in _SEQUENCES:
+        values[field] = [tuple(item) if isinstance(item, list) else item for item in values.get(field, [])]
+    values["amounts"] = [(label, Decimal(amount)) for label, amount in values["amounts"]]
+    values["issued_on"] = dt.date.fromisoformat(values["issued_on"])
+    return OfficialPdf(**values)
+
+
+def canonical(content: dict) -> bytes:
+    """The stored description in one canonical byte form (sorted keys, no spaces, UTF-8): what its
+    ``content_sha256`` is the SHA-256 of."""
+    return json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 
 NAVY = "#1f3a5f"

@@ -80,7 +80,8 @@ class OfficialScanSerializer(serializers.Serializer):
 
 
 class OfficialDocumentSerializer(serializers.Serializer):
-    """An official document of a case (API.md: ``kind, number, issued_at, sha256, url, verify_url``),
+    """An official document of a case (API.md: ``kind, number, issued_at, sha256, url, verify_url``;
+    also ``content_sha256``),
     and its signed scan once uploaded back (``signed_scan``: ``null`` until then). ``url`` and the
     scan's come from the case app (``context["official_url"]``: the URL name of its PDF action, which
     takes the case's pk and the number; the scan's is the same name with ``-scan``)."""
@@ -88,7 +89,13 @@ class OfficialDocumentSerializer(serializers.Serializer):
     kind = serializers.CharField()
     number = serializers.CharField()
     issued_at = serializers.DateTimeField()
-    sha256 = serializers.CharField()
+    sha256 = serializers.CharField(
+        help_text="SHA-256 of the PDF; empty until the PDF is drawn (right after the step's commit, "
+        "or at its first download)"
+    )
+    content_sha256 = serializers.CharField(
+        help_text="SHA-256 of what the document prints, in canonical JSON: the hash in the step's audit entry"
+    )
     url = serializers.SerializerMethodField()
     verify_url = serializers.SerializerMethodField()
     signed_scan = serializers.SerializerMethodField()

@@ -49,7 +49,7 @@ def _unit_fields(case) -> dict[str, str]:
     }
 
 
-def render(
+def describe(
     fields: dict[str, str],
     *,
     number: str,
@@ -58,29 +58,27 @@ def render(
     valid_from: dt.date,
     valid_until: dt.date,
     case_code: str,
-) -> bytes:
-    """The certificate's PDF bytes (A4, Spanish: the agency issues it in Spanish), drawn by the
+) -> official_pdf.OfficialPdf:
+    """What the certificate prints (A4, Spanish: the agency issues it in Spanish), drawn by the
     kernel's renderer (``cases.official_pdf``)."""
-    return official_pdf.render(
-        official_pdf.OfficialPdf(
-            title=TITLE,
-            number=number,
-            code=code,
-            verify_url=verify_url,
-            case_code=case_code,
-            template_version=TEMPLATE_VERSION,
-            intro=(
-                f"{AGENCY} certifica que la unidad productiva descrita a continuación se encuentra "
-                "registrada y acreditada en el Registro de Unidades Productivas, con los datos siguientes:"
+    return official_pdf.OfficialPdf(
+        title=TITLE,
+        number=number,
+        code=code,
+        verify_url=verify_url,
+        case_code=case_code,
+        template_version=TEMPLATE_VERSION,
+        intro=(
+            f"{AGENCY} certifica que la unidad productiva descrita a continuación se encuentra "
+            "registrada y acreditada en el Registro de Unidades Productivas, con los datos siguientes:"
+        ),
+        rows=[
+            *fields.items(),
+            (
+                "Vigencia",
+                f"del {official_pdf.short_date(valid_from)} al {official_pdf.short_date(valid_until)}",
             ),
-            rows=[
-                *fields.items(),
-                (
-                    "Vigencia",
-                    f"del {official_pdf.short_date(valid_from)} al {official_pdf.short_date(valid_until)}",
-                ),
-                ("Trámite", case_code),
-            ],
-            signatures=["Responsable del Registro de Unidades Productivas"],
-        )
+            ("Trámite", case_code),
+        ],
+        signatures=["Responsable del Registro de Unidades Productivas"],
     )

@@ -74,7 +74,7 @@ def handle_review(ctx: StepContext) -> None:
             template_version=certificate.TEMPLATE_VERSION,
             step=REVIEW,
             role=Role.EVALUATOR,
-            render=lambda number, code, url: certificate.render(
+            describe=lambda number, code, url: certificate.describe(
                 certificate.unit_fields(case),
                 number=number,
                 code=code,

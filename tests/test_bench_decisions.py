@@ -60,9 +60,10 @@ def test_the_decisions_bench_runs_on_sqlite(tmp_path):
     assert decisions.EXPECTED["technical_evaluation"] == ("in_approval", "legal_report")
     # Each timed decision queued its notification for the broker after COMMIT (none ran in-process),
     # or, with a transactional outbox, left it to the relay (nothing on the broker yet).
-    # Two of each decision, and a payment confirmation owes the applicant's payment notice too.
-    assert result["messages"]["expected"] == 10
-    assert result["messages"]["queued"] in (0, 10)
+    # Two of each decision; a payment confirmation owes the applicant's payment notice too, and a
+    # budget certification the drawing of its two official documents.
+    assert result["messages"]["expected"] == 14
+    assert result["messages"]["queued"] in (0, 14)
     meta = {**decisions.machine(), "when": "now", "elapsed": 1.0}
     config = {"rounds": 1, "n": 2, "warmup": 1, "sizes": (4,), "broker_label": "memory://"}
     section = decisions.report(meta, {"sqlite": result}, "bench", (0.0, 0.0), config)

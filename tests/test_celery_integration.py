@@ -174,3 +174,46 @@ def test_a_report_file_is_made_by_the_worker(settings):
     assert (job.progress_done, job.progress_total) == (3, 3)
     with job.output.open("rb") as handle:
         assert handle.read() == export_jobs.build(spec).content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_official_documents_pdf_is_drawn_by_the_worker(settings):
+    """A step records what a document prints and owes its drawing (``cases.official.issue``); the
+    relay publishes it and the worker draws the PDF, stores it with its SHA-256 and records it."""
+    import hashlib
+    from types import SimpleNamespace
+
+    from cases import official, official_pdf, outbox
+    from cases.models import OfficialDocument
+    from expediente import settings as configured
+
+    settings.MEDIA_ROOT = configured.MEDIA_ROOT  # the worker's: web and workers share the media storage
+    kind = official_pdf.BUDGET_CERTIFICATION
+    case = SimpleNamespace(pk=987654, code="INI-2026-987654")  # what ``issue`` reads of its case
+    document = official.issue(
+        kind=kind.kind,
+        prefix=kind.prefix,
+        case_type="initiative",
+        case=case,
+        actor=system_user(),
+        template_version="integration",
+        describe=lambda number, code, url: official_pdf.OfficialPdf(
+            title=kind.title,
+            number=number,
+            code=code,
+            verify_url=url,
+            case_code=case.code,
+            template_version="integration",
+            rows=[("Trámite", case.code)],
+        ),
+    )
+    assert OfficialDocument.objects.get(pk=document.pk).sha256 == ""  # not drawn in the step
+    deadline = time.monotonic() + WORKER_TIMEOUT_SECONDS
+    while not (drawn := OfficialDocument.objects.get(pk=document.pk)).sha256:
+        outbox.relay()
+        assert time.monotonic() < deadline, f"the worker did not draw {document.number} (see the worker log)"
+        time.sleep(0.2)
+    with drawn.file.open("rb") as pdf:
+        assert hashlib.sha256(pdf.read()).hexdigest() == drawn.sha256
+    entry = AuditEntry.objects.get(action="official_document.rendered", data__number=document.number)
+    assert entry.data["sha256"] == drawn.sha256 and entry.data["content_sha256"] == document.content_sha256

@@ -39,12 +39,44 @@ type Describe = Callable[..., official_pdf.OfficialPdf]
 type Issue = Callable[[StepContext, official_pdf.DocumentKind, Describe], OfficialDocument]
 
 
+@tx.atomic
+def render(pk: int) -> OfficialDocument:
+    """Draw and store the PDF of official document ``pk`` from what its step recorded, once: under
+    the row's lock a document already drawn is returned as it is (the job and a first download may
+    race). Its SHA-256 goes into an ``official_document.rendered`` entry beside the description's
+    (``content_sha256``, the one in the step's entry), in the issuing officer's name."""
+    document = OfficialDocument.objects.select_for_update().get(pk=pk)
+    if document.sha256:
+        return document
+    size = official.store_pdf(document)
+    audit.record(
+        AuditAction.OFFICIAL_RENDERED,
+        actor=document.issued_by,
+        subject=document,
+        case=document.case_code,
+        data={
+            "kind": document.kind,
+            "number": document.number,
+            "content_sha256": document.content_sha256,
+            "sha256": document.sha256,
+            "size": size,
+            "template_version": document.template_version,
+        },
+    )
+    return document
+
+
+def rendered(document: OfficialDocument) -> OfficialDocument:
+    """``document`` with its PDF (drawn now if the job has not drawn it yet)."""
+    return document if document.sha256 else render(document.pk)
+
+
 def step_issuer(case_type: str, template_version: str) -> Issue:
     """The ``issue(ctx, kind, describe)`` of a case kind's step handlers: issues document ``kind`` for
     the case of ``ctx`` (drawn, in Spanish whatever the officer's language, from
     ``describe(case, number=, code=, url=)``), numbered in the step's transaction, with the step and
-    role of its task, and records its number and SHA-256 in the step's audit entry
-    (``official_documents``)."""
+    role of its task, and records its number and the SHA-256 of what it prints in the step's audit
+    entry (``official_documents``); the PDF is drawn after the commit (``render``)."""
 
     def issue(ctx: StepContext, kind: official_pdf.DocumentKind, describe: Describe) -> OfficialDocument:
         case = ctx.case
@@ -53,8 +85,9 @@ def step_issuer(case_type: str, template_version: str) -> Issue:
             with translation.override("es"):
                 return describe(case, number=number, code=code, url=url)
 
-        document = official.issue_pdf(
-            kind,
+        document = official.issue(
+            kind=kind.kind,
+            prefix=kind.prefix,
             case=case,
             case_type=case_type,
             actor=ctx.actor,
@@ -108,7 +141,7 @@ def upload_signed_scan(case, number: str, *, actor, uploaded_file) -> OfficialDo
 
 @tx.atomic
 def _store(case, document_pk: int, *, actor, uploaded_file) -> OfficialDocument:
-    document = OfficialDocument.objects.select_for_update().get(pk=document_pk)
+    document = rendered(OfficialDocument.objects.select_for_update().get(pk=document_pk))
     if document.has_signed_scan:
         raise Conflict(_("The signed scan of %(number)s was already uploaded.") % {"number": document.number})
     upload = documents.read_upload(uploaded_file)
@@ -153,6 +186,7 @@ def pdf_response(case, number: str):
     document = official.document_of(kinds.for_model(case).code, case.pk, number)
     if document is None:
         raise Http404
+    document = rendered(document)
     return documents.attachment_of_file(document.file, f"{document.number}.pdf", "application/pdf")
 
 

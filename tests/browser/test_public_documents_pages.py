@@ -29,9 +29,11 @@ def test_checkpoints_verification_and_official_documents_pages(
         pytest.skip(f"{AXE} is absent (npm ci --prefix tests/browser); .ci/run installs it")
     from audit.checkpoints import sign_checkpoint
     from cases import official, official_pdf
+    from cases.models import OfficialDocument
     from iniciativas import official_documents as papers
     from iniciativas.models import Initiative
     from registry.models import User
+    from workflows import official as official_docs
 
     settings.AUDIT_SIGNING_KEY = ""
     settings.AUDIT_SIGNING_KEY_FILE = str(tmp_path / "keys" / "audit-ed25519.pem")
@@ -40,8 +42,9 @@ def test_checkpoints_verification_and_official_documents_pages(
     call_command("seed_demo", "--force", verbosity=0, stdout=io.StringIO())
     call_command("seed_demo_cases", "--force", verbosity=0, stdout=io.StringIO())
     initiative = Initiative.objects.exclude(state="draft").order_by("pk").first()
-    document = official.issue_pdf(
-        official_pdf.BUDGET_CERTIFICATION,
+    document = official.issue(
+        kind=official_pdf.BUDGET_CERTIFICATION.kind,
+        prefix=official_pdf.BUDGET_CERTIFICATION.prefix,
         case=initiative,
         case_type="initiative",
         actor=User.objects.get(username="finanzas1"),
@@ -52,6 +55,10 @@ def test_checkpoints_verification_and_official_documents_pages(
         step="budget_certification",
         role="finance",
     )
+    # Drawn right after the commit by the embedded profile's job; with a broker (.ci/run's second
+    # pass) no worker serves this database, and the first download draws it.
+    document = official_docs.rendered(OfficialDocument.objects.get(pk=document.pk))
+    assert len(document.sha256) == 64
     checkpoint = sign_checkpoint()
     assert checkpoint is not None
 

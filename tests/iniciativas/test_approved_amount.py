@@ -288,6 +288,7 @@ def test_the_official_documents_print_the_approved_amount_its_reason_and_counter
     from cases.models import OfficialDocument
     from iniciativas.models import Call, TrancheUnlock
     from tests.pdftext import pdf_text
+    from workflows import official as official_docs
 
     i = certified(world, approved_amount="80000.00", approved_amount_reason=REASON)
     # The call's plan: the second tranche unlocked by the first one's payment, not by a report.
@@ -296,7 +297,7 @@ def test_the_official_documents_print_the_approved_amount_its_reason_and_counter
     )
     decide(i, "agreement", world.staff["legal2"], agreement_number="C-1", signed_on=str(timezone.localdate()))
     texts = {
-        d.kind: " ".join(pdf_text(d.file.read()).split())
+        d.kind: " ".join(pdf_text(official_docs.render(d.pk).file.read()).split())
         for d in OfficialDocument.objects.filter(case_code=i.code)
     }
     resolution, agreement = texts["approval_resolution"], texts["agreement"]

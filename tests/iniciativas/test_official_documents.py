@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
+from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -30,8 +32,9 @@ from .test_api_journey import client_for
 pytestmark = pytest.mark.django_db
 
 
-def issue(world, case, kind=official_pdf.AGREEMENT, *, role=Role.LEGAL, step="agreement"):
-    """A document of ``case`` as its step issues it (the renderer and numbering are the real ones)."""
+def issue(world, case, kind=official_pdf.AGREEMENT, *, role=Role.LEGAL, step="agreement", drawn=True):
+    """A document of ``case`` as its step issues it (the renderer and numbering are the real ones),
+    and (``drawn``) its PDF as the job draws it after the commit."""
 
     def describe(number, code, url):
         return official_pdf.OfficialPdf(
@@ -45,8 +48,9 @@ def issue(world, case, kind=official_pdf.AGREEMENT, *, role=Role.LEGAL, step="ag
             amounts=[("Monto", papers.granted(case))],
         )
 
-    return official.issue_pdf(
-        kind,
+    document = official.issue(
+        kind=kind.kind,
+        prefix=kind.prefix,
         case=case,
         case_type="initiative",
         actor=world.staff["legal1"],
@@ -55,6 +59,7 @@ def issue(world, case, kind=official_pdf.AGREEMENT, *, role=Role.LEGAL, step="ag
         step=step,
         role=role,
     )
+    return official_docs.render(document.pk) if drawn else document
 
 
 def test_numbers_run_per_kind_and_per_year(world, monkeypatch):
@@ -85,6 +90,93 @@ def test_the_pdf_prints_number_code_data_and_amount_in_words(world):
         "Ministerio de Desarrollo Productivo y Economía Plural",
     ):
         assert expected in text, expected
+
+
+# --- described in the step, drawn after its commit -------------------------------------------------
+
+
+def test_the_step_records_what_it_prints_and_owes_the_drawing(world):
+    from cases.models import OutboxMessage
+
+    case = submitted(world)
+    before = OutboxMessage.objects.filter(task="workflows.render_official").count()
+    document = issue(world, case, drawn=False)
+    stored = OfficialDocument.objects.get(pk=document.pk)
+    assert stored.sha256 == "" and not stored.file and stored.rendered_at is None
+    assert stored.content["number"] == document.number and stored.content["case_code"] == case.code
+    assert stored.content["amounts"] == [["Monto", str(papers.granted(case).quantize(Decimal("0.01")))]]
+    assert stored.content_sha256 == hashlib.sha256(official_pdf.canonical(stored.content)).hexdigest()
+    assert official.audit_data(stored) == {
+        "kind": "agreement",
+        "number": document.number,
+        "content_sha256": stored.content_sha256,
+    }
+    owed = OutboxMessage.objects.filter(task="workflows.render_official").order_by("pk")
+    assert owed.count() == before + 1 and owed.last().kwargs == {"document": document.pk}
+    assert not AuditEntry.objects.filter(action="official_document.rendered").exists()
+
+
+def test_drawing_stores_the_pdf_once_and_records_both_hashes(world):
+    case = submitted(world)
+    document = issue(world, case, drawn=False)
+    drawn = official_docs.render(document.pk)
+    content = drawn.file.read()
+    assert hashlib.sha256(content).hexdigest() == drawn.sha256 and drawn.rendered_at is not None
+    assert document.number in pdf_text(content)
+    entry = AuditEntry.objects.get(action="official_document.rendered")
+    assert entry.case == case.code and entry.actor == world.staff["legal1"]
+    assert entry.data == {
+        "kind": "agreement",
+        "number": document.number,
+        "content_sha256": document.content_sha256,
+        "sha256": drawn.sha256,
+        "size": len(content),
+        "template_version": "test",
+    }
+    again = official_docs.render(document.pk)  # the job redelivered, or a download racing it
+    assert again.sha256 == drawn.sha256 and again.file.name == drawn.file.name
+    assert AuditEntry.objects.filter(action="official_document.rendered").count() == 1
+
+
+def test_the_stored_description_draws_the_same_pdf_as_the_description():
+    doc = official_pdf.OfficialPdf(
+        title="CONVENIO DE FINANCIAMIENTO",
+        number="CNV-2026-000007",
+        code="ABCDEFGHJK",
+        verify_url="/documents/verify/?code=ABCDEFGHJK",
+        case_code="INI-2026-000001",
+        template_version="test",
+        intro="Entre PRO-BOLIVIA y la unidad productiva…",
+        rows=[("NIT", "1020304050"), ("Vacío", "")],
+        amounts=[("Monto", Decimal("121000.5"))],
+        table_title="Bienes",
+        table=[("N.º", "Serie"), ("1", "SN-001")],
+        table_widths=(0.2, 0.8),
+        clauses=["PRIMERA.- Objeto."],
+        signatures=["Director", "Beneficiario"],
+        issued_on=dt.date(2026, 12, 7),
+    )
+    stored = json.loads(json.dumps(official_pdf.to_content(doc)))  # as the JSON column returns it
+    assert official_pdf.render(official_pdf.from_content(stored)) == official_pdf.render(doc)
+
+
+def test_a_download_before_the_job_draws_it(world):
+    case = submitted(world)
+    document = issue(world, case, drawn=False)
+    response = official_docs.pdf_response(case, document.number)
+    content = b"".join(response.streaming_content)
+    stored = OfficialDocument.objects.get(pk=document.pk)
+    assert stored.sha256 == hashlib.sha256(content).hexdigest()
+    assert AuditEntry.objects.filter(action="official_document.rendered").count() == 1
+
+
+def test_the_verify_page_by_code_says_the_pdf_is_being_drawn(world):
+    case = submitted(world)
+    document = issue(world, case, drawn=False)
+    assert official.verify_path(document) == f"/documents/verify/?code={document.verification_code}"
+    html = Client().get(official.verify_path(document)).content.decode()
+    assert document.number in html and ("SHA-256" in html)
+    assert "being generated" in html or "se está generando" in html
 
 
 # --- verification ------------------------------------------------------------------------------------
@@ -260,3 +352,17 @@ def test_the_case_page_offers_the_upload_to_the_steps_role_only(world):
     response = legal.post(upload_url, {"file": scan()})
     assert response.status_code == 302
     assert OfficialDocument.objects.get(pk=document.pk).signed_scan_uploaded_by == world.staff["legal1"]
+
+
+def test_embedded_the_pdf_is_drawn_right_after_the_commit(
+    world, django_capture_on_commit_callbacks, settings
+):
+    if settings.CELERY_BROKER_URL:
+        pytest.skip("with a broker the relay hands the job to a worker (tests/test_celery_integration.py)")
+    case = submitted(world)
+    with django_capture_on_commit_callbacks(execute=True):
+        document = issue(world, case, drawn=False)
+        assert OfficialDocument.objects.get(pk=document.pk).sha256 == ""
+    stored = OfficialDocument.objects.get(pk=document.pk)
+    assert stored.sha256 == hashlib.sha256(stored.file.read()).hexdigest()
+    assert AuditEntry.objects.get(action="official_document.rendered").data["sha256"] == stored.sha256
