@@ -29,7 +29,7 @@ from viewflow.workflow.status import STATUS
 import audit
 from audit.actions import AuditAction
 from audit.chain import to_jsonable
-from cases import kinds, tx
+from cases import kinds, sqltemplate, tx
 from cases.errors import Conflict
 from cases.permissions import require, rule
 from cases.roles import STAFF_ROLES, Role, has_role, is_admin, is_system_user, narrow_roles, roles_of
@@ -50,11 +50,16 @@ def case_of(task: CaseTask, *, lock: bool = False):
     """The task's case, with what its pages and its flow read of it (the kind's and the flow's
     ``select_related``) in the same query; ``lock``: its row only is locked."""
     kind = kinds.get(task.case_type)
-    related = dict.fromkeys((*kind.related, *getattr(kind.flow_class, "case_related", ())))
-    qs = kind.model_class.objects.select_related(*related)
-    if lock:
-        qs = qs.select_for_update(of=("self",))
-    return qs.get(pk=task.case_id)
+
+    def build(pk: int):
+        related = dict.fromkeys((*kind.related, *getattr(kind.flow_class, "case_related", ())))
+        qs = kind.model_class.objects.select_related(*related)
+        if lock:
+            qs = qs.select_for_update(of=("self",))
+        return qs.filter(pk=pk)
+
+    # The SQL of this join is built once per kind (``cases.sqltemplate``): every decision reads it.
+    return sqltemplate.instance(("approvals.case_of", task.case_type, lock), build, {"pk": task.case_id})
 
 
 # --- who may work a task ---------------------------------------------------------------------------
@@ -339,7 +344,11 @@ def _process_and_flow(task_id: int) -> tuple[int, Any]:
 def _read_locked(task_id: int) -> CaseTask:
     """The task read again once its flow's lock is held, with its process (what viewflow's
     activation reads): one query, where ``refresh_from_db`` and the process would be two."""
-    return CaseTask.objects.select_related("process").get(pk=task_id)
+    return sqltemplate.instance(("approvals.read_locked",), _task_with_process, {"pk": task_id})
+
+
+def _task_with_process(pk: int):
+    return CaseTask.objects.select_related("process").filter(pk=pk)
 
 
 # --- claim / release ---------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from typing import Any
 from django.db.models import DecimalField, Exists, F, Func, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
+from cases import sqltemplate
 from cases.roles import SCOPE_MEMO, is_staff_member, is_system_user
 
 from .models import (
@@ -198,11 +199,22 @@ def figures_from_movements(line: BudgetLine) -> dict[str, Decimal]:
     return _figures_from_sums(BudgetMovement.objects.filter(line=line).aggregate(**_kind_sums()))
 
 
-def case_figures(line: BudgetLine, case_code: str) -> dict[str, Decimal]:
-    """How much of each figure of ``line`` belongs to one case (from its movements)."""
-    return _figures_from_sums(
-        BudgetMovement.objects.filter(line=line, case_code=case_code).aggregate(**_kind_sums())
+def _case_sums(line_id: int, case_code: str) -> QuerySet:
+    return (
+        BudgetMovement.objects.filter(line_id=line_id, case_code=case_code)
+        .order_by()
+        .values("kind")
+        .annotate(total=Sum("amount"))
+        .values_list("kind", "total")
     )
+
+
+def case_figures(line: BudgetLine, case_code: str) -> dict[str, Decimal]:
+    """How much of each figure of ``line`` belongs to one case (from its movements): one grouped sum
+    by kind, its SQL built once (``cases.sqltemplate``: every money decision checks it, and the ORM
+    took longer to build the statement than the database to answer it)."""
+    rows = sqltemplate.run(("budget.case_sums",), _case_sums, {"line_id": line.pk, "case_code": case_code})
+    return _figures_from_sums({f"sum_{kind}": total for kind, total in rows})
 
 
 def line_reconciles(line: BudgetLine) -> bool:

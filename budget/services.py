@@ -30,7 +30,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 import audit
 from audit.actions import AuditAction
 from audit.flags import services_write_permissions
-from cases import tx
+from cases import sqltemplate, tx
 from cases.clock import today
 from cases.errors import Conflict
 from cases.money import bs, clean_amount
@@ -503,10 +503,15 @@ def _holds_program_perm(user_or_group, program: Program, *, codename: str = "wor
 
 def _lock_line(line: BudgetLine | int) -> BudgetLine:
     pk = line.pk if isinstance(line, BudgetLine) else line
+    # Built once (``cases.sqltemplate``): every money decision locks its line this way.
+    return sqltemplate.instance(("budget.lock_line",), _line_for_update, {"pk": pk})
+
+
+def _line_for_update(pk: int):
     return (
         BudgetLine.objects.select_for_update(of=("self",))
         .select_related("program", "source", "subprogram")
-        .get(pk=pk)
+        .filter(pk=pk)
     )
 
 

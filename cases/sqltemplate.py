@@ -14,11 +14,13 @@ value, say a LIKE pattern) makes that shape uncacheable: it is then built by the
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.db import connections
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
+from django.db.transaction import TransactionManagementError
 
 # The first stand-in id: beyond any real primary key, and not a value a query would hold otherwise.
 _STAND_IN_ID = 7_654_321_000_000
@@ -41,7 +43,10 @@ def _stand_in(n: int, value: Any) -> Any:
 def _template(build: Callable[..., QuerySet], values: Mapping[str, Any], alias: str):
     stand_ins = {name: _stand_in(n, value) for n, (name, value) in enumerate(values.items())}
     sql, params = build(**stand_ins).query.get_compiler(using=alias).as_sql()
-    params = list(params)
+    return _places(sql, list(params), stand_ins)
+
+
+def _places(sql: str, params: list, stand_ins: Mapping[str, Any]):
     places: dict[int, str] = {}
     for index, param in enumerate(params):
         for name, stand_in in stand_ins.items():
@@ -74,3 +79,60 @@ def run(
     with connections[using].cursor() as cursor:
         cursor.execute(sql, actual)
         return [tuple(row) for row in cursor.fetchall()]
+
+
+# (alias, key) -> (the queryset built with stand-ins, its compiler, sql, params, places); None: built
+# every time.
+_instance_templates: dict[tuple, tuple | None] = {}
+
+
+def _instance_template(build: Callable[..., QuerySet], values: Mapping[str, Any], alias: str):
+    stand_ins = {name: _stand_in(n, value) for n, (name, value) in enumerate(values.items())}
+    queryset = build(**stand_ins)
+    compiler = queryset.query.get_compiler(using=alias)
+    sql, params = compiler.as_sql()  # also fills what the rows are read with: select, klass_info
+    placed = _places(sql, list(params), stand_ins)
+    if placed is None:
+        return None
+    return queryset, compiler, *placed
+
+
+def instances(
+    key: tuple, build: Callable[..., QuerySet], values: Mapping[str, Any], *, using: str = "default"
+) -> list[Model]:
+    """The model instances of ``build(**values)`` (with what it ``select_related``), as the ORM
+    makes them from its rows, its SQL built once per ``key``: the query is compiled with stand-in
+    values once, and each call runs that compiler's SQL with the real values and lets the ORM read
+    the rows (converters, related instances). For the reads on a decision's path whose building
+    costs more than the database's answer: the case, the task, the budget line, each by its key."""
+    cache_key = (using, key)
+    if cache_key not in _instance_templates and len(_instance_templates) < _MAX_SHAPES:
+        _instance_templates[cache_key] = _instance_template(build, values, using)
+    template = _instance_templates.get(cache_key)
+    if template is None:
+        return list(build(**values))
+    queryset, compiler, sql, params, places = template
+    connection = connections[using]
+    if queryset.query.select_for_update and connection.get_autocommit():
+        raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
+    actual = [values[places[i]] if i in places else p for i, p in enumerate(params)]
+    run = copy.copy(compiler)
+    run.connection = connection
+    run.as_sql = lambda *args, **kwargs: (sql, actual)  # type: ignore[method-assign]
+    clone = queryset._chain()
+    clone.query.get_compiler = lambda *args, **kwargs: run  # type: ignore[method-assign]
+    return list(clone)
+
+
+def instance(
+    key: tuple, build: Callable[..., QuerySet], values: Mapping[str, Any], *, using: str = "default"
+) -> Model:
+    """The one instance of ``build(**values)`` (a query by a unique key), as ``QuerySet.get`` gives
+    it: ``DoesNotExist`` when there is none."""
+    found = instances(key, build, values, using=using)
+    if len(found) != 1:
+        model = build(**values).model  # only on the failure path
+        if not found:
+            raise model.DoesNotExist(f"{model._meta.object_name} matching query does not exist.")
+        raise model.MultipleObjectsReturned(f"get() returned more than one {model._meta.object_name}")
+    return found[0]

@@ -39,3 +39,56 @@ def test_a_value_the_orm_turns_into_a_pattern_is_built_every_time(people):
     assert sqltemplate.run(key, starting, {"prefix": "be"}) == [("beto",)]
     assert sqltemplate._templates[("default", key)] is None  # 'be%' is not the value itself
     assert sqltemplate.run(key, starting, {"prefix": "ca"}) == [("carla",)]
+
+
+# --- model instances --------------------------------------------------------------------------------
+
+
+def line_with_program(pk):
+    from budget.models import BudgetLine
+
+    return BudgetLine.objects.select_related("program", "source").filter(pk=pk)
+
+
+def test_instances_are_the_orms_with_their_related_rows_in_one_query(django_assert_num_queries):
+    from decimal import Decimal
+
+    from tests.factories import BudgetLineFactory
+
+    lines = [BudgetLineFactory(amount_in_force=Decimal(f"{n}000.50")) for n in (1, 2, 3)]
+    key = ("test", "line_with_program")
+    sqltemplate._instance_templates.pop(("default", key), None)
+    for line in lines:
+        with django_assert_num_queries(1):  # the line, its program and its source: one statement
+            got = sqltemplate.instance(key, line_with_program, {"pk": line.pk})
+            assert (got.program.code, got.source.code) == (line.program.code, line.source.code)
+        assert got.pk == line.pk and got.amount_in_force == line.amount_in_force  # converters applied
+        assert isinstance(got.amount_in_force, Decimal) and got._state.db == "default"
+        assert not got._state.adding
+    assert sqltemplate._instance_templates[("default", key)] is not None  # compiled once, reused
+
+
+def test_no_row_is_does_not_exist_as_with_get():
+    from budget.models import BudgetLine
+
+    with pytest.raises(BudgetLine.DoesNotExist):
+        sqltemplate.instance(("test", "line_with_program"), line_with_program, {"pk": 987654321})
+
+
+def test_a_locking_read_outside_a_transaction_is_refused_as_the_orm_refuses_it(transactional_db):
+    from django.db.transaction import TransactionManagementError
+
+    from budget.models import BudgetLine
+
+    def locked(pk):
+        return BudgetLine.objects.select_for_update().filter(pk=pk)
+
+    from django.db import transaction
+
+    key = ("test", "locked")
+    sqltemplate._instance_templates.pop(("default", key), None)
+    with transaction.atomic():
+        assert sqltemplate.instances(key, locked, {"pk": 987654321}) == []  # compiled here
+    assert sqltemplate._instance_templates[("default", key)] is not None
+    with pytest.raises(TransactionManagementError):  # from the stored SQL, as the ORM would refuse it
+        sqltemplate.instances(key, locked, {"pk": 987654321})
