@@ -97,9 +97,9 @@ def _instance_template(build: Callable[..., QuerySet], values: Mapping[str, Any]
     return queryset, compiler, *placed
 
 
-def instances(
-    key: tuple, build: Callable[..., QuerySet], values: Mapping[str, Any], *, using: str = "default"
-) -> list[Model]:
+def instances[M: Model](
+    key: tuple, build: Callable[..., QuerySet[M]], values: Mapping[str, Any], *, using: str = "default"
+) -> list[M]:
     """The model instances of ``build(**values)`` (with what it ``select_related``), as the ORM
     makes them from its rows, its SQL built once per ``key``: the query is compiled with stand-in
     values once, and each call runs that compiler's SQL with the real values and lets the ORM read
@@ -124,14 +124,14 @@ def instances(
     return list(clone)
 
 
-def instance(
-    key: tuple, build: Callable[..., QuerySet], values: Mapping[str, Any], *, using: str = "default"
-) -> Model:
+def instance[M: Model](
+    key: tuple, build: Callable[..., QuerySet[M]], values: Mapping[str, Any], *, using: str = "default"
+) -> M:
     """The one instance of ``build(**values)`` (a query by a unique key), as ``QuerySet.get`` gives
     it: ``DoesNotExist`` when there is none."""
     found = instances(key, build, values, using=using)
     if len(found) != 1:
-        model = build(**values).model  # only on the failure path
+        model: Any = build(**values).model  # only on the failure path
         if not found:
             raise model.DoesNotExist(f"{model._meta.object_name} matching query does not exist.")
         raise model.MultipleObjectsReturned(f"get() returned more than one {model._meta.object_name}")
