@@ -752,22 +752,32 @@ def policy_for(case_type: str, program, amount: Decimal) -> ApprovalPolicy:
     """The active policy version for a case: the program's own band first, then any-program."""
     from cases import memo
 
-    candidates = (
-        ApprovalPolicy.objects.filter(case_type=case_type, active=True)
-        .filter(Q(program=program) | Q(program__isnull=True))
-        .prefetch_related("steps")
-    )
+    program_id = getattr(program, "pk", program)
+    values = {"case_type": case_type} | ({"program": program_id} if program_id is not None else {})
+    candidates = sqltemplate.instances(("approvals.policies", program_id is None), _active_policies, values)
     # The program's own bands first, then the any-program ones; each by amount (one query, and one
-    # for the steps, which the decision then reads from its memo: ``policy_steps``).
+    # for the steps, which the decision then reads from its memo: ``policy_steps``; both built once,
+    # ``cases.sqltemplate``).
     ordered = sorted(candidates, key=lambda p: (p.program_id is None, p.min_amount, p.pk))
     policy = next((p for p in ordered if p.covers(amount)), None)
     if policy is not None:
-        steps: list[PolicyStep] = sorted(policy.steps.all(), key=lambda st: st.order)
+        steps = sqltemplate.instances(("approvals.policy_steps",), _steps_of, {"policy": policy.pk})
         memo.remember(("policy_steps", policy.pk), lambda: steps)
         return policy
     raise ValidationError(
         {"detail": _("No approval policy covers this case; an administrator must configure one.")}
     )
+
+
+def _active_policies(case_type: str, program: int | None = None):
+    anywhere = Q(program__isnull=True)
+    return ApprovalPolicy.objects.filter(
+        Q(case_type=case_type, active=True), (Q(program_id=program) | anywhere) if program else anywhere
+    )
+
+
+def _steps_of(policy: int):
+    return PolicyStep.objects.filter(policy_id=policy).order_by("order")
 
 
 def policy_steps(policy: ApprovalPolicy) -> list[PolicyStep]:

@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from cases.columns import WritesChangedColumns
 from cases.documents import CaseDocument
 from cases.money import CENT, MONEY, MoneyFieldOptions
 from cases.reach import Reach
@@ -123,7 +124,7 @@ def _settlement(name: str) -> dict:
     return _guarded(SETTLEMENT_TRANSITIONS, SETTLEMENT_GUARDS, name)
 
 
-class CompensationAgreement(ConcurrentTransitionMixin, Reach, models.Model):
+class CompensationAgreement(WritesChangedColumns, ConcurrentTransitionMixin, Reach, models.Model):
     """PROLECHE's price-compensation agreement with one dairy company; its beneficiaries (the milk
     producers who supply the company) and placement are ``cases.reach.Reach``'s fields."""
 
@@ -227,7 +228,7 @@ class CompensationAgreement(ConcurrentTransitionMixin, Reach, models.Model):
         pass
 
 
-class Settlement(ConcurrentTransitionMixin, models.Model):
+class Settlement(WritesChangedColumns, ConcurrentTransitionMixin, models.Model):
     """One month of one agreement: the litres declared, the amount owed, its payment."""
 
     TRANSITIONS = SETTLEMENT_TRANSITIONS

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from cases.columns import WritesChangedColumns
 from cases.documents import CaseDocument
 from cases.money import MONEY
 from cases.reach import Reach
@@ -232,7 +233,7 @@ def _guarded(name: str) -> dict:
     return {"source": sources, "target": target, "conditions": conditions, "permission": permission}
 
 
-class Initiative(ConcurrentTransitionMixin, Reach, models.Model):
+class Initiative(WritesChangedColumns, ConcurrentTransitionMixin, Reach, models.Model):
     """A productive initiative; its beneficiaries and placement are ``cases.reach.Reach``'s fields."""
 
     code = models.CharField(_("code"), max_length=32, unique=True)

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from cases.columns import WritesChangedColumns
 from cases.documents import CaseDocument
 
 from . import conditions as c
@@ -109,7 +110,7 @@ class RegistrationTerm(models.Model):
         return f"{self.months} ({self.starts_on:%d/%m/%Y})"
 
 
-class Registration(ConcurrentTransitionMixin, models.Model):
+class Registration(WritesChangedColumns, ConcurrentTransitionMixin, models.Model):
     code = models.CharField(_("code"), max_length=32, unique=True)
     kind = models.CharField(_("kind"), max_length=10, choices=RegistrationKind.choices)
     # The unit renewed, or (a new registration) the unit created when it is approved.

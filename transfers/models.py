@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from cases.columns import WritesChangedColumns
 from cases.documents import CaseDocument
 from cases.money import MONEY
 from cases.reach import Reach
@@ -121,7 +122,7 @@ class DocumentKind(models.TextChoices):
     OTHER = "other", _("Other")
 
 
-class Transfer(ConcurrentTransitionMixin, Reach, models.Model):
+class Transfer(WritesChangedColumns, ConcurrentTransitionMixin, Reach, models.Model):
     """A transfer; its beneficiaries and placement are ``cases.reach.Reach``'s fields."""
 
     code = models.CharField(_("code"), max_length=32, unique=True)
