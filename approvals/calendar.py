@@ -18,19 +18,35 @@ def _national(year: int) -> frozenset[dt.date]:
 def _local(start: dt.date, end: dt.date, department_id: int | None = None) -> set[dt.date]:
     """Decreed non-working days in [start, end]: the national ones, and the department's own when
     ``department_id`` is given (read once per decision: ``cases.memo``)."""
-    from cases import memo
+    from cases import memo, sqltemplate
 
+    values = {"start": start, "end": end} | (
+        {"department": department_id} if department_id is not None else {}
+    )
+    return memo.remember(
+        ("non_working_days", start, end, department_id),
+        # Built once per shape (``cases.sqltemplate``): every decision that opens a task asks.
+        lambda: {
+            _as_date(day)
+            for (day,) in sqltemplate.run(
+                ("approvals.non_working_days", department_id is None), _days, values
+            )
+        },
+    )
+
+
+def _days(start: dt.date, end: dt.date, department: int | None = None):
     from .models import NonWorkingDay
 
     where = Q(department__isnull=True)
-    if department_id is not None:
-        where |= Q(department_id=department_id)
-    return memo.remember(
-        ("non_working_days", start, end, department_id),
-        lambda: set(
-            NonWorkingDay.objects.filter(where, date__range=(start, end)).values_list("date", flat=True)
-        ),
-    )
+    if department is not None:
+        where |= Q(department_id=department)
+    return NonWorkingDay.objects.filter(where, date__range=(start, end)).values_list("date")
+
+
+def _as_date(value) -> dt.date:
+    """A date column as the driver returns it without the ORM (SQLite: ISO text)."""
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
 
 def is_business_day(

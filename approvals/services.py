@@ -33,7 +33,7 @@ from cases import kinds, sqltemplate, tx
 from cases.errors import Conflict
 from cases.permissions import require, rule
 from cases.roles import STAFF_ROLES, Role, has_role, is_admin, is_system_user, narrow_roles, roles_of
-from workflows.models import CaseTask
+from workflows.models import CaseProcess, CaseTask
 from workflows.services import advance_task_version, created_tasks, deciding
 
 from . import notifications, sod
@@ -335,10 +335,15 @@ def _task_and_flow(task_id: int) -> tuple[CaseTask, Any]:
 def _process_and_flow(task_id: int) -> tuple[int, Any]:
     """What taking a task's flow lock needs (its process and the process's flow), in one narrow
     read: a decision reads the whole task once, under the lock (``_read_locked``)."""
-    try:
-        return CaseTask.objects.filter(pk=task_id).values_list("process_id", "process__flow_class").get()
-    except CaseTask.DoesNotExist:
-        raise CaseTask.DoesNotExist(f"task {task_id} does not exist") from None
+    rows = sqltemplate.run(("approvals.process_and_flow",), _process_and_flow_of, {"pk": task_id})
+    if not rows:
+        raise CaseTask.DoesNotExist(f"task {task_id} does not exist")
+    process_id, flow_class = rows[0]  # the row as the driver gives it: the flow's import path
+    return process_id, CaseProcess._meta.get_field("flow_class").to_python(flow_class)
+
+
+def _process_and_flow_of(pk: int):
+    return CaseTask.objects.filter(pk=pk).values_list("process_id", "process__flow_class")
 
 
 def _read_locked(task_id: int) -> CaseTask:
@@ -785,7 +790,10 @@ def policy_steps(policy: ApprovalPolicy) -> list[PolicyStep]:
     chain helpers and the step handler all ask). Versions are never edited in place."""
     from cases import memo
 
-    return memo.remember(("policy_steps", policy.pk), lambda: list(policy.steps.order_by("order")))
+    return memo.remember(
+        ("policy_steps", policy.pk),
+        lambda: sqltemplate.instances(("approvals.policy_steps",), _steps_of, {"policy": policy.pk}),
+    )
 
 
 # Steps an approval chain may contain: each is decided once per case, in the policy's order.

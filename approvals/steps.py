@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from cases import sqltemplate
 from cases.money import STRICT_AMOUNT, STRICT_AMOUNT_MESSAGE
 
 if TYPE_CHECKING:
@@ -158,6 +159,10 @@ def _lines_query(year: int):
     return BudgetLine.objects.filter(fiscal_year=year).select_related("program", "source")
 
 
+def _program_lines(year: int, program: int):
+    return _lines_query(year).filter(program_id=program)
+
+
 @contextmanager
 def certification_lines(program_ids: Iterable[int]) -> Iterator[None]:
     """Within the block, ``certification_field`` takes the current year's budget lines of these
@@ -202,7 +207,9 @@ def certification_field(program, amount) -> Field:
     if preloaded is not None and preloaded[0] == year and program.pk in preloaded[1]:
         lines = preloaded[1][program.pk]
     else:
-        lines = list(_lines_query(year).filter(program=program))
+        lines = sqltemplate.instances(
+            ("approvals.certification_lines",), _program_lines, {"year": year, "program": program.pk}
+        )
     enough = [ln for ln in lines if ln.available >= amount]
     return Field(
         "budget_line",

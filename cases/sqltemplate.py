@@ -4,7 +4,7 @@ Some checks are one query whose SQL is long to build: the ORM resolves and compi
 subquery each time (``approvals.selectors.eligible_users`` for one user costs about 20 ms of CPU
 that way, for a statement the database answers in well under one). Its SQL changes only with the
 *shape* of the inputs (a role, a step, whether a case has a unit yet); the values — ids, a case
-code — are parameters. ``run(key, build, values)`` builds the queryset once per ``key`` with
+code, a date — are parameters. ``run(key, build, values)`` builds the queryset once per ``key`` with
 stand-in values, keeps its SQL and the places of the stand-ins among its parameters, and from then
 on executes that SQL with the real values in those places. Whether each value is given at all
 belongs in ``key`` (the caller's part: it may change the SQL).
@@ -15,43 +15,103 @@ value, say a LIKE pattern) makes that shape uncacheable: it is then built by the
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import Model, QuerySet
 from django.db.transaction import TransactionManagementError
 
-# The first stand-in id: beyond any real primary key, and not a value a query would hold otherwise.
-_STAND_IN_ID = 7_654_321_000_000
 _MAX_SHAPES = 512
 
 # (alias, key) -> (sql, params, {param index: value name}); None: this shape is built every time.
 _templates: dict[tuple, tuple[str, list, dict[int, str]] | None] = {}
 
 
-def _stand_in(n: int, value: Any) -> Any:
+def _stand_in(n: int, value: Any, variant: int) -> Any:
+    """The stand-in for the ``n``-th value, in two variants: the query is built with each and kept
+    only if both agree. Ids fit the smallest integer column (the ORM answers a value beyond a
+    column's range with no query at all, or with a condition that is never true)."""
     if isinstance(value, bool) or value is None:
-        raise TypeError("only ids and text are stood in for")
+        raise TypeError("only ids, text and dates are stood in for")
     if isinstance(value, int):
-        return _STAND_IN_ID + n
+        return (30_000, 31_000)[variant] + n
     if isinstance(value, str):
-        return f"\x1fstand-in-{n}\x1f"
+        return f"\x1fstand-in-{variant}-{n}\x1f"
+    if type(value) is dt.date:  # a year no real date has; SQLite takes it as ISO text
+        return dt.date(1001 + 100 * variant + n, 1, 1)
     raise TypeError(f"cannot stand in for {type(value).__name__}")
 
 
+# A place whose value the backend passes as ISO text (dates on SQLite): its name with this prefix.
+_ISO = "iso:"
+
+
+def _same_int(param: Any, stand_in: Any) -> bool:
+    """An id the backend wrapped in an ``int`` type of its own (psycopg's ``Int2`` for a small
+    integer column)."""
+    return isinstance(param, int) and isinstance(stand_in, int) and not isinstance(param, bool)
+
+
+def _actual(params: list, places: Mapping[int, str], values: Mapping[str, Any]) -> list:
+    """The template's parameters with the real values in their places (wrapped as the backend
+    wrapped the stand-in)."""
+    actual = list(params)
+    for index, place in places.items():
+        if place.startswith(_ISO):
+            actual[index] = values[place[len(_ISO) :]].isoformat()
+            continue
+        value, template = values[place], params[index]
+        if type(template) is not type(value) and _same_int(template, value):
+            value = type(template)(value)
+        actual[index] = value
+    return actual
+
+
+def _compiled(build: Callable[..., QuerySet], values: Mapping[str, Any], alias: str):
+    """``(queryset, compiler, sql, params, places)`` of ``build`` with stand-ins, or ``None`` when
+    its SQL cannot be reused with other values: it is built twice, with two sets of stand-ins, and
+    the SQL and the places of the values must agree (a stand-in equal to a constant of the query, or
+    a value the ORM turned into something else, would make them differ)."""
+    built = []
+    try:
+        for variant in (0, 1):
+            stand_ins = {name: _stand_in(n, v, variant) for n, (name, v) in enumerate(values.items())}
+            queryset = build(**stand_ins)
+            compiler = queryset.query.get_compiler(using=alias)
+            sql, params = compiler.as_sql()  # also fills what rows are read with: select, klass_info
+            placed = _places(sql, list(params), stand_ins)
+            built.append((queryset, compiler, sql, list(params), placed and placed[2]))
+    except EmptyResultSet:
+        return None  # the ORM answers these values without a query: built every time
+    (queryset, compiler, sql, params, places), (_q, _c, other_sql, other_params, other_places) = built
+    if places is None or other_places is None or sql != other_sql or places != other_places:
+        return None
+    if len(params) != len(other_params) or any(
+        # by value, or by what it wraps (psycopg's ``Jsonb`` wrappers compare by identity)
+        a != b and repr(a) != repr(b)
+        for i, (a, b) in enumerate(zip(params, other_params, strict=True))
+        if i not in places
+    ):
+        return None  # a value that changed a parameter it is not the whole of: not reusable
+    return queryset, compiler, sql, params, places
+
+
 def _template(build: Callable[..., QuerySet], values: Mapping[str, Any], alias: str):
-    stand_ins = {name: _stand_in(n, value) for n, (name, value) in enumerate(values.items())}
-    sql, params = build(**stand_ins).query.get_compiler(using=alias).as_sql()
-    return _places(sql, list(params), stand_ins)
+    compiled = _compiled(build, values, alias)
+    return None if compiled is None else compiled[2:]
 
 
 def _places(sql: str, params: list, stand_ins: Mapping[str, Any]):
     places: dict[int, str] = {}
     for index, param in enumerate(params):
         for name, stand_in in stand_ins.items():
-            if param == stand_in and type(param) is type(stand_in):
+            if param == stand_in and (type(param) is type(stand_in) or _same_int(param, stand_in)):
                 places[index] = name
+            elif isinstance(stand_in, dt.date) and param == stand_in.isoformat():
+                places[index] = _ISO + name
             elif isinstance(param, str) and isinstance(stand_in, str) and stand_in in param:
                 return None  # the stand-in is inside another value: not a parameter of its own
             elif isinstance(param, str) and isinstance(stand_in, int) and str(stand_in) in param:
@@ -75,7 +135,7 @@ def run(
     if template is None:
         return [tuple(row) for row in build(**values)]
     sql, params, places = template
-    actual = [values[places[i]] if i in places else p for i, p in enumerate(params)]
+    actual = _actual(params, places, values)
     with connections[using].cursor() as cursor:
         cursor.execute(sql, actual)
         return [tuple(row) for row in cursor.fetchall()]
@@ -87,14 +147,10 @@ _instance_templates: dict[tuple, tuple | None] = {}
 
 
 def _instance_template(build: Callable[..., QuerySet], values: Mapping[str, Any], alias: str):
-    stand_ins = {name: _stand_in(n, value) for n, (name, value) in enumerate(values.items())}
-    queryset = build(**stand_ins)
-    compiler = queryset.query.get_compiler(using=alias)
-    sql, params = compiler.as_sql()  # also fills what the rows are read with: select, klass_info
-    placed = _places(sql, list(params), stand_ins)
-    if placed is None:
-        return None
-    return queryset, compiler, *placed
+    return _compiled(build, values, alias)
+
+
+_CONVERTERS = "_expediente_converters"
 
 
 def instances[M: Model](
@@ -115,10 +171,16 @@ def instances[M: Model](
     connection = connections[using]
     if queryset.query.select_for_update and connection.get_autocommit():
         raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
-    actual = [values[places[i]] if i in places else p for i, p in enumerate(params)]
+    actual = _actual(params, places, values)
     run = copy.copy(compiler)
     run.connection = connection
     run.as_sql = lambda *args, **kwargs: (sql, actual)  # type: ignore[method-assign]
+    # The converters of the row's columns depend on the shape only: worked out once, with it.
+    converters = compiler.__dict__.get(_CONVERTERS)
+    if converters is None:
+        converters = compiler.get_converters([s[0] for s in compiler.select[0 : compiler.col_count]])
+        compiler.__dict__[_CONVERTERS] = converters
+    run.get_converters = lambda expressions: converters  # type: ignore[method-assign]
     clone = queryset._chain()
     clone.query.get_compiler = lambda *args, **kwargs: run  # type: ignore[method-assign]
     return list(clone)

@@ -31,7 +31,7 @@ from approvals.steps import (
 )
 from budget import services as budget
 from budget.services import bs
-from cases import official, official_pdf, payments
+from cases import official, official_pdf, payments, sqltemplate
 from cases.errors import Conflict
 from workflows.services import transition
 
@@ -158,10 +158,18 @@ def evaluation_scoring(task, case) -> Scoring:
     )
 
 
+def _round_evaluations(initiative: int, round: int):
+    return Evaluation.objects.filter(initiative_id=initiative, round=round)
+
+
 def _finish_evaluation(ctx: StepContext):
     """After the last sealed evaluation of the round: third opinion, pass or reject."""
     case, call = ctx.case, ctx.case.call
-    evaluations = list(case.evaluations.filter(round=case.evaluation_round))
+    evaluations = sqltemplate.instances(
+        ("iniciativas.round_evaluations",),
+        _round_evaluations,
+        {"initiative": case.pk, "round": case.evaluation_round},
+    )
     regular = [e for e in evaluations if not e.is_tiebreak]
     if len(regular) < call.evaluators:
         return  # still sealed: others have not scored yet

@@ -92,3 +92,44 @@ def test_a_locking_read_outside_a_transaction_is_refused_as_the_orm_refuses_it(t
     assert sqltemplate._instance_templates[("default", key)] is not None
     with pytest.raises(TransactionManagementError):  # from the stored SQL, as the ORM would refuse it
         sqltemplate.instances(key, locked, {"pk": 987654321})
+
+
+def test_dates_are_parameters_too():
+    """A date is stood in for by one no real date has, and passed as the backend passes it (SQLite:
+    ISO text): the same days as the ORM's for every range."""
+    import datetime as dt
+
+    from approvals.models import NonWorkingDay
+
+    for day in (dt.date(2026, 3, 2), dt.date(2026, 3, 9), dt.date(2026, 4, 1)):
+        NonWorkingDay.objects.create(date=day, name="Decreto")
+
+    def between(start, end):
+        return NonWorkingDay.objects.filter(date__range=(start, end)).order_by("date").values_list("name")
+
+    key = ("test", "between")
+    sqltemplate._templates.pop(("default", key), None)
+    for start, end, expected in [
+        (dt.date(2026, 3, 1), dt.date(2026, 3, 31), 2),
+        (dt.date(2026, 3, 9), dt.date(2026, 4, 1), 2),
+        (dt.date(2026, 4, 2), dt.date(2026, 12, 31), 0),
+    ]:
+        rows = sqltemplate.run(key, between, {"start": start, "end": end})
+        assert len(rows) == expected == len(between(start, end))
+    assert sqltemplate._templates[("default", key)] is not None
+
+
+def test_a_small_integer_column_is_built_with_small_stand_ins():
+    """PostgreSQL's ORM answers a value beyond a small column's range with no query at all: such a
+    shape is built with stand-ins that fit it, and still reused."""
+    from approvals.models import PolicyStep
+
+    def at(order):
+        return PolicyStep.objects.filter(order=order).values_list("pk")
+
+    key = ("test", "policy_step_order")
+    sqltemplate._templates.pop(("default", key), None)
+    assert sqltemplate.run(key, at, {"order": 3}) == list(at(3))
+    assert sqltemplate._templates[("default", key)] is not None
+    sql, params, places = sqltemplate._templates[("default", key)]
+    assert list(places.values()) == ["order"]
