@@ -177,6 +177,7 @@ def test_the_verify_page_by_code_says_the_pdf_is_being_drawn(world):
     html = Client().get(official.verify_path(document)).content.decode()
     assert document.number in html and ("SHA-256" in html)
     assert "being generated" in html or "se está generando" in html
+    assert "sha256sum" not in html  # no hash to compare a file with yet
 
 
 # --- verification ------------------------------------------------------------------------------------
