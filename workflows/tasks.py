@@ -8,14 +8,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-RETRIED = {
-    "autoretry_for": (Exception,),
-    "retry_backoff": True,
-    "retry_backoff_max": 600,
-    "retry_jitter": True,
-    "max_retries": 8,
-    "acks_late": True,
-}
+from approvals.tasks import RETRIED  # the notifications' retries: back-off, late acknowledgement
 
 
 @shared_task(name="workflows.render_official", **RETRIED)
