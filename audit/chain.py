@@ -119,6 +119,14 @@ def entry_body(entry: AuditEntry) -> dict[str, Any]:
     }
 
 
+def lock_apart() -> bool:
+    """Whether the chain lock goes in a statement of its own (PostgreSQL with the driver binding
+    parameters on the server, which takes one statement per call): one round trip more per write."""
+    return connection.vendor == "postgresql" and bool(
+        connection.settings_dict.get("OPTIONS", {}).get("server_side_binding")
+    )
+
+
 def _lock_and_read_head() -> tuple[int, str] | None:
     """Serialise appenders, then read the committed head ``(seq, hash)``.
 
@@ -129,7 +137,7 @@ def _lock_and_read_head() -> tuple[int, str] | None:
     """
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            if connection.settings_dict.get("OPTIONS", {}).get("server_side_binding"):
+            if lock_apart():
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
                 cursor.execute(_HEAD_SQL)
             else:
@@ -375,7 +383,7 @@ def _insert_rows(rows: list[tuple[AuditEntry, str]], *, after: tuple[int, str] |
             # The chain lock first, in a statement of its own (the guard's reads must see what
             # committed while this transaction waited for it: READ COMMITTED takes a snapshot per
             # statement), in the same round trip unless the driver binds on the server.
-            if connection.settings_dict.get("OPTIONS", {}).get("server_side_binding"):
+            if lock_apart():
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
                 cursor.execute(sql, params)
             else:

@@ -147,6 +147,15 @@ else:
     )
     _db_options = DATABASES["default"].setdefault("OPTIONS", {})
     _db_options["options"] = f"{_db_options.get('options', '')} {_waits}".strip()
+    # Server-side binding and prepared statements (psycopg 3): a statement a connection runs
+    # DB_PREPARE_THRESHOLD times is prepared and not planned again, which a decision's larger
+    # statements (who may act, the case with its joins) gain from most (issue 12,
+    # docs/BENCHMARKS.md). 0 turns it off: behind a transaction-pooling PgBouncer, which cannot
+    # keep prepared statements. The audit chain then takes its lock in a statement of its own
+    # (``audit.chain``).
+    if _prepare := env.int("DB_PREPARE_THRESHOLD", default=2):
+        _db_options["server_side_binding"] = True
+        _db_options["prepare_threshold"] = _prepare
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "registry.User"
