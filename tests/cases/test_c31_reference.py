@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from audit.models import AuditEntry
 from budget.models import BudgetMovement
@@ -51,7 +52,7 @@ def test_a_tranche_paid_without_c31_leaves_it_empty(world):
         world.staff["finanzas2"],
         tranche=1,
         payment_reference="SIGEP-0302",
-        paid_on=str(pay.created.date()),
+        paid_on=str(timezone.localdate(pay.created)),
     )
     (movement,) = pay_movements(i.code)
     assert movement.c31_reference == ""
@@ -69,7 +70,7 @@ def test_a_bad_c31_refuses_the_payment_and_changes_nothing(world):
             world.staff["finanzas2"],
             tranche=1,
             payment_reference="SIGEP-0303",
-            paid_on=str(pay.created.date()),
+            paid_on=str(timezone.localdate(pay.created)),
             c31_reference="C-31 nº 12",
         )
     assert "data.c31_reference" in refused.value.message_dict
@@ -83,7 +84,7 @@ def test_a_bad_c31_refuses_the_payment_and_changes_nothing(world):
         world.staff["finanzas2"],
         tranche=1,
         payment_reference="SIGEP-0303",
-        paid_on=str(pay.created.date()),
+        paid_on=str(timezone.localdate(pay.created)),
         c31_reference="2020/0457",
     )
     assert [m.c31_reference for m in pay_movements(i.code)] == ["2020/0457"]

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import close_old_connections, connection
+from django.utils import timezone
 
 from cases.models import PaymentReference
 from iniciativas.models import Initiative, Tranche
@@ -44,7 +45,7 @@ def test_a_reference_a_transfer_used_cannot_pay_a_tranche(world):
             world.staff["finanzas2"],
             tranche=1,
             payment_reference="SIGEP-0001",
-            paid_on=str(pay.created.date()),
+            paid_on=str(timezone.localdate(pay.created)),
         )
     assert "data.payment_reference" in refused.value.message_dict
     tranche = Tranche.objects.get(initiative=i, number=1)
@@ -57,7 +58,7 @@ def test_a_reference_a_transfer_used_cannot_pay_a_tranche(world):
         world.staff["finanzas2"],
         tranche=1,
         payment_reference="SIGEP-0002",
-        paid_on=str(pay.created.date()),
+        paid_on=str(timezone.localdate(pay.created)),
     )
     paid = Tranche.objects.get(initiative=i, number=1)
     assert (paid.state, paid.amount, paid.payment_reference) == ("paid", Decimal("40000.00"), "SIGEP-0002")
@@ -73,7 +74,7 @@ def test_two_confirmations_racing_with_one_reference_pay_once(world):
     i = initiative_awaiting_confirmation(world)
     t_task = walk.open_task(transfer.code, "payment_confirmation")
     i_task = CaseTask.objects.get(case_code=i.code, step="payment_confirmation", is_open=True)
-    today = str(i_task.created.date())
+    today = str(timezone.localdate(i_task.created))
     calls = [
         lambda: approvals.complete_task(
             t_task.pk,
@@ -131,7 +132,11 @@ def test_the_api_answers_a_reused_reference_with_a_400_on_the_field(world):
         f"/api/v1/tasks/{pay.pk}/complete/",
         {
             "decision": "approve",
-            "data": {"tranche": 1, "payment_reference": "SIGEP-0101", "paid_on": str(pay.created.date())},
+            "data": {
+                "tranche": 1,
+                "payment_reference": "SIGEP-0101",
+                "paid_on": str(timezone.localdate(pay.created)),
+            },
         },
         format="json",
     )

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import close_old_connections, connection
+from django.utils import timezone
 
 from budget.models import BudgetLine, BudgetMovement
 from budget.selectors import case_figures, line_reconciles
@@ -80,7 +81,7 @@ def test_the_same_payment_task_decided_twice_at_once_moves_money_once():
     agreement = active_agreement(dairy)
     settlement = verified(dairy, agreement, 1)
     task = open_task(settlement, "settlement_payment")
-    today = str(task.created.date())
+    today = str(timezone.localdate(task.created))
 
     def confirm(user, ref):
         return lambda: approvals.complete_task(

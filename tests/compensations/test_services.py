@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
 
 from audit.models import AuditEntry
 from budget.models import BudgetMovement
@@ -127,7 +128,7 @@ def test_a_month_is_declared_verified_and_paid_executing_the_money_on_the_line(d
         "settlement_payment",
         dairy.staff["finanzas2"],
         payment_reference="BUN-0001",
-        paid_on=str(settlement.created_at.date()),
+        paid_on=str(timezone.localdate(settlement.created_at)),
         c31_reference="C31-77",
     )
     settlement.refresh_from_db()
