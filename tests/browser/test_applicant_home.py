@@ -20,6 +20,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.utils import translation
 
 from .checked import AXE, CheckedVisit, fresh_folder
 from .test_journey import follow, make_pdf
@@ -82,7 +83,8 @@ def test_home_and_one_page_answer_at_1366_and_390_px(chromium, live_server, shot
     ):
         observe(case, comment)
         task = CaseTask.objects.get(case_code=case.code, step="answer_observation", is_open=True)
-        due = lpz_date(task.due_at)
+        with translation.override("es"):  # as the applicant's page prints it, whatever was active before
+            due = lpz_date(task.due_at)
         v = Visit(chromium, live_server.url, shots, width, "solicitante1")
         page = v.page
 
