@@ -27,7 +27,7 @@ def _local(start: dt.date, end: dt.date, department_id: int | None = None) -> se
         ("non_working_days", start, end, department_id),
         # Built once per shape (``cases.sqltemplate``): every decision that opens a task asks.
         lambda: {
-            _as_date(day)
+            day
             for (day,) in sqltemplate.run(
                 ("approvals.non_working_days", department_id is None), _days, values
             )
@@ -42,11 +42,6 @@ def _days(start: dt.date, end: dt.date, department: int | None = None):
     if department is not None:
         where |= Q(department_id=department)
     return NonWorkingDay.objects.filter(where, date__range=(start, end)).values_list("date")
-
-
-def _as_date(value) -> dt.date:
-    """A date column as the driver returns it without the ORM (SQLite: ISO text)."""
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
 
 def is_business_day(

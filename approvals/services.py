@@ -33,7 +33,7 @@ from cases import kinds, sqltemplate, tx
 from cases.errors import Conflict
 from cases.permissions import require, rule
 from cases.roles import STAFF_ROLES, Role, has_role, is_admin, is_system_user, narrow_roles, roles_of
-from workflows.models import CaseProcess, CaseTask
+from workflows.models import CaseTask
 from workflows.services import advance_task_version, created_tasks, deciding
 
 from . import notifications, sod
@@ -338,8 +338,7 @@ def _process_and_flow(task_id: int) -> tuple[int, Any]:
     rows = sqltemplate.run(("approvals.process_and_flow",), _process_and_flow_of, {"pk": task_id})
     if not rows:
         raise CaseTask.DoesNotExist(f"task {task_id} does not exist")
-    process_id, flow_class = rows[0]  # the row as the driver gives it: the flow's import path
-    return process_id, CaseProcess._meta.get_field("flow_class").to_python(flow_class)
+    return rows[0]
 
 
 def _process_and_flow_of(pk: int):

@@ -121,8 +121,8 @@ def issue(
         step=step,
         role=role,
     )
-    # Drawing the PDF (about 15 ms of CPU a page, reportlab's layout and the QR code) is kept off the
-    # decision: a worker does it right after the commit (in-process in the embedded profile).
+    # Drawing the PDF (reportlab's layout and the QR code: most of a budget certification's CPU)
+    # is kept off the decision: a worker does it right after the commit (in-process when embedded).
     outbox.post("workflows.render_official", document=document.pk)
     return document
 

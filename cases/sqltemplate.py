@@ -25,9 +25,12 @@ from django.db.models import Model, QuerySet
 from django.db.transaction import TransactionManagementError
 
 _MAX_SHAPES = 512
+# Where a shape's compiler keeps its columns' converters (``_converters``).
+_CONVERTERS = "_expediente_converters"
 
-# (alias, key) -> (sql, params, {param index: value name}); None: this shape is built every time.
-_templates: dict[tuple, tuple[str, list, dict[int, str]] | None] = {}
+# (alias, key) -> (the queryset built with stand-ins, its compiler, sql, params, {param index: value
+# name}); None: this shape is built every time. ``run``'s and ``instances``' shapes.
+_templates: dict[tuple, tuple | None] = {}
 
 
 def _stand_in(n: int, value: Any, variant: int) -> Any:
@@ -99,11 +102,6 @@ def _compiled(build: Callable[..., QuerySet], values: Mapping[str, Any], alias: 
     return queryset, compiler, sql, params, places
 
 
-def _template(build: Callable[..., QuerySet], values: Mapping[str, Any], alias: str):
-    compiled = _compiled(build, values, alias)
-    return None if compiled is None else compiled[2:]
-
-
 def _places(sql: str, params: list, stand_ins: Mapping[str, Any]):
     places: dict[int, str] = {}
     for index, param in enumerate(params):
@@ -127,30 +125,39 @@ def run(
     key: tuple, build: Callable[..., QuerySet], values: Mapping[str, Any], *, using: str = "default"
 ) -> list:
     """The rows of ``build(**values)`` (a queryset whose SQL depends on ``values`` only through its
-    parameters, for one ``key``), as tuples."""
+    parameters, for one ``key``), as tuples, converted as the ORM converts them (a date is a date on
+    SQLite too, a flow reference its class)."""
     cache_key = (using, key)
     if cache_key not in _templates and len(_templates) < _MAX_SHAPES:
-        _templates[cache_key] = _template(build, values, using)
+        _templates[cache_key] = _compiled(build, values, using)
     template = _templates.get(cache_key)
     if template is None:
         return [tuple(row) for row in build(**values)]
-    sql, params, places = template
-    actual = _actual(params, places, values)
-    with connections[using].cursor() as cursor:
-        cursor.execute(sql, actual)
-        return [tuple(row) for row in cursor.fetchall()]
+    _queryset, compiler, sql, params, places = template
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, _actual(params, places, values))
+        rows = cursor.fetchall()
+    converters = _converters(compiler)
+    if converters:
+        run = copy.copy(compiler)
+        run.connection = connection
+        rows = run.apply_converters(rows, converters)
+    return [tuple(row) for row in rows]
+
+
+def _converters(compiler) -> dict:
+    """The converters of a shape's columns: they depend on the shape only, worked out once with it."""
+    converters = compiler.__dict__.get(_CONVERTERS)
+    if converters is None:
+        converters = compiler.get_converters([s[0] for s in compiler.select[0 : compiler.col_count]])
+        compiler.__dict__[_CONVERTERS] = converters
+    return converters
 
 
 # (alias, key) -> (the queryset built with stand-ins, its compiler, sql, params, places); None: built
 # every time.
 _instance_templates: dict[tuple, tuple | None] = {}
-
-
-def _instance_template(build: Callable[..., QuerySet], values: Mapping[str, Any], alias: str):
-    return _compiled(build, values, alias)
-
-
-_CONVERTERS = "_expediente_converters"
 
 
 def instances[M: Model](
@@ -163,7 +170,7 @@ def instances[M: Model](
     costs more than the database's answer: the case, the task, the budget line, each by its key."""
     cache_key = (using, key)
     if cache_key not in _instance_templates and len(_instance_templates) < _MAX_SHAPES:
-        _instance_templates[cache_key] = _instance_template(build, values, using)
+        _instance_templates[cache_key] = _compiled(build, values, using)
     template = _instance_templates.get(cache_key)
     if template is None:
         return list(build(**values))
@@ -175,11 +182,7 @@ def instances[M: Model](
     run = copy.copy(compiler)
     run.connection = connection
     run.as_sql = lambda *args, **kwargs: (sql, actual)  # type: ignore[method-assign]
-    # The converters of the row's columns depend on the shape only: worked out once, with it.
-    converters = compiler.__dict__.get(_CONVERTERS)
-    if converters is None:
-        converters = compiler.get_converters([s[0] for s in compiler.select[0 : compiler.col_count]])
-        compiler.__dict__[_CONVERTERS] = converters
+    converters = _converters(compiler)
     run.get_converters = lambda expressions: converters  # type: ignore[method-assign]
     clone = queryset._chain()
     clone.query.get_compiler = lambda *args, **kwargs: run  # type: ignore[method-assign]

@@ -131,5 +131,5 @@ def test_a_small_integer_column_is_built_with_small_stand_ins():
     sqltemplate._templates.pop(("default", key), None)
     assert sqltemplate.run(key, at, {"order": 3}) == list(at(3))
     assert sqltemplate._templates[("default", key)] is not None
-    _sql, _params, places = sqltemplate._templates[("default", key)]
+    *_built, places = sqltemplate._templates[("default", key)]
     assert list(places.values()) == ["order"]
